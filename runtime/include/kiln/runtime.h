@@ -1,0 +1,96 @@
+/*
+ * The internal ABI between Kiln-generated code and the Kiln runtime.
+ *
+ * Generated public functions (NAME_create, NAME_<entry>, ...) are thin wrappers
+ * that pack their arguments into arrays and call the functions below; see
+ * docs/abi.md. The runtime is plain C11 and references only libc, because it is
+ * compiled to LLVM bitcode and linked (internalized) into every generated
+ * library.
+ */
+#ifndef KILN_RUNTIME_H
+#define KILN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes; the same values as the generated NAME_OK ... NAME_ERROR_INTERNAL. */
+enum {
+  KILN_OK = 0,
+  KILN_ERROR_INVALID_ARGUMENT = 1, /* NULL model/tensor pointer, symbolic dim < 1, overflow */
+  KILN_ERROR_IO = 2,               /* the weights file cannot be opened, mapped or read */
+  KILN_ERROR_FORMAT = 3,           /* the weights file is not valid safetensors */
+  KILN_ERROR_WEIGHTS_MISMATCH = 4, /* a parameter missing, an extra tensor, wrong dtype/shape */
+  KILN_ERROR_OUT_OF_MEMORY = 5,    /* an allocation failed */
+  KILN_ERROR_INTERNAL = 6          /* the embedded manifest is malformed (a compiler bug) */
+};
+
+/* Layout-compatible with the generated NAME_options. */
+typedef struct kiln_options {
+  int32_t num_threads; /* 0: runtime's choice; must not be negative */
+} kiln_options;
+
+/* A loaded model: the parsed manifest, the mapped weights and a reusable arena. */
+typedef struct kiln_model kiln_model;
+
+/*
+ * A compiled entry. descriptors[i] points at the i-th MLIR ranked memref
+ * descriptor { void *allocated; void *aligned; int64_t offset;
+ * int64_t sizes[rank]; int64_t strides[rank]; }, in this order: the arena
+ * (memref<?xi8>), every parameter in manifest order, the entry's inputs, then
+ * its outputs.
+ */
+typedef void (*kiln_entry_fn)(void **descriptors);
+
+/*
+ * Parses the manifest (manifest_len bytes, no NUL needed), maps and checks the
+ * weights file against it. entries[i] is the compiled function of the manifest's
+ * i-th entry. options points at a kiln_options or is NULL for defaults. On
+ * success stores the model in *out; on failure stores NULL in *out (when out is
+ * not NULL), frees everything and leaves a message for kiln_rt_last_error(NULL)
+ * on this thread.
+ */
+int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
+                       const kiln_entry_fn *entries, int32_t num_entries,
+                       const char *weights_path, const void *options, kiln_model **out);
+
+/*
+ * Runs entry entry_index. dims holds the entry's symbolic dims in manifest order
+ * (each >= 1), inputs and outputs the caller's dense row-major tensors in
+ * manifest order. May be called from several threads at once on one model.
+ */
+int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                       const void *const *inputs, void *const *outputs);
+
+/*
+ * The message of the last failed call on model, or with model NULL the last
+ * failure on this thread of a call that had no model (create, invoke(NULL)).
+ * Returns "" when there is none; never NULL.
+ */
+const char *kiln_rt_last_error(const kiln_model *model);
+
+/* Unmaps and frees everything; NULL is a no-op. */
+void kiln_rt_destroy(kiln_model *model);
+
+/* MLIR's UnrankedMemRefType: a rank and a pointer to a ranked descriptor. */
+typedef struct kiln_unranked_memref {
+  int64_t rank;
+  void *descriptor;
+} kiln_unranked_memref;
+
+/*
+ * Copies the elements of one strided memref into another of the same shape,
+ * any rank; src and dst point at kiln_unranked_memref. Same contract as MLIR's
+ * CRunnerUtils memrefCopy, which finalize-memref-to-llvm calls for
+ * non-contiguous memref.copy.
+ */
+void memrefCopy(int64_t elemSize, void *src, void *dst);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KILN_RUNTIME_H */

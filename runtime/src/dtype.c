@@ -1,0 +1,64 @@
+/* Element types: sizes, spellings and type formatting for messages. */
+#include "dtype.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+  const char *manifest;    /* docs/abi.md spelling */
+  const char *safetensors; /* the safetensors header's spelling */
+  int64_t size;
+} kDtypes[KILN_DTYPE_COUNT] = {
+    [KILN_DTYPE_F32] = {"f32", "F32", 4},    [KILN_DTYPE_F64] = {"f64", "F64", 8},
+    [KILN_DTYPE_F16] = {"f16", "F16", 2},    [KILN_DTYPE_BF16] = {"bf16", "BF16", 2},
+    [KILN_DTYPE_I64] = {"i64", "I64", 8},    [KILN_DTYPE_I32] = {"i32", "I32", 4},
+    [KILN_DTYPE_I8] = {"i8", "I8", 1},       [KILN_DTYPE_U8] = {"u8", "U8", 1},
+    [KILN_DTYPE_BOOL] = {"bool", "BOOL", 1},
+};
+
+int64_t kiln_dtype_size(kiln_dtype dtype) {
+  return (unsigned)dtype < KILN_DTYPE_COUNT ? kDtypes[dtype].size : 0;
+}
+
+const char *kiln_dtype_name(kiln_dtype dtype) {
+  return (unsigned)dtype < KILN_DTYPE_COUNT ? kDtypes[dtype].manifest : "?";
+}
+
+static bool lookup(const char *s, size_t len, bool manifest, kiln_dtype *out) {
+  for (int i = 0; i < KILN_DTYPE_COUNT; ++i) {
+    const char *name = manifest ? kDtypes[i].manifest : kDtypes[i].safetensors;
+    if (strlen(name) == len && memcmp(name, s, len) == 0) {
+      *out = (kiln_dtype)i;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool kiln_dtype_from_manifest(const char *s, size_t len, kiln_dtype *out) {
+  return lookup(s, len, true, out);
+}
+
+bool kiln_dtype_from_safetensors(const char *s, size_t len, kiln_dtype *out) {
+  return lookup(s, len, false, out);
+}
+
+void kiln_format_type(char *buf, size_t cap, kiln_dtype dtype, int32_t rank,
+                      const int64_t *dims) {
+  if (cap == 0)
+    return;
+  size_t used = 0;
+  /* snprintf returns the untruncated length; clamp so we stop at the end. */
+#define KILN_APPEND(...)                                                     \
+  do {                                                                       \
+    if (used < cap) {                                                        \
+      int n = snprintf(buf + used, cap - used, __VA_ARGS__);                 \
+      used = n < 0 ? cap : used + (size_t)n;                                 \
+    }                                                                        \
+  } while (0)
+  KILN_APPEND("%s[", kiln_dtype_name(dtype));
+  for (int32_t i = 0; i < rank; ++i)
+    KILN_APPEND("%s%lld", i ? ", " : "", (long long)dims[i]);
+  KILN_APPEND("]");
+#undef KILN_APPEND
+}

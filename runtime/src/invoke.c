@@ -1,0 +1,192 @@
+/* kiln_rt_invoke: check the caller's arguments, bind the symbolic dims, size
+ * and obtain the arena, build the memref descriptors and run the entry. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checked.h"
+#include "memref.h"
+#include "model.h"
+
+/* Descriptor scratch up to this size lives on the stack; beyond, malloc. */
+#define KILN_STACK_SCRATCH 4096
+
+static void *unconst(const void *p) { return (void *)(uintptr_t)p; }
+
+/* Resolves t's dims with the bound symbols into sizes and checks that the
+ * tensor's byte size and strides fit in int64. */
+static int32_t bind_sizes(kiln_model *m, const kiln_entry_spec *e, const kiln_tensor_spec *t,
+                          const char *role, const int64_t *dims, int64_t *sizes) {
+  int64_t bytes = kiln_dtype_size(t->dtype);
+  bool overflow = false;
+  for (int32_t i = 0; i < t->rank; ++i) {
+    int64_t d = t->dims[i];
+    sizes[i] = d >= 0 ? d : dims[KILN_DIM_SYMBOL_INDEX(d)];
+    /* Zero dims make numel 0 but not the strides: multiply them all. */
+    overflow |= !kiln_mul_i64(bytes, sizes[i] ? sizes[i] : 1, &bytes);
+  }
+  if (overflow)
+    return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "%s '%s' of entry '%s' would be larger than 2^63 bytes with these "
+                       "symbolic dims",
+                       role, t->name, e->name);
+  return KILN_OK;
+}
+
+/* The arena's byte size: sum over terms of coeff * product(symbols). */
+static int32_t arena_size(kiln_model *m, const kiln_entry_spec *e, const int64_t *dims,
+                          int64_t *bytes) {
+  int64_t total = 0;
+  for (int32_t i = 0; i < e->num_terms; ++i) {
+    int64_t term = e->terms[i].coeff;
+    bool ok = true;
+    for (int32_t j = 0; j < e->terms[i].num_symbols; ++j)
+      ok = ok && kiln_mul_i64(term, dims[e->terms[i].symbols[j]], &term);
+    if (!ok || !kiln_add_i64(total, term, &total) ||
+        (uint64_t)total > SIZE_MAX - KILN_ARENA_ALIGN)
+      return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                         "the arena of entry '%s' would overflow with these symbolic dims",
+                         e->name);
+  }
+  *bytes = total;
+  return KILN_OK;
+}
+
+/* Takes the model's arena when it is free (growing it if needed), else a
+ * fresh one for this call; *shared says which. NULL when allocation fails. */
+static void *acquire_arena(kiln_model *m, int64_t bytes, bool *shared) {
+  /* At least one line, so the kernels always get a valid, aligned pointer. */
+  size_t need = ((size_t)bytes + KILN_ARENA_ALIGN - 1) / KILN_ARENA_ALIGN * KILN_ARENA_ALIGN;
+  if (need == 0)
+    need = KILN_ARENA_ALIGN;
+  if (!atomic_flag_test_and_set_explicit(&m->arena_busy, memory_order_acquire)) {
+    if (m->arena_capacity < need) {
+      free(m->arena);
+      m->arena = aligned_alloc(KILN_ARENA_ALIGN, need);
+      m->arena_capacity = m->arena ? need : 0;
+    }
+    if (m->arena) {
+      *shared = true;
+      return m->arena;
+    }
+    atomic_flag_clear_explicit(&m->arena_busy, memory_order_release);
+  }
+  *shared = false;
+  return aligned_alloc(KILN_ARENA_ALIGN, need);
+}
+
+static void release_arena(kiln_model *m, void *arena, bool shared) {
+  if (shared)
+    atomic_flag_clear_explicit(&m->arena_busy, memory_order_release);
+  else
+    free(arena);
+}
+
+/* Checks the pointers in a list of inputs or outputs. */
+static int32_t check_tensors(kiln_model *m, const kiln_entry_spec *e, const char *role,
+                             int32_t count, const kiln_tensor_spec *specs,
+                             const void *const *ptrs) {
+  if (count > 0 && !ptrs)
+    return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "the %s array is NULL but entry '%s' has %d %ss", role, e->name,
+                       (int)count, role);
+  for (int32_t i = 0; i < count; ++i)
+    if (!ptrs[i])
+      return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                         "%s '%s' of entry '%s' is NULL", role, specs[i].name, e->name);
+  return KILN_OK;
+}
+
+/* Appends one descriptor per tensor at *next and its address to *ptrs. */
+static int32_t build_tensors(kiln_model *m, const kiln_entry_spec *e, const char *role,
+                             int32_t count, const kiln_tensor_spec *specs,
+                             const void *const *data, const int64_t *dims,
+                             unsigned char **next, void ***ptrs) {
+  for (int32_t i = 0; i < count; ++i) {
+    kiln_memref *d = (kiln_memref *)(void *)*next;
+    /* Sizes are bound straight into the descriptor, then strides derived. */
+    int32_t status = bind_sizes(m, e, &specs[i], role, dims, d->sizes_strides);
+    if (status != KILN_OK)
+      return status;
+    kiln_memref_init(d, unconst(data[i]), specs[i].rank, d->sizes_strides);
+    *(*ptrs)++ = d;
+    *next += kiln_memref_size(specs[i].rank);
+  }
+  return KILN_OK;
+}
+
+int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                       const void *const *inputs, void *const *outputs) {
+  if (!model)
+    return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT, "the model is NULL");
+  kiln_model *m = model;
+  if (entry_index < 0 || entry_index >= m->manifest.num_entries)
+    return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "entry index %d is out of range: model '%s' has %d entries",
+                       (int)entry_index, m->manifest.model, (int)m->manifest.num_entries);
+  const kiln_entry_spec *e = &m->manifest.entries[entry_index];
+
+  if (e->num_symbols > 0 && !dims)
+    return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "the dims array is NULL but entry '%s' has %d symbolic dims",
+                       e->name, (int)e->num_symbols);
+  for (int32_t k = 0; k < e->num_symbols; ++k)
+    if (dims[k] < 1)
+      return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                         "symbolic dim '%s' of entry '%s' must be >= 1, got %lld",
+                         e->symbols[k], e->name, (long long)dims[k]);
+  int32_t status = check_tensors(m, e, "input", e->num_inputs, e->inputs, inputs);
+  if (status == KILN_OK)
+    status = check_tensors(m, e, "output", e->num_outputs, e->outputs,
+                           (const void *const *)outputs);
+  if (status != KILN_OK)
+    return status;
+
+  /* Scratch: the pointer array, then the arena, input and output descriptors
+   * (parameter descriptors are prebuilt). Ranks and counts come from the
+   * manifest, so these sums are small. */
+  int32_t num_params = m->manifest.num_params;
+  size_t num_ptrs = 1 + (size_t)num_params + (size_t)e->num_inputs + (size_t)e->num_outputs;
+  size_t scratch_bytes = num_ptrs * sizeof(void *);
+  scratch_bytes = (scratch_bytes + 7) / 8 * 8; /* descriptors are 8-byte aligned */
+  scratch_bytes += kiln_memref_size(1);
+  for (int32_t i = 0; i < e->num_inputs; ++i)
+    scratch_bytes += kiln_memref_size(e->inputs[i].rank);
+  for (int32_t i = 0; i < e->num_outputs; ++i)
+    scratch_bytes += kiln_memref_size(e->outputs[i].rank);
+  _Alignas(16) unsigned char stack_scratch[KILN_STACK_SCRATCH];
+  unsigned char *scratch = stack_scratch;
+  if (scratch_bytes > sizeof stack_scratch && !(scratch = malloc(scratch_bytes)))
+    return kiln_errorf(&m->error, KILN_ERROR_OUT_OF_MEMORY,
+                       "out of memory calling entry '%s'", e->name);
+
+  void **descriptors = (void **)(void *)scratch;
+  void **ptrs = descriptors + 1 + num_params;
+  unsigned char *arena_desc = scratch + (num_ptrs * sizeof(void *) + 7) / 8 * 8;
+  unsigned char *next = arena_desc + kiln_memref_size(1);
+  status = build_tensors(m, e, "input", e->num_inputs, e->inputs, inputs, dims, &next, &ptrs);
+  if (status == KILN_OK)
+    status = build_tensors(m, e, "output", e->num_outputs, e->outputs,
+                           (const void *const *)outputs, dims, &next, &ptrs);
+  int64_t arena_bytes = 0;
+  if (status == KILN_OK)
+    status = arena_size(m, e, dims, &arena_bytes);
+  bool shared = false;
+  void *arena = NULL;
+  if (status == KILN_OK && !(arena = acquire_arena(m, arena_bytes, &shared)))
+    status = kiln_errorf(&m->error, KILN_ERROR_OUT_OF_MEMORY,
+                         "out of memory allocating the %lld-byte arena of entry '%s'",
+                         (long long)arena_bytes, e->name);
+  if (status == KILN_OK) {
+    kiln_memref_init((kiln_memref *)(void *)arena_desc, arena, 1, &arena_bytes);
+    descriptors[0] = arena_desc;
+    if (num_params > 0)
+      memcpy(descriptors + 1, m->param_descriptors, (size_t)num_params * sizeof(void *));
+    m->entries[entry_index](descriptors);
+    release_arena(m, arena, shared);
+  }
+  if (scratch != stack_scratch)
+    free(scratch);
+  return status;
+}

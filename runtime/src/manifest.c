@@ -1,0 +1,291 @@
+/* Manifest parsing. Any deviation from docs/abi.md is a compiler bug and is
+ * reported as KILN_ERROR_INTERNAL with the byte offset of the culprit. */
+#include "manifest.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checked.h"
+#include "json.h"
+#include "kiln/runtime.h"
+
+typedef struct ctx {
+  kiln_error_slot *err;
+  int32_t status; /* KILN_OK until the first failure */
+} ctx;
+
+static bool bad(ctx *c, const kiln_json *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool bad(ctx *c, const kiln_json *at, const char *fmt, ...) {
+  char what[512];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(what, sizeof what, fmt, args);
+  va_end(args);
+  c->status = kiln_errorf(c->err, KILN_ERROR_INTERNAL,
+                          "internal error: malformed model manifest (a compiler bug): "
+                          "%s (at byte %zu)",
+                          what, at->offset);
+  return false;
+}
+
+static bool oom(ctx *c) {
+  c->status = kiln_errorf(c->err, KILN_ERROR_OUT_OF_MEMORY,
+                          "out of memory while parsing the model manifest");
+  return false;
+}
+
+/* calloc for count elements, reporting failure; count 0 gives NULL. */
+static bool alloc_array(ctx *c, void **out, size_t count, size_t elem) {
+  *out = NULL;
+  if (count == 0)
+    return true;
+  *out = calloc(count, elem);
+  return *out ? true : oom(c);
+}
+
+/* The member key of obj (what: for messages), which must have kind. */
+static const kiln_json *member(ctx *c, const kiln_json *obj, const char *key,
+                               kiln_json_kind kind, const char *what) {
+  const kiln_json *v = kiln_json_get(obj, key);
+  static const char *const kinds[] = {"null",   "a boolean", "an integer", "a number",
+                                      "a string", "an array", "an object"};
+  if (!v)
+    bad(c, obj, "%s has no \"%s\"", what, key);
+  else if (v->kind != kind)
+    bad(c, v, "\"%s\" of %s is not %s", key, what, kinds[kind]);
+  else
+    return v;
+  return NULL;
+}
+
+/* Like member, but an absent key is an empty array (symbols, arena). */
+static const kiln_json *optional_array(ctx *c, const kiln_json *obj, const char *key,
+                                       const char *what) {
+  static const kiln_json empty = {.kind = KILN_JSON_ARRAY};
+  return kiln_json_get(obj, key) ? member(c, obj, key, KILN_JSON_ARRAY, what) : &empty;
+}
+
+/* Copies a non-empty string without embedded NULs. */
+static bool copy_name(ctx *c, const kiln_json *v, char **out, const char *what) {
+  if (v->kind != KILN_JSON_STRING || v->u.string.len == 0 ||
+      strlen(v->u.string.chars) != v->u.string.len)
+    return bad(c, v, "%s is not a non-empty string", what);
+  *out = malloc(v->u.string.len + 1);
+  if (!*out)
+    return oom(c);
+  memcpy(*out, v->u.string.chars, v->u.string.len + 1);
+  return true;
+}
+
+static bool check_count(ctx *c, const kiln_json *array, const char *what) {
+  if (array->u.array.count > INT32_MAX)
+    return bad(c, array, "too many %s", what);
+  return true;
+}
+
+static int32_t find_symbol(const kiln_entry_spec *e, const kiln_json *v) {
+  for (int32_t k = 0; k < e->num_symbols; ++k)
+    if (kiln_json_equals(v->u.string.chars, v->u.string.len, e->symbols[k]))
+      return k;
+  return -1;
+}
+
+/* {"name", "dtype", "shape"}. entry is NULL for parameters, whose dims must
+ * be static; otherwise a dim may name one of the entry's symbols. */
+static bool parse_tensor(ctx *c, const kiln_json *v, const kiln_entry_spec *entry,
+                         kiln_tensor_spec *t, const char *what) {
+  if (v->kind != KILN_JSON_OBJECT)
+    return bad(c, v, "a %s is not an object", what);
+  const kiln_json *name = member(c, v, "name", KILN_JSON_STRING, what);
+  if (!name || !copy_name(c, name, &t->name, what))
+    return false;
+  const kiln_json *dtype = member(c, v, "dtype", KILN_JSON_STRING, t->name);
+  if (!dtype)
+    return false;
+  if (!kiln_dtype_from_manifest(dtype->u.string.chars, dtype->u.string.len, &t->dtype))
+    return bad(c, dtype, "%s '%s' has unknown dtype \"%.32s\"", what, t->name,
+               dtype->u.string.chars);
+  const kiln_json *shape = member(c, v, "shape", KILN_JSON_ARRAY, t->name);
+  if (!shape || !check_count(c, shape, "dims"))
+    return false;
+  t->rank = (int32_t)shape->u.array.count;
+  if (!alloc_array(c, (void **)&t->dims, shape->u.array.count, sizeof(int64_t)))
+    return false;
+  for (int32_t i = 0; i < t->rank; ++i) {
+    const kiln_json *d = &shape->u.array.items[i];
+    if (d->kind == KILN_JSON_INT && d->u.integer >= 0) {
+      t->dims[i] = d->u.integer;
+    } else if (d->kind == KILN_JSON_STRING && entry) {
+      int32_t k = find_symbol(entry, d);
+      if (k < 0)
+        return bad(c, d, "dim %d of %s '%s' names \"%.64s\", not a symbol of entry '%s'",
+                   i, what, t->name, d->u.string.chars, entry->name);
+      t->dims[i] = KILN_DIM_SYMBOL(k);
+    } else {
+      return bad(c, d, "dim %d of %s '%s' is not %s", i, what, t->name,
+                 entry ? "a non-negative integer or a symbol" : "a non-negative integer");
+    }
+  }
+  if (!entry) {
+    /* Parameter descriptors are built once at create time: their strides and
+     * byte size must be representable. */
+    int64_t stride = kiln_dtype_size(t->dtype);
+    for (int32_t i = t->rank - 1; i >= 0; --i)
+      if (!kiln_mul_i64(stride, t->dims[i] ? t->dims[i] : 1, &stride))
+        return bad(c, v, "parameter '%s' is too large", t->name);
+  }
+  return true;
+}
+
+static bool parse_tensors(ctx *c, const kiln_json *obj, const char *key,
+                          const kiln_entry_spec *entry, int32_t *count,
+                          kiln_tensor_spec **out, const char *what) {
+  const kiln_json *list = member(c, obj, key, KILN_JSON_ARRAY, entry ? entry->name : "manifest");
+  if (!list || !check_count(c, list, key))
+    return false;
+  if (!alloc_array(c, (void **)out, list->u.array.count, sizeof **out))
+    return false;
+  *count = (int32_t)list->u.array.count;
+  for (int32_t i = 0; i < *count; ++i) {
+    if (!parse_tensor(c, &list->u.array.items[i], entry, &(*out)[i], what))
+      return false;
+    for (int32_t j = 0; j < i; ++j)
+      if (strcmp((*out)[j].name, (*out)[i].name) == 0)
+        return bad(c, &list->u.array.items[i], "duplicate %s name '%s'", what, (*out)[i].name);
+  }
+  return true;
+}
+
+static bool parse_arena(ctx *c, const kiln_json *obj, kiln_entry_spec *e) {
+  const kiln_json *arena = optional_array(c, obj, "arena", e->name);
+  if (!arena || !check_count(c, arena, "arena terms"))
+    return false;
+  if (!alloc_array(c, (void **)&e->terms, arena->u.array.count, sizeof *e->terms))
+    return false;
+  e->num_terms = (int32_t)arena->u.array.count;
+  for (int32_t i = 0; i < e->num_terms; ++i) {
+    const kiln_json *term = &arena->u.array.items[i];
+    kiln_arena_term *t = &e->terms[i];
+    if (term->kind != KILN_JSON_OBJECT)
+      return bad(c, term, "arena term %d of entry '%s' is not an object", i, e->name);
+    const kiln_json *coeff = member(c, term, "coeff", KILN_JSON_INT, "an arena term");
+    if (!coeff)
+      return false;
+    if (coeff->u.integer < 0)
+      return bad(c, coeff, "arena coeff of entry '%s' is negative", e->name);
+    t->coeff = coeff->u.integer;
+    const kiln_json *syms = optional_array(c, term, "symbols", "an arena term");
+    if (!syms || !check_count(c, syms, "arena symbols"))
+      return false;
+    if (!alloc_array(c, (void **)&t->symbols, syms->u.array.count, sizeof *t->symbols))
+      return false;
+    t->num_symbols = (int32_t)syms->u.array.count;
+    for (int32_t j = 0; j < t->num_symbols; ++j) {
+      const kiln_json *s = &syms->u.array.items[j];
+      int32_t k = s->kind == KILN_JSON_STRING ? find_symbol(e, s) : -1;
+      if (k < 0)
+        return bad(c, s, "arena term %d of entry '%s' uses something that is not one "
+                         "of its symbols", i, e->name);
+      t->symbols[j] = k; /* a repeated symbol multiplies in twice (B*B) */
+    }
+  }
+  return true;
+}
+
+static bool parse_entry(ctx *c, const kiln_json *v, kiln_entry_spec *e) {
+  if (v->kind != KILN_JSON_OBJECT)
+    return bad(c, v, "an entry is not an object");
+  const kiln_json *name = member(c, v, "name", KILN_JSON_STRING, "an entry");
+  if (!name || !copy_name(c, name, &e->name, "an entry name"))
+    return false;
+  const kiln_json *syms = optional_array(c, v, "symbols", e->name);
+  if (!syms || !check_count(c, syms, "symbols"))
+    return false;
+  if (!alloc_array(c, (void **)&e->symbols, syms->u.array.count, sizeof *e->symbols))
+    return false;
+  for (size_t k = 0; k < syms->u.array.count; ++k) {
+    const kiln_json *s = &syms->u.array.items[k];
+    if (!copy_name(c, s, &e->symbols[k], "a symbol"))
+      return false;
+    e->num_symbols = (int32_t)k + 1; /* so far; also what kiln_manifest_free frees */
+    if (find_symbol(e, s) != (int32_t)k)
+      return bad(c, s, "duplicate symbol '%s' in entry '%s'", e->symbols[k], e->name);
+  }
+  return parse_tensors(c, v, "inputs", e, &e->num_inputs, &e->inputs, "input") &&
+         parse_tensors(c, v, "outputs", e, &e->num_outputs, &e->outputs, "output") &&
+         parse_arena(c, v, e);
+}
+
+int32_t kiln_manifest_parse(const char *json, size_t len, kiln_manifest *out,
+                            kiln_error_slot *err) {
+  memset(out, 0, sizeof *out);
+  ctx c = {err, KILN_OK};
+  kiln_json root;
+  kiln_json_error jerr;
+  kiln_json_status js = kiln_json_parse(json, len, &root, &jerr);
+  if (js == KILN_JSON_OUT_OF_MEMORY) {
+    oom(&c);
+    return c.status;
+  }
+  if (js != KILN_JSON_OK)
+    return kiln_errorf(err, KILN_ERROR_INTERNAL,
+                       "internal error: the model manifest is not valid JSON "
+                       "(a compiler bug): %s at byte %zu",
+                       jerr.message, jerr.offset);
+
+  const kiln_json *model = NULL, *entries = NULL;
+  bool ok = root.kind == KILN_JSON_OBJECT ? true : bad(&c, &root, "it is not an object");
+  ok = ok && (model = member(&c, &root, "model", KILN_JSON_STRING, "the manifest")) &&
+       copy_name(&c, model, &out->model, "the model name");
+  ok = ok && parse_tensors(&c, &root, "params", NULL, &out->num_params, &out->params,
+                           "parameter");
+  ok = ok && (entries = member(&c, &root, "entries", KILN_JSON_ARRAY, "the manifest")) &&
+       check_count(&c, entries, "entries") &&
+       alloc_array(&c, (void **)&out->entries, entries->u.array.count, sizeof *out->entries);
+  if (ok) {
+    out->num_entries = (int32_t)entries->u.array.count;
+    for (int32_t i = 0; ok && i < out->num_entries; ++i) {
+      ok = parse_entry(&c, &entries->u.array.items[i], &out->entries[i]);
+      for (int32_t j = 0; ok && j < i; ++j)
+        if (strcmp(out->entries[j].name, out->entries[i].name) == 0)
+          ok = bad(&c, &entries->u.array.items[i], "duplicate entry name '%s'",
+                   out->entries[i].name);
+    }
+  }
+  kiln_json_free(&root);
+  if (!ok)
+    kiln_manifest_free(out);
+  return ok ? KILN_OK : c.status;
+}
+
+static void free_tensors(kiln_tensor_spec *t, int32_t count) {
+  for (int32_t i = 0; t && i < count; ++i) {
+    free(t[i].name);
+    free(t[i].dims);
+  }
+  free(t);
+}
+
+void kiln_manifest_free(kiln_manifest *m) {
+  free(m->model);
+  free_tensors(m->params, m->num_params);
+  for (int32_t i = 0; m->entries && i < m->num_entries; ++i) {
+    kiln_entry_spec *e = &m->entries[i];
+    free(e->name);
+    for (int32_t k = 0; k < e->num_symbols; ++k)
+      free(e->symbols[k]);
+    free(e->symbols);
+    free_tensors(e->inputs, e->num_inputs);
+    free_tensors(e->outputs, e->num_outputs);
+    for (int32_t k = 0; e->terms && k < e->num_terms; ++k)
+      free(e->terms[k].symbols);
+    free(e->terms);
+  }
+  free(m->entries);
+  memset(m, 0, sizeof *m);
+}

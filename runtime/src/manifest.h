@@ -1,0 +1,68 @@
+/* The model manifest the compiler embeds (docs/abi.md, "The manifest"),
+ * parsed into plain structs at create time. */
+#ifndef KILN_MANIFEST_H
+#define KILN_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dtype.h"
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A dim in a tensor spec: >= 0 is static; < 0 is symbol k of the entry,
+ * encoded as -1 - k. Parameters only have static dims. */
+#define KILN_DIM_SYMBOL(k) (-1 - (int64_t)(k))
+#define KILN_DIM_SYMBOL_INDEX(d) ((int32_t)(-1 - (d)))
+
+typedef struct kiln_tensor_spec {
+  char *name;
+  kiln_dtype dtype;
+  int32_t rank;
+  int64_t *dims; /* rank entries */
+} kiln_tensor_spec;
+
+/* coeff * product of the entry's symbols at these indices. */
+typedef struct kiln_arena_term {
+  int64_t coeff;
+  int32_t num_symbols;
+  int32_t *symbols;
+} kiln_arena_term;
+
+typedef struct kiln_entry_spec {
+  char *name;
+  int32_t num_symbols;
+  char **symbols;
+  int32_t num_inputs;
+  kiln_tensor_spec *inputs;
+  int32_t num_outputs;
+  kiln_tensor_spec *outputs;
+  int32_t num_terms;
+  kiln_arena_term *terms;
+} kiln_entry_spec;
+
+typedef struct kiln_manifest {
+  char *model;
+  int32_t num_params;
+  kiln_tensor_spec *params;
+  int32_t num_entries;
+  kiln_entry_spec *entries;
+} kiln_manifest;
+
+/* Parses and validates json[0..len). Returns KILN_OK, KILN_ERROR_INTERNAL (a
+ * malformed manifest is a compiler bug) or KILN_ERROR_OUT_OF_MEMORY, with a
+ * message in err (NULL: this thread's slot). On failure *out is empty. */
+int32_t kiln_manifest_parse(const char *json, size_t len, kiln_manifest *out,
+                            kiln_error_slot *err);
+
+/* Frees what the manifest owns and empties it. */
+void kiln_manifest_free(kiln_manifest *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_MANIFEST_H */

@@ -1,0 +1,110 @@
+/* Model lifetime: create, destroy and last_error. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "memref.h"
+#include "model.h"
+
+/* The kernels only read parameters; the descriptor type is not const. */
+static void *unconst(const void *p) { return (void *)(uintptr_t)p; }
+
+static int32_t build_param_descriptors(kiln_model *m) {
+  int32_t n = m->manifest.num_params;
+  if (n == 0)
+    return KILN_OK;
+  size_t bytes = 0;
+  for (int32_t i = 0; i < n; ++i)
+    bytes += kiln_memref_size(m->manifest.params[i].rank);
+  m->param_block = malloc(bytes);
+  m->param_descriptors = malloc((size_t)n * sizeof *m->param_descriptors);
+  if (!m->param_block || !m->param_descriptors)
+    return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY,
+                       "out of memory building parameter descriptors");
+  unsigned char *next = m->param_block;
+  for (int32_t i = 0; i < n; ++i) {
+    const kiln_tensor_spec *p = &m->manifest.params[i];
+    kiln_memref *d = (kiln_memref *)(void *)next;
+    /* Cannot overflow: kiln_manifest_parse checked the parameter sizes. */
+    kiln_memref_init(d, unconst(m->weights.data[i]), p->rank, p->dims);
+    m->param_descriptors[i] = d;
+    next += kiln_memref_size(p->rank);
+  }
+  return KILN_OK;
+}
+
+static void free_model(kiln_model *m) {
+  kiln_weights_free(&m->weights);
+  kiln_manifest_free(&m->manifest);
+  free(m->entries);
+  free(m->param_descriptors);
+  free(m->param_block);
+  free(m->arena);
+  free(m);
+}
+
+int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
+                       const kiln_entry_fn *entries, int32_t num_entries,
+                       const char *weights_path, const void *options, kiln_model **out) {
+  if (!out)
+    return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT, "create: the model pointer is NULL");
+  *out = NULL;
+  if (num_entries < 0 || (!entries && num_entries > 0))
+    return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT,
+                       "create: the entry table is NULL or has a negative size");
+  const kiln_options *opts = options;
+  if (opts && opts->num_threads < 0)
+    return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT,
+                       "create: num_threads must be >= 0 (0: the runtime's choice), got %d",
+                       (int)opts->num_threads);
+  if (!weights_path)
+    return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT, "no weights file given");
+  if (!manifest_json)
+    return kiln_errorf(NULL, KILN_ERROR_INTERNAL,
+                       "internal error: no model manifest (a compiler bug)");
+
+  kiln_model *m = calloc(1, sizeof *m);
+  if (!m)
+    return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY, "out of memory creating the model");
+  atomic_flag_clear(&m->arena_busy);
+  kiln_error_slot_init(&m->error);
+  m->num_threads = opts ? opts->num_threads : 0;
+
+  int32_t status = kiln_manifest_parse(manifest_json, manifest_len, &m->manifest, NULL);
+  if (status == KILN_OK && m->manifest.num_entries != num_entries)
+    status = kiln_errorf(NULL, KILN_ERROR_INTERNAL,
+                         "internal error: the manifest of model '%s' lists %d entries but "
+                         "the library passed %d (a compiler bug)",
+                         m->manifest.model, (int)m->manifest.num_entries, (int)num_entries);
+  for (int32_t i = 0; status == KILN_OK && i < num_entries; ++i)
+    if (!entries[i])
+      status = kiln_errorf(NULL, KILN_ERROR_INTERNAL,
+                           "internal error: entry '%s' of model '%s' has no code "
+                           "(a compiler bug)",
+                           m->manifest.entries[i].name, m->manifest.model);
+  if (status == KILN_OK && num_entries > 0) {
+    m->entries = malloc((size_t)num_entries * sizeof *m->entries);
+    if (m->entries)
+      memcpy(m->entries, entries, (size_t)num_entries * sizeof *m->entries);
+    else
+      status = kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY, "out of memory creating the model");
+  }
+  if (status == KILN_OK)
+    status = kiln_weights_load(&m->manifest, weights_path, &m->weights, NULL);
+  if (status == KILN_OK)
+    status = build_param_descriptors(m);
+  if (status != KILN_OK) {
+    free_model(m);
+    return status;
+  }
+  *out = m;
+  return KILN_OK;
+}
+
+void kiln_rt_destroy(kiln_model *model) {
+  if (model)
+    free_model(model);
+}
+
+const char *kiln_rt_last_error(const kiln_model *model) {
+  return kiln_error_text(model ? &model->error : NULL);
+}

@@ -1,0 +1,231 @@
+// kiln_rt_create / destroy / last_error, and how weights are bound to the
+// manifest's parameters (in place when aligned, copied when not).
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "error.h"
+#include "kiln/runtime.h"
+#include "manifest.h"
+#include "test_model.h"
+#include "weights.h"
+
+using namespace kiln::test;
+
+namespace {
+
+void noopEntry(void **) {}
+const kiln_entry_fn kEntries[2] = {noopEntry, noopEntry};
+
+class Create : public ::testing::Test {
+protected:
+  // Creates a model from the test manifest and a file holding tensors.
+  int32_t create(const std::vector<StTensor> &tensors, unsigned dataStartMod = 0) {
+    path_ = dir_.write("model.safetensors", buildSafetensors(tensors, dataStartMod));
+    return createFrom(path_.c_str());
+  }
+  int32_t createFrom(const char *path, const std::string &manifest = kManifest,
+                     const kiln_entry_fn *entries = kEntries, int32_t numEntries = 2,
+                     const kiln_options *options = nullptr) {
+    kiln_rt_destroy(model_);
+    model_ = reinterpret_cast<kiln_model *>(uintptr_t{0xdeadbeef}); // must be overwritten
+    int32_t status = kiln_rt_create(manifest.data(), manifest.size(), entries, numEntries, path,
+                                    options, &model_);
+    message_ = kiln_rt_last_error(nullptr);
+    if (status != KILN_OK) {
+      EXPECT_EQ(model_, nullptr);
+    }
+    return status;
+  }
+  void expectMessage(const std::vector<std::string> &fragments) {
+    for (const std::string &f : fragments)
+      EXPECT_NE(message_.find(f), std::string::npos) << "'" << f << "' not in: " << message_;
+  }
+  void TearDown() override { kiln_rt_destroy(model_); }
+
+  TempDir dir_;
+  std::string path_, message_;
+  kiln_model *model_ = nullptr;
+};
+
+TEST_F(Create, ValidModel) {
+  ASSERT_EQ(create(modelTensors()), KILN_OK) << message_;
+  ASSERT_NE(model_, nullptr);
+  EXPECT_STREQ(kiln_rt_last_error(model_), "");
+  kiln_options options{2};
+  ASSERT_EQ(createFrom(path_.c_str(), kManifest, kEntries, 2, &options), KILN_OK) << message_;
+  // Tensor order in the file does not matter.
+  std::vector<StTensor> reversed = modelTensors();
+  std::swap(reversed[0], reversed[1]);
+  EXPECT_EQ(create(reversed), KILN_OK) << message_;
+}
+
+TEST_F(Create, MissingTensor) {
+  EXPECT_EQ(create({f32Tensor("fc1.weight", {4, 3})}), KILN_ERROR_WEIGHTS_MISMATCH);
+  expectMessage({"parameter 'fc1.bias' (f32[4]) is missing from weights file", path_});
+}
+
+TEST_F(Create, ExtraTensor) {
+  std::vector<StTensor> tensors = modelTensors();
+  tensors.push_back(f32Tensor("foo", {3}));
+  EXPECT_EQ(create(tensors), KILN_ERROR_WEIGHTS_MISMATCH);
+  expectMessage({"unexpected tensor 'foo' (f32[3]) in weights file", path_, "model 'mlp'"});
+}
+
+TEST_F(Create, WrongShape) {
+  std::vector<StTensor> tensors = modelTensors();
+  tensors[0] = f32Tensor("fc1.weight", {4, 2});
+  EXPECT_EQ(create(tensors), KILN_ERROR_WEIGHTS_MISMATCH);
+  expectMessage({"parameter 'fc1.weight': expected f32[4, 3], the weights file", path_,
+                 "has f32[4, 2]"});
+  tensors[0] = f32Tensor("fc1.weight", {12});
+  EXPECT_EQ(create(tensors), KILN_ERROR_WEIGHTS_MISMATCH);
+  expectMessage({"'fc1.weight'", "f32[4, 3]", "f32[12]"});
+}
+
+TEST_F(Create, WrongDtype) {
+  std::vector<StTensor> tensors = modelTensors();
+  tensors[1] = {"fc1.bias", "I32", {4}, std::string(16, '\0')};
+  EXPECT_EQ(create(tensors), KILN_ERROR_WEIGHTS_MISMATCH);
+  expectMessage({"parameter 'fc1.bias': expected f32[4]", "has i32[4]"});
+}
+
+TEST_F(Create, FormatAndIoErrors) {
+  path_ = dir_.write("bad.safetensors", "garbage");
+  EXPECT_EQ(createFrom(path_.c_str()), KILN_ERROR_FORMAT);
+  expectMessage({"truncated", path_});
+  std::string missing = (dir_.path() / "nope.safetensors").string();
+  EXPECT_EQ(createFrom(missing.c_str()), KILN_ERROR_IO);
+  expectMessage({"cannot open weights file '" + missing + "'", std::strerror(ENOENT)});
+}
+
+TEST_F(Create, NullArguments) {
+  path_ = dir_.write("model.safetensors", buildSafetensors(modelTensors()));
+  EXPECT_EQ(createFrom(nullptr), KILN_ERROR_INVALID_ARGUMENT);
+  expectMessage({"no weights file given"});
+  EXPECT_EQ(createFrom(path_.c_str(), kManifest, nullptr, 2), KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_rt_create(kManifest.data(), kManifest.size(), kEntries, 2, path_.c_str(),
+                           nullptr, nullptr),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_rt_last_error(nullptr)).find("NULL"), std::string::npos);
+  kiln_options negative{-1};
+  EXPECT_EQ(createFrom(path_.c_str(), kManifest, kEntries, 2, &negative),
+            KILN_ERROR_INVALID_ARGUMENT);
+  expectMessage({"num_threads"});
+  kiln_rt_destroy(nullptr); // a no-op
+}
+
+TEST_F(Create, MalformedManifestIsInternal) {
+  path_ = dir_.write("model.safetensors", buildSafetensors(modelTensors()));
+  auto replaced = [](std::string from, std::string to) {
+    std::string m = kManifest;
+    size_t at = m.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return m.replace(at, from.size(), to);
+  };
+  const std::string broken[] = {
+      "{",
+      "[]",
+      replaced("\"model\": \"mlp\",", ""),
+      replaced("\"dtype\": \"f32\", \"shape\": [4, 3]", "\"dtype\": \"f17\", \"shape\": [4, 3]"),
+      replaced("[4, 3]", "[4, \"B\"]"),   // a parameter with a symbolic dim
+      replaced("[4, 3]", "[4, -3]"),
+      replaced("[\"B\", 3]", "[\"C\", 3]"), // not a symbol of the entry
+      replaced("\"symbols\": [\"B\"]", "\"symbols\": [\"B\", \"B\"]"),
+      replaced("{\"coeff\": 4096", "{\"coeff\": -1"),
+      replaced("\"coeff\": 1536, \"symbols\": [\"B\"]", "\"coeff\": 1536, \"symbols\": [\"Q\"]"),
+      replaced("\"name\": \"fc1.bias\"", "\"name\": \"fc1.weight\""),
+      replaced("\"name\": \"stats\"", "\"name\": \"predict\""),
+      replaced("\"name\": \"x\",", ""),
+  };
+  for (const std::string &manifest : broken) {
+    EXPECT_EQ(createFrom(path_.c_str(), manifest), KILN_ERROR_INTERNAL) << manifest;
+    expectMessage({"manifest"});
+  }
+  EXPECT_EQ(createFrom(path_.c_str(), kManifest, kEntries, 1), KILN_ERROR_INTERNAL);
+  expectMessage({"2 entries", "passed 1"});
+  const kiln_entry_fn withNull[2] = {noopEntry, nullptr};
+  EXPECT_EQ(createFrom(path_.c_str(), kManifest, withNull, 2), KILN_ERROR_INTERNAL);
+  expectMessage({"'stats'"});
+}
+
+TEST_F(Create, ThreadLocalErrorSlot) {
+  path_ = dir_.write("model.safetensors", buildSafetensors(modelTensors()));
+  EXPECT_EQ(createFrom(nullptr), KILN_ERROR_INVALID_ARGUMENT);
+  std::string other;
+  std::thread([&] { other = kiln_rt_last_error(nullptr); }).join();
+  EXPECT_EQ(other, ""); // another thread has seen no failure
+  EXPECT_STREQ(kiln_rt_last_error(nullptr), "no weights file given");
+}
+
+// Loads the test model's weights with the data section starting at the
+// given file offset modulo 8 and returns the binding.
+class Weights : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_EQ(kiln_manifest_parse(kManifest.data(), kManifest.size(), &manifest_, nullptr),
+              KILN_OK)
+        << kiln_error_text(nullptr);
+  }
+  void TearDown() override {
+    kiln_weights_free(&weights_);
+    kiln_manifest_free(&manifest_);
+  }
+  void load(unsigned dataStartMod) {
+    kiln_weights_free(&weights_);
+    std::string path = dir_.write("w.safetensors", buildSafetensors(modelTensors(), dataStartMod));
+    ASSERT_EQ(kiln_weights_load(&manifest_, path.c_str(), &weights_, nullptr), KILN_OK)
+        << kiln_error_text(nullptr);
+  }
+  bool inMapping(const void *p) const {
+    auto *base = static_cast<const unsigned char *>(weights_.file.map);
+    auto *q = static_cast<const unsigned char *>(p);
+    return q >= base && q < base + weights_.file.map_size;
+  }
+  void expectValues() {
+    float w[12], b[4];
+    std::memcpy(w, weights_.data[0], sizeof w);
+    std::memcpy(b, weights_.data[1], sizeof b);
+    for (int i = 0; i < 12; ++i)
+      EXPECT_EQ(w[i], static_cast<float>(i));
+    for (int i = 0; i < 4; ++i)
+      EXPECT_EQ(b[i], 100.0f + static_cast<float>(i));
+  }
+
+  TempDir dir_;
+  kiln_manifest manifest_{};
+  kiln_weights weights_{};
+};
+
+TEST_F(Weights, AlignedTensorsAreUsedInPlace) {
+  load(0);
+  ASSERT_EQ(weights_.num_params, 2);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(inMapping(weights_.data[i])) << i;
+    EXPECT_EQ(weights_.copies[i], nullptr) << i;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(weights_.data[i]) % 4, 0u);
+  }
+  expectValues();
+}
+
+TEST_F(Weights, MisalignedTensorsAreCopied) {
+  for (unsigned mod : {1u, 2u, 3u, 5u}) {
+    load(mod);
+    for (int i = 0; i < 2; ++i) {
+      EXPECT_FALSE(inMapping(weights_.data[i])) << i;
+      EXPECT_EQ(weights_.data[i], weights_.copies[i]) << i;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(weights_.data[i]) % 64, 0u);
+    }
+    expectValues();
+  }
+  load(4); // 4-byte aligned is enough for f32
+  EXPECT_TRUE(inMapping(weights_.data[0]));
+  EXPECT_EQ(weights_.copies[0], nullptr);
+  expectValues();
+}
+
+} // namespace
