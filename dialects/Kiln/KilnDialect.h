@@ -1,0 +1,23 @@
+//===- KilnDialect.h - The kiln dialect -------------------------*- C++ -*-===//
+#ifndef KILN_DIALECTS_KILN_KILNDIALECT_H
+#define KILN_DIALECTS_KILN_KILNDIALECT_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Dialect.h"
+
+#include "dialects/Kiln/KilnDialect.h.inc"
+
+namespace kiln {
+/// Attribute names the frontend, the passes and codegen agree on.
+/// `kiln.model` on the module names the model (the C symbol prefix);
+/// `kiln.entry` on a func.func marks an exported entry point.
+inline constexpr llvm::StringLiteral kModelAttrName = "kiln.model";
+inline constexpr llvm::StringLiteral kEntryAttrName = "kiln.entry";
+/// Per-argument / per-result attribute carrying the source-level name
+/// (`x`, `y`) and the symbolic dims (`["B", 64]`) of an entry's tensors.
+inline constexpr llvm::StringLiteral kArgNameAttrName = "kiln.name";
+inline constexpr llvm::StringLiteral kDimsAttrName = "kiln.dims";
+} // namespace kiln
+
+#endif // KILN_DIALECTS_KILN_KILNDIALECT_H

@@ -1,0 +1,48 @@
+//===- Passes.h - Kiln's passes and pipelines -------------------*- C++ -*-===//
+#ifndef KILN_PASSES_PASSES_H
+#define KILN_PASSES_PASSES_H
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+/// The stages of the native CPU pipeline, in order. kilnc's --emit=<stage>
+/// stops after the named one; each is also a kiln-opt pipeline.
+///  linalg:     kiln -> linalg on tensors, elementwise fusion
+///  vector:     tiled and vectorized for the host
+///  bufferized: memrefs, results as out-params, buffers planned into the arena
+///  llvm-mlir:  the LLVM dialect
+void addKilnToLinalgPasses(mlir::OpPassManager &pm);
+void addVectorizationPasses(mlir::OpPassManager &pm);
+void addBufferizationPasses(mlir::OpPassManager &pm);
+void addLowerToLLVMPasses(mlir::OpPassManager &pm);
+
+/// Every dialect (with its interface models) that Kiln's pipelines touch.
+void registerDialects(mlir::DialectRegistry &registry);
+
+/// Kiln's passes, its pipelines and upstream MLIR's passes.
+void registerPasses();
+
+/// Registers the stages above as named kiln-opt pipelines
+/// (`kiln-to-linalg`, `kiln-vectorize`, `kiln-bufferize`, `kiln-to-llvm`).
+void registerKilnPipelines();
+
+} // namespace kiln
+
+#endif // KILN_PASSES_PASSES_H

@@ -1,0 +1,247 @@
+//===- PlanArena.cpp - One arena for all of an entry's buffers ------------===//
+//
+// After bufferization an entry allocates its intermediate buffers with
+// memref.alloc. The runtime instead hands every call one arena, sized from
+// the entry's symbolic dims. This pass
+//  1. sizes each allocation as `coeff * product(symbols)` bytes, tracing every
+//     dynamic dim back to the entry argument dim it came from (`kiln.dims`);
+//  2. groups allocations by that product of symbols ("monomial") and packs each
+//     group first-fit by liveness in the entry block (buffers whose lifetimes
+//     do not overlap share bytes);
+//  3. lays the groups out one after another and rewrites every alloc as a
+//     memref.view of a new leading `memref<?xi8>` arena argument;
+//  4. records the arena's size terms on the entry as `kiln.arena`.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Kiln/KilnDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include <map>
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNPLANARENA
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+constexpr int64_t kAlignment = 64;
+
+using Monomial = SmallVector<std::string, 2>; // sorted symbol names
+
+struct Buffer {
+  memref::AllocOp alloc;
+  Monomial monomial;
+  int64_t coeff = 0; // bytes per unit of the monomial, a multiple of 64
+  unsigned start = 0, end = 0; // positions in the entry block, inclusive
+  int64_t offset = 0;          // in bytes per unit of the monomial
+};
+
+/// Finds, for each dynamic dim value of the entry, the symbol it stands for.
+class SymbolTracer {
+public:
+  explicit SymbolTracer(func::FuncOp func) : func(func) {}
+
+  /// The symbol `value` is the size of, if it is `memref.dim %arg, <const>` of
+  /// an argument whose `kiln.dims` names a symbol there.
+  std::optional<std::string> trace(Value value) {
+    auto dim = value.getDefiningOp<memref::DimOp>();
+    if (!dim)
+      return std::nullopt;
+    auto arg = dyn_cast<BlockArgument>(dim.getSource());
+    std::optional<int64_t> index = dim.getConstantIndex();
+    if (!arg || arg.getOwner() != &func.getBody().front() || !index)
+      return std::nullopt;
+    auto dims = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), kDimsAttrName);
+    if (!dims || *index >= static_cast<int64_t>(dims.size()))
+      return std::nullopt;
+    if (auto name = dyn_cast<StringAttr>(dims[*index]))
+      return name.str();
+    return std::nullopt;
+  }
+
+  /// An index value equal to `symbol`, created at the top of the entry.
+  Value materialize(OpBuilder &b, StringRef symbol) {
+    if (Value cached = values.lookup(symbol))
+      return cached;
+    Block &entry = func.getBody().front();
+    for (BlockArgument arg : entry.getArguments()) {
+      auto dims = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), kDimsAttrName);
+      if (!dims)
+        continue;
+      for (auto [i, dim] : llvm::enumerate(dims)) {
+        auto name = dyn_cast<StringAttr>(dim);
+        if (name && name.getValue() == symbol) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&entry);
+          Value v = memref::DimOp::create(b, arg.getLoc(), arg, i);
+          values[symbol] = v;
+          return v;
+        }
+      }
+    }
+    llvm_unreachable("symbol traced from an argument must be found again");
+  }
+
+private:
+  func::FuncOp func;
+  llvm::StringMap<Value> values;
+};
+
+/// The position of `op`'s ancestor in `block`.
+unsigned positionIn(Block &block, Operation *op,
+                    const DenseMap<Operation *, unsigned> &positions) {
+  Operation *ancestor = block.findAncestorOpInBlock(*op);
+  return positions.lookup(ancestor);
+}
+
+/// Last position at which `value` or any view of it is used.
+unsigned lastUse(Block &block, Value value,
+                 const DenseMap<Operation *, unsigned> &positions) {
+  unsigned last = 0;
+  SmallVector<Value> worklist{value};
+  while (!worklist.empty()) {
+    Value current = worklist.pop_back_val();
+    for (Operation *user : current.getUsers()) {
+      last = std::max(last, positionIn(block, user, positions));
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user))
+        if (view.getViewSource() == current)
+          llvm::append_range(worklist, user->getResults());
+    }
+  }
+  return last;
+}
+
+/// First-fit: each buffer, largest first, goes to the lowest offset where it
+/// overlaps no already-placed buffer that is live at the same time.
+int64_t packGroup(MutableArrayRef<Buffer *> group) {
+  // Largest first; ties in program order, so the plan is deterministic.
+  llvm::sort(group, [](Buffer *a, Buffer *b) {
+    return a->coeff != b->coeff ? a->coeff > b->coeff : a->start < b->start;
+  });
+  SmallVector<Buffer *> placed;
+  int64_t peak = 0;
+  for (Buffer *buffer : group) {
+    SmallVector<std::pair<int64_t, int64_t>> busy;
+    for (Buffer *other : placed)
+      if (other->start <= buffer->end && buffer->start <= other->end)
+        busy.push_back({other->offset, other->offset + other->coeff});
+    llvm::sort(busy);
+    int64_t offset = 0;
+    for (auto [begin, end] : busy) {
+      if (offset + buffer->coeff <= begin)
+        break;
+      offset = std::max(offset, end);
+    }
+    buffer->offset = offset;
+    peak = std::max(peak, offset + buffer->coeff);
+    placed.push_back(buffer);
+  }
+  return peak;
+}
+
+struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (func->hasAttr(kEntryAttrName) && !func.isExternal())
+        if (failed(planEntry(func)))
+          return signalPassFailure();
+  }
+
+  LogicalResult planEntry(func::FuncOp func) {
+    Block &block = func.getBody().front();
+    DenseMap<Operation *, unsigned> positions;
+    for (auto [i, op] : llvm::enumerate(block))
+      positions[&op] = i;
+
+    SymbolTracer tracer(func);
+    std::vector<Buffer> buffers;
+    WalkResult walk = func.walk([&](memref::AllocOp alloc) -> WalkResult {
+      if (alloc->getBlock() != &block)
+        return alloc.emitOpError("allocates inside a loop or region; "
+                                 "the arena planner only places entry-level buffers");
+      MemRefType type = alloc.getType();
+      if (!type.getLayout().isIdentity())
+        return alloc.emitOpError("has a non-identity layout");
+      Buffer buffer;
+      buffer.alloc = alloc;
+      int64_t bytes = type.getElementTypeBitWidth() / 8;
+      for (int64_t d : type.getShape())
+        if (!ShapedType::isDynamic(d))
+          bytes *= d;
+      for (Value size : alloc.getDynamicSizes()) {
+        std::optional<std::string> symbol = tracer.trace(size);
+        if (!symbol)
+          return alloc.emitOpError("has a dynamic size that is not a symbolic "
+                                   "dim of the entry's arguments");
+        buffer.monomial.push_back(*symbol);
+      }
+      llvm::sort(buffer.monomial);
+      buffer.coeff = llvm::alignTo(std::max<int64_t>(bytes, 1), kAlignment);
+      buffer.start = positions.lookup(alloc);
+      buffer.end = lastUse(block, alloc.getResult(), positions);
+      buffers.push_back(std::move(buffer));
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      return failure();
+
+    std::map<Monomial, SmallVector<Buffer *>> groups;
+    for (Buffer &buffer : buffers)
+      groups[buffer.monomial].push_back(&buffer);
+
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    Location loc = func.getLoc();
+    auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    if (failed(func.insertArgument(0, arenaType,
+                                   b.getDictionaryAttr({b.getNamedAttr(
+                                       "kiln.arena", b.getUnitAttr())}),
+                                   loc)))
+      return failure();
+    Value arena = func.getArgument(0);
+
+    // Groups are laid out in order (constants first); each group's base is
+    // the running sum of the previous groups' sizes.
+    b.setInsertionPointToStart(&block);
+    Value base = arith::ConstantIndexOp::create(b, loc, 0);
+    SmallVector<Attribute> terms;
+    for (auto &[monomial, group] : groups) {
+      int64_t peak = packGroup(group);
+      Value unit = arith::ConstantIndexOp::create(b, loc, 1);
+      for (const std::string &symbol : monomial)
+        unit = b.createOrFold<arith::MulIOp>(loc, unit, tracer.materialize(b, symbol));
+      for (Buffer *buffer : group) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(buffer->alloc);
+        Value offset = b.createOrFold<arith::AddIOp>(
+            loc, base,
+            b.createOrFold<arith::MulIOp>(
+                loc, unit, arith::ConstantIndexOp::create(b, loc, buffer->offset)));
+        auto view = memref::ViewOp::create(b, buffer->alloc.getLoc(),
+                                           buffer->alloc.getType(), arena, offset,
+                                           buffer->alloc.getDynamicSizes());
+        buffer->alloc.replaceAllUsesWith(view.getResult());
+        buffer->alloc.erase();
+      }
+      base = b.createOrFold<arith::AddIOp>(
+          loc, base,
+          b.createOrFold<arith::MulIOp>(loc, unit, arith::ConstantIndexOp::create(b, loc, peak)));
+      SmallVector<Attribute> names;
+      for (const std::string &symbol : monomial)
+        names.push_back(b.getStringAttr(symbol));
+      terms.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("coeff", b.getI64IntegerAttr(peak)),
+           b.getNamedAttr("symbols", b.getArrayAttr(names))}));
+    }
+    func->setAttr("kiln.arena", b.getArrayAttr(terms));
+    return success();
+  }
+};
+
+} // namespace
+} // namespace kiln

@@ -1,0 +1,23 @@
+# -*- Python -*-
+# Lit configuration for Kiln's FileCheck suites: dialect, passes, frontend,
+# codegen and end-to-end tests.
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "Kiln"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".kiln", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "runtime"]
+
+llvm_config.use_default_substitutions()  # FileCheck, not, count, ...
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+config.substitutions.append(("%kilnc", os.path.join(config.kiln_tools_dir, "kilnc")))
+config.substitutions.append(("%kiln-opt", os.path.join(config.kiln_tools_dir, "kiln-opt")))
+config.substitutions.append(("%cc", config.kiln_c_compiler))
+config.substitutions.append(("%kiln_src", config.kiln_src_root))
+config.substitutions.append(("%examples", os.path.join(config.kiln_src_root, "examples")))
