@@ -21,8 +21,8 @@ struct ApproximateMathPass : impl::KilnApproximateMathBase<ApproximateMathPass> 
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
       return llvm::StringSwitch<bool>(name)
-          .Cases({"math.exp", "math.expm1", "math.log", "math.log1p", "math.log2",
-                  "math.tanh", "math.erf"},
+          .Cases({"math.exp", "math.expm1", "math.log", "math.log1p", "math.log2", "math.tanh",
+                  "math.erf"},
                  true)
           .Default(false);
     });

@@ -22,9 +22,7 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-TypedAttr floatAttr(Type type, double value) {
-  return FloatAttr::get(type, value);
-}
+TypedAttr floatAttr(Type type, double value) { return FloatAttr::get(type, value); }
 
 Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
   return arith::ConstantOp::create(b, loc, floatAttr(type, value));
@@ -41,20 +39,18 @@ struct LowerBinary : OpRewritePattern<KilnOp> {
   LogicalResult matchAndRewrite(KilnOp op, PatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
     bool isFloat = isa<FloatType>(type.getElementType());
-    Value result = buildElementwise(
-        rewriter, op.getLoc(), type, {op.getLhs(), op.getRhs()},
-        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-          if (isFloat)
-            return FloatOp::create(b, loc, args[0], args[1]);
-          return IntOp::create(b, loc, args[0], args[1]);
-        });
+    Value result = buildElementwise(rewriter, op.getLoc(), type, {op.getLhs(), op.getRhs()},
+                                    [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+                                      if (isFloat)
+                                        return FloatOp::create(b, loc, args[0], args[1]);
+                                      return IntOp::create(b, loc, args[0], args[1]);
+                                    });
     rewriter.replaceOp(op, result);
     return success();
   }
 };
 
-template <typename KilnOp>
-struct LowerUnary : OpRewritePattern<KilnOp> {
+template <typename KilnOp> struct LowerUnary : OpRewritePattern<KilnOp> {
   using Body = Value (*)(OpBuilder &, Location, Value);
   LowerUnary(MLIRContext *ctx, Body body) : OpRewritePattern<KilnOp>(ctx), body(body) {}
   LogicalResult matchAndRewrite(KilnOp op, PatternRewriter &rewriter) const override {
@@ -88,17 +84,15 @@ Value sqrtBody(OpBuilder &b, Location loc, Value x) { return math::SqrtOp::creat
 /// Row maximum along `axis`, kept as a size-1 dim so it broadcasts back.
 Value rowMax(OpBuilder &b, Location loc, Value x, int64_t axis, bool keepDims) {
   Type elementType = cast<RankedTensorType>(x.getType()).getElementType();
-  return buildReduction(
-      b, loc, x, {axis}, keepDims,
-      floatAttr(elementType, -std::numeric_limits<double>::infinity()),
-      [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
-        return arith::MaximumFOp::create(nb, nloc, args[0], args[1]);
-      });
+  return buildReduction(b, loc, x, {axis}, keepDims,
+                        floatAttr(elementType, -std::numeric_limits<double>::infinity()),
+                        [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+                          return arith::MaximumFOp::create(nb, nloc, args[0], args[1]);
+                        });
 }
 
 /// sum(exp(x - max)) along `axis`, with `max` broadcast over that axis.
-Value sumExpShifted(OpBuilder &b, Location loc, Value x, Value max,
-                    int64_t axis) {
+Value sumExpShifted(OpBuilder &b, Location loc, Value x, Value max, int64_t axis) {
   auto type = cast<RankedTensorType>(x.getType());
   Value shifted = buildElementwise(
       b, loc, type, {x, max}, [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
@@ -118,12 +112,12 @@ struct LowerSoftmax : OpRewritePattern<SoftmaxOp> {
     int64_t axis = op.getAxis();
     Value max = rowMax(rewriter, loc, op.getInput(), axis, /*keepDims=*/true);
     Value sum = sumExpShifted(rewriter, loc, op.getInput(), max, axis);
-    Value result = buildElementwise(
-        rewriter, loc, op.getType(), {op.getInput(), max, sum},
-        [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value e = math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], a[1]));
-          return arith::DivFOp::create(b, l, e, a[2]);
-        });
+    Value result = buildElementwise(rewriter, loc, op.getType(), {op.getInput(), max, sum},
+                                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                      Value e = math::ExpOp::create(
+                                          b, l, arith::SubFOp::create(b, l, a[0], a[1]));
+                                      return arith::DivFOp::create(b, l, e, a[2]);
+                                    });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -136,20 +130,19 @@ struct LowerLogSoftmax : OpRewritePattern<LogSoftmaxOp> {
     int64_t axis = op.getAxis();
     Value max = rowMax(rewriter, loc, op.getInput(), axis, /*keepDims=*/true);
     Value sum = sumExpShifted(rewriter, loc, op.getInput(), max, axis);
-    Value result = buildElementwise(
-        rewriter, loc, op.getType(), {op.getInput(), max, sum},
-        [](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value shifted = arith::SubFOp::create(b, l, a[0], a[1]);
-          return arith::SubFOp::create(b, l, shifted, math::LogOp::create(b, l, a[2]));
-        });
+    Value result = buildElementwise(rewriter, loc, op.getType(), {op.getInput(), max, sum},
+                                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                      Value shifted = arith::SubFOp::create(b, l, a[0], a[1]);
+                                      return arith::SubFOp::create(b, l, shifted,
+                                                                   math::LogOp::create(b, l, a[2]));
+                                    });
     rewriter.replaceOp(op, result);
     return success();
   }
 };
 
 /// The mean over `axes`: a sum divided by the (possibly dynamic) count.
-Value buildMean(OpBuilder &b, Location loc, Value input,
-                       ArrayRef<int64_t> axes, bool keepDims) {
+Value buildMean(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, bool keepDims) {
   Type elementType = cast<RankedTensorType>(input.getType()).getElementType();
   Value sum = buildReduction(b, loc, input, axes, keepDims, floatAttr(elementType, 0.0),
                              [](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -157,8 +150,7 @@ Value buildMean(OpBuilder &b, Location loc, Value input,
                              });
   Value count = buildDimProduct(b, loc, input, axes);
   Value countFloat = arith::UIToFPOp::create(
-      b, loc, elementType,
-      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
+      b, loc, elementType, arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
   return buildElementwise(b, loc, cast<RankedTensorType>(sum.getType()), {sum},
                           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
                             return arith::DivFOp::create(nb, l, a[0], countFloat);
@@ -194,8 +186,7 @@ struct LowerCrossEntropy : OpRewritePattern<CrossEntropyOp> {
           Value target = arith::IndexCastOp::create(b, l, b.getIndexType(), a[2]);
           Value zero = arith::ConstantIndexOp::create(b, l, 0);
           Value inRange = arith::AndIOp::create(
-              b, l,
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, target, zero),
+              b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, target, zero),
               arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, target, numClasses));
           Value safeTarget = arith::SelectOp::create(b, l, inRange, target, zero);
           Value row = linalg::IndexOp::create(b, l, 0);
@@ -231,12 +222,12 @@ struct LowerReduceMax : OpRewritePattern<ReduceMaxOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ReduceMaxOp op, PatternRewriter &rewriter) const override {
     Type elementType = op.getType().getElementType();
-    rewriter.replaceOp(op, buildReduction(rewriter, op.getLoc(), op.getInput(), op.getAxes(),
-                                          op.getKeepDims(),
-                                          floatAttr(elementType, -std::numeric_limits<double>::infinity()),
-                                          [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                            return arith::MaximumFOp::create(b, l, a[0], a[1]);
-                                          }));
+    rewriter.replaceOp(
+        op, buildReduction(rewriter, op.getLoc(), op.getInput(), op.getAxes(), op.getKeepDims(),
+                           floatAttr(elementType, -std::numeric_limits<double>::infinity()),
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::MaximumFOp::create(b, l, a[0], a[1]);
+                           }));
     return success();
   }
 };
@@ -244,8 +235,8 @@ struct LowerReduceMax : OpRewritePattern<ReduceMaxOp> {
 struct LowerReduceMean : OpRewritePattern<ReduceMeanOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ReduceMeanOp op, PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, buildMean(rewriter, op.getLoc(), op.getInput(),
-                                                        op.getAxes(), op.getKeepDims()));
+    rewriter.replaceOp(
+        op, buildMean(rewriter, op.getLoc(), op.getInput(), op.getAxes(), op.getKeepDims()));
     return success();
   }
 };
@@ -270,15 +261,14 @@ struct LowerMatmul : OpRewritePattern<MatmulOp> {
       dynamicSizes.push_back(
           tensor::DimOp::create(rewriter, loc, fromRhs ? op.getRhs() : op.getLhs(), d));
     }
-    Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                          type.getElementType(), dynamicSizes);
+    Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(), type.getElementType(),
+                                          dynamicSizes);
     Value zero = floatConstant(rewriter, loc, type.getElementType(), 0.0);
     Value init = linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
     SmallVector<Value> inputs{op.getLhs(), op.getRhs()};
-    Value result =
-        type.getRank() == 2
-            ? linalg::MatmulOp::create(rewriter, loc, inputs, init).getResult(0)
-            : linalg::BatchMatmulOp::create(rewriter, loc, inputs, init).getResult(0);
+    Value result = type.getRank() == 2
+                       ? linalg::MatmulOp::create(rewriter, loc, inputs, init).getResult(0)
+                       : linalg::BatchMatmulOp::create(rewriter, loc, inputs, init).getResult(0);
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -294,10 +284,10 @@ struct LowerTranspose : OpRewritePattern<TransposeOp> {
       if (type.isDynamicDim(d))
         dynamicSizes.push_back(
             tensor::DimOp::create(rewriter, loc, op.getInput(), op.getPermutation()[d]));
-    Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                          type.getElementType(), dynamicSizes);
-    auto transpose = linalg::TransposeOp::create(rewriter, loc, op.getInput(), empty,
-                                                 op.getPermutation());
+    Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(), type.getElementType(),
+                                          dynamicSizes);
+    auto transpose =
+        linalg::TransposeOp::create(rewriter, loc, op.getInput(), empty, op.getPermutation());
     rewriter.replaceOp(op, transpose.getResult());
     return success();
   }
@@ -312,9 +302,9 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
                  LowerBinary<MulOp, arith::MulFOp, arith::MulIOp>,
                  LowerBinary<DivOp, arith::DivFOp, arith::DivSIOp>,
                  LowerBinary<MaxOp, arith::MaximumFOp, arith::MaxSIOp>,
-                 LowerBinary<MinOp, arith::MinimumFOp, arith::MinSIOp>,
-                 LowerSoftmax, LowerLogSoftmax, LowerCrossEntropy, LowerReduceSum,
-                 LowerReduceMax, LowerReduceMean, LowerMatmul, LowerTranspose>(ctx);
+                 LowerBinary<MinOp, arith::MinimumFOp, arith::MinSIOp>, LowerSoftmax,
+                 LowerLogSoftmax, LowerCrossEntropy, LowerReduceSum, LowerReduceMax,
+                 LowerReduceMean, LowerMatmul, LowerTranspose>(ctx);
     patterns.add<LowerUnary<ReluOp>>(ctx, reluBody);
     patterns.add<LowerUnary<SigmoidOp>>(ctx, sigmoidBody);
     patterns.add<LowerUnary<NegOp>>(ctx, negBody);

@@ -15,8 +15,7 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-struct ParamsToArgumentsPass
-    : impl::KilnParamsToArgumentsBase<ParamsToArgumentsPass> {
+struct ParamsToArgumentsPass : impl::KilnParamsToArgumentsBase<ParamsToArgumentsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<ParameterOp> params(module.getOps<ParameterOp>());

@@ -19,8 +19,7 @@ void addUpstream(OpPassManager &pm, StringRef pipeline) {
   std::string error;
   llvm::raw_string_ostream os(error);
   if (failed(parsePassPipeline(pipeline, pm, os)))
-    llvm::report_fatal_error(llvm::Twine("bad built-in pipeline '") + pipeline +
-                             "': " + error);
+    llvm::report_fatal_error(llvm::Twine("bad built-in pipeline '") + pipeline + "': " + error);
 }
 } // namespace
 
@@ -39,31 +38,29 @@ void addVectorizationPasses(OpPassManager &pm) {
 void addBufferizationPasses(OpPassManager &pm) {
   // Results become caller-provided out-params (the runtime passes the user's
   // output buffers); every remaining allocation is placed in the arena.
-  addUpstream(pm,
-              "eliminate-empty-tensors,"
-              "one-shot-bufferize{bufferize-function-boundaries=1 "
-              "function-boundary-type-conversion=identity-layout-map},"
-              "canonicalize,cse,"
-              "buffer-results-to-out-params{hoist-static-allocs=1 "
-              "hoist-dynamic-allocs=1 modify-public-functions=1},"
-              "canonicalize,cse");
+  addUpstream(pm, "eliminate-empty-tensors,"
+                  "one-shot-bufferize{bufferize-function-boundaries=1 "
+                  "function-boundary-type-conversion=identity-layout-map},"
+                  "canonicalize,cse,"
+                  "buffer-results-to-out-params{hoist-static-allocs=1 "
+                  "hoist-dynamic-allocs=1 modify-public-functions=1},"
+                  "canonicalize,cse");
   pm.addPass(createKilnPlanArena());
   addUpstream(pm, "canonicalize,cse");
 }
 
 void addLowerToLLVMPasses(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createKilnApproximateMath());
-  addUpstream(pm,
-              "func.func(lower-vector-mask,lower-vector-multi-reduction),"
-              "convert-vector-to-scf{full-unroll=1},"
-              "convert-linalg-to-loops,"
-              "lower-affine,convert-scf-to-cf,canonicalize,cse,"
-              "convert-vector-to-llvm{reassociate-fp-reductions=1},"
-              "convert-math-to-llvm,expand-strided-metadata,lower-affine,"
-              "finalize-memref-to-llvm,"
-              "convert-func-to-llvm,convert-arith-to-llvm,convert-cf-to-llvm,"
-              "convert-index-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
-              "canonicalize,cse");
+  addUpstream(pm, "func.func(lower-vector-mask,lower-vector-multi-reduction),"
+                  "convert-vector-to-scf{full-unroll=1},"
+                  "convert-linalg-to-loops,"
+                  "lower-affine,convert-scf-to-cf,canonicalize,cse,"
+                  "convert-vector-to-llvm{reassociate-fp-reductions=1},"
+                  "convert-math-to-llvm,expand-strided-metadata,lower-affine,"
+                  "finalize-memref-to-llvm,"
+                  "convert-func-to-llvm,convert-arith-to-llvm,convert-cf-to-llvm,"
+                  "convert-index-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
+                  "canonicalize,cse");
 }
 
 void registerKilnPipelines() {
@@ -71,11 +68,9 @@ void registerKilnPipelines() {
                              addKilnToLinalgPasses);
   PassPipelineRegistration<>("kiln-vectorize", "tile and vectorize linalg ops",
                              addVectorizationPasses);
-  PassPipelineRegistration<>("kiln-bufferize",
-                             "bufferize and plan buffers into the arena",
+  PassPipelineRegistration<>("kiln-bufferize", "bufferize and plan buffers into the arena",
                              addBufferizationPasses);
-  PassPipelineRegistration<>("kiln-to-llvm", "lower to the LLVM dialect",
-                             addLowerToLLVMPasses);
+  PassPipelineRegistration<>("kiln-to-llvm", "lower to the LLVM dialect", addLowerToLLVMPasses);
 }
 
 } // namespace kiln

@@ -36,7 +36,7 @@ using Monomial = SmallVector<std::string, 2>; // sorted symbol names
 struct Buffer {
   memref::AllocOp alloc;
   Monomial monomial;
-  int64_t coeff = 0; // bytes per unit of the monomial, a multiple of 64
+  int64_t coeff = 0;           // bytes per unit of the monomial, a multiple of 64
   unsigned start = 0, end = 0; // positions in the entry block, inclusive
   int64_t offset = 0;          // in bytes per unit of the monomial
 };
@@ -93,15 +93,13 @@ private:
 };
 
 /// The position of `op`'s ancestor in `block`.
-unsigned positionIn(Block &block, Operation *op,
-                    const DenseMap<Operation *, unsigned> &positions) {
+unsigned positionIn(Block &block, Operation *op, const DenseMap<Operation *, unsigned> &positions) {
   Operation *ancestor = block.findAncestorOpInBlock(*op);
   return positions.lookup(ancestor);
 }
 
 /// Last position at which `value` or any view of it is used.
-unsigned lastUse(Block &block, Value value,
-                 const DenseMap<Operation *, unsigned> &positions) {
+unsigned lastUse(Block &block, Value value, const DenseMap<Operation *, unsigned> &positions) {
   unsigned last = 0;
   SmallVector<Value> worklist{value};
   while (!worklist.empty()) {
@@ -198,10 +196,9 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
     OpBuilder b(ctx);
     Location loc = func.getLoc();
     auto arenaType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
-    if (failed(func.insertArgument(0, arenaType,
-                                   b.getDictionaryAttr({b.getNamedAttr(
-                                       "kiln.arena", b.getUnitAttr())}),
-                                   loc)))
+    if (failed(func.insertArgument(
+            0, arenaType, b.getDictionaryAttr({b.getNamedAttr("kiln.arena", b.getUnitAttr())}),
+            loc)))
       return failure();
     Value arena = func.getArgument(0);
 
@@ -220,11 +217,10 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
         b.setInsertionPoint(buffer->alloc);
         Value offset = b.createOrFold<arith::AddIOp>(
             loc, base,
-            b.createOrFold<arith::MulIOp>(
-                loc, unit, arith::ConstantIndexOp::create(b, loc, buffer->offset)));
-        auto view = memref::ViewOp::create(b, buffer->alloc.getLoc(),
-                                           buffer->alloc.getType(), arena, offset,
-                                           buffer->alloc.getDynamicSizes());
+            b.createOrFold<arith::MulIOp>(loc, unit,
+                                          arith::ConstantIndexOp::create(b, loc, buffer->offset)));
+        auto view = memref::ViewOp::create(b, buffer->alloc.getLoc(), buffer->alloc.getType(),
+                                           arena, offset, buffer->alloc.getDynamicSizes());
         buffer->alloc.replaceAllUsesWith(view.getResult());
         buffer->alloc.erase();
       }
@@ -234,9 +230,8 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
       SmallVector<Attribute> names;
       for (const std::string &symbol : monomial)
         names.push_back(b.getStringAttr(symbol));
-      terms.push_back(b.getDictionaryAttr(
-          {b.getNamedAttr("coeff", b.getI64IntegerAttr(peak)),
-           b.getNamedAttr("symbols", b.getArrayAttr(names))}));
+      terms.push_back(b.getDictionaryAttr({b.getNamedAttr("coeff", b.getI64IntegerAttr(peak)),
+                                           b.getNamedAttr("symbols", b.getArrayAttr(names))}));
     }
     func->setAttr("kiln.arena", b.getArrayAttr(terms));
     return success();

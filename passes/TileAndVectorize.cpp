@@ -66,8 +66,7 @@ bool reducesAlongContiguousDim(linalg::LinalgOp op) {
   return false;
 }
 
-TileShape chooseTileShape(linalg::LinalgOp op, int64_t vectorWidth,
-                          int64_t rowTile) {
+TileShape chooseTileShape(linalg::LinalgOp op, int64_t vectorWidth, int64_t rowTile) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   int64_t numLoops = ranges.size();
@@ -88,8 +87,7 @@ TileShape chooseTileShape(linalg::LinalgOp op, int64_t vectorWidth,
       // rather than masked.
       bool shortRagged = !dynamic && range % vectorWidth != 0 && range <= 4 * vectorWidth;
       tile = shortRagged ? 0 : vectorWidth;
-    } else if (isContraction && loop == numLoops - 3 && !dynamic &&
-               range % rowTile == 0) {
+    } else if (isContraction && loop == numLoops - 3 && !dynamic && range % rowTile == 0) {
       tile = rowTile; // the M loop of (batch..., M, N, K), when it divides
     } else {
       tile = 1;
@@ -103,8 +101,7 @@ TileShape chooseTileShape(linalg::LinalgOp op, int64_t vectorWidth,
   return shape;
 }
 
-struct TileAndVectorizePass
-    : impl::KilnTileAndVectorizeBase<TileAndVectorizePass> {
+struct TileAndVectorizePass : impl::KilnTileAndVectorizeBase<TileAndVectorizePass> {
   using Base::Base;
 
   void runOnOperation() override {

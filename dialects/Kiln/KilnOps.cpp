@@ -18,18 +18,14 @@ using namespace kiln;
 #include "dialects/Kiln/KilnOps.cpp.inc"
 
 namespace {
-RankedTensorType tensorOf(Value value) {
-  return cast<RankedTensorType>(value.getType());
-}
+RankedTensorType tensorOf(Value value) { return cast<RankedTensorType>(value.getType()); }
 
 /// Checks that `actual` is the result type the op's rule computed.
-LogicalResult verifyResultShape(Operation *op, Type elementType,
-                                ArrayRef<int64_t> expected) {
+LogicalResult verifyResultShape(Operation *op, Type elementType, ArrayRef<int64_t> expected) {
   auto actual = cast<RankedTensorType>(op->getResult(0).getType());
   if (actual.getElementType() != elementType)
     return op->emitOpError("result element type ")
-           << actual.getElementType() << " differs from operand element type "
-           << elementType;
+           << actual.getElementType() << " differs from operand element type " << elementType;
   if (!shapesCompatible(actual.getShape(), expected))
     return op->emitOpError("result shape ")
            << formatShape(actual.getShape()) << " differs from the expected "
@@ -46,20 +42,18 @@ LogicalResult ParameterOp::verify() {
   auto type = cast<RankedTensorType>(getType());
   if (!type.hasStaticShape())
     return emitOpError("parameter '")
-           << getSymName() << "' must have a static shape, got "
-           << formatTensorType(type);
+           << getSymName() << "' must have a static shape, got " << formatTensorType(type);
   return success();
 }
 
 LogicalResult ParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  auto decl =
-      symbolTable.lookupNearestSymbolFrom<ParameterOp>(*this, getNameAttr());
+  auto decl = symbolTable.lookupNearestSymbolFrom<ParameterOp>(*this, getNameAttr());
   if (!decl)
     return emitOpError("'") << getName() << "' is not a declared parameter";
   if (decl.getType() != getType())
-    return emitOpError("type ")
-           << formatTensorType(getType()) << " of '" << getName()
-           << "' differs from its declaration " << formatTensorType(decl.getType());
+    return emitOpError("type ") << formatTensorType(getType()) << " of '" << getName()
+                                << "' differs from its declaration "
+                                << formatTensorType(decl.getType());
   return success();
 }
 
@@ -76,8 +70,8 @@ static LogicalResult verifyBinary(Operation *op) {
   auto shape = broadcastShapes(lhs.getShape(), rhs.getShape());
   if (!shape)
     return op->emitOpError("operand shapes ")
-           << formatShape(lhs.getShape()) << " and "
-           << formatShape(rhs.getShape()) << " are not broadcast-compatible";
+           << formatShape(lhs.getShape()) << " and " << formatShape(rhs.getShape())
+           << " are not broadcast-compatible";
   return verifyResultShape(op, lhs.getElementType(), *shape);
 }
 
@@ -92,20 +86,14 @@ LogicalResult MinOp::verify() { return verifyBinary(*this); }
 // Softmax family
 //===----------------------------------------------------------------------===//
 
-static LogicalResult verifyAxis(Operation *op, RankedTensorType type,
-                                int64_t axis) {
+static LogicalResult verifyAxis(Operation *op, RankedTensorType type, int64_t axis) {
   if (axis < 0 || axis >= type.getRank())
-    return op->emitOpError("axis ")
-           << axis << " is out of range for " << formatTensorType(type);
+    return op->emitOpError("axis ") << axis << " is out of range for " << formatTensorType(type);
   return success();
 }
 
-LogicalResult SoftmaxOp::verify() {
-  return verifyAxis(*this, getInput().getType(), getAxis());
-}
-LogicalResult LogSoftmaxOp::verify() {
-  return verifyAxis(*this, getInput().getType(), getAxis());
-}
+LogicalResult SoftmaxOp::verify() { return verifyAxis(*this, getInput().getType(), getAxis()); }
+LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this, getInput().getType(), getAxis()); }
 
 //===----------------------------------------------------------------------===//
 // Matmul and transpose
@@ -123,12 +111,11 @@ LogicalResult MatmulOp::verify() {
   int64_t rank = lhs.getRank();
   ArrayRef<int64_t> a = lhs.getShape(), b = rhs.getShape();
   if (!shapesCompatible(a.drop_back(2), b.drop_back(2)))
-    return emitOpError("batch dims differ: ")
-           << formatShape(a) << " and " << formatShape(b);
+    return emitOpError("batch dims differ: ") << formatShape(a) << " and " << formatShape(b);
   if (!shapesCompatible(a.take_back(1), b.slice(rank - 2, 1)))
     return emitOpError("contraction dims differ: ")
-           << formatShape(a) << " x " << formatShape(b) << " (" << a.back()
-           << " vs " << b[rank - 2] << ")";
+           << formatShape(a) << " x " << formatShape(b) << " (" << a.back() << " vs " << b[rank - 2]
+           << ")";
   SmallVector<int64_t> expected(a.drop_back(1));
   expected.push_back(b.back());
   return verifyResultShape(*this, lhs.getElementType(), expected);
@@ -144,8 +131,7 @@ LogicalResult TransposeOp::verify() {
   SmallVector<int64_t> expected;
   for (int64_t p : perm) {
     if (p < 0 || p >= input.getRank() || seen[p])
-      return emitOpError("permutation is not a permutation of [0, ")
-             << input.getRank() << ")";
+      return emitOpError("permutation is not a permutation of [0, ") << input.getRank() << ")";
     seen[p] = true;
     expected.push_back(input.getDimSize(p));
   }
@@ -156,14 +142,13 @@ LogicalResult TransposeOp::verify() {
 // Reductions
 //===----------------------------------------------------------------------===//
 
-static LogicalResult verifyReduce(Operation *op, RankedTensorType input,
-                                  ArrayRef<int64_t> axes, bool keepDims) {
+static LogicalResult verifyReduce(Operation *op, RankedTensorType input, ArrayRef<int64_t> axes,
+                                  bool keepDims) {
   if (axes.empty())
     return op->emitOpError("needs at least one axis");
   for (auto [i, axis] : llvm::enumerate(axes)) {
     if (axis < 0 || axis >= input.getRank())
-      return op->emitOpError("axis ")
-             << axis << " is out of range for " << formatTensorType(input);
+      return op->emitOpError("axis ") << axis << " is out of range for " << formatTensorType(input);
     if (i > 0 && axes[i - 1] >= axis)
       return op->emitOpError("axes must be sorted and distinct");
   }
@@ -200,7 +185,6 @@ LogicalResult CrossEntropyOp::verify() {
     return emitOpError("targets must be [N], got ") << formatTensorType(targets);
   if (!shapesCompatible(logits.getShape().take_front(1), targets.getShape()))
     return emitOpError("batch sizes differ: logits ")
-           << formatTensorType(logits) << ", targets "
-           << formatTensorType(targets);
+           << formatTensorType(logits) << ", targets " << formatTensorType(targets);
   return verifyResultShape(*this, logits.getElementType(), {});
 }

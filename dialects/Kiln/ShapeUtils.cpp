@@ -8,8 +8,8 @@ using namespace mlir;
 
 namespace kiln {
 
-std::optional<llvm::SmallVector<int64_t>>
-broadcastShapes(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRef<int64_t> rhs) {
+std::optional<llvm::SmallVector<int64_t>> broadcastShapes(llvm::ArrayRef<int64_t> lhs,
+                                                          llvm::ArrayRef<int64_t> rhs) {
   size_t rank = std::max(lhs.size(), rhs.size());
   llvm::SmallVector<int64_t> result(rank);
   for (size_t i = 0; i < rank; ++i) {

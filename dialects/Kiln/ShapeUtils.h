@@ -23,8 +23,8 @@ namespace kiln {
 /// dim against a static dim > 1 takes the static size (a symbolic dim must
 /// equal it at run time); a dynamic dim against 1 or another dynamic dim stays
 /// dynamic. Returns std::nullopt when two static dims > 1 differ.
-std::optional<llvm::SmallVector<int64_t>>
-broadcastShapes(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRef<int64_t> rhs);
+std::optional<llvm::SmallVector<int64_t>> broadcastShapes(llvm::ArrayRef<int64_t> lhs,
+                                                          llvm::ArrayRef<int64_t> rhs);
 
 /// True if every dim pair is equal or one side is dynamic.
 bool shapesCompatible(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
