@@ -81,14 +81,25 @@ Value sqrtBody(OpBuilder &b, Location loc, Value x) { return math::SqrtOp::creat
 // Softmax family
 //===----------------------------------------------------------------------===//
 
-/// Row maximum along `axis`, kept as a size-1 dim so it broadcasts back.
-Value rowMax(OpBuilder &b, Location loc, Value x, int64_t axis, bool keepDims) {
-  Type elementType = cast<RankedTensorType>(x.getType()).getElementType();
-  return buildReduction(b, loc, x, {axis}, keepDims,
-                        floatAttr(elementType, -std::numeric_limits<double>::infinity()),
-                        [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
-                          return arith::MaximumFOp::create(nb, nloc, args[0], args[1]);
-                        });
+Value addCombiner(OpBuilder &b, Location loc, ValueRange args) {
+  return arith::AddFOp::create(b, loc, args[0], args[1]);
+}
+Value maxCombiner(OpBuilder &b, Location loc, ValueRange args) {
+  return arith::MaximumFOp::create(b, loc, args[0], args[1]);
+}
+
+Type elementTypeOf(Value value) { return cast<RankedTensorType>(value.getType()).getElementType(); }
+
+/// Sum over `axes`.
+Value buildSum(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, bool keepDims) {
+  return buildReduction(b, loc, x, axes, keepDims, floatAttr(elementTypeOf(x), 0.0), addCombiner);
+}
+
+/// Maximum over `axes`.
+Value buildMax(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, bool keepDims) {
+  return buildReduction(b, loc, x, axes, keepDims,
+                        floatAttr(elementTypeOf(x), -std::numeric_limits<double>::infinity()),
+                        maxCombiner);
 }
 
 /// sum(exp(x - max)) along `axis`, with `max` broadcast over that axis.
@@ -98,11 +109,7 @@ Value sumExpShifted(OpBuilder &b, Location loc, Value x, Value max, int64_t axis
       b, loc, type, {x, max}, [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
         return math::ExpOp::create(nb, nloc, arith::SubFOp::create(nb, nloc, a[0], a[1]));
       });
-  return buildReduction(b, loc, shifted, {axis}, /*keepDims=*/true,
-                        floatAttr(type.getElementType(), 0.0),
-                        [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
-                          return arith::AddFOp::create(nb, nloc, args[0], args[1]);
-                        });
+  return buildSum(b, loc, shifted, {axis}, /*keepDims=*/true);
 }
 
 struct LowerSoftmax : OpRewritePattern<SoftmaxOp> {
@@ -110,7 +117,7 @@ struct LowerSoftmax : OpRewritePattern<SoftmaxOp> {
   LogicalResult matchAndRewrite(SoftmaxOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     int64_t axis = op.getAxis();
-    Value max = rowMax(rewriter, loc, op.getInput(), axis, /*keepDims=*/true);
+    Value max = buildMax(rewriter, loc, op.getInput(), {axis}, /*keepDims=*/true);
     Value sum = sumExpShifted(rewriter, loc, op.getInput(), max, axis);
     Value result = buildElementwise(rewriter, loc, op.getType(), {op.getInput(), max, sum},
                                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
@@ -128,7 +135,7 @@ struct LowerLogSoftmax : OpRewritePattern<LogSoftmaxOp> {
   LogicalResult matchAndRewrite(LogSoftmaxOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     int64_t axis = op.getAxis();
-    Value max = rowMax(rewriter, loc, op.getInput(), axis, /*keepDims=*/true);
+    Value max = buildMax(rewriter, loc, op.getInput(), {axis}, /*keepDims=*/true);
     Value sum = sumExpShifted(rewriter, loc, op.getInput(), max, axis);
     Value result = buildElementwise(rewriter, loc, op.getType(), {op.getInput(), max, sum},
                                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
@@ -143,11 +150,8 @@ struct LowerLogSoftmax : OpRewritePattern<LogSoftmaxOp> {
 
 /// The mean over `axes`: a sum divided by the (possibly dynamic) count.
 Value buildMean(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, bool keepDims) {
-  Type elementType = cast<RankedTensorType>(input.getType()).getElementType();
-  Value sum = buildReduction(b, loc, input, axes, keepDims, floatAttr(elementType, 0.0),
-                             [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                               return arith::AddFOp::create(nb, l, a[0], a[1]);
-                             });
+  Type elementType = elementTypeOf(input);
+  Value sum = buildSum(b, loc, input, axes, keepDims);
   Value count = buildDimProduct(b, loc, input, axes);
   Value countFloat = arith::UIToFPOp::create(
       b, loc, elementType, arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
@@ -167,7 +171,7 @@ struct LowerCrossEntropy : OpRewritePattern<CrossEntropyOp> {
     auto logitsType = cast<RankedTensorType>(logits.getType());
     Type elementType = logitsType.getElementType();
 
-    Value max = rowMax(rewriter, loc, logits, 1, /*keepDims=*/true);
+    Value max = buildMax(rewriter, loc, logits, {1}, /*keepDims=*/true);
     Value sum = sumExpShifted(rewriter, loc, logits, max, 1);
     // [N, 1] -> [N] so the per-row loss is a plain 1-D map.
     auto collapse = [&](Value v) -> Value {
@@ -205,38 +209,13 @@ struct LowerCrossEntropy : OpRewritePattern<CrossEntropyOp> {
 // Reductions
 //===----------------------------------------------------------------------===//
 
-struct LowerReduceSum : OpRewritePattern<ReduceSumOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ReduceSumOp op, PatternRewriter &rewriter) const override {
-    Type elementType = op.getType().getElementType();
-    rewriter.replaceOp(op, buildReduction(rewriter, op.getLoc(), op.getInput(), op.getAxes(),
-                                          op.getKeepDims(), floatAttr(elementType, 0.0),
-                                          [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                                            return arith::AddFOp::create(b, l, a[0], a[1]);
-                                          }));
-    return success();
-  }
-};
-
-struct LowerReduceMax : OpRewritePattern<ReduceMaxOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ReduceMaxOp op, PatternRewriter &rewriter) const override {
-    Type elementType = op.getType().getElementType();
-    rewriter.replaceOp(
-        op, buildReduction(rewriter, op.getLoc(), op.getInput(), op.getAxes(), op.getKeepDims(),
-                           floatAttr(elementType, -std::numeric_limits<double>::infinity()),
-                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                             return arith::MaximumFOp::create(b, l, a[0], a[1]);
-                           }));
-    return success();
-  }
-};
-
-struct LowerReduceMean : OpRewritePattern<ReduceMeanOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ReduceMeanOp op, PatternRewriter &rewriter) const override {
-    rewriter.replaceOp(
-        op, buildMean(rewriter, op.getLoc(), op.getInput(), op.getAxes(), op.getKeepDims()));
+/// reduce_sum/max/mean: `build` computes the reduction over the op's axes.
+template <typename KilnOp, Value (*build)(OpBuilder &, Location, Value, ArrayRef<int64_t>, bool)>
+struct LowerReduce : OpRewritePattern<KilnOp> {
+  using OpRewritePattern<KilnOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(KilnOp op, PatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op,
+                       build(rewriter, op.getLoc(), op.getInput(), op.getAxes(), op.getKeepDims()));
     return success();
   }
 };
@@ -303,8 +282,9 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
                  LowerBinary<DivOp, arith::DivFOp, arith::DivSIOp>,
                  LowerBinary<MaxOp, arith::MaximumFOp, arith::MaxSIOp>,
                  LowerBinary<MinOp, arith::MinimumFOp, arith::MinSIOp>, LowerSoftmax,
-                 LowerLogSoftmax, LowerCrossEntropy, LowerReduceSum, LowerReduceMax,
-                 LowerReduceMean, LowerMatmul, LowerTranspose>(ctx);
+                 LowerLogSoftmax, LowerCrossEntropy, LowerReduce<ReduceSumOp, buildSum>,
+                 LowerReduce<ReduceMaxOp, buildMax>, LowerReduce<ReduceMeanOp, buildMean>,
+                 LowerMatmul, LowerTranspose>(ctx);
     patterns.add<LowerUnary<ReluOp>>(ctx, reluBody);
     patterns.add<LowerUnary<SigmoidOp>>(ctx, sigmoidBody);
     patterns.add<LowerUnary<NegOp>>(ctx, negBody);
