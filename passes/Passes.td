@@ -27,8 +27,9 @@ def KilnTileAndVectorize : Pass<"kiln-tile-and-vectorize", "::mlir::func::FuncOp
   let description = [{
     Each linalg op on tensors is tiled with scf.for so that its innermost
     parallel dim is processed `vector-width` elements at a time (masked at the
-    boundary), then vectorized with linalg's vectorizer. Ops the vectorizer
-    cannot handle are left as they are (they become scalar loops later).
+    boundary), then vectorized with linalg's vectorizer. Contractions are then
+    folded into `vector.contract` (lowered later to outer-product FMAs). Ops
+    the vectorizer cannot handle are left as they are (scalar loops later).
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",

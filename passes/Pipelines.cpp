@@ -51,16 +51,18 @@ void addBufferizationPasses(OpPassManager &pm) {
 
 void addLowerToLLVMPasses(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createKilnApproximateMath());
-  addUpstream(pm, "func.func(lower-vector-mask,lower-vector-multi-reduction),"
-                  "convert-vector-to-scf{full-unroll=1},"
-                  "convert-linalg-to-loops,"
-                  "lower-affine,convert-scf-to-cf,canonicalize,cse,"
-                  "convert-vector-to-llvm{reassociate-fp-reductions=1},"
-                  "convert-math-to-llvm,expand-strided-metadata,lower-affine,"
-                  "finalize-memref-to-llvm,"
-                  "convert-func-to-llvm,convert-arith-to-llvm,convert-cf-to-llvm,"
-                  "convert-index-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
-                  "canonicalize,cse");
+  addUpstream(
+      pm,
+      "func.func(lower-vector-mask,lower-vector-multi-reduction),"
+      "convert-vector-to-scf{full-unroll=1},"
+      "convert-linalg-to-loops,"
+      "lower-affine,convert-scf-to-cf,canonicalize,cse,"
+      "convert-vector-to-llvm{reassociate-fp-reductions=1 vector-contract-lowering=outerproduct},"
+      "convert-math-to-llvm,expand-strided-metadata,lower-affine,"
+      "finalize-memref-to-llvm,"
+      "convert-func-to-llvm,convert-arith-to-llvm,convert-cf-to-llvm,"
+      "convert-index-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
+      "canonicalize,cse");
 }
 
 void registerKilnPipelines() {

@@ -15,6 +15,9 @@
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "mlir/Interfaces/TilingInterface.h"
 
@@ -139,6 +142,16 @@ struct TileAndVectorizePass : impl::KilnTileAndVectorizeBase<TileAndVectorizePas
       if (succeeded(vectorized))
         rewriter.replaceOp(target, vectorized->replacements);
     }
+
+    // A contraction vectorizes as reads with broadcast/transpose maps, a
+    // multiply and a multi_reduction. Splitting those maps into explicit
+    // vector ops lets them fold into one vector.contract, which lowers to
+    // outer-product FMAs rather than shuffles and horizontal sums.
+    RewritePatternSet patterns(&getContext());
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
   }
 };
 

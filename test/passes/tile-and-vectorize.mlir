@@ -25,13 +25,16 @@ func.func @elementwise(%x: tensor<?x128xf32>, %b: tensor<128xf32>) -> tensor<?x1
 
 // -----
 
-// Matmul: 4 rows x 16 columns per tile, the whole K = 64 in registers.
+// Matmul: 4 rows x 16 columns per tile, the whole K = 64, as one
+// vector.contract (later outer-product FMAs).
 // CHECK-LABEL: func.func @matmul
 // CHECK-NOT: linalg.
 // CHECK: scf.for {{.*}} step %c4
 // CHECK: scf.for {{.*}} step %c16
-// CHECK: arith.mulf {{.*}} : vector<4x16x64xf32>
-// CHECK: vector.multi_reduction <add>, {{.*}} [2] : vector<4x16x64xf32> to vector<4x16xf32>
+// CHECK: %[[A:.*]] = vector.transfer_read {{.*}} : tensor<4x64xf32>, vector<4x64xf32>
+// CHECK: %[[B:.*]] = vector.transfer_read {{.*}} : tensor<64x16xf32>, vector<64x16xf32>
+// CHECK: %[[C:.*]] = vector.transfer_read {{.*}} : tensor<4x16xf32>, vector<4x16xf32>
+// CHECK: vector.contract {{{.*}}iterator_types = ["parallel", "parallel", "reduction"], kind = #vector.kind<add>} %[[A]], %[[B]], %[[C]] : vector<4x64xf32>, vector<64x16xf32> into vector<4x16xf32>
 func.func @matmul(%a: tensor<8x64xf32>, %b: tensor<64x128xf32>, %c: tensor<8x128xf32>) -> tensor<8x128xf32> {
   %0 = linalg.matmul ins(%a, %b : tensor<8x64xf32>, tensor<64x128xf32>) outs(%c : tensor<8x128xf32>) -> tensor<8x128xf32>
   return %0 : tensor<8x128xf32>
