@@ -1,0 +1,120 @@
+//===- Compiler.cpp - From the kiln dialect to a static library -----------===//
+#include "codegen/Compiler.h"
+
+#include "codegen/EntryGlue.h"
+#include "codegen/HeaderWriter.h"
+#include "codegen/LibraryWriter.h"
+#include "codegen/RuntimeLinker.h"
+#include "dialects/Kiln/KilnDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+LogicalResult runStage(ModuleOp module, void (*addPasses)(OpPassManager &)) {
+  PassManager pm(module.getContext());
+  addPasses(pm);
+  return pm.run(module);
+}
+
+LogicalResult reportLLVMError(ModuleOp module, llvm::Error error) {
+  return module.emitError(llvm::toString(std::move(error)));
+}
+
+} // namespace
+
+LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_ostream &os,
+                      llvm::StringRef outputDir) {
+  Stage stop = options.stop;
+  if (stop == Stage::Kiln) {
+    module.print(os);
+    return success();
+  }
+  FailureOr<ModelInterface> model = ModelInterface::fromKilnModule(module);
+  if (failed(model))
+    return failure();
+
+  // The MLIR stages, printing the one asked for.
+  struct MlirStage {
+    Stage stage;
+    void (*addPasses)(OpPassManager &);
+  };
+  const MlirStage mlirStages[] = {{Stage::Linalg, addKilnToLinalgPasses},
+                                  {Stage::Vector, addVectorizationPasses},
+                                  {Stage::Bufferized, addBufferizationPasses}};
+  for (const MlirStage &s : mlirStages) {
+    if (failed(runStage(module, s.addPasses)))
+      return failure();
+    if (stop == s.stage) {
+      module.print(os);
+      return success();
+    }
+  }
+  if (failed(model->readArenaPlan(module)))
+    return failure();
+  if (stop == Stage::Header) {
+    writeHeader(*model, options.sourceName, os);
+    return success();
+  }
+
+  // The interface has been read: drop kiln.* attributes, which LLVM IR has no
+  // place for, and give entries `_mlir_ciface_<name>` wrappers taking
+  // descriptor pointers.
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func->hasAttr(kEntryAttrName))
+      continue;
+    func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(module.getContext()));
+    func.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+    func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
+    for (NamedAttribute attr : llvm::to_vector(func->getDiscardableAttrs()))
+      if (attr.getName().strref().starts_with("kiln."))
+        func->removeAttr(attr.getName());
+  }
+  if (failed(runStage(module, addLowerToLLVMPasses)))
+    return failure();
+  if (stop == Stage::LLVMMLIR) {
+    module.print(os);
+    return success();
+  }
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, model->modelName);
+  if (!llvmModule)
+    return module.emitError("translation to LLVM IR failed");
+  auto machine = createTargetMachine(options.target);
+  if (!machine)
+    return reportLLVMError(module, machine.takeError());
+  configureModule(*llvmModule, **machine);
+  std::vector<std::string> publicNames = addEntryGlue(*llvmModule, *model);
+  if (llvm::Error error = linkRuntimeAndInternalize(*llvmModule, publicNames))
+    return reportLLVMError(module, std::move(error));
+  configureModule(*llvmModule, **machine);
+  if (llvm::verifyModule(*llvmModule, &llvm::errs()))
+    return module.emitError("generated LLVM IR is invalid");
+  optimizeModule(*llvmModule, **machine);
+  if (stop == Stage::LLVM) {
+    llvmModule->print(os, nullptr);
+    return success();
+  }
+
+  llvm::SmallVector<char, 0> code;
+  if (llvm::Error error = emitMachineCode(*llvmModule, **machine, stop == Stage::Asm, code))
+    return reportLLVMError(module, std::move(error));
+  if (stop == Stage::Asm || stop == Stage::Obj) {
+    os.write(code.data(), code.size());
+    return success();
+  }
+  if (llvm::Error error = writeLibrary(*model, options.sourceName, code, outputDir))
+    return reportLLVMError(module, std::move(error));
+  return success();
+}
+
+} // namespace kiln

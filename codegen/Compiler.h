@@ -1,0 +1,41 @@
+//===- Compiler.h - From the kiln dialect to a static library ---*- C++ -*-===//
+#ifndef KILN_CODEGEN_COMPILER_H
+#define KILN_CODEGEN_COMPILER_H
+
+#include "codegen/ModelInterface.h"
+#include "codegen/ObjectEmitter.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace kiln {
+
+/// Where kilnc stops; each stage's output can be printed (`--emit=`).
+enum class Stage {
+  Kiln,       // the kiln dialect, as the frontend emitted it
+  Linalg,     // linalg on tensors, elementwise ops fused
+  Vector,     // tiled and vectorized
+  Bufferized, // memrefs, buffers planned into the arena
+  LLVMMLIR,   // the LLVM dialect
+  LLVM,       // LLVM IR with the C API and the runtime, optimized (O3)
+  Asm,        // host assembly
+  Obj,        // one object file
+  Header,     // the generated NAME.h
+  Lib,        // libNAME.a and NAME.h in an output directory
+};
+
+struct CompileOptions {
+  Stage stop = Stage::Lib;
+  TargetOptions target;
+  /// Shown in the generated header's banner.
+  std::string sourceName;
+};
+
+/// Compiles a verified kiln-dialect module up to `options.stop` and writes
+/// that stage's output: text to `os` for every stage but Lib, whose files go
+/// to `outputDir`. Errors are reported through MLIR diagnostics.
+mlir::LogicalResult compile(mlir::ModuleOp module, const CompileOptions &options,
+                            llvm::raw_ostream &os, llvm::StringRef outputDir);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_COMPILER_H

@@ -1,0 +1,133 @@
+//===- EntryGlue.cpp - The C API around compiled entries ------------------===//
+//
+// Written directly as LLVM IR: each public function is a handful of stores
+// and one call into the runtime, which does the checking and the memref
+// descriptor building once, in C, for every model.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/EntryGlue.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
+
+using namespace llvm;
+
+namespace kiln {
+namespace {
+
+/// Packs `values` into a stack array of `elementType` and returns its address.
+Value *stackArray(IRBuilder<> &b, Type *elementType, ArrayRef<Value *> values, const Twine &name) {
+  if (values.empty())
+    return ConstantPointerNull::get(b.getPtrTy());
+  auto *arrayType = ArrayType::get(elementType, values.size());
+  Value *array = b.CreateAlloca(arrayType, nullptr, name);
+  for (auto [i, value] : llvm::enumerate(values))
+    b.CreateStore(value, b.CreateConstInBoundsGEP2_32(arrayType, array, 0, i));
+  return array;
+}
+
+/// `void kiln_entry_<name>(void **descriptors)` calling the ciface wrapper
+/// with one descriptor pointer per memref argument.
+Function *createPackedEntry(Module &module, const EntrySpec &entry) {
+  LLVMContext &ctx = module.getContext();
+  Function *ciface = module.getFunction("_mlir_ciface_" + entry.name);
+  if (!ciface)
+    report_fatal_error(Twine("compiled entry '") + entry.name + "' has no C interface");
+  auto *type = FunctionType::get(Type::getVoidTy(ctx), {PointerType::get(ctx, 0)}, false);
+  Function *packed =
+      Function::Create(type, GlobalValue::InternalLinkage, "kiln_entry_" + entry.name, module);
+  IRBuilder<> b(BasicBlock::Create(ctx, "entry", packed));
+  SmallVector<Value *> args;
+  for (unsigned i = 0; i < ciface->arg_size(); ++i) {
+    Value *slot = b.CreateConstInBoundsGEP1_32(b.getPtrTy(), packed->getArg(0), i);
+    args.push_back(b.CreateLoad(b.getPtrTy(), slot));
+  }
+  b.CreateCall(ciface, args);
+  b.CreateRetVoid();
+  return packed;
+}
+
+} // namespace
+
+std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &model) {
+  LLVMContext &ctx = module.getContext();
+  Type *i32 = Type::getInt32Ty(ctx);
+  Type *i64 = Type::getInt64Ty(ctx);
+  Type *ptr = PointerType::get(ctx, 0);
+  const std::string &name = model.modelName;
+  std::vector<std::string> publicNames;
+
+  // The manifest and the entry table the runtime receives at create time.
+  std::string manifestText = model.manifestJson();
+  Constant *manifestInit = ConstantDataArray::getString(ctx, manifestText, /*AddNull=*/true);
+  auto *manifest = new GlobalVariable(module, manifestInit->getType(), /*isConstant=*/true,
+                                      GlobalValue::InternalLinkage, manifestInit, "kiln_manifest");
+  SmallVector<Constant *> packedEntries;
+  for (const EntrySpec &entry : model.entries)
+    packedEntries.push_back(createPackedEntry(module, entry));
+  auto *tableType = ArrayType::get(ptr, packedEntries.size());
+  auto *table = new GlobalVariable(module, tableType, true, GlobalValue::InternalLinkage,
+                                   ConstantArray::get(tableType, packedEntries), "kiln_entries");
+
+  // Runtime functions the wrappers call (defined by the linked-in runtime).
+  FunctionCallee rtCreate = module.getOrInsertFunction(
+      "kiln_rt_create", FunctionType::get(i32, {ptr, i64, ptr, i32, ptr, ptr, ptr}, false));
+  FunctionCallee rtInvoke = module.getOrInsertFunction(
+      "kiln_rt_invoke", FunctionType::get(i32, {ptr, i32, ptr, ptr, ptr}, false));
+  FunctionCallee rtLastError =
+      module.getOrInsertFunction("kiln_rt_last_error", FunctionType::get(ptr, {ptr}, false));
+  FunctionCallee rtDestroy = module.getOrInsertFunction(
+      "kiln_rt_destroy", FunctionType::get(Type::getVoidTy(ctx), {ptr}, false));
+
+  auto definePublic = [&](const std::string &suffix, FunctionType *type) {
+    std::string fullName = name + "_" + suffix;
+    Function *f = Function::Create(type, GlobalValue::ExternalLinkage, fullName, module);
+    f->addFnAttr(Attribute::NoUnwind);
+    publicNames.push_back(fullName);
+    return f;
+  };
+
+  {
+    Function *f = definePublic("create", FunctionType::get(i32, {ptr, ptr, ptr}, false));
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
+    b.CreateRet(b.CreateCall(rtCreate, {manifest, b.getInt64(manifestText.size()), table,
+                                        b.getInt32(packedEntries.size()), f->getArg(0),
+                                        f->getArg(1), f->getArg(2)}));
+  }
+  {
+    Function *f = definePublic("destroy", FunctionType::get(Type::getVoidTy(ctx), {ptr}, false));
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
+    b.CreateCall(rtDestroy, {f->getArg(0)});
+    b.CreateRetVoid();
+  }
+  {
+    Function *f = definePublic("last_error", FunctionType::get(ptr, {ptr}, false));
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
+    b.CreateRet(b.CreateCall(rtLastError, {f->getArg(0)}));
+  }
+
+  // NAME_<entry>(model, symbols..., inputs..., outputs...).
+  for (auto [index, entry] : llvm::enumerate(model.entries)) {
+    SmallVector<Type *> params{ptr};
+    params.append(entry.symbols.size(), i64);
+    params.append(entry.inputs.size() + entry.outputs.size(), ptr);
+    Function *f = definePublic(entry.name, FunctionType::get(i32, params, false));
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
+    auto args = f->args();
+    auto it = args.begin();
+    Value *modelArg = &*it++;
+    SmallVector<Value *> dims, inputs, outputs;
+    for (size_t i = 0; i < entry.symbols.size(); ++i)
+      dims.push_back(&*it++);
+    for (size_t i = 0; i < entry.inputs.size(); ++i)
+      inputs.push_back(&*it++);
+    for (size_t i = 0; i < entry.outputs.size(); ++i)
+      outputs.push_back(&*it++);
+    b.CreateRet(b.CreateCall(
+        rtInvoke, {modelArg, b.getInt32(index), stackArray(b, i64, dims, "dims"),
+                   stackArray(b, ptr, inputs, "inputs"), stackArray(b, ptr, outputs, "outputs")}));
+  }
+  return publicNames;
+}
+
+} // namespace kiln

@@ -1,0 +1,176 @@
+//===- ModelInterface.cpp - What a compiled model exposes -----------------===//
+#include "codegen/ModelInterface.h"
+
+#include "dialects/Kiln/KilnOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+std::string dtypeName(Type type) {
+  if (type.isF32())
+    return "f32";
+  if (type.isF64())
+    return "f64";
+  if (type.isF16())
+    return "f16";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isInteger(64))
+    return "i64";
+  if (type.isInteger(32))
+    return "i32";
+  if (type.isInteger(8))
+    return "i8";
+  if (type.isInteger(1))
+    return "bool";
+  return "";
+}
+
+namespace {
+
+/// Builds a TensorSpec from a tensor type and the `kiln.name`/`kiln.dims`
+/// attributes the frontend put on an entry's argument or result.
+FailureOr<TensorSpec> tensorSpec(Location loc, Type type, DictionaryAttr attrs,
+                                 std::vector<std::string> &symbols) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor)
+    return emitError(loc) << "entry tensors must be ranked tensors, got " << type;
+  TensorSpec spec;
+  spec.dtype = dtypeName(tensor.getElementType());
+  if (spec.dtype.empty())
+    return emitError(loc) << "no C type for element type " << tensor.getElementType();
+  auto name = attrs ? attrs.getAs<StringAttr>(kArgNameAttrName) : nullptr;
+  auto dims = attrs ? attrs.getAs<ArrayAttr>(kDimsAttrName) : nullptr;
+  if (!name || !dims || static_cast<int64_t>(dims.size()) != tensor.getRank())
+    return emitError(loc) << "entry tensor lacks kiln.name/kiln.dims of rank " << tensor.getRank();
+  spec.name = name.str();
+  for (auto [i, dim] : llvm::enumerate(dims)) {
+    if (auto symbol = dyn_cast<StringAttr>(dim)) {
+      if (!tensor.isDynamicDim(i))
+        return emitError(loc) << "dim " << i << " of '" << spec.name
+                              << "' is symbolic but static in the type";
+      spec.dims.push_back(symbol.str());
+      if (!llvm::is_contained(symbols, symbol.str()))
+        symbols.push_back(symbol.str());
+    } else if (auto size = dyn_cast<IntegerAttr>(dim)) {
+      spec.dims.push_back(size.getInt());
+    } else {
+      return emitError(loc) << "bad kiln.dims entry " << dim;
+    }
+  }
+  return spec;
+}
+
+llvm::json::Array dimsJson(const std::vector<Dim> &dims) {
+  llvm::json::Array array;
+  for (const Dim &dim : dims) {
+    if (auto *size = std::get_if<int64_t>(&dim))
+      array.push_back(*size);
+    else
+      array.push_back(std::get<std::string>(dim));
+  }
+  return array;
+}
+
+llvm::json::Array tensorsJson(const std::vector<TensorSpec> &tensors) {
+  llvm::json::Array array;
+  for (const TensorSpec &t : tensors)
+    array.push_back(
+        llvm::json::Object{{"name", t.name}, {"dtype", t.dtype}, {"shape", dimsJson(t.dims)}});
+  return array;
+}
+
+} // namespace
+
+FailureOr<ModelInterface> ModelInterface::fromKilnModule(ModuleOp module) {
+  ModelInterface model;
+  auto name = module->getAttrOfType<StringAttr>(kModelAttrName);
+  if (!name)
+    return module.emitError("module lacks the kiln.model attribute");
+  model.modelName = name.str();
+
+  for (auto param : module.getOps<ParameterOp>()) {
+    auto type = cast<RankedTensorType>(param.getType());
+    TensorSpec spec{param.getSymName().str(), dtypeName(type.getElementType()), {}};
+    for (int64_t d : type.getShape())
+      spec.dims.push_back(d);
+    model.params.push_back(std::move(spec));
+  }
+
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func->hasAttr(kEntryAttrName))
+      continue;
+    EntrySpec entry;
+    entry.name = func.getSymName().str();
+    FunctionType type = func.getFunctionType();
+    for (unsigned i = 0; i < type.getNumInputs(); ++i) {
+      auto spec =
+          tensorSpec(func.getLoc(), type.getInput(i), func.getArgAttrDict(i), entry.symbols);
+      if (failed(spec))
+        return failure();
+      entry.inputs.push_back(std::move(*spec));
+    }
+    for (unsigned i = 0; i < type.getNumResults(); ++i) {
+      auto spec =
+          tensorSpec(func.getLoc(), type.getResult(i), func.getResultAttrDict(i), entry.symbols);
+      if (failed(spec))
+        return failure();
+      entry.outputs.push_back(std::move(*spec));
+    }
+    model.entries.push_back(std::move(entry));
+  }
+  if (model.entries.empty())
+    return module.emitError("the model has no entry (`export fn`)");
+  return model;
+}
+
+LogicalResult ModelInterface::readArenaPlan(ModuleOp module) {
+  for (EntrySpec &entry : entries) {
+    auto func = module.lookupSymbol<func::FuncOp>(entry.name);
+    auto terms = func ? func->getAttrOfType<ArrayAttr>("kiln.arena") : nullptr;
+    if (!terms)
+      return module.emitError("entry '") << entry.name << "' has no arena plan";
+    entry.arena.clear();
+    for (auto term : terms.getAsRange<DictionaryAttr>()) {
+      ArenaTerm arenaTerm;
+      arenaTerm.coeff = term.getAs<IntegerAttr>("coeff").getInt();
+      for (auto symbol : term.getAs<ArrayAttr>("symbols").getAsRange<StringAttr>())
+        arenaTerm.symbols.push_back(symbol.str());
+      entry.arena.push_back(std::move(arenaTerm));
+    }
+  }
+  return success();
+}
+
+std::string ModelInterface::manifestJson() const {
+  llvm::json::Array entriesJson;
+  for (const EntrySpec &entry : entries) {
+    llvm::json::Array arena;
+    for (const ArenaTerm &term : entry.arena) {
+      llvm::json::Array symbols;
+      for (const std::string &s : term.symbols)
+        symbols.push_back(s);
+      arena.push_back(llvm::json::Object{{"coeff", term.coeff}, {"symbols", std::move(symbols)}});
+    }
+    llvm::json::Array symbols;
+    for (const std::string &s : entry.symbols)
+      symbols.push_back(s);
+    entriesJson.push_back(llvm::json::Object{{"name", entry.name},
+                                             {"symbols", std::move(symbols)},
+                                             {"inputs", tensorsJson(entry.inputs)},
+                                             {"outputs", tensorsJson(entry.outputs)},
+                                             {"arena", std::move(arena)}});
+  }
+  llvm::json::Value manifest = llvm::json::Object{
+      {"model", modelName}, {"params", tensorsJson(params)}, {"entries", std::move(entriesJson)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << manifest;
+  return text;
+}
+
+} // namespace kiln

@@ -1,0 +1,63 @@
+//===- ModelInterface.h - What a compiled model exposes ---------*- C++ -*-===//
+//
+// The contract between the compiled code, the runtime and the user: the
+// parameters, each entry's tensors with their symbolic dims, and each entry's
+// arena size. Read from the kiln-level module (and, for the arena, the
+// bufferized one); written out as the runtime's JSON manifest and as the
+// generated C header.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_CODEGEN_MODELINTERFACE_H
+#define KILN_CODEGEN_MODELINTERFACE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/SmallVector.h"
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace kiln {
+
+/// A dim is a size or the name of a symbolic dim bound at call time.
+using Dim = std::variant<int64_t, std::string>;
+
+struct TensorSpec {
+  std::string name;
+  std::string dtype; // f32 f64 f16 bf16 i64 i32 i8 bool
+  std::vector<Dim> dims;
+};
+
+/// `coeff * product(symbols)` bytes.
+struct ArenaTerm {
+  int64_t coeff = 0;
+  std::vector<std::string> symbols;
+};
+
+struct EntrySpec {
+  std::string name;
+  std::vector<std::string> symbols; // in order of first appearance
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  std::vector<ArenaTerm> arena;
+};
+
+struct ModelInterface {
+  std::string modelName;
+  std::vector<TensorSpec> params;
+  std::vector<EntrySpec> entries;
+
+  /// Reads parameters and entries from a module in the kiln dialect.
+  static mlir::FailureOr<ModelInterface> fromKilnModule(mlir::ModuleOp module);
+  /// Reads each entry's `kiln.arena` terms from the bufferized module.
+  mlir::LogicalResult readArenaPlan(mlir::ModuleOp module);
+
+  /// The JSON manifest the runtime parses (docs/abi.md).
+  std::string manifestJson() const;
+};
+
+/// The dtype name of an MLIR element type, or "" if Kiln has no C type for it.
+std::string dtypeName(mlir::Type elementType);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_MODELINTERFACE_H

@@ -1,0 +1,38 @@
+//===- ObjectEmitter.h - LLVM IR to optimized machine code ------*- C++ -*-===//
+#ifndef KILN_CODEGEN_OBJECTEMITTER_H
+#define KILN_CODEGEN_OBJECTEMITTER_H
+
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Target/TargetMachine.h"
+#include <memory>
+#include <string>
+
+namespace kiln {
+
+struct TargetOptions {
+  /// "host" (the default) means this machine's CPU and features.
+  std::string cpu = "host";
+  /// Extra features, e.g. "+avx2,-avx512f"; added after the CPU's.
+  std::string features;
+};
+
+/// A TargetMachine for x86-64 Linux objects (PIC, so the library links into
+/// PIE executables and shared objects). On hosts with AVX-512 the
+/// 256-bit-preference tuning is dropped so vector code uses zmm registers.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const TargetOptions &options);
+
+/// Sets the module's triple and data layout from `machine`.
+void configureModule(llvm::Module &module, llvm::TargetMachine &machine);
+
+/// Runs LLVM's O3 pipeline.
+void optimizeModule(llvm::Module &module, llvm::TargetMachine &machine);
+
+/// Emits an object file (or assembly) into `out`.
+llvm::Error emitMachineCode(llvm::Module &module, llvm::TargetMachine &machine, bool assembly,
+                            llvm::SmallVectorImpl<char> &out);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_OBJECTEMITTER_H

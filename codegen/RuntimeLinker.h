@@ -1,0 +1,19 @@
+//===- RuntimeLinker.h - Link the runtime into a model ----------*- C++ -*-===//
+#ifndef KILN_CODEGEN_RUNTIMELINKER_H
+#define KILN_CODEGEN_RUNTIMELINKER_H
+
+#include "llvm/IR/Module.h"
+#include "llvm/Support/Error.h"
+
+namespace kiln {
+
+/// Links the runtime's bitcode (embedded in kilnc at build time) into
+/// `module`, then gives every definition internal linkage except
+/// `publicNames`. The library's object then exports only the model-prefixed
+/// API, so several generated libraries link into one program without clashes.
+llvm::Error linkRuntimeAndInternalize(llvm::Module &module,
+                                      llvm::ArrayRef<std::string> publicNames);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_RUNTIMELINKER_H

@@ -1,0 +1,60 @@
+//===- Frontend.cpp - Kiln source to the kiln dialect ---------------------===//
+//
+// The pipeline behind Frontend.h: lex and parse, resolve names (Sema),
+// instantiate from the top module, check shapes and emit (MLIRGen).
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/Frontend.h"
+
+#include "dialects/Kiln/KilnDialect.h"
+#include "frontend/Diagnostics.h"
+#include "frontend/Lexer.h"
+#include "frontend/MLIRGen.h"
+#include "frontend/Parser.h"
+#include "frontend/Sema.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+
+using namespace kiln;
+
+/// Parses the main buffer; null after reporting syntax errors.
+static std::unique_ptr<FileAST> parseMainBuffer(llvm::SourceMgr &sourceMgr,
+                                                Diagnostics &diags) {
+  if (sourceMgr.getNumBuffers() == 0) {
+    diags.error(llvm::SMLoc(), "no input");
+    return nullptr;
+  }
+  const llvm::MemoryBuffer *buffer =
+      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID());
+  Lexer lexer(buffer->getBuffer());
+  Parser parser(lexer, diags);
+  std::unique_ptr<FileAST> file = parser.parseFile();
+  if (diags.hadError())
+    return nullptr;
+  return file;
+}
+
+bool kiln::dumpAST(llvm::SourceMgr &sourceMgr, llvm::raw_ostream &os) {
+  Diagnostics diags(sourceMgr);
+  std::unique_ptr<FileAST> file = parseMainBuffer(sourceMgr, diags);
+  if (!file)
+    return false;
+  dumpAST(*file, sourceMgr, os);
+  return true;
+}
+
+mlir::OwningOpRef<mlir::ModuleOp> kiln::emitKiln(llvm::SourceMgr &sourceMgr,
+                                                 mlir::MLIRContext &context,
+                                                 const FrontendOptions &options) {
+  context.getOrLoadDialect<KilnDialect>();
+  Diagnostics diags(sourceMgr);
+  std::unique_ptr<FileAST> file = parseMainBuffer(sourceMgr, diags);
+  if (!file || !resolveNames(*file, diags))
+    return nullptr;
+  const ModuleDecl *top = selectTopModule(*file, options.topModule, diags);
+  if (!top)
+    return nullptr;
+  std::string modelName =
+      options.modelName.empty() ? top->getName().str() : options.modelName;
+  return MLIRGen(context, diags).emitModel(*top, modelName);
+}

@@ -1,0 +1,551 @@
+//===- MLIRGen.cpp - Checks shapes and emits the kiln dialect -------------===//
+//
+// Model structure, entries, statements, names and method calls. The type
+// rules of operators and builtins are in OpGen.cpp.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/MLIRGen.h"
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Verifier.h"
+
+using namespace kiln;
+using llvm::SMLoc;
+using llvm::StringRef;
+using llvm::Twine;
+
+/// Expression evaluations allowed in one compilation. Inlining can blow up
+/// exponentially (f calls g twice, g calls h twice, ...); real models stay
+/// far below this.
+static constexpr uint64_t kMaxWork = 2000000;
+
+/// Inlining and checking recurse along call chains.
+static constexpr size_t kMaxFrames = 100;
+
+MLIRGen::MLIRGen(mlir::MLIRContext &context, Diagnostics &diags)
+    : context(context), diags(diags), builder(&context),
+      fileName(diags.getFileName()) {}
+
+mlir::Location MLIRGen::getLoc(SMLoc loc) {
+  auto [line, col] = diags.getSourceMgr().getLineAndColumn(loc);
+  mlir::Location result = mlir::FileLineColLoc::get(&context, fileName, line, col);
+  // Inlined code says where it came from and through which call.
+  if (!frames.empty() && frame().callSite)
+    return mlir::CallSiteLoc::get(result, *frame().callSite);
+  return result;
+}
+
+/// Replaces bound symbols; unbound ones keep their names.
+static TensorType substituteWith(const TensorType &type,
+                                 const llvm::StringMap<Dim> &symbols) {
+  TensorType result = type;
+  for (Dim &dim : result.dims)
+    if (dim.isSymbolic()) {
+      auto it = symbols.find(dim.symbol);
+      if (it != symbols.end())
+        dim = it->second;
+    }
+  return result;
+}
+
+TensorType MLIRGen::substitute(const TensorType &type) const {
+  return substituteWith(type, frames.back()->symbols);
+}
+
+/// Matches a callee's declared type against an argument's type, binding the
+/// callee's symbols. A static declared dim needs the same static size: a
+/// caller's symbol could be anything.
+static bool unify(const TensorType &declared, const TensorType &actual,
+                  llvm::StringMap<Dim> &bindings) {
+  if (declared.element != actual.element ||
+      declared.getRank() != actual.getRank())
+    return false;
+  for (auto [d, a] : llvm::zip(declared.dims, actual.dims)) {
+    if (!d.isSymbolic()) {
+      if (d != a)
+        return false;
+      continue;
+    }
+    auto [it, inserted] = bindings.try_emplace(d.symbol, a);
+    if (!inserted && it->second != a)
+      return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// The model
+//===----------------------------------------------------------------------===//
+
+mlir::OwningOpRef<mlir::ModuleOp> MLIRGen::emitModel(const ModuleDecl &top,
+                                                     StringRef modelName) {
+  unsigned errorsBefore = diags.getNumErrors();
+  std::unique_ptr<Instance> root = instantiate(top, diags);
+  if (!root)
+    return nullptr;
+
+  // Check every method of every instance first, sub-modules before their
+  // users: errors come in roughly source order, each with the instance it
+  // was found in, and methods no entry reaches are checked too.
+  checkAllMethods(*root);
+  if (diags.getNumErrors() != errorsBefore)
+    return nullptr;
+
+  // Everything checked: emission cannot fail from here on.
+  mlir::OwningOpRef<mlir::ModuleOp> owned =
+      mlir::ModuleOp::create(getLoc(top.getLoc()));
+  module = *owned;
+  module->setAttr(kModelAttrName, builder.getStringAttr(modelName));
+  builder.setInsertionPointToEnd(module.getBody());
+  emitParameters(*root);
+  for (const auto &member : top.getMembers()) {
+    auto *fn = llvm::dyn_cast<FnDecl>(member.get());
+    if (fn && fn->isExport())
+      emitEntry(*root, *fn);
+  }
+  if (diags.getNumErrors() != errorsBefore)
+    return nullptr;
+  // The frontend's checks should make this unreachable; if not, MLIR's
+  // diagnostic names the op and the rule, and we fail rather than emit it.
+  if (mlir::failed(mlir::verify(*owned)))
+    return nullptr;
+  return owned;
+}
+
+void MLIRGen::emitParameters(const Instance &root) {
+  llvm::SmallVector<const InstanceParam *> params;
+  root.collectParams(params);
+  for (const InstanceParam *param : params)
+    if (param->type) {
+      // Named by its path: later stages' messages say which weight.
+      mlir::Location loc = mlir::NameLoc::get(
+          builder.getStringAttr(param->path), getLoc(param->decl->getLoc()));
+      ParameterOp::create(builder, loc, param->path,
+                          param->type->toMLIR(&context));
+    }
+}
+
+const Signature *MLIRGen::getSignature(const Instance &instance,
+                                       const FnDecl &fn) {
+  std::string key = instance.getKey() + "::" + fn.getName().str();
+  auto it = signatures.find(key);
+  if (it != signatures.end())
+    return it->second ? &*it->second : nullptr;
+
+  std::optional<DiagnosticContext> instanceNote;
+  if (const InstanceDecl *decl = instance.getDeclaredBy())
+    instanceNote.emplace(diags, decl->getLoc(), instance.describe());
+  Signature signature;
+  bool ok = true;
+  auto evaluate = [&](const TypeAST &type, auto &out) {
+    if (auto evaluated = evaluateType(type, instance.getCtorValues(), diags))
+      out.push_back(std::move(*evaluated));
+    else
+      ok = false;
+  };
+  for (const FnArg &arg : fn.getArgs())
+    evaluate(arg.type, signature.args);
+  for (const TypeAST &result : fn.getResults())
+    evaluate(result, signature.results);
+  auto &slot = signatures[key];
+  if (ok)
+    slot = std::move(signature);
+  return slot ? &*slot : nullptr;
+}
+
+MLIRGen::Frame MLIRGen::makeOwnFrame(const Instance &instance,
+                                     const FnDecl &fn,
+                                     const Signature &signature,
+                                     mlir::Block &entry) {
+  Frame frame{&instance, &fn, &signature, {}, {}, std::nullopt};
+  // Its symbols are free: `B` stays `B`.
+  for (const TensorType &type : signature.args)
+    for (const Dim &dim : type.dims)
+      if (dim.isSymbolic())
+        frame.symbols.try_emplace(dim.symbol, dim);
+  for (auto [i, arg] : llvm::enumerate(fn.getArgs()))
+    frame.locals[arg.name.name] =
+        TypedValue{entry.getArgument(i), signature.args[i], std::nullopt,
+                   arg.name.name, arg.name.loc};
+  return frame;
+}
+
+void MLIRGen::emitEntry(const Instance &root, const FnDecl &fn) {
+  const Signature *signature = getSignature(root, fn);
+  if (!signature)
+    return; // Reported by the check.
+
+  llvm::SmallVector<mlir::Type, 4> argTypes, resultTypes;
+  for (const TensorType &type : signature->args)
+    argTypes.push_back(type.toMLIR(&context));
+  for (const TensorType &type : signature->results)
+    resultTypes.push_back(type.toMLIR(&context));
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = mlir::func::FuncOp::create(
+      builder, getLoc(fn.getLoc()), fn.getName(),
+      builder.getFunctionType(argTypes, resultTypes));
+  func->setAttr(kEntryAttrName, builder.getUnitAttr());
+  for (auto [i, arg] : llvm::enumerate(fn.getArgs())) {
+    func.setArgAttr(i, kArgNameAttrName, builder.getStringAttr(arg.name.name));
+    func.setArgAttr(i, kDimsAttrName, signature->args[i].getDimsAttr(&context));
+  }
+  for (auto [i, type] : llvm::enumerate(signature->results)) {
+    std::string name = signature->results.size() == 1
+                           ? std::string("out")
+                           : "out" + std::to_string(i);
+    func.setResultAttr(i, kArgNameAttrName, builder.getStringAttr(name));
+    func.setResultAttr(i, kDimsAttrName, type.getDimsAttr(&context));
+  }
+
+  mlir::Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  Frame f = makeOwnFrame(root, fn, *signature, *entry);
+  frames.push_back(&f);
+  auto results = emitBody(f);
+  frames.pop_back();
+  if (!results)
+    return; // Only after a reported error: the module is discarded.
+  llvm::SmallVector<mlir::Value, 1> values;
+  for (const TypedValue &value : *results)
+    values.push_back(value.value);
+  mlir::func::ReturnOp::create(builder, getLoc(fn.getEndLoc()), values);
+}
+
+bool MLIRGen::ensureChecked(const Instance &instance, const FnDecl &fn) {
+  std::string key = instance.getKey() + "::" + fn.getName().str();
+  auto it = checkStates.find(key);
+  if (it != checkStates.end())
+    return it->second == CheckState::Ok; // InProgress: Sema rejects cycles.
+  checkStates[key] = CheckState::InProgress;
+
+  std::optional<DiagnosticContext> instanceNote;
+  if (const InstanceDecl *decl = instance.getDeclaredBy())
+    instanceNote.emplace(diags, decl->getLoc(), instance.describe());
+  unsigned errorsBefore = diags.getNumErrors();
+  const Signature *signature = getSignature(instance, fn);
+  if (!signature) {
+    checkStates[key] = CheckState::Failed;
+    return false;
+  }
+
+  // Emit into a detached scratch function, thrown away after the check.
+  llvm::SmallVector<mlir::Type, 4> argTypes;
+  for (const TensorType &type : signature->args)
+    argTypes.push_back(type.toMLIR(&context));
+  mlir::OpBuilder::InsertionGuard guard(builder);
+  auto scratch = mlir::func::FuncOp::create(
+      mlir::UnknownLoc::get(&context), fn.getName(),
+      builder.getFunctionType(argTypes, {}));
+  mlir::Block *entry = scratch.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  Frame f = makeOwnFrame(instance, fn, *signature, *entry);
+  frames.push_back(&f);
+  bool ok = emitBody(f).has_value();
+  frames.pop_back();
+  scratch->erase();
+  ok &= diags.getNumErrors() == errorsBefore;
+  checkStates[key] = ok ? CheckState::Ok : CheckState::Failed;
+  return ok;
+}
+
+void MLIRGen::checkAllMethods(const Instance &instance) {
+  for (const auto &child : instance.getChildren())
+    checkAllMethods(*child);
+  for (const auto &member : instance.getDecl().getMembers()) {
+    if (diags.shouldStop() || reportedTooLarge)
+      return;
+    if (auto *fn = llvm::dyn_cast<FnDecl>(member.get()))
+      ensureChecked(instance, *fn);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Statements
+//===----------------------------------------------------------------------===//
+
+std::optional<llvm::SmallVector<TypedValue, 1>>
+MLIRGen::emitBody(Frame &f) {
+  for (const auto &stmt : f.fn->getBody()) {
+    if (diags.shouldStop() || reportedTooLarge)
+      return std::nullopt;
+    if (auto *let = llvm::dyn_cast<LetStmtAST>(stmt.get()))
+      emitLet(*let); // A failed let poisons its names; keep checking.
+    else
+      return emitReturn(llvm::cast<ReturnStmtAST>(*stmt));
+  }
+  return std::nullopt; // Sema requires a final return.
+}
+
+MaybeValue MLIRGen::coerce(TypedValue value, const TensorType &declared,
+                           SMLoc loc, const Twine &what) {
+  if (value.literal && declared.getRank() == 0)
+    return materialize(value, declared.element, loc);
+  if (value.literal || value.type != declared) {
+    diags.error(loc, what + ": expected " + declared.str() + ", got " +
+                         value.type.str());
+    return std::nullopt;
+  }
+  return value;
+}
+
+bool MLIRGen::emitLet(const LetStmtAST &let) {
+  llvm::ArrayRef<Ident> names = let.getNames();
+  std::optional<llvm::SmallVector<TypedValue, 1>> values;
+  if (names.size() == 1) {
+    MaybeValue value = emitExpr(let.getValue());
+    if (value && let.getType()) {
+      auto declared = evaluateType(*let.getType(),
+                                   frame().instance->getCtorValues(), diags);
+      value = declared ? coerce(*value, substitute(*declared),
+                                let.getValue().getStartLoc(),
+                                "type mismatch in 'let " + names[0].name + "'")
+                       : std::nullopt;
+    }
+    if (value)
+      values.emplace({*value});
+  } else {
+    values = emitMulti(let.getValue());
+  }
+  for (auto [i, name] : llvm::enumerate(names)) {
+    MaybeValue &slot = frame().locals[name.name];
+    slot = std::nullopt;
+    if (values && i < values->size()) {
+      slot = (*values)[i];
+      // Notes about this value now point at the `let`.
+      slot->declName = name.name;
+      slot->declLoc = name.loc;
+    }
+  }
+  return values.has_value();
+}
+
+std::optional<llvm::SmallVector<TypedValue, 1>>
+MLIRGen::emitReturn(const ReturnStmtAST &ret) {
+  llvm::ArrayRef<ExprPtr> exprs = ret.getValues();
+  std::optional<llvm::SmallVector<TypedValue, 1>> values;
+  if (exprs.size() == 1) {
+    values = emitMulti(*exprs.front());
+  } else {
+    values.emplace();
+    bool ok = true;
+    for (const ExprPtr &expr : exprs) {
+      MaybeValue value = emitExpr(*expr);
+      ok &= value.has_value();
+      if (value)
+        values->push_back(*value);
+    }
+    if (!ok)
+      values.reset();
+  }
+  const FnDecl &fn = *frame().fn;
+  const Signature &signature = *frame().signature;
+  if (!values || values->size() != signature.results.size())
+    return std::nullopt; // Counts were checked by Sema.
+
+  bool ok = true;
+  for (auto [i, value] : llvm::enumerate(*values)) {
+    SMLoc loc = (exprs.size() == 1 ? exprs.front() : exprs[i])->getStartLoc();
+    MaybeValue coerced = coerce(value, substitute(signature.results[i]), loc,
+                                "return type mismatch");
+    if (!coerced) {
+      diags.note(fn.getResults()[i].loc,
+                 "'" + fn.getName() + "' declared to return " +
+                     signature.results[i].str() + " here");
+      ok = false;
+      continue;
+    }
+    value = *coerced;
+  }
+  if (!ok)
+    return std::nullopt;
+  return values;
+}
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+static Elementwise getElementwise(BinaryOp op) {
+  switch (op) {
+  case BinaryOp::Add: return Elementwise::Add;
+  case BinaryOp::Sub: return Elementwise::Sub;
+  case BinaryOp::Mul: return Elementwise::Mul;
+  case BinaryOp::Div: return Elementwise::Div;
+  case BinaryOp::MatMul: break;
+  }
+  llvm_unreachable("matmul is not elementwise");
+}
+
+MaybeValue MLIRGen::emitExpr(const ExprAST &expr) {
+  if (++workDone > kMaxWork) {
+    if (!reportedTooLarge)
+      diags.error(expr.getLoc(), "the model is too large after inlining "
+                                 "(more than " +
+                                     Twine(kMaxWork) + " operations)");
+    reportedTooLarge = true;
+    return std::nullopt;
+  }
+  switch (expr.getKind()) {
+  case ExprAST::Expr_Integer:
+    return TypedValue{{}, TensorType::getScalar(ElementType::f32),
+                      Literal{false, 0, llvm::cast<IntegerExprAST>(expr).getValue()},
+                      {}, {}};
+  case ExprAST::Expr_Float:
+    return TypedValue{{}, TensorType::getScalar(ElementType::f32),
+                      Literal{true, llvm::cast<FloatExprAST>(expr).getValue(), 0},
+                      {}, {}};
+  case ExprAST::Expr_Bool:
+    return std::nullopt; // Sema reported it.
+  case ExprAST::Expr_Name:
+    return emitName(llvm::cast<NameExprAST>(expr));
+  case ExprAST::Expr_Unary:
+    return emitUnary(llvm::cast<UnaryExprAST>(expr));
+  case ExprAST::Expr_Binary: {
+    auto &binary = llvm::cast<BinaryExprAST>(expr);
+    MaybeValue lhs = emitExpr(binary.getLHS());
+    MaybeValue rhs = emitExpr(binary.getRHS());
+    if (!lhs || !rhs)
+      return std::nullopt;
+    std::string spelling = ("'" + getBinaryOpSpelling(binary.getOp()) + "'").str();
+    if (binary.getOp() == BinaryOp::MatMul)
+      return emitMatmul(*lhs, *rhs, binary.getLoc(), spelling);
+    return emitElementwise(getElementwise(binary.getOp()), *lhs, *rhs,
+                           binary.getLoc(), spelling);
+  }
+  case ExprAST::Expr_Call: {
+    auto &call = llvm::cast<CallExprAST>(expr);
+    if (call.resolvedBuiltin)
+      return emitBuiltin(call);
+    auto values = emitMethodCall(call);
+    if (!values || values->size() != 1)
+      return std::nullopt; // Sema reported a multi-value call used as one.
+    return values->front();
+  }
+  }
+  return std::nullopt;
+}
+
+std::optional<llvm::SmallVector<TypedValue, 1>>
+MLIRGen::emitMulti(const ExprAST &expr) {
+  auto *call = llvm::dyn_cast<CallExprAST>(&expr);
+  if (call && call->resolvedMethod)
+    return emitMethodCall(*call);
+  MaybeValue value = emitExpr(expr);
+  if (!value)
+    return std::nullopt;
+  return llvm::SmallVector<TypedValue, 1>{*value};
+}
+
+MaybeValue MLIRGen::emitName(const NameExprAST &name) {
+  switch (name.resolution) {
+  case NameExprAST::Resolution::Local: {
+    auto it = frame().locals.find(name.getName());
+    if (it == frame().locals.end())
+      return std::nullopt;
+    return it->second;
+  }
+  case NameExprAST::Resolution::CtorArg: {
+    llvm::ArrayRef<int64_t> values = frame().instance->getCtorValues();
+    if (name.resolvedCtorArg >= values.size())
+      return std::nullopt;
+    return TypedValue{{}, TensorType::getScalar(ElementType::f32),
+                      Literal{false, 0, values[name.resolvedCtorArg]},
+                      name.getName(), {}};
+  }
+  case NameExprAST::Resolution::Param: {
+    const Instance *owner = frame().instance;
+    for (const InstanceDecl *decl : name.resolvedInstances)
+      if (owner)
+        owner = owner->getChild(decl);
+    const InstanceParam *param =
+        owner ? owner->getParam(name.resolvedParam) : nullptr;
+    if (!param || !param->type)
+      return std::nullopt; // Its declaration's error was reported.
+    mlir::Value value = ParamOp::create(builder, getLoc(name.getLoc()),
+                                        param->type->toMLIR(&context),
+                                        param->path);
+    return TypedValue{value, *param->type, std::nullopt, name.getName(),
+                      param->decl->getLoc()};
+  }
+  case NameExprAST::Resolution::Unresolved:
+  case NameExprAST::Resolution::DimSymbol:
+    break;
+  }
+  return std::nullopt;
+}
+
+std::optional<llvm::SmallVector<TypedValue, 1>>
+MLIRGen::emitMethodCall(const CallExprAST &call) {
+  const Instance *callee = frame().instance;
+  for (const InstanceDecl *decl : call.resolvedInstances)
+    if (callee)
+      callee = callee->getChild(decl);
+  if (!callee || !call.resolvedMethod)
+    return std::nullopt; // Its instance could not be built: reported.
+  const FnDecl &fn = *call.resolvedMethod;
+  if (frames.size() >= kMaxFrames) {
+    diags.error(call.getLoc(), "calls are nested more than " +
+                                   Twine(kMaxFrames) + " deep");
+    return std::nullopt;
+  }
+
+  // Arguments first, in the caller: their errors come first.
+  llvm::SmallVector<TypedValue, 4> args;
+  bool ok = true;
+  for (const ExprAST *arg : call.boundArgs) {
+    MaybeValue value = emitExpr(*arg);
+    ok &= value.has_value();
+    if (value)
+      args.push_back(*value);
+  }
+  if (!ok)
+    return std::nullopt;
+  const Signature *signature = getSignature(*callee, fn);
+  if (!signature)
+    return std::nullopt; // Reported with the callee's instance.
+
+  llvm::StringMap<Dim> bindings;
+  for (auto [i, arg] : llvm::enumerate(args)) {
+    const TensorType &declared = signature->args[i];
+    const FnArg &param = fn.getArgs()[i];
+    SMLoc loc = call.boundArgs[i]->getStartLoc();
+    if (arg.literal && declared.getRank() == 0) {
+      MaybeValue value = materialize(arg, declared.element, loc);
+      if (!value)
+        return std::nullopt;
+      arg = *value;
+    }
+    if (arg.literal || !unify(declared, arg.type, bindings)) {
+      diags.error(loc, "argument '" + param.name.name + "' of '" +
+                           call.getCalleeName() + "': expected " +
+                           substituteWith(declared, bindings).str() +
+                           ", got " + arg.type.str());
+      diags.note(param.name.loc, "'" + param.name.name + "' declared here");
+      ok = false;
+    }
+  }
+  if (!ok)
+    return std::nullopt;
+  // The callee is checked on its own, once; its errors are its own.
+  if (!ensureChecked(*callee, fn))
+    return std::nullopt;
+
+  // Inline the body with the callee's symbols bound to the caller's dims.
+  Frame f{callee, &fn, signature, std::move(bindings), {},
+          getLoc(call.getLoc())};
+  for (auto [i, arg] : llvm::enumerate(args)) {
+    const FnArg &param = fn.getArgs()[i];
+    arg.declName = param.name.name;
+    arg.declLoc = param.name.loc;
+    f.locals[param.name.name] = arg;
+  }
+  frames.push_back(&f);
+  auto results = emitBody(f);
+  frames.pop_back();
+  if (results)
+    for (TypedValue &result : *results)
+      result.declLoc = SMLoc(); // Notes should not point inside the callee.
+  return results;
+}

@@ -1,0 +1,160 @@
+//===- MLIRGen.h - Checks shapes and emits the kiln dialect -----*- C++ -*-===//
+//
+// Generation walks the instance tree from the top module. Every method of
+// every instance is first checked on its own, with its declared signature
+// and its symbolic dims free (like a function body in C): errors are
+// reported once, in the method's own terms (`f32[B, 64]`). A call site only
+// unifies the arguments with the callee's signature and then inlines the
+// callee's body with its symbols replaced by the caller's dims. The shape
+// rules are monotone under that substitution, so an inlined body that checked
+// on its own cannot fail, and the emitted module has no func.call: only the
+// `export fn` entries.
+//
+// Checking a method on its own emits it into a scratch function that is
+// thrown away. Entries are emitted into the module only once every method
+// has passed.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_FRONTEND_MLIRGEN_H
+#define KILN_FRONTEND_MLIRGEN_H
+
+#include "frontend/Builtins.h"
+#include "frontend/Instance.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace kiln {
+
+/// A scalar literal not yet given an element type: it takes the element type
+/// of whatever it meets (`x * 2` with x: i64 is an i64 2), else f32.
+struct Literal {
+  bool isFloat;
+  double floatValue;
+  int64_t intValue;
+  double asDouble() const { return isFloat ? floatValue : double(intValue); }
+};
+
+/// An evaluated expression: an SSA value and its Kiln type, or a literal.
+struct TypedValue {
+  mlir::Value value;
+  TensorType type;
+  std::optional<Literal> literal;
+  /// Where the value was declared when it is a plain name (a param, an
+  /// argument): errors about it add "note: 'weight' declared here".
+  llvm::StringRef declName;
+  llvm::SMLoc declLoc;
+};
+
+/// A checked value, or std::nullopt once an error about it was reported;
+/// expressions using it fail quietly, so one mistake gives one message.
+using MaybeValue = std::optional<TypedValue>;
+
+/// The broadcasting binary ops: the four operators and maximum/minimum.
+enum class Elementwise { Add, Sub, Mul, Div, Max, Min };
+
+/// A method's declared signature, evaluated in an instance.
+struct Signature {
+  llvm::SmallVector<TensorType, 4> args;
+  llvm::SmallVector<TensorType, 1> results;
+};
+
+class MLIRGen {
+public:
+  MLIRGen(mlir::MLIRContext &context, Diagnostics &diags);
+
+  /// Emits the model rooted at `top`; null after reporting errors.
+  mlir::OwningOpRef<mlir::ModuleOp> emitModel(const ModuleDecl &top,
+                                              llvm::StringRef modelName);
+
+private:
+  /// One function body being emitted (an entry, a method checked on its
+  /// own, or a method inlined into a caller).
+  struct Frame {
+    const Instance *instance;
+    const FnDecl *fn;
+    const Signature *signature;
+    /// Callee symbol -> dim in the namespace of the function being emitted.
+    llvm::StringMap<Dim> symbols;
+    llvm::StringMap<MaybeValue> locals;
+    /// The call that inlined this frame; null at the outermost frame.
+    std::optional<mlir::Location> callSite;
+  };
+
+  /// The frame of a function emitted on its own (an entry, or a method
+  /// being checked): free symbols, arguments from `entry`.
+  Frame makeOwnFrame(const Instance &instance, const FnDecl &fn,
+                     const Signature &signature, mlir::Block &entry);
+
+  // Model-level steps (MLIRGen.cpp).
+  void emitParameters(const Instance &root);
+  void emitEntry(const Instance &root, const FnDecl &fn);
+  /// Checks `fn` of `instance` on its own, once per instance key.
+  bool ensureChecked(const Instance &instance, const FnDecl &fn);
+  void checkAllMethods(const Instance &instance);
+  const Signature *getSignature(const Instance &instance, const FnDecl &fn);
+
+  // Bodies and statements (MLIRGen.cpp).
+  std::optional<llvm::SmallVector<TypedValue, 1>> emitBody(Frame &frame);
+  bool emitLet(const LetStmtAST &let);
+  std::optional<llvm::SmallVector<TypedValue, 1>>
+  emitReturn(const ReturnStmtAST &ret);
+  /// Checks `value` against a declared type (after substituting the frame's
+  /// symbols) and materializes literals; reports "expected T, got U".
+  MaybeValue coerce(TypedValue value, const TensorType &declared,
+                    llvm::SMLoc loc, const llvm::Twine &what);
+
+  // Expressions (MLIRGen.cpp).
+  MaybeValue emitExpr(const ExprAST &expr);
+  std::optional<llvm::SmallVector<TypedValue, 1>>
+  emitMulti(const ExprAST &expr);
+  MaybeValue emitName(const NameExprAST &name);
+  std::optional<llvm::SmallVector<TypedValue, 1>>
+  emitMethodCall(const CallExprAST &call);
+
+  // Operators and builtins (OpGen.cpp).
+  MaybeValue emitUnary(const UnaryExprAST &expr);
+  MaybeValue emitElementwise(Elementwise op, TypedValue lhs, TypedValue rhs,
+                             llvm::SMLoc loc, llvm::StringRef spelling);
+  MaybeValue emitMatmul(TypedValue lhs, TypedValue rhs, llvm::SMLoc loc,
+                        llvm::StringRef spelling);
+  MaybeValue emitBuiltin(const CallExprAST &call);
+  MaybeValue emitAxisOp(const CallExprAST &call, TypedValue input);
+  MaybeValue emitReduce(const CallExprAST &call, TypedValue input);
+  MaybeValue emitTranspose(const CallExprAST &call, TypedValue input);
+  MaybeValue emitCrossEntropy(const CallExprAST &call, TypedValue logits,
+                              TypedValue targets);
+  /// An Int parameter of a builtin: its argument or default.
+  std::optional<int64_t> getStaticArg(const CallExprAST &call, unsigned index);
+  /// Turns a literal into an arith.constant of `element` (a rank-0 tensor).
+  MaybeValue materialize(TypedValue value, ElementType element,
+                         llvm::SMLoc loc);
+  /// Materializes a literal met alone (f32 by default).
+  MaybeValue materializeDefault(TypedValue value, llvm::SMLoc loc);
+  /// "note: 'weight' declared here" for operands that are plain names.
+  void noteOperands(llvm::ArrayRef<const TypedValue *> operands);
+
+  // Helpers.
+  Frame &frame() { return *frames.back(); }
+  mlir::Location getLoc(llvm::SMLoc loc);
+  TensorType substitute(const TensorType &type) const;
+
+  mlir::MLIRContext &context;
+  Diagnostics &diags;
+  mlir::OpBuilder builder;
+  mlir::ModuleOp module;
+  llvm::StringRef fileName;
+
+  llvm::SmallVector<Frame *, 8> frames;
+  enum class CheckState { InProgress, Ok, Failed };
+  llvm::StringMap<CheckState> checkStates;
+  llvm::StringMap<std::optional<Signature>> signatures;
+  /// Expressions evaluated so far: bounds the work that inlining can cause.
+  uint64_t workDone = 0;
+  bool reportedTooLarge = false;
+};
+
+} // namespace kiln
+
+#endif // KILN_FRONTEND_MLIRGEN_H

@@ -1,0 +1,515 @@
+//===- Parser.cpp - Recursive-descent parser for Kiln ---------------------===//
+//
+// Grammar (docs/language.md has the prose version):
+//
+//   file      ::= module*
+//   module    ::= 'module' IDENT ('(' (IDENT ':' 'int'),* ')')? '{' member* '}'
+//   member    ::= 'param' IDENT ':' type
+//               | IDENT '=' IDENT '(' args ')'
+//               | 'export'? 'fn' IDENT '(' (IDENT ':' type),* ')'
+//                   '->' (type | '(' type,+ ')') block
+//   block     ::= '{' stmt* '}'
+//   stmt      ::= 'let' IDENT (',' IDENT)* (':' type)? '=' expr ';'?
+//               | 'return' expr (',' expr)* ';'?
+//   type      ::= ELEMENT ('[' expr,* ']')?
+//
+// Expressions and call arguments are in ParseExpr.cpp.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/Parser.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace kiln;
+using llvm::SMLoc;
+using llvm::StringRef;
+
+namespace {
+/// Upper bound on a type's rank; more is certainly a mistake (or garbage).
+constexpr size_t kMaxRank = 16;
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Diagnostics and recovery
+//===----------------------------------------------------------------------===//
+
+void Parser::error(SMLoc loc, const llvm::Twine &message) {
+  if (loc.getPointer() == lastErrorPos) {
+    suppressedLastError = true;
+    return;
+  }
+  suppressedLastError = false;
+  lastErrorPos = loc.getPointer();
+  diags.error(loc, message);
+}
+
+void Parser::note(SMLoc loc, const llvm::Twine &message) {
+  if (!suppressedLastError)
+    diags.note(loc, message);
+}
+
+static std::string describeToken(const Token &tok) {
+  switch (tok.kind) {
+  case Tok::identifier:
+    return ("identifier '" + tok.spelling + "'").str();
+  case Tok::integer:
+  case Tok::number:
+    return ("number '" + tok.spelling + "'").str();
+  default:
+    return describeTokenKind(tok.kind).str();
+  }
+}
+
+/// Printable ASCII as itself, anything else (random bytes, UTF-8) as \xNN so
+/// the message itself stays valid text.
+static std::string describeChar(char c) {
+  auto byte = static_cast<unsigned char>(c);
+  if (byte >= 0x20 && byte < 0x7f)
+    return std::string(1, c);
+  std::string text;
+  llvm::raw_string_ostream(text) << "\\x" << llvm::format_hex_no_prefix(byte, 2);
+  return text;
+}
+
+void Parser::errorExpected(StringRef what) {
+  if (tok.is(Tok::unknown)) {
+    error(tok.getLoc(),
+          "unexpected character '" + describeChar(tok.spelling.front()) + "'");
+    return;
+  }
+  error(tok.getLoc(), "expected " + what + ", got " + describeToken(tok));
+}
+
+bool Parser::expect(Tok kind, StringRef what) {
+  if (consumeIf(kind))
+    return true;
+  errorExpected(what);
+  return false;
+}
+
+bool Parser::parseIdent(Ident &ident, StringRef what) {
+  if (tok.isNot(Tok::identifier)) {
+    errorExpected(what);
+    return false;
+  }
+  ident = Ident{tok.spelling, tok.getLoc()};
+  consume();
+  return true;
+}
+
+bool Parser::atMemberStart(unsigned ahead) const {
+  switch ((ahead ? peek(ahead) : tok).kind) {
+  case Tok::kw_param:
+  case Tok::kw_fn:
+  case Tok::kw_export:
+    return true;
+  case Tok::identifier:
+    return peek(ahead + 1).is(Tok::equal);
+  default:
+    return false;
+  }
+}
+
+void Parser::skipToMember() {
+  unsigned depth = 0;
+  while (true) {
+    switch (tok.kind) {
+    case Tok::eof:
+    case Tok::kw_module:
+    case Tok::kw_param:
+    case Tok::kw_fn:
+    case Tok::kw_export:
+      return;
+    case Tok::l_brace:
+      ++depth;
+      break;
+    case Tok::r_brace:
+      // A `}` followed by a member closes a body whose `{` was missing, not
+      // the module: skip it.
+      if (depth == 0 && !atMemberStart(/*ahead=*/1))
+        return;
+      if (depth > 0)
+        --depth;
+      break;
+    case Tok::identifier:
+      if (depth == 0 && atMemberStart())
+        return;
+      break;
+    default:
+      break;
+    }
+    consume();
+  }
+}
+
+void Parser::skipToStatement() {
+  unsigned depth = 0;
+  while (true) {
+    switch (tok.kind) {
+    case Tok::eof:
+    case Tok::kw_module:
+    case Tok::kw_param:
+    case Tok::kw_fn:
+    case Tok::kw_export:
+    case Tok::kw_let:
+    case Tok::kw_return:
+      return;
+    case Tok::l_brace:
+      ++depth;
+      break;
+    case Tok::r_brace:
+      if (depth == 0)
+        return;
+      --depth;
+      break;
+    default:
+      break;
+    }
+    consume();
+  }
+}
+
+void Parser::skipToModule() {
+  while (tok.isNot(Tok::eof) && tok.isNot(Tok::kw_module))
+    consume();
+}
+
+//===----------------------------------------------------------------------===//
+// Modules and members
+//===----------------------------------------------------------------------===//
+
+std::unique_ptr<FileAST> Parser::parseFile() {
+  auto file = std::make_unique<FileAST>();
+  while (tok.isNot(Tok::eof) && !diags.shouldStop()) {
+    if (tok.is(Tok::kw_module)) {
+      if (auto module = parseModule())
+        file->modules.push_back(std::move(module));
+      else
+        skipToModule();
+      continue;
+    }
+    errorExpected("'module'");
+    consume(); // Progress even when the garbage starts with 'module'-less text.
+    skipToModule();
+  }
+  return file;
+}
+
+std::unique_ptr<ModuleDecl> Parser::parseModule() {
+  consume(); // 'module'
+  Ident name;
+  if (!parseIdent(name, "a module name after 'module'"))
+    return nullptr;
+  std::vector<Ident> ctorParams;
+  if (tok.is(Tok::l_paren) && !parseCtorParams(ctorParams))
+    return nullptr;
+  SMLoc lbrace = tok.getLoc();
+  if (!expect(Tok::l_brace, ("'{' to start module '" + name.name + "'").str()))
+    return nullptr;
+
+  std::vector<std::unique_ptr<MemberDecl>> members;
+  while (!consumeIf(Tok::r_brace)) {
+    if (tok.is(Tok::eof) || tok.is(Tok::kw_module)) {
+      error(tok.getLoc(),
+            "expected '}' at end of module '" + name.name + "'");
+      note(lbrace, "to match this '{'");
+      return nullptr;
+    }
+    if (diags.shouldStop())
+      return nullptr;
+    const char *before = tok.spelling.data();
+    if (auto member = parseMember()) {
+      members.push_back(std::move(member));
+      consumeIf(Tok::semicolon);
+      continue;
+    }
+    if (tok.spelling.data() == before)
+      consume();
+    skipToMember();
+  }
+  return std::make_unique<ModuleDecl>(name, std::move(ctorParams),
+                                      std::move(members));
+}
+
+/// `(in_features: int, out_features: int)`; the only type is `int`.
+bool Parser::parseCtorParams(std::vector<Ident> &params) {
+  consume(); // '('
+  while (!consumeIf(Tok::r_paren)) {
+    Ident name, type;
+    if (!parseIdent(name, "a constructor argument name") ||
+        !expect(Tok::colon, "':' and 'int' after constructor argument '" +
+                                name.name.str() + "'") ||
+        !parseIdent(type, "'int'"))
+      return false;
+    if (type.name != "int") {
+      error(type.loc, "constructor argument '" + name.name +
+                          "' must have type 'int', got '" + type.name + "'");
+      return false;
+    }
+    params.push_back(name);
+    if (!consumeIf(Tok::comma) && tok.isNot(Tok::r_paren)) {
+      errorExpected("',' or ')' after constructor argument");
+      return false;
+    }
+  }
+  return true;
+}
+
+std::unique_ptr<MemberDecl> Parser::parseMember() {
+  switch (tok.kind) {
+  case Tok::kw_param:
+    return parseParamDecl();
+  case Tok::kw_fn:
+  case Tok::kw_export:
+    return parseFnDecl();
+  case Tok::identifier:
+    return parseInstanceDecl();
+  case Tok::kw_let:
+  case Tok::kw_return:
+    error(tok.getLoc(), "'" + tok.spelling +
+                            "' is only allowed inside a function body");
+    // Skip `let name` too: recovery would take `name = ...` for an instance.
+    consume();
+    if (tok.is(Tok::identifier))
+      consume();
+    return nullptr;
+  default:
+    errorExpected("'param', 'fn', 'export fn' or 'name = Module(...)'");
+    return nullptr;
+  }
+}
+
+std::unique_ptr<ParamDecl> Parser::parseParamDecl() {
+  consume(); // 'param'
+  Ident name;
+  if (!parseIdent(name, "a parameter name after 'param'") ||
+      !expect(Tok::colon, "':' and a type after parameter '" +
+                              name.name.str() + "'"))
+    return nullptr;
+  auto type = parseType();
+  if (!type)
+    return nullptr;
+  return std::make_unique<ParamDecl>(name, std::move(*type));
+}
+
+std::unique_ptr<InstanceDecl> Parser::parseInstanceDecl() {
+  Ident name = {tok.spelling, tok.getLoc()};
+  consume();
+  Ident moduleName;
+  if (!expect(Tok::equal, "'=' after '" + name.name.str() +
+                              "' (a member is 'param', 'fn' or "
+                              "'name = Module(...)')") ||
+      !parseIdent(moduleName, "a module name after '='"))
+    return nullptr;
+  if (tok.isNot(Tok::l_paren)) {
+    errorExpected("'(' after module name '" + moduleName.name.str() + "'");
+    return nullptr;
+  }
+  std::vector<ExprPtr> args;
+  std::vector<KeywordArg> keywordArgs;
+  unsigned depth = 0;
+  if (!parseCallArgs(args, keywordArgs, depth))
+    return nullptr;
+  return std::make_unique<InstanceDecl>(name, moduleName, std::move(args),
+                                        std::move(keywordArgs));
+}
+
+std::unique_ptr<FnDecl> Parser::parseFnDecl() {
+  bool isExport = consumeIf(Tok::kw_export);
+  Ident name;
+  if (!expect(Tok::kw_fn, "'fn' after 'export'") ||
+      !parseIdent(name, "a function name after 'fn'") ||
+      !expect(Tok::l_paren, "'(' after function name '" + name.name.str() + "'"))
+    return nullptr;
+  std::vector<FnArg> args;
+  if (!parseFnArgs(args) ||
+      !expect(Tok::arrow, "'->' and the result type of '" + name.name.str() +
+                              "'"))
+    return nullptr;
+  std::vector<TypeAST> results;
+  if (!parseResultTypes(results))
+    return nullptr;
+  std::vector<std::unique_ptr<StmtAST>> body;
+  SMLoc endLoc;
+  if (!parseBlock(body, endLoc, name))
+    return nullptr;
+  return std::make_unique<FnDecl>(name, isExport, std::move(args),
+                                  std::move(results), std::move(body), endLoc);
+}
+
+/// `x: f32[B, 64], y: i64[B])` (the '(' is consumed).
+bool Parser::parseFnArgs(std::vector<FnArg> &args) {
+  while (!consumeIf(Tok::r_paren)) {
+    Ident name;
+    if (!parseIdent(name, "an argument name or ')'") ||
+        !expect(Tok::colon, "':' and a type after argument '" +
+                                name.name.str() + "'"))
+      return false;
+    auto type = parseType();
+    if (!type)
+      return false;
+    args.push_back(FnArg{name, std::move(*type)});
+    if (!consumeIf(Tok::comma) && tok.isNot(Tok::r_paren)) {
+      errorExpected("',' or ')' after argument '" + name.name.str() + "'");
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Parser::parseResultTypes(std::vector<TypeAST> &results) {
+  if (!consumeIf(Tok::l_paren)) {
+    auto type = parseType();
+    if (!type)
+      return false;
+    results.push_back(std::move(*type));
+    return true;
+  }
+  do {
+    auto type = parseType();
+    if (!type)
+      return false;
+    results.push_back(std::move(*type));
+  } while (consumeIf(Tok::comma) && tok.isNot(Tok::r_paren));
+  return expect(Tok::r_paren, "',' or ')' after result type");
+}
+
+std::optional<TypeAST> Parser::parseType() {
+  if (tok.isNot(Tok::identifier)) {
+    errorExpected("a type such as 'f32[B, 64]'");
+    return std::nullopt;
+  }
+  TypeAST type;
+  type.loc = tok.getLoc();
+  StringRef name = tok.spelling;
+  auto element = parseElementTypeName(name);
+  if (!element) {
+    bool known = llvm::is_contained({"bf16", "f16", "f64", "bool", "i8", "i16",
+                                     "u8"},
+                                    name);
+    error(tok.getLoc(), known ? "element type '" + name +
+                                    "' is not supported yet (use f32, i64 "
+                                    "or i32)"
+                              : "unknown element type '" + name +
+                                    "' (expected f32, i64 or i32)");
+    return std::nullopt;
+  }
+  type.element = *element;
+  consume();
+  if (!consumeIf(Tok::l_square))
+    return type;
+  while (!consumeIf(Tok::r_square)) {
+    ExprPtr dim = parseExpr();
+    if (!dim)
+      return std::nullopt;
+    type.dims.push_back(std::move(dim));
+    if (type.dims.size() > kMaxRank) {
+      error(type.loc, "a tensor type has at most " + llvm::Twine(kMaxRank) +
+                          " dims");
+      return std::nullopt;
+    }
+    if (!consumeIf(Tok::comma) && tok.isNot(Tok::r_square)) {
+      errorExpected("',' or ']' in the dims of a type");
+      return std::nullopt;
+    }
+  }
+  return type;
+}
+
+//===----------------------------------------------------------------------===//
+// Statements
+//===----------------------------------------------------------------------===//
+
+bool Parser::parseBlock(std::vector<std::unique_ptr<StmtAST>> &body,
+                        SMLoc &endLoc, const Ident &fnName) {
+  SMLoc lbrace = tok.getLoc();
+  if (!expect(Tok::l_brace,
+              ("'{' to start the body of '" + fnName.name + "'").str()))
+    return false;
+  while (tok.isNot(Tok::r_brace)) {
+    switch (tok.kind) {
+    case Tok::eof:
+    case Tok::kw_module:
+    case Tok::kw_param:
+    case Tok::kw_fn:
+    case Tok::kw_export:
+      error(tok.getLoc(),
+            "expected '}' at end of function '" + fnName.name + "'");
+      note(lbrace, "to match this '{'");
+      return false;
+    default:
+      break;
+    }
+    if (diags.shouldStop())
+      return false;
+    const char *before = tok.spelling.data();
+    if (auto stmt = parseStatement()) {
+      body.push_back(std::move(stmt));
+      consumeIf(Tok::semicolon);
+      continue;
+    }
+    if (tok.spelling.data() == before)
+      consume();
+    skipToStatement();
+  }
+  endLoc = tok.getLoc();
+  consume(); // '}'
+  return true;
+}
+
+std::unique_ptr<StmtAST> Parser::parseStatement() {
+  switch (tok.kind) {
+  case Tok::kw_let:
+    return parseLet();
+  case Tok::kw_return:
+    return parseReturn();
+  default:
+    errorExpected("a statement ('let' or 'return') or '}'");
+    return nullptr;
+  }
+}
+
+std::unique_ptr<LetStmtAST> Parser::parseLet() {
+  SMLoc loc = tok.getLoc();
+  consume(); // 'let'
+  llvm::SmallVector<Ident, 1> names;
+  do {
+    Ident name;
+    if (!parseIdent(name, "a name after 'let'"))
+      return nullptr;
+    names.push_back(name);
+  } while (consumeIf(Tok::comma));
+  std::unique_ptr<TypeAST> type;
+  if (tok.is(Tok::colon)) {
+    if (names.size() != 1) {
+      error(tok.getLoc(), "a type annotation needs a single name");
+      return nullptr;
+    }
+    consume();
+    auto parsed = parseType();
+    if (!parsed)
+      return nullptr;
+    type = std::make_unique<TypeAST>(std::move(*parsed));
+  }
+  if (!expect(Tok::equal, "'=' after '" + names.back().name.str() + "'"))
+    return nullptr;
+  ExprPtr value = parseExpr();
+  if (!value)
+    return nullptr;
+  return std::make_unique<LetStmtAST>(loc, std::move(names), std::move(type),
+                                      std::move(value));
+}
+
+std::unique_ptr<ReturnStmtAST> Parser::parseReturn() {
+  SMLoc loc = tok.getLoc();
+  consume(); // 'return'
+  std::vector<ExprPtr> values;
+  do {
+    ExprPtr value = parseExpr();
+    if (!value)
+      return nullptr;
+    values.push_back(std::move(value));
+  } while (consumeIf(Tok::comma));
+  return std::make_unique<ReturnStmtAST>(loc, std::move(values));
+}

@@ -1,0 +1,181 @@
+//===- kilnc.cpp - The Kiln compiler driver -------------------------------===//
+//
+//   kilnc model.kiln -o out/          libmodel.a + model.h in out/
+//   kilnc model.kiln --emit=linalg    one stage's output, on stdout
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Compiler.h"
+#include "frontend/Frontend.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Emit { AST, Kiln, Linalg, Vector, Bufferized, LLVMMLIR, LLVM, Asm, Obj, Header, Lib };
+
+cl::OptionCategory kilncCategory("kilnc options");
+
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.kiln>"), cl::Required,
+                               cl::cat(kilncCategory));
+cl::opt<std::string> outputPath(
+    "o", cl::desc("Output: a directory for --emit=lib (default: .), else a file (default: -)"),
+    cl::value_desc("path"), cl::cat(kilncCategory));
+cl::opt<Emit>
+    emit("emit", cl::desc("What to produce"), cl::init(Emit::Lib),
+         cl::values(clEnumValN(Emit::AST, "ast", "the parsed syntax tree"),
+                    clEnumValN(Emit::Kiln, "kiln", "the kiln dialect"),
+                    clEnumValN(Emit::Linalg, "linalg", "linalg on tensors, fused"),
+                    clEnumValN(Emit::Vector, "vector", "tiled and vectorized for the host"),
+                    clEnumValN(Emit::Bufferized, "bufferized", "memrefs planned into the arena"),
+                    clEnumValN(Emit::LLVMMLIR, "llvm-mlir", "the LLVM dialect"),
+                    clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR with the C API and runtime"),
+                    clEnumValN(Emit::Asm, "asm", "assembly for the target"),
+                    clEnumValN(Emit::Obj, "obj", "an object file"),
+                    clEnumValN(Emit::Header, "header", "the generated C header"),
+                    clEnumValN(Emit::Lib, "lib", "libNAME.a and NAME.h (default)")),
+         cl::cat(kilncCategory));
+cl::opt<std::string> modelName("name",
+                               cl::desc("Model name: the symbol prefix (default: the file stem)"),
+                               cl::cat(kilncCategory));
+cl::opt<std::string> topModule("top",
+                               cl::desc("The module to compile (default: the one with export fns)"),
+                               cl::cat(kilncCategory));
+cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
+                               cl::cat(kilncCategory));
+cl::opt<std::string> targetFeatures("mattr", cl::desc("Extra target features, e.g. -avx512f"),
+                                    cl::cat(kilncCategory));
+
+/// A C identifier made from the file stem: `my-model.kiln` -> `my_model`.
+std::string defaultModelName(llvm::StringRef path) {
+  std::string name = llvm::sys::path::stem(path).str();
+  for (char &c : name)
+    if (!llvm::isAlnum(c))
+      c = '_';
+  if (name.empty() || llvm::isDigit(name.front()))
+    name.insert(0, "m");
+  return name;
+}
+
+bool isIdentifier(llvm::StringRef name) {
+  return !name.empty() && (llvm::isAlpha(name.front()) || name.front() == '_') &&
+         llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
+
+kiln::Stage toStage(Emit e) {
+  switch (e) {
+  case Emit::Kiln:
+    return kiln::Stage::Kiln;
+  case Emit::Linalg:
+    return kiln::Stage::Linalg;
+  case Emit::Vector:
+    return kiln::Stage::Vector;
+  case Emit::Bufferized:
+    return kiln::Stage::Bufferized;
+  case Emit::LLVMMLIR:
+    return kiln::Stage::LLVMMLIR;
+  case Emit::LLVM:
+    return kiln::Stage::LLVM;
+  case Emit::Asm:
+    return kiln::Stage::Asm;
+  case Emit::Obj:
+    return kiln::Stage::Obj;
+  case Emit::Header:
+    return kiln::Stage::Header;
+  case Emit::AST:
+  case Emit::Lib:
+    break;
+  }
+  return kiln::Stage::Lib;
+}
+
+int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "kilnc") << message << "\n";
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(kilncCategory);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "kilnc " KILN_VERSION " (LLVM/MLIR " LLVM_VERSION_STRING ")\n";
+  });
+  cl::ParseCommandLineOptions(argc, argv,
+                              "Kiln: an ahead-of-time compiler for deep-learning models\n");
+
+  std::string name = modelName.empty() ? defaultModelName(inputPath) : modelName.getValue();
+  if (!isIdentifier(name))
+    return fail("model name '" + name + "' is not a C identifier (use --name)");
+
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputPath, /*IsText=*/true);
+  if (!buffer)
+    return fail("cannot read '" + inputPath + "': " + buffer.getError().message());
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+
+  bool toDirectory = emit == Emit::Lib;
+  std::string output = outputPath.empty() ? (toDirectory ? "." : "-") : outputPath.getValue();
+  std::unique_ptr<llvm::ToolOutputFile> outputFile;
+  if (!toDirectory) {
+    std::error_code ec;
+    bool binary = emit == Emit::Obj;
+    outputFile = std::make_unique<llvm::ToolOutputFile>(
+        output, ec, binary ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
+    if (ec)
+      return fail("cannot write '" + output + "': " + ec.message());
+  }
+
+  if (emit == Emit::AST) {
+    if (!kiln::dumpAST(sourceMgr, outputFile->os()))
+      return 1;
+    outputFile->keep();
+    return 0;
+  }
+
+  // The pipelines name upstream passes by their registered names.
+  kiln::registerPasses();
+  mlir::DialectRegistry registry;
+  kiln::registerDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+
+  // A .mlir input is a module already in the kiln dialect (for tests of the
+  // later stages and for IR written by other tools).
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (llvm::StringRef(inputPath).ends_with(".mlir")) {
+    module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+    if (module && (!modelName.empty() || !(*module)->hasAttr("kiln.model")))
+      (*module)->setAttr("kiln.model", mlir::StringAttr::get(&context, name));
+  } else {
+    kiln::FrontendOptions frontendOptions{name, topModule};
+    module = kiln::emitKiln(sourceMgr, context, frontendOptions);
+  }
+  if (!module || mlir::failed(mlir::verify(*module)))
+    return 1;
+
+  kiln::CompileOptions options;
+  options.stop = toStage(emit);
+  options.target = {targetCpu, targetFeatures};
+  options.sourceName = llvm::sys::path::filename(inputPath).str();
+  llvm::raw_ostream &os = outputFile ? outputFile->os() : llvm::nulls();
+  if (mlir::failed(kiln::compile(*module, options, os, output)))
+    return 1;
+  if (outputFile)
+    outputFile->keep();
+  return 0;
+}
