@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job: builds Kiln, compiles examples/mlp/mlp.kiln into libmlp.a +
+# mlp.h, links the example's C driver against it and runs it on the held-out
+# digits, checking every output against the numpy reference.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/build.sh"
+build="${KILN_BUILD_DIR:-$root/build}"
+out="$build/examples/mlp"
+
+echo "== kilnc examples/mlp/mlp.kiln -o $out"
+"$build/bin/kilnc" "$root/examples/mlp/mlp.kiln" -o "$out"
+clang-22 -std=c11 -O2 -Wall -Wextra -I"$out" "$root/examples/mlp/main.c" \
+  -L"$out" -lmlp -lm -o "$out/mlp_demo"
+
+echo "== $out/mlp_demo (300 held-out 8x8 digits)"
+"$out/mlp_demo" "$root/examples/mlp/data/mlp.safetensors" "$root/examples/mlp/data" --check
