@@ -7,13 +7,9 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 namespace {
-// The runtime compiled to bitcode by runtime/CMakeLists.txt (a Clang extension;
-// Kiln builds with clang).
+// The runtime compiled to bitcode by runtime/CMakeLists.txt, as bytes.
 const unsigned char kRuntimeBitcode[] = {
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wc23-extensions"
-#embed KILN_RUNTIME_BITCODE_PATH
-#pragma clang diagnostic pop
+#include KILN_RUNTIME_BITCODE_INC
 };
 } // namespace
 
