@@ -13,7 +13,7 @@ packages=(
 )
 # Only the fixture generators need these; tests read committed fixtures.
 if [[ "${KILN_SETUP_PYTHON:-0}" == 1 ]]; then
-  packages+=(python3-numpy python3-sklearn)
+  packages+=(python3-numpy python3-sklearn python3-torch)
 fi
 
 missing=()
