@@ -15,18 +15,46 @@ using namespace kiln;
 
 llvm::StringRef kiln::getBinaryOpSpelling(BinaryOp op) {
   switch (op) {
-  case BinaryOp::Add: return "+";
-  case BinaryOp::Sub: return "-";
-  case BinaryOp::Mul: return "*";
-  case BinaryOp::Div: return "/";
-  case BinaryOp::MatMul: return "@";
+  case BinaryOp::Add:
+    return "+";
+  case BinaryOp::Sub:
+    return "-";
+  case BinaryOp::Mul:
+    return "*";
+  case BinaryOp::Div:
+    return "/";
+  case BinaryOp::MatMul:
+    return "@";
   }
   llvm_unreachable("unknown binary op");
 }
 
-static void printPath(llvm::ArrayRef<Ident> path, llvm::raw_ostream &os) {
+PathPart::~PathPart() = default;
+
+llvm::StringRef kiln::getCtorTypeName(CtorType type) {
+  switch (type) {
+  case CtorType::Int:
+    return "int";
+  case CtorType::Float:
+    return "float";
+  case CtorType::Bool:
+    return "bool";
+  }
+  llvm_unreachable("unknown constructor argument type");
+}
+
+static void printPath(llvm::ArrayRef<PathPart> path, llvm::raw_ostream &os) {
   llvm::interleave(
-      path, os, [&](const Ident &part) { os << part.name; }, ".");
+      path, os,
+      [&](const PathPart &part) {
+        os << part.name;
+        if (part.index) {
+          os << '[';
+          printExpr(*part.index, os);
+          os << ']';
+        }
+      },
+      ".");
 }
 
 std::string CallExprAST::getCalleeName() const {
@@ -44,6 +72,14 @@ llvm::SMLoc ExprAST::getStartLoc() const {
   return expr->getLoc();
 }
 
+bool FnDecl::isRankGeneric() const {
+  return llvm::any_of(args, [](const FnArg &arg) { return arg.type.hasEllipsis(); });
+}
+
+unsigned ModuleDecl::getNumRequiredCtorParams() const {
+  return llvm::count_if(ctorParams, [](const CtorParam &param) { return !param.defaultValue; });
+}
+
 bool ModuleDecl::hasExports() const {
   return llvm::any_of(members, [](const std::unique_ptr<MemberDecl> &member) {
     auto *fn = llvm::dyn_cast<FnDecl>(member.get());
@@ -58,10 +94,13 @@ static int getPrecedence(const ExprAST &expr) {
     return 100;
   switch (binary->getOp()) {
   case BinaryOp::Add:
-  case BinaryOp::Sub: return 10;
+  case BinaryOp::Sub:
+    return 10;
   case BinaryOp::Mul:
-  case BinaryOp::Div: return 20;
-  case BinaryOp::MatMul: return 30;
+  case BinaryOp::Div:
+    return 20;
+  case BinaryOp::MatMul:
+    return 30;
   }
   llvm_unreachable("unknown binary op");
 }
@@ -97,8 +136,8 @@ void kiln::printExpr(const ExprAST &expr, llvm::raw_ostream &os) {
     bool rhsParens = getPrecedence(binary.getRHS()) <= precedence;
     os << (lhsParens ? "(" : "");
     printExpr(binary.getLHS(), os);
-    os << (lhsParens ? ")" : "") << ' ' << getBinaryOpSpelling(binary.getOp())
-       << ' ' << (rhsParens ? "(" : "");
+    os << (lhsParens ? ")" : "") << ' ' << getBinaryOpSpelling(binary.getOp()) << ' '
+       << (rhsParens ? "(" : "");
     printExpr(binary.getRHS(), os);
     os << (rhsParens ? ")" : "");
     return;
@@ -127,10 +166,13 @@ void kiln::printExpr(const ExprAST &expr, llvm::raw_ostream &os) {
 namespace {
 class ASTDumper {
 public:
-  ASTDumper(llvm::SourceMgr &sourceMgr, llvm::raw_ostream &os)
-      : sourceMgr(sourceMgr), os(os) {}
+  ASTDumper(llvm::SourceMgr &sourceMgr, llvm::raw_ostream &os) : sourceMgr(sourceMgr), os(os) {}
 
   void dump(const FileAST &file) {
+    for (const ImportDecl &import : file.imports) {
+      line() << "import \"" << import.path << "\"";
+      loc(import.loc);
+    }
     for (const auto &module : file.modules)
       dump(*module);
   }
@@ -144,11 +186,12 @@ private:
   }
   void type(const TypeAST &type) {
     os << getElementTypeName(type.element);
-    if (type.dims.empty())
+    if (type.dims.empty() && !type.hasEllipsis())
       return;
     os << '[';
-    llvm::interleaveComma(type.dims, os,
-                          [&](const ExprPtr &dim) { printExpr(*dim, os); });
+    if (type.hasEllipsis())
+      os << (type.dims.empty() ? "..." : "..., ");
+    llvm::interleaveComma(type.dims, os, [&](const ExprPtr &dim) { printExpr(*dim, os); });
     os << ']';
   }
 
@@ -162,8 +205,13 @@ private:
     line() << "module " << module.getName();
     if (!module.getCtorParams().empty()) {
       os << '(';
-      llvm::interleaveComma(module.getCtorParams(), os,
-                            [&](const Ident &p) { os << p.name << ": int"; });
+      llvm::interleaveComma(module.getCtorParams(), os, [&](const CtorParam &p) {
+        os << p.name.name << ": " << getCtorTypeName(p.type);
+        if (p.defaultValue) {
+          os << " = ";
+          printExpr(*p.defaultValue, os);
+        }
+      });
       os << ')';
     }
     loc(module.getLoc());
@@ -178,8 +226,11 @@ private:
       type(param->getType());
       loc(param->getLoc());
     } else if (auto *instance = llvm::dyn_cast<InstanceDecl>(&member)) {
-      line() << "instance " << instance->getName() << " = "
-             << instance->getModuleName().name;
+      line() << "instance " << instance->getName() << " = " << instance->getModuleName().name;
+      if (const ExprAST *count = instance->getCount()) {
+        os << " x ";
+        printExpr(*count, os);
+      }
       loc(instance->getLoc());
       Nested nested(indent);
       dumpArgs(instance->getArgs(), instance->getKeywordArgs());
@@ -209,8 +260,7 @@ private:
   void dump(const StmtAST &stmt) {
     if (auto *let = llvm::dyn_cast<LetStmtAST>(&stmt)) {
       line() << "let ";
-      llvm::interleaveComma(let->getNames(), os,
-                            [&](const Ident &name) { os << name.name; });
+      llvm::interleaveComma(let->getNames(), os, [&](const Ident &name) { os << name.name; });
       if (const TypeAST *annotation = let->getType()) {
         os << ": ";
         type(*annotation);
@@ -218,6 +268,22 @@ private:
       loc(let->getLoc());
       Nested nested(indent);
       dump(let->getValue());
+      return;
+    }
+    if (auto *assign = llvm::dyn_cast<AssignStmtAST>(&stmt)) {
+      line() << "assign " << assign->getName().name;
+      loc(assign->getLoc());
+      Nested nested(indent);
+      dump(assign->getValue());
+      return;
+    }
+    if (auto *loop = llvm::dyn_cast<ForStmtAST>(&stmt)) {
+      line() << "for " << loop->getVar().name << " in ";
+      printPath(loop->getList(), os);
+      loc(loop->getLoc());
+      Nested nested(indent);
+      for (const StmtPtr &inner : loop->getBody())
+        dump(*inner);
       return;
     }
     auto &ret = llvm::cast<ReturnStmtAST>(stmt);
@@ -228,8 +294,7 @@ private:
       dump(*value);
   }
 
-  void dumpArgs(llvm::ArrayRef<ExprPtr> args,
-                llvm::ArrayRef<KeywordArg> keywordArgs) {
+  void dumpArgs(llvm::ArrayRef<ExprPtr> args, llvm::ArrayRef<KeywordArg> keywordArgs) {
     for (const ExprPtr &arg : args)
       dump(*arg);
     for (const KeywordArg &arg : keywordArgs) {
@@ -249,8 +314,7 @@ private:
       line() << "float " << llvm::cast<FloatExprAST>(expr).getSpelling();
       break;
     case ExprAST::Expr_Bool:
-      line() << "bool "
-             << (llvm::cast<BoolExprAST>(expr).getValue() ? "true" : "false");
+      line() << "bool " << (llvm::cast<BoolExprAST>(expr).getValue() ? "true" : "false");
       break;
     case ExprAST::Expr_Name:
       line() << "name ";
@@ -290,7 +354,6 @@ private:
 };
 } // namespace
 
-void kiln::dumpAST(const FileAST &file, llvm::SourceMgr &sourceMgr,
-                   llvm::raw_ostream &os) {
+void kiln::dumpAST(const FileAST &file, llvm::SourceMgr &sourceMgr, llvm::raw_ostream &os) {
   ASTDumper(sourceMgr, os).dump(file);
 }

@@ -55,16 +55,14 @@ private:
       const ModuleDecl &target = *instance->resolvedModule;
       State state = moduleState.lookup(&target);
       if (state == Active) {
-        diags.error(instance->getLoc(), "instance '" + instance->getName() +
-                                            "' makes module '" +
-                                            target.getName() +
-                                            "' contain itself");
+        diags.error(instance->getLoc(), "instance '" + instance->getName() + "' makes module '" +
+                                            target.getName() + "' contain itself");
         // Break the cycle: nothing downstream may follow it.
         instance->resolvedModule = nullptr;
       } else if (state == Unvisited) {
         if (depth + 1 >= kMaxNesting) {
-          diags.error(instance->getLoc(), "instances are nested more than " +
-                                              Twine(kMaxNesting) + " deep");
+          diags.error(instance->getLoc(),
+                      "instances are nested more than " + Twine(kMaxNesting) + " deep");
           instance->resolvedModule = nullptr;
           continue;
         }
@@ -97,13 +95,21 @@ private:
         walk(unary->getOperand());
       }
     };
-    for (const auto &stmt : fn.getBody()) {
-      if (auto *let = llvm::dyn_cast<LetStmtAST>(stmt.get()))
-        walk(let->getValue());
-      else
-        for (const ExprPtr &value : llvm::cast<ReturnStmtAST>(*stmt).getValues())
-          walk(*value);
-    }
+    // Loops nest at most as deep as the parser's recursion allowed.
+    std::function<void(llvm::ArrayRef<StmtPtr>)> walkBlock = [&](llvm::ArrayRef<StmtPtr> body) {
+      for (const StmtPtr &stmt : body) {
+        if (auto *let = llvm::dyn_cast<LetStmtAST>(stmt.get()))
+          walk(let->getValue());
+        else if (auto *assign = llvm::dyn_cast<AssignStmtAST>(stmt.get()))
+          walk(assign->getValue());
+        else if (auto *loop = llvm::dyn_cast<ForStmtAST>(stmt.get()))
+          walkBlock(loop->getBody());
+        else
+          for (const ExprPtr &value : llvm::cast<ReturnStmtAST>(*stmt).getValues())
+            walk(*value);
+      }
+    };
+    walkBlock(fn.getBody());
   }
 
   void visitFn(const FnDecl &fn, unsigned depth) {
@@ -116,8 +122,7 @@ private:
                                   "cannot call itself");
       } else if (state == Unvisited) {
         if (depth + 1 >= kMaxNesting) {
-          diags.error(edge.loc, "calls are nested more than " +
-                                    Twine(kMaxNesting) + " deep");
+          diags.error(edge.loc, "calls are nested more than " + Twine(kMaxNesting) + " deep");
           continue;
         }
         visitFn(*edge.callee, depth + 1);

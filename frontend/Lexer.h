@@ -17,8 +17,7 @@ class Lexer {
 public:
   /// Lexes [buffer.begin(), buffer.end()); embedded NUL bytes are ordinary
   /// (unknown) bytes, not terminators. A UTF-8 byte order mark is skipped.
-  explicit Lexer(llvm::StringRef buffer)
-      : cur(buffer.begin()), end(buffer.end()) {
+  explicit Lexer(llvm::StringRef buffer) : cur(buffer.begin()), end(buffer.end()) {
     if (buffer.starts_with("\xEF\xBB\xBF"))
       cur += 3;
   }
@@ -33,6 +32,9 @@ private:
   void skipWhitespaceAndComments();
   Token lexIdentifierOrKeyword(const char *start);
   Token lexNumber(const char *start);
+  Token lexString(const char *start);
+  /// `plain`, or `withEqual` when an '=' follows (`+` vs `+=`).
+  Token makeCompound(Tok plain, Tok withEqual, const char *start);
 
   const char *cur;
   const char *end;

@@ -24,12 +24,26 @@ static constexpr uint64_t kMaxWork = 2000000;
 /// Inlining and checking recurse along call chains.
 static constexpr size_t kMaxFrames = 100;
 
+/// Leading dims of a method with `...`, named so that messages can show
+/// them; their rank is bounded by the 16 dims a type may have.
+static constexpr unsigned kMaxLeadingRank = 16;
+static StringRef getLeadingSymbol(unsigned i) {
+  static const char *const kNames[kMaxLeadingRank] = {
+      "...0", "...1", "...2",  "...3",  "...4",  "...5",  "...6",  "...7",
+      "...8", "...9", "...10", "...11", "...12", "...13", "...14", "...15"};
+  return kNames[i];
+}
+
 MLIRGen::MLIRGen(mlir::MLIRContext &context, Diagnostics &diags)
-    : context(context), diags(diags), builder(&context),
-      fileName(diags.getFileName()) {}
+    : context(context), diags(diags), builder(&context) {}
 
 mlir::Location MLIRGen::getLoc(SMLoc loc) {
-  auto [line, col] = diags.getSourceMgr().getLineAndColumn(loc);
+  llvm::SourceMgr &sourceMgr = diags.getSourceMgr();
+  auto [line, col] = sourceMgr.getLineAndColumn(loc);
+  // Imported files have their own buffers: name the one `loc` is in.
+  StringRef fileName = diags.getFileName();
+  if (unsigned id = sourceMgr.FindBufferContainingLoc(loc))
+    fileName = sourceMgr.getMemoryBuffer(id)->getBufferIdentifier();
   mlir::Location result = mlir::FileLineColLoc::get(&context, fileName, line, col);
   // Inlined code says where it came from and through which call.
   if (!frames.empty() && frame().callSite)
@@ -38,8 +52,7 @@ mlir::Location MLIRGen::getLoc(SMLoc loc) {
 }
 
 /// Replaces bound symbols; unbound ones keep their names.
-static TensorType substituteWith(const TensorType &type,
-                                 const llvm::StringMap<Dim> &symbols) {
+static TensorType substituteWith(const TensorType &type, const llvm::StringMap<Dim> &symbols) {
   TensorType result = type;
   for (Dim &dim : result.dims)
     if (dim.isSymbolic()) {
@@ -59,8 +72,7 @@ TensorType MLIRGen::substitute(const TensorType &type) const {
 /// caller's symbol could be anything.
 static bool unify(const TensorType &declared, const TensorType &actual,
                   llvm::StringMap<Dim> &bindings) {
-  if (declared.element != actual.element ||
-      declared.getRank() != actual.getRank())
+  if (declared.element != actual.element || declared.getRank() != actual.getRank())
     return false;
   for (auto [d, a] : llvm::zip(declared.dims, actual.dims)) {
     if (!d.isSymbolic()) {
@@ -79,8 +91,7 @@ static bool unify(const TensorType &declared, const TensorType &actual,
 // The model
 //===----------------------------------------------------------------------===//
 
-mlir::OwningOpRef<mlir::ModuleOp> MLIRGen::emitModel(const ModuleDecl &top,
-                                                     StringRef modelName) {
+mlir::OwningOpRef<mlir::ModuleOp> MLIRGen::emitModel(const ModuleDecl &top, StringRef modelName) {
   unsigned errorsBefore = diags.getNumErrors();
   std::unique_ptr<Instance> root = instantiate(top, diags);
   if (!root)
@@ -94,8 +105,7 @@ mlir::OwningOpRef<mlir::ModuleOp> MLIRGen::emitModel(const ModuleDecl &top,
     return nullptr;
 
   // Everything checked: emission cannot fail from here on.
-  mlir::OwningOpRef<mlir::ModuleOp> owned =
-      mlir::ModuleOp::create(getLoc(top.getLoc()));
+  mlir::OwningOpRef<mlir::ModuleOp> owned = mlir::ModuleOp::create(getLoc(top.getLoc()));
   module = *owned;
   module->setAttr(kModelAttrName, builder.getStringAttr(modelName));
   builder.setInsertionPointToEnd(module.getBody());
@@ -120,16 +130,39 @@ void MLIRGen::emitParameters(const Instance &root) {
   for (const InstanceParam *param : params)
     if (param->type) {
       // Named by its path: later stages' messages say which weight.
-      mlir::Location loc = mlir::NameLoc::get(
-          builder.getStringAttr(param->path), getLoc(param->decl->getLoc()));
-      ParameterOp::create(builder, loc, param->path,
-                          param->type->toMLIR(&context));
+      mlir::Location loc =
+          mlir::NameLoc::get(builder.getStringAttr(param->path), getLoc(param->decl->getLoc()));
+      ParameterOp::create(builder, loc, param->path, param->type->toMLIR(&context));
     }
 }
 
-const Signature *MLIRGen::getSignature(const Instance &instance,
-                                       const FnDecl &fn) {
+const Signature *MLIRGen::getSignature(const Instance &instance, const FnDecl &fn,
+                                       std::optional<unsigned> leadingRank) {
   std::string key = instance.getKey() + "::" + fn.getName().str();
+  if (leadingRank) {
+    // Expand the declared signature: `...` becomes `...0, ...1`.
+    const Signature *generic = getSignature(instance, fn);
+    if (!generic)
+      return nullptr;
+    std::string expandedKey = key + "#" + std::to_string(*leadingRank);
+    auto it = signatures.find(expandedKey);
+    if (it != signatures.end())
+      return it->second ? &*it->second : nullptr;
+    Signature expanded = *generic;
+    expanded.leadingRank = leadingRank;
+    llvm::SmallVector<Dim, 4> leading;
+    for (unsigned i = 0; i < *leadingRank; ++i)
+      leading.push_back(Dim::getSymbol(getLeadingSymbol(i)));
+    for (auto [type, has] : llvm::zip(expanded.args, expanded.argHasEllipsis))
+      if (has)
+        type.dims.insert(type.dims.begin(), leading.begin(), leading.end());
+    for (auto [type, has] : llvm::zip(expanded.results, expanded.resultHasEllipsis))
+      if (has)
+        type.dims.insert(type.dims.begin(), leading.begin(), leading.end());
+    auto &slot = signatures[expandedKey];
+    slot = std::move(expanded);
+    return &*slot;
+  }
   auto it = signatures.find(key);
   if (it != signatures.end())
     return it->second ? &*it->second : nullptr;
@@ -139,26 +172,62 @@ const Signature *MLIRGen::getSignature(const Instance &instance,
     instanceNote.emplace(diags, decl->getLoc(), instance.describe());
   Signature signature;
   bool ok = true;
-  auto evaluate = [&](const TypeAST &type, auto &out) {
+  auto evaluate = [&](const TypeAST &type, auto &out, auto &hasEllipsis) {
+    hasEllipsis.push_back(type.hasEllipsis());
     if (auto evaluated = evaluateType(type, instance.getCtorValues(), diags))
       out.push_back(std::move(*evaluated));
     else
       ok = false;
   };
   for (const FnArg &arg : fn.getArgs())
-    evaluate(arg.type, signature.args);
+    evaluate(arg.type, signature.args, signature.argHasEllipsis);
   for (const TypeAST &result : fn.getResults())
-    evaluate(result, signature.results);
+    evaluate(result, signature.results, signature.resultHasEllipsis);
   auto &slot = signatures[key];
   if (ok)
     slot = std::move(signature);
   return slot ? &*slot : nullptr;
 }
 
-MLIRGen::Frame MLIRGen::makeOwnFrame(const Instance &instance,
-                                     const FnDecl &fn,
-                                     const Signature &signature,
-                                     mlir::Block &entry) {
+const Instance *MLIRGen::walkInstances(llvm::ArrayRef<InstanceStep> steps, SMLoc loc) {
+  const Instance *current = frame().instance;
+  for (const InstanceStep &step : steps) {
+    if (!current)
+      return nullptr;
+    if (!step.decl->isList()) {
+      current = current->getChild(step.decl);
+      continue;
+    }
+    llvm::ArrayRef<Instance *> elements = current->getListElements(step.decl);
+    int64_t index = 0;
+    SMLoc indexLoc = loc;
+    if (step.loop) {
+      index = frame().loopIndex.lookup(step.loop);
+    } else if (step.index) {
+      // The index is written in the frame's module, over its arguments.
+      auto value = evaluateStaticInt(*step.index, frame().instance->getCtorValues(), diags);
+      if (!value)
+        return nullptr;
+      index = *value;
+      indexLoc = step.index->getStartLoc();
+    }
+    // Negative indices count from the back, as in Python.
+    int64_t size = elements.size();
+    int64_t resolved = index < 0 ? index + size : index;
+    if (resolved < 0 || resolved >= size) {
+      diags.error(indexLoc, "index " + Twine(index) + " is out of range for '" +
+                                step.decl->getName() + "', a list of " + Twine(size) +
+                                (size == 1 ? " module" : " modules"));
+      diags.note(step.decl->getLoc(), "'" + step.decl->getName() + "' declared here");
+      return nullptr;
+    }
+    current = elements[resolved];
+  }
+  return current;
+}
+
+MLIRGen::Frame MLIRGen::makeOwnFrame(const Instance &instance, const FnDecl &fn,
+                                     const Signature &signature, mlir::Block &entry) {
   Frame frame{&instance, &fn, &signature, {}, {}, std::nullopt};
   // Its symbols are free: `B` stays `B`.
   for (const TensorType &type : signature.args)
@@ -166,9 +235,8 @@ MLIRGen::Frame MLIRGen::makeOwnFrame(const Instance &instance,
       if (dim.isSymbolic())
         frame.symbols.try_emplace(dim.symbol, dim);
   for (auto [i, arg] : llvm::enumerate(fn.getArgs()))
-    frame.locals[arg.name.name] =
-        TypedValue{entry.getArgument(i), signature.args[i], std::nullopt,
-                   arg.name.name, arg.name.loc};
+    frame.locals[arg.name.name] = TypedValue{entry.getArgument(i), signature.args[i], std::nullopt,
+                                             arg.name.name, arg.name.loc};
   return frame;
 }
 
@@ -183,18 +251,16 @@ void MLIRGen::emitEntry(const Instance &root, const FnDecl &fn) {
   for (const TensorType &type : signature->results)
     resultTypes.push_back(type.toMLIR(&context));
   builder.setInsertionPointToEnd(module.getBody());
-  auto func = mlir::func::FuncOp::create(
-      builder, getLoc(fn.getLoc()), fn.getName(),
-      builder.getFunctionType(argTypes, resultTypes));
+  auto func = mlir::func::FuncOp::create(builder, getLoc(fn.getLoc()), fn.getName(),
+                                         builder.getFunctionType(argTypes, resultTypes));
   func->setAttr(kEntryAttrName, builder.getUnitAttr());
   for (auto [i, arg] : llvm::enumerate(fn.getArgs())) {
     func.setArgAttr(i, kArgNameAttrName, builder.getStringAttr(arg.name.name));
     func.setArgAttr(i, kDimsAttrName, signature->args[i].getDimsAttr(&context));
   }
   for (auto [i, type] : llvm::enumerate(signature->results)) {
-    std::string name = signature->results.size() == 1
-                           ? std::string("out")
-                           : "out" + std::to_string(i);
+    std::string name =
+        signature->results.size() == 1 ? std::string("out") : "out" + std::to_string(i);
     func.setResultAttr(i, kArgNameAttrName, builder.getStringAttr(name));
     func.setResultAttr(i, kDimsAttrName, type.getDimsAttr(&context));
   }
@@ -213,8 +279,11 @@ void MLIRGen::emitEntry(const Instance &root, const FnDecl &fn) {
   mlir::func::ReturnOp::create(builder, getLoc(fn.getEndLoc()), values);
 }
 
-bool MLIRGen::ensureChecked(const Instance &instance, const FnDecl &fn) {
+bool MLIRGen::ensureChecked(const Instance &instance, const FnDecl &fn,
+                            std::optional<unsigned> leadingRank) {
   std::string key = instance.getKey() + "::" + fn.getName().str();
+  if (leadingRank)
+    key += "#" + std::to_string(*leadingRank);
   auto it = checkStates.find(key);
   if (it != checkStates.end())
     return it->second == CheckState::Ok; // InProgress: Sema rejects cycles.
@@ -224,7 +293,7 @@ bool MLIRGen::ensureChecked(const Instance &instance, const FnDecl &fn) {
   if (const InstanceDecl *decl = instance.getDeclaredBy())
     instanceNote.emplace(diags, decl->getLoc(), instance.describe());
   unsigned errorsBefore = diags.getNumErrors();
-  const Signature *signature = getSignature(instance, fn);
+  const Signature *signature = getSignature(instance, fn, leadingRank);
   if (!signature) {
     checkStates[key] = CheckState::Failed;
     return false;
@@ -235,9 +304,8 @@ bool MLIRGen::ensureChecked(const Instance &instance, const FnDecl &fn) {
   for (const TensorType &type : signature->args)
     argTypes.push_back(type.toMLIR(&context));
   mlir::OpBuilder::InsertionGuard guard(builder);
-  auto scratch = mlir::func::FuncOp::create(
-      mlir::UnknownLoc::get(&context), fn.getName(),
-      builder.getFunctionType(argTypes, {}));
+  auto scratch = mlir::func::FuncOp::create(mlir::UnknownLoc::get(&context), fn.getName(),
+                                            builder.getFunctionType(argTypes, {}));
   mlir::Block *entry = scratch.addEntryBlock();
   builder.setInsertionPointToStart(entry);
   Frame f = makeOwnFrame(instance, fn, *signature, *entry);
@@ -253,11 +321,19 @@ bool MLIRGen::ensureChecked(const Instance &instance, const FnDecl &fn) {
 void MLIRGen::checkAllMethods(const Instance &instance) {
   for (const auto &child : instance.getChildren())
     checkAllMethods(*child);
+  llvm::SourceMgr &sourceMgr = diags.getSourceMgr();
+  bool inMainFile =
+      sourceMgr.FindBufferContainingLoc(instance.getDecl().getLoc()) == sourceMgr.getMainFileID();
   for (const auto &member : instance.getDecl().getMembers()) {
     if (diags.shouldStop() || reportedTooLarge)
       return;
+    // A method with `...` has no rank of its own: it is checked at each
+    // rank it is called with. Imported modules are libraries: like the
+    // member functions of a C++ template, their methods are checked when
+    // used (a MultiHeadAttention with kv_dim != d has no self-attention).
     if (auto *fn = llvm::dyn_cast<FnDecl>(member.get()))
-      ensureChecked(instance, *fn);
+      if (!fn->isRankGeneric() && inMainFile)
+        ensureChecked(instance, *fn);
   }
 }
 
@@ -265,26 +341,90 @@ void MLIRGen::checkAllMethods(const Instance &instance) {
 // Statements
 //===----------------------------------------------------------------------===//
 
+std::optional<llvm::SmallVector<TypedValue, 1>> MLIRGen::emitBody(Frame &f) {
+  return emitStatements(f.fn->getBody());
+}
+
 std::optional<llvm::SmallVector<TypedValue, 1>>
-MLIRGen::emitBody(Frame &f) {
-  for (const auto &stmt : f.fn->getBody()) {
+MLIRGen::emitStatements(llvm::ArrayRef<StmtPtr> body) {
+  for (const auto &stmt : body) {
     if (diags.shouldStop() || reportedTooLarge)
       return std::nullopt;
     if (auto *let = llvm::dyn_cast<LetStmtAST>(stmt.get()))
       emitLet(*let); // A failed let poisons its names; keep checking.
+    else if (auto *assign = llvm::dyn_cast<AssignStmtAST>(stmt.get()))
+      emitAssign(*assign);
+    else if (auto *loop = llvm::dyn_cast<ForStmtAST>(stmt.get()))
+      emitFor(*loop);
     else
       return emitReturn(llvm::cast<ReturnStmtAST>(*stmt));
   }
-  return std::nullopt; // Sema requires a final return.
+  return std::nullopt; // Sema requires a final return (outside loops).
 }
 
-MaybeValue MLIRGen::coerce(TypedValue value, const TensorType &declared,
-                           SMLoc loc, const Twine &what) {
+void MLIRGen::bindLocal(StringRef name, MaybeValue value, bool declares) {
+  auto &locals = frame().locals;
+  if (declares && !frame().scopes.empty()) {
+    auto &shadowed = frame().scopes.back().shadowed;
+    if (!shadowed.count(name)) {
+      auto it = locals.find(name);
+      shadowed[name] = it == locals.end() ? std::nullopt : std::optional<MaybeValue>(it->second);
+    }
+  }
+  locals[name] = std::move(value);
+}
+
+void MLIRGen::emitAssign(const AssignStmtAST &assign) {
+  MaybeValue value = emitExpr(assign.getValue());
+  if (value) {
+    value->declName = assign.getName().name;
+    value->declLoc = assign.getName().loc;
+  }
+  // Rebinding may change the type: loops are unrolled, each iteration is
+  // checked with the types it sees.
+  bindLocal(assign.getName().name, value, /*declares=*/false);
+}
+
+void MLIRGen::emitFor(const ForStmtAST &loop) {
+  llvm::ArrayRef<InstanceStep> steps = loop.resolvedList;
+  if (steps.empty())
+    return; // Sema reported it.
+  const Instance *owner = walkInstances(steps.drop_back(), loop.getLoc());
+  if (!owner)
+    return;
+  const InstanceDecl &list = *steps.back().decl;
+  size_t size = owner->getListElements(&list).size();
+  for (size_t i = 0; i < size; ++i) {
+    frame().loopIndex[&loop] = i;
+    // Errors inside say which element they were found with.
+    DiagnosticContext context(
+        diags, loop.getVar().loc,
+        ("in iteration '" + loop.getVar().name + "' = " + list.getName() + "[" + Twine(i) + "]")
+            .str());
+    frame().scopes.emplace_back();
+    bindLocal(loop.getVar().name, std::nullopt, /*declares=*/true);
+    frame().locals.erase(loop.getVar().name);
+    emitStatements(loop.getBody());
+    Frame::Scope scope = std::move(frame().scopes.back());
+    frame().scopes.pop_back();
+    for (auto &entry : scope.shadowed) {
+      if (entry.second)
+        frame().locals[entry.getKey()] = *entry.second;
+      else
+        frame().locals.erase(entry.getKey());
+    }
+    if (diags.shouldStop() || reportedTooLarge)
+      return;
+  }
+  frame().loopIndex.erase(&loop);
+}
+
+MaybeValue MLIRGen::coerce(TypedValue value, const TensorType &declared, SMLoc loc,
+                           const Twine &what) {
   if (value.literal && declared.getRank() == 0)
     return materialize(value, declared.element, loc);
   if (value.literal || value.type != declared) {
-    diags.error(loc, what + ": expected " + declared.str() + ", got " +
-                         value.type.str());
+    diags.error(loc, what + ": expected " + declared.str() + ", got " + value.type.str());
     return std::nullopt;
   }
   return value;
@@ -296,10 +436,8 @@ bool MLIRGen::emitLet(const LetStmtAST &let) {
   if (names.size() == 1) {
     MaybeValue value = emitExpr(let.getValue());
     if (value && let.getType()) {
-      auto declared = evaluateType(*let.getType(),
-                                   frame().instance->getCtorValues(), diags);
-      value = declared ? coerce(*value, substitute(*declared),
-                                let.getValue().getStartLoc(),
+      auto declared = evaluateType(*let.getType(), frame().instance->getCtorValues(), diags);
+      value = declared ? coerce(*value, substitute(*declared), let.getValue().getStartLoc(),
                                 "type mismatch in 'let " + names[0].name + "'")
                        : std::nullopt;
     }
@@ -309,20 +447,19 @@ bool MLIRGen::emitLet(const LetStmtAST &let) {
     values = emitMulti(let.getValue());
   }
   for (auto [i, name] : llvm::enumerate(names)) {
-    MaybeValue &slot = frame().locals[name.name];
-    slot = std::nullopt;
+    MaybeValue slot;
     if (values && i < values->size()) {
       slot = (*values)[i];
       // Notes about this value now point at the `let`.
       slot->declName = name.name;
       slot->declLoc = name.loc;
     }
+    bindLocal(name.name, slot, /*declares=*/true);
   }
   return values.has_value();
 }
 
-std::optional<llvm::SmallVector<TypedValue, 1>>
-MLIRGen::emitReturn(const ReturnStmtAST &ret) {
+std::optional<llvm::SmallVector<TypedValue, 1>> MLIRGen::emitReturn(const ReturnStmtAST &ret) {
   llvm::ArrayRef<ExprPtr> exprs = ret.getValues();
   std::optional<llvm::SmallVector<TypedValue, 1>> values;
   if (exprs.size() == 1) {
@@ -347,12 +484,11 @@ MLIRGen::emitReturn(const ReturnStmtAST &ret) {
   bool ok = true;
   for (auto [i, value] : llvm::enumerate(*values)) {
     SMLoc loc = (exprs.size() == 1 ? exprs.front() : exprs[i])->getStartLoc();
-    MaybeValue coerced = coerce(value, substitute(signature.results[i]), loc,
-                                "return type mismatch");
+    MaybeValue coerced =
+        coerce(value, substitute(signature.results[i]), loc, "return type mismatch");
     if (!coerced) {
-      diags.note(fn.getResults()[i].loc,
-                 "'" + fn.getName() + "' declared to return " +
-                     signature.results[i].str() + " here");
+      diags.note(fn.getResults()[i].loc, "'" + fn.getName() + "' declared to return " +
+                                             signature.results[i].str() + " here");
       ok = false;
       continue;
     }
@@ -369,11 +505,16 @@ MLIRGen::emitReturn(const ReturnStmtAST &ret) {
 
 static Elementwise getElementwise(BinaryOp op) {
   switch (op) {
-  case BinaryOp::Add: return Elementwise::Add;
-  case BinaryOp::Sub: return Elementwise::Sub;
-  case BinaryOp::Mul: return Elementwise::Mul;
-  case BinaryOp::Div: return Elementwise::Div;
-  case BinaryOp::MatMul: break;
+  case BinaryOp::Add:
+    return Elementwise::Add;
+  case BinaryOp::Sub:
+    return Elementwise::Sub;
+  case BinaryOp::Mul:
+    return Elementwise::Mul;
+  case BinaryOp::Div:
+    return Elementwise::Div;
+  case BinaryOp::MatMul:
+    break;
   }
   llvm_unreachable("matmul is not elementwise");
 }
@@ -389,13 +530,17 @@ MaybeValue MLIRGen::emitExpr(const ExprAST &expr) {
   }
   switch (expr.getKind()) {
   case ExprAST::Expr_Integer:
-    return TypedValue{{}, TensorType::getScalar(ElementType::f32),
+    return TypedValue{{},
+                      TensorType::getScalar(ElementType::f32),
                       Literal{false, 0, llvm::cast<IntegerExprAST>(expr).getValue()},
-                      {}, {}};
+                      {},
+                      {}};
   case ExprAST::Expr_Float:
-    return TypedValue{{}, TensorType::getScalar(ElementType::f32),
+    return TypedValue{{},
+                      TensorType::getScalar(ElementType::f32),
                       Literal{true, llvm::cast<FloatExprAST>(expr).getValue(), 0},
-                      {}, {}};
+                      {},
+                      {}};
   case ExprAST::Expr_Bool:
     return std::nullopt; // Sema reported it.
   case ExprAST::Expr_Name:
@@ -411,8 +556,7 @@ MaybeValue MLIRGen::emitExpr(const ExprAST &expr) {
     std::string spelling = ("'" + getBinaryOpSpelling(binary.getOp()) + "'").str();
     if (binary.getOp() == BinaryOp::MatMul)
       return emitMatmul(*lhs, *rhs, binary.getLoc(), spelling);
-    return emitElementwise(getElementwise(binary.getOp()), *lhs, *rhs,
-                           binary.getLoc(), spelling);
+    return emitElementwise(getElementwise(binary.getOp()), *lhs, *rhs, binary.getLoc(), spelling);
   }
   case ExprAST::Expr_Call: {
     auto &call = llvm::cast<CallExprAST>(expr);
@@ -427,8 +571,7 @@ MaybeValue MLIRGen::emitExpr(const ExprAST &expr) {
   return std::nullopt;
 }
 
-std::optional<llvm::SmallVector<TypedValue, 1>>
-MLIRGen::emitMulti(const ExprAST &expr) {
+std::optional<llvm::SmallVector<TypedValue, 1>> MLIRGen::emitMulti(const ExprAST &expr) {
   auto *call = llvm::dyn_cast<CallExprAST>(&expr);
   if (call && call->resolvedMethod)
     return emitMethodCall(*call);
@@ -447,27 +590,22 @@ MaybeValue MLIRGen::emitName(const NameExprAST &name) {
     return it->second;
   }
   case NameExprAST::Resolution::CtorArg: {
-    llvm::ArrayRef<int64_t> values = frame().instance->getCtorValues();
+    llvm::ArrayRef<CtorValue> values = frame().instance->getCtorArgs();
     if (name.resolvedCtorArg >= values.size())
       return std::nullopt;
-    return TypedValue{{}, TensorType::getScalar(ElementType::f32),
-                      Literal{false, 0, values[name.resolvedCtorArg]},
-                      name.getName(), {}};
+    const CtorValue &value = values[name.resolvedCtorArg];
+    Literal literal = value.type == CtorType::Float ? Literal{true, value.floatValue, 0}
+                                                    : Literal{false, 0, value.intValue};
+    return TypedValue{{}, TensorType::getScalar(ElementType::f32), literal, name.getName(), {}};
   }
   case NameExprAST::Resolution::Param: {
-    const Instance *owner = frame().instance;
-    for (const InstanceDecl *decl : name.resolvedInstances)
-      if (owner)
-        owner = owner->getChild(decl);
-    const InstanceParam *param =
-        owner ? owner->getParam(name.resolvedParam) : nullptr;
+    const Instance *owner = walkInstances(name.resolvedInstances, name.getLoc());
+    const InstanceParam *param = owner ? owner->getParam(name.resolvedParam) : nullptr;
     if (!param || !param->type)
       return std::nullopt; // Its declaration's error was reported.
-    mlir::Value value = ParamOp::create(builder, getLoc(name.getLoc()),
-                                        param->type->toMLIR(&context),
-                                        param->path);
-    return TypedValue{value, *param->type, std::nullopt, name.getName(),
-                      param->decl->getLoc()};
+    mlir::Value value =
+        ParamOp::create(builder, getLoc(name.getLoc()), param->type->toMLIR(&context), param->path);
+    return TypedValue{value, *param->type, std::nullopt, name.getName(), param->decl->getLoc()};
   }
   case NameExprAST::Resolution::Unresolved:
   case NameExprAST::Resolution::DimSymbol:
@@ -476,18 +614,15 @@ MaybeValue MLIRGen::emitName(const NameExprAST &name) {
   return std::nullopt;
 }
 
-std::optional<llvm::SmallVector<TypedValue, 1>>
-MLIRGen::emitMethodCall(const CallExprAST &call) {
-  const Instance *callee = frame().instance;
-  for (const InstanceDecl *decl : call.resolvedInstances)
-    if (callee)
-      callee = callee->getChild(decl);
-  if (!callee || !call.resolvedMethod)
-    return std::nullopt; // Its instance could not be built: reported.
+std::optional<llvm::SmallVector<TypedValue, 1>> MLIRGen::emitMethodCall(const CallExprAST &call) {
+  if (!call.resolvedMethod)
+    return std::nullopt;
+  const Instance *callee = walkInstances(call.resolvedInstances, call.getLoc());
+  if (!callee)
+    return std::nullopt; // Out of range, or its instance could not be built.
   const FnDecl &fn = *call.resolvedMethod;
   if (frames.size() >= kMaxFrames) {
-    diags.error(call.getLoc(), "calls are nested more than " +
-                                   Twine(kMaxFrames) + " deep");
+    diags.error(call.getLoc(), "calls are nested more than " + Twine(kMaxFrames) + " deep");
     return std::nullopt;
   }
 
@@ -505,6 +640,30 @@ MLIRGen::emitMethodCall(const CallExprAST &call) {
   const Signature *signature = getSignature(*callee, fn);
   if (!signature)
     return std::nullopt; // Reported with the callee's instance.
+  std::optional<unsigned> leadingRank;
+  if (fn.isRankGeneric()) {
+    // The first argument with `...` decides how many leading dims it has.
+    for (auto [i, arg] : llvm::enumerate(args)) {
+      if (!signature->argHasEllipsis[i])
+        continue;
+      const FnArg &param = fn.getArgs()[i];
+      int64_t fixed = signature->args[i].getRank();
+      int64_t extra = arg.type.getRank() - fixed;
+      if (arg.literal || extra < 0 || extra > kMaxLeadingRank) {
+        diags.error(call.boundArgs[i]->getStartLoc(),
+                    "argument '" + param.name.name + "' of '" + call.getCalleeName() +
+                        "': expected at least " + Twine(fixed) + (fixed == 1 ? " dim" : " dims") +
+                        ", got " + arg.type.str());
+        diags.note(param.name.loc, "'" + param.name.name + "' declared here");
+        return std::nullopt;
+      }
+      leadingRank = extra;
+      break;
+    }
+    signature = getSignature(*callee, fn, leadingRank);
+    if (!signature)
+      return std::nullopt;
+  }
 
   llvm::StringMap<Dim> bindings;
   for (auto [i, arg] : llvm::enumerate(args)) {
@@ -518,10 +677,9 @@ MLIRGen::emitMethodCall(const CallExprAST &call) {
       arg = *value;
     }
     if (arg.literal || !unify(declared, arg.type, bindings)) {
-      diags.error(loc, "argument '" + param.name.name + "' of '" +
-                           call.getCalleeName() + "': expected " +
-                           substituteWith(declared, bindings).str() +
-                           ", got " + arg.type.str());
+      diags.error(loc, "argument '" + param.name.name + "' of '" + call.getCalleeName() +
+                           "': expected " + substituteWith(declared, bindings).str() + ", got " +
+                           arg.type.str());
       diags.note(param.name.loc, "'" + param.name.name + "' declared here");
       ok = false;
     }
@@ -529,12 +687,11 @@ MLIRGen::emitMethodCall(const CallExprAST &call) {
   if (!ok)
     return std::nullopt;
   // The callee is checked on its own, once; its errors are its own.
-  if (!ensureChecked(*callee, fn))
+  if (!ensureChecked(*callee, fn, leadingRank))
     return std::nullopt;
 
   // Inline the body with the callee's symbols bound to the caller's dims.
-  Frame f{callee, &fn, signature, std::move(bindings), {},
-          getLoc(call.getLoc())};
+  Frame f{callee, &fn, signature, std::move(bindings), {}, getLoc(call.getLoc())};
   for (auto [i, arg] : llvm::enumerate(args)) {
     const FnArg &param = fn.getArgs()[i];
     arg.declName = param.name.name;

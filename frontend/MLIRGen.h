@@ -54,19 +54,26 @@ using MaybeValue = std::optional<TypedValue>;
 /// The broadcasting binary ops: the four operators and maximum/minimum.
 enum class Elementwise { Add, Sub, Mul, Div, Max, Min };
 
-/// A method's declared signature, evaluated in an instance.
+/// A method's declared signature, evaluated in an instance. For a method
+/// with `...` dims, `args` and `results` hold the fixed dims until the
+/// signature is expanded for one rank (`leadingRank`).
 struct Signature {
   llvm::SmallVector<TensorType, 4> args;
   llvm::SmallVector<TensorType, 1> results;
+  llvm::SmallVector<bool, 4> argHasEllipsis;
+  llvm::SmallVector<bool, 1> resultHasEllipsis;
+  std::optional<unsigned> leadingRank;
 };
 
 class MLIRGen {
+  /// The type rules of the builtins beyond the operators (BuiltinGen.cpp).
+  friend class BuiltinGen;
+
 public:
   MLIRGen(mlir::MLIRContext &context, Diagnostics &diags);
 
   /// Emits the model rooted at `top`; null after reporting errors.
-  mlir::OwningOpRef<mlir::ModuleOp> emitModel(const ModuleDecl &top,
-                                              llvm::StringRef modelName);
+  mlir::OwningOpRef<mlir::ModuleOp> emitModel(const ModuleDecl &top, llvm::StringRef modelName);
 
 private:
   /// One function body being emitted (an entry, a method checked on its
@@ -80,56 +87,74 @@ private:
     llvm::StringMap<MaybeValue> locals;
     /// The call that inlined this frame; null at the outermost frame.
     std::optional<mlir::Location> callSite;
+    /// The iteration each enclosing `for` loop is in.
+    llvm::DenseMap<const ForStmtAST *, int64_t> loopIndex{};
+    /// Names a block's `let`s shadowed, restored when the block ends;
+    /// innermost block last.
+    struct Scope {
+      llvm::StringMap<std::optional<MaybeValue>> shadowed;
+    };
+    llvm::SmallVector<Scope, 2> scopes{};
   };
 
   /// The frame of a function emitted on its own (an entry, or a method
   /// being checked): free symbols, arguments from `entry`.
-  Frame makeOwnFrame(const Instance &instance, const FnDecl &fn,
-                     const Signature &signature, mlir::Block &entry);
+  Frame makeOwnFrame(const Instance &instance, const FnDecl &fn, const Signature &signature,
+                     mlir::Block &entry);
 
   // Model-level steps (MLIRGen.cpp).
   void emitParameters(const Instance &root);
   void emitEntry(const Instance &root, const FnDecl &fn);
-  /// Checks `fn` of `instance` on its own, once per instance key.
-  bool ensureChecked(const Instance &instance, const FnDecl &fn);
+  /// Checks `fn` of `instance` on its own, once per instance key (and per
+  /// leading rank for a method with `...` dims).
+  bool ensureChecked(const Instance &instance, const FnDecl &fn,
+                     std::optional<unsigned> leadingRank = std::nullopt);
   void checkAllMethods(const Instance &instance);
-  const Signature *getSignature(const Instance &instance, const FnDecl &fn);
+  /// The signature of `fn` in `instance`; for a method with `...`, expanded
+  /// with `leadingRank` leading dims.
+  const Signature *getSignature(const Instance &instance, const FnDecl &fn,
+                                std::optional<unsigned> leadingRank = std::nullopt);
+  /// The instance a resolved path reaches from the current frame's;
+  /// reports an index out of range and returns null.
+  const Instance *walkInstances(llvm::ArrayRef<InstanceStep> steps, llvm::SMLoc loc);
 
   // Bodies and statements (MLIRGen.cpp).
   std::optional<llvm::SmallVector<TypedValue, 1>> emitBody(Frame &frame);
+  /// Emits a block's statements; the values of its `return`, if it has
+  /// one and it succeeded.
+  std::optional<llvm::SmallVector<TypedValue, 1>> emitStatements(llvm::ArrayRef<StmtPtr> body);
   bool emitLet(const LetStmtAST &let);
-  std::optional<llvm::SmallVector<TypedValue, 1>>
-  emitReturn(const ReturnStmtAST &ret);
+  void emitAssign(const AssignStmtAST &assign);
+  void emitFor(const ForStmtAST &loop);
+  /// Binds `name` in the current frame, remembering what it shadowed when
+  /// inside a block.
+  void bindLocal(llvm::StringRef name, MaybeValue value, bool declares);
+  std::optional<llvm::SmallVector<TypedValue, 1>> emitReturn(const ReturnStmtAST &ret);
   /// Checks `value` against a declared type (after substituting the frame's
   /// symbols) and materializes literals; reports "expected T, got U".
-  MaybeValue coerce(TypedValue value, const TensorType &declared,
-                    llvm::SMLoc loc, const llvm::Twine &what);
+  MaybeValue coerce(TypedValue value, const TensorType &declared, llvm::SMLoc loc,
+                    const llvm::Twine &what);
 
   // Expressions (MLIRGen.cpp).
   MaybeValue emitExpr(const ExprAST &expr);
-  std::optional<llvm::SmallVector<TypedValue, 1>>
-  emitMulti(const ExprAST &expr);
+  std::optional<llvm::SmallVector<TypedValue, 1>> emitMulti(const ExprAST &expr);
   MaybeValue emitName(const NameExprAST &name);
-  std::optional<llvm::SmallVector<TypedValue, 1>>
-  emitMethodCall(const CallExprAST &call);
+  std::optional<llvm::SmallVector<TypedValue, 1>> emitMethodCall(const CallExprAST &call);
 
   // Operators and builtins (OpGen.cpp).
   MaybeValue emitUnary(const UnaryExprAST &expr);
-  MaybeValue emitElementwise(Elementwise op, TypedValue lhs, TypedValue rhs,
-                             llvm::SMLoc loc, llvm::StringRef spelling);
-  MaybeValue emitMatmul(TypedValue lhs, TypedValue rhs, llvm::SMLoc loc,
-                        llvm::StringRef spelling);
+  MaybeValue emitElementwise(Elementwise op, TypedValue lhs, TypedValue rhs, llvm::SMLoc loc,
+                             llvm::StringRef spelling);
+  MaybeValue emitMatmul(TypedValue lhs, TypedValue rhs, llvm::SMLoc loc, llvm::StringRef spelling);
   MaybeValue emitBuiltin(const CallExprAST &call);
   MaybeValue emitAxisOp(const CallExprAST &call, TypedValue input);
   MaybeValue emitReduce(const CallExprAST &call, TypedValue input);
   MaybeValue emitTranspose(const CallExprAST &call, TypedValue input);
-  MaybeValue emitCrossEntropy(const CallExprAST &call, TypedValue logits,
-                              TypedValue targets);
+  MaybeValue emitCrossEntropy(const CallExprAST &call, TypedValue logits, TypedValue targets);
   /// An Int parameter of a builtin: its argument or default.
   std::optional<int64_t> getStaticArg(const CallExprAST &call, unsigned index);
   /// Turns a literal into an arith.constant of `element` (a rank-0 tensor).
-  MaybeValue materialize(TypedValue value, ElementType element,
-                         llvm::SMLoc loc);
+  MaybeValue materialize(TypedValue value, ElementType element, llvm::SMLoc loc);
   /// Materializes a literal met alone (f32 by default).
   MaybeValue materializeDefault(TypedValue value, llvm::SMLoc loc);
   /// "note: 'weight' declared here" for operands that are plain names.
@@ -144,7 +169,6 @@ private:
   Diagnostics &diags;
   mlir::OpBuilder builder;
   mlir::ModuleOp module;
-  llvm::StringRef fileName;
 
   llvm::SmallVector<Frame *, 8> frames;
   enum class CheckState { InProgress, Ok, Failed };

@@ -14,6 +14,12 @@
 
 using namespace kiln;
 using llvm::SMLoc;
+
+namespace kiln {
+/// The larger builtins' rules (BuiltinGen.cpp).
+MaybeValue emitLargerBuiltin(MLIRGen &gen, const CallExprAST &call,
+                             llvm::ArrayRef<TypedValue> tensors);
+} // namespace kiln
 using llvm::StringRef;
 using llvm::Twine;
 
@@ -23,16 +29,14 @@ static std::string dimStr(const Dim &dim) {
 
 void MLIRGen::noteOperands(llvm::ArrayRef<const TypedValue *> operands) {
   for (auto [i, operand] : llvm::enumerate(operands)) {
-    bool repeated = llvm::any_of(operands.take_front(i), [&](auto *other) {
-      return other->declLoc == operand->declLoc;
-    });
+    bool repeated = llvm::any_of(operands.take_front(i),
+                                 [&](auto *other) { return other->declLoc == operand->declLoc; });
     if (operand->declLoc.isValid() && !repeated)
       diags.note(operand->declLoc, "'" + operand->declName + "' declared here");
   }
 }
 
-MaybeValue MLIRGen::materialize(TypedValue value, ElementType element,
-                                SMLoc loc) {
+MaybeValue MLIRGen::materialize(TypedValue value, ElementType element, SMLoc loc) {
   if (!value.literal)
     return value;
   const Literal &literal = *value.literal;
@@ -41,26 +45,28 @@ MaybeValue MLIRGen::materialize(TypedValue value, ElementType element,
   mlir::DenseElementsAttr attr;
   if (isFloat(element)) {
     llvm::APFloat number(static_cast<float>(literal.asDouble()));
+    // bf16 and f16 literals: round the f32 value to the element's format.
+    bool losesInfo = false;
+    number.convert(llvm::cast<mlir::FloatType>(tensorType.getElementType()).getFloatSemantics(),
+                   llvm::APFloat::rmNearestTiesToEven, &losesInfo);
     attr = mlir::DenseElementsAttr::get(tensorType, llvm::ArrayRef(number));
   } else {
     if (literal.isFloat) {
-      diags.error(loc, "floating-point literal used with " +
-                           getElementTypeName(element) + " values");
+      diags.error(loc,
+                  "floating-point literal used with " + getElementTypeName(element) + " values");
       return std::nullopt;
     }
     unsigned width = tensorType.getElementTypeBitWidth();
     if (!llvm::isIntN(width, literal.intValue)) {
-      diags.error(loc, "integer literal " + Twine(literal.intValue) +
-                           " does not fit in " + getElementTypeName(element));
+      diags.error(loc, "integer literal " + Twine(literal.intValue) + " does not fit in " +
+                           getElementTypeName(element));
       return std::nullopt;
     }
     llvm::APInt number(width, literal.intValue, /*isSigned=*/true);
     attr = mlir::DenseElementsAttr::get(tensorType, llvm::ArrayRef(number));
   }
-  mlir::Value constant =
-      mlir::arith::ConstantOp::create(builder, getLoc(loc), attr);
-  return TypedValue{constant, type, std::nullopt, value.declName,
-                    value.declLoc};
+  mlir::Value constant = mlir::arith::ConstantOp::create(builder, getLoc(loc), attr);
+  return TypedValue{constant, type, std::nullopt, value.declName, value.declLoc};
 }
 
 MaybeValue MLIRGen::materializeDefault(TypedValue value, SMLoc loc) {
@@ -109,42 +115,66 @@ static Literal foldLiterals(Elementwise op, const Literal &a, const Literal &b) 
     int64_t x = a.intValue, y = b.intValue, result = 0;
     bool overflow = false;
     switch (op) {
-    case Elementwise::Add: overflow = llvm::AddOverflow(x, y, result); break;
-    case Elementwise::Sub: overflow = llvm::SubOverflow(x, y, result); break;
-    case Elementwise::Mul: overflow = llvm::MulOverflow(x, y, result); break;
-    case Elementwise::Max: result = std::max(x, y); break;
-    case Elementwise::Min: result = std::min(x, y); break;
-    case Elementwise::Div: break;
+    case Elementwise::Add:
+      overflow = llvm::AddOverflow(x, y, result);
+      break;
+    case Elementwise::Sub:
+      overflow = llvm::SubOverflow(x, y, result);
+      break;
+    case Elementwise::Mul:
+      overflow = llvm::MulOverflow(x, y, result);
+      break;
+    case Elementwise::Max:
+      result = std::max(x, y);
+      break;
+    case Elementwise::Min:
+      result = std::min(x, y);
+      break;
+    case Elementwise::Div:
+      break;
     }
     if (!overflow)
       return Literal{false, 0, result};
   }
   double x = a.asDouble(), y = b.asDouble(), result = 0;
   switch (op) {
-  case Elementwise::Add: result = x + y; break;
-  case Elementwise::Sub: result = x - y; break;
-  case Elementwise::Mul: result = x * y; break;
-  case Elementwise::Div: result = x / y; break;
-  case Elementwise::Max: result = std::fmax(x, y); break;
-  case Elementwise::Min: result = std::fmin(x, y); break;
+  case Elementwise::Add:
+    result = x + y;
+    break;
+  case Elementwise::Sub:
+    result = x - y;
+    break;
+  case Elementwise::Mul:
+    result = x * y;
+    break;
+  case Elementwise::Div:
+    result = x / y;
+    break;
+  case Elementwise::Max:
+    result = std::fmax(x, y);
+    break;
+  case Elementwise::Min:
+    result = std::fmin(x, y);
+    break;
   }
   return Literal{true, result, 0};
 }
 
-MaybeValue MLIRGen::emitElementwise(Elementwise op, TypedValue lhs,
-                                    TypedValue rhs, SMLoc loc,
+MaybeValue MLIRGen::emitElementwise(Elementwise op, TypedValue lhs, TypedValue rhs, SMLoc loc,
                                     StringRef spelling) {
   if (lhs.literal && rhs.literal)
-    return TypedValue{{}, TensorType::getScalar(ElementType::f32),
-                      foldLiterals(op, *lhs.literal, *rhs.literal), {}, {}};
+    return TypedValue{{},
+                      TensorType::getScalar(ElementType::f32),
+                      foldLiterals(op, *lhs.literal, *rhs.literal),
+                      {},
+                      {}};
   // A literal takes the other operand's element type.
   MaybeValue a = materialize(lhs, rhs.type.element, loc);
   MaybeValue b = materialize(rhs, lhs.type.element, loc);
   if (!a || !b)
     return std::nullopt;
   if (a->type.element != b->type.element) {
-    diags.error(loc, "operands of " + spelling +
-                         " have different element types: " + a->type.str() +
+    diags.error(loc, "operands of " + spelling + " have different element types: " + a->type.str() +
                          " and " + b->type.str());
     noteOperands({&*a, &*b});
     return std::nullopt;
@@ -152,8 +182,7 @@ MaybeValue MLIRGen::emitElementwise(Elementwise op, TypedValue lhs,
   unsigned badDim = 0;
   std::optional<TensorType> result = broadcast(a->type, b->type, badDim);
   if (!result) {
-    diags.error(loc, "operands of " + spelling +
-                         " are not broadcast-compatible: " + a->type.str() +
+    diags.error(loc, "operands of " + spelling + " are not broadcast-compatible: " + a->type.str() +
                          " and " + b->type.str());
     noteOperands({&*a, &*b});
     return std::nullopt;
@@ -162,18 +191,29 @@ MaybeValue MLIRGen::emitElementwise(Elementwise op, TypedValue lhs,
   auto type = result->toMLIR(&context);
   mlir::Value x = a->value, y = b->value, value;
   switch (op) {
-  case Elementwise::Add: value = AddOp::create(builder, location, type, x, y); break;
-  case Elementwise::Sub: value = SubOp::create(builder, location, type, x, y); break;
-  case Elementwise::Mul: value = MulOp::create(builder, location, type, x, y); break;
-  case Elementwise::Div: value = DivOp::create(builder, location, type, x, y); break;
-  case Elementwise::Max: value = MaxOp::create(builder, location, type, x, y); break;
-  case Elementwise::Min: value = MinOp::create(builder, location, type, x, y); break;
+  case Elementwise::Add:
+    value = AddOp::create(builder, location, type, x, y);
+    break;
+  case Elementwise::Sub:
+    value = SubOp::create(builder, location, type, x, y);
+    break;
+  case Elementwise::Mul:
+    value = MulOp::create(builder, location, type, x, y);
+    break;
+  case Elementwise::Div:
+    value = DivOp::create(builder, location, type, x, y);
+    break;
+  case Elementwise::Max:
+    value = MaxOp::create(builder, location, type, x, y);
+    break;
+  case Elementwise::Min:
+    value = MinOp::create(builder, location, type, x, y);
+    break;
   }
   return TypedValue{value, *result, std::nullopt, {}, {}};
 }
 
-MaybeValue MLIRGen::emitMatmul(TypedValue lhs, TypedValue rhs, SMLoc loc,
-                               StringRef spelling) {
+MaybeValue MLIRGen::emitMatmul(TypedValue lhs, TypedValue rhs, SMLoc loc, StringRef spelling) {
   const TensorType &a = lhs.type, &b = rhs.type;
   auto fail = [&](const Twine &message) -> MaybeValue {
     diags.error(loc, message);
@@ -181,29 +221,29 @@ MaybeValue MLIRGen::emitMatmul(TypedValue lhs, TypedValue rhs, SMLoc loc,
     return std::nullopt;
   };
   if (lhs.literal || rhs.literal || a.getRank() < 2 || b.getRank() < 2)
-    return fail("operands of " + spelling + " must have rank >= 2, got " +
-                a.str() + " and " + b.str());
+    return fail("operands of " + spelling + " must have rank >= 2, got " + a.str() + " and " +
+                b.str());
   if (!isFloat(a.element) || !isFloat(b.element))
-    return fail("operands of " + spelling + " must be float tensors, got " +
-                a.str() + " and " + b.str());
-  if (a.getRank() != b.getRank())
-    return fail("operands of " + spelling + " must have the same rank, got " +
-                a.str() + " and " + b.str());
-  int64_t rank = a.getRank();
-  for (int64_t i = 0; i < rank - 2; ++i)
-    if (a.dims[i] != b.dims[i])
-      return fail("batch dims of " + spelling + " differ: " + a.str() +
-                  " and " + b.str());
-  const Dim &inner = a.dims[rank - 1], &otherInner = b.dims[rank - 2];
+    return fail("operands of " + spelling + " must be float tensors, got " + a.str() + " and " +
+                b.str());
+  // Batch dims broadcast as NumPy's: [B, S, D] @ [D, E], [B, 1, S, D] @ [H, D, T].
+  int64_t rank = a.getRank(), rankB = b.getRank();
+  TensorType batchA{a.element, {a.dims.begin(), a.dims.end() - 2}};
+  TensorType batchB{b.element, {b.dims.begin(), b.dims.end() - 2}};
+  unsigned badDim = 0;
+  std::optional<TensorType> batch = broadcast(batchA, batchB, badDim);
+  if (!batch)
+    return fail("batch dims of " + spelling + " are not broadcast-compatible: " + a.str() +
+                " and " + b.str());
+  const Dim &inner = a.dims[rank - 1], &otherInner = b.dims[rankB - 2];
   if (inner != otherInner)
-    return fail("inner dims of " + spelling + " do not match: " + a.str() +
-                " @ " + b.str() + " (" + dimStr(inner) + " vs " +
-                dimStr(otherInner) + ")");
-  TensorType result = a;
-  result.dims.back() = b.dims.back();
-  mlir::Value value = MatmulOp::create(builder, getLoc(loc),
-                                       result.toMLIR(&context), lhs.value,
-                                       rhs.value);
+    return fail("inner dims of " + spelling + " do not match: " + a.str() + " @ " + b.str() + " (" +
+                dimStr(inner) + " vs " + dimStr(otherInner) + ")");
+  TensorType result = *batch;
+  result.dims.push_back(a.dims[rank - 2]);
+  result.dims.push_back(b.dims.back());
+  mlir::Value value =
+      MatmulOp::create(builder, getLoc(loc), result.toMLIR(&context), lhs.value, rhs.value);
   return TypedValue{value, result, std::nullopt, {}, {}};
 }
 
@@ -211,8 +251,7 @@ MaybeValue MLIRGen::emitMatmul(TypedValue lhs, TypedValue rhs, SMLoc loc,
 // Builtins
 //===----------------------------------------------------------------------===//
 
-std::optional<int64_t> MLIRGen::getStaticArg(const CallExprAST &call,
-                                             unsigned index) {
+std::optional<int64_t> MLIRGen::getStaticArg(const CallExprAST &call, unsigned index) {
   const ExprAST *arg = call.boundArgs[index];
   if (!arg)
     return call.resolvedBuiltin->params[index].defaultValue;
@@ -256,8 +295,25 @@ MaybeValue MLIRGen::emitBuiltin(const CallExprAST &call) {
     return emitMatmul(tensors[0], tensors[1], loc, name);
   case BuiltinKind::CrossEntropy:
     return emitCrossEntropy(call, tensors[0], tensors[1]);
-  default:
+  case BuiltinKind::Relu:
+  case BuiltinKind::Sigmoid:
+  case BuiltinKind::Tanh:
+  case BuiltinKind::Exp:
+  case BuiltinKind::Log:
+  case BuiltinKind::Sqrt:
+  case BuiltinKind::Gelu:
+  case BuiltinKind::GeluTanh:
+  case BuiltinKind::Rsqrt:
+  case BuiltinKind::Abs:
+  case BuiltinKind::Softmax:
+  case BuiltinKind::LogSoftmax:
+  case BuiltinKind::Sum:
+  case BuiltinKind::Mean:
+  case BuiltinKind::Max:
+  case BuiltinKind::Transpose:
     break;
+  default:
+    return emitLargerBuiltin(*this, call, tensors);
   }
 
   // The rest take one float tensor.
@@ -265,8 +321,7 @@ MaybeValue MLIRGen::emitBuiltin(const CallExprAST &call) {
   if (!input)
     return std::nullopt;
   if (!isFloat(input->type.element)) {
-    diags.error(getArgLoc(call, 0), name + " expects a float tensor, got " +
-                                        input->type.str());
+    diags.error(getArgLoc(call, 0), name + " expects a float tensor, got " + input->type.str());
     noteOperands({&*input});
     return std::nullopt;
   }
@@ -274,12 +329,36 @@ MaybeValue MLIRGen::emitBuiltin(const CallExprAST &call) {
   auto type = input->type.toMLIR(&context);
   mlir::Value x = input->value, value;
   switch (info.kind) {
-  case BuiltinKind::Relu: value = ReluOp::create(builder, location, type, x); break;
-  case BuiltinKind::Sigmoid: value = SigmoidOp::create(builder, location, type, x); break;
-  case BuiltinKind::Tanh: value = TanhOp::create(builder, location, type, x); break;
-  case BuiltinKind::Exp: value = ExpOp::create(builder, location, type, x); break;
-  case BuiltinKind::Log: value = LogOp::create(builder, location, type, x); break;
-  case BuiltinKind::Sqrt: value = SqrtOp::create(builder, location, type, x); break;
+  case BuiltinKind::Relu:
+    value = ReluOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Sigmoid:
+    value = SigmoidOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Tanh:
+    value = TanhOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Exp:
+    value = ExpOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Log:
+    value = LogOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Sqrt:
+    value = SqrtOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Rsqrt:
+    value = RsqrtOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Abs:
+    value = AbsOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Gelu:
+    value = GeluOp::create(builder, location, type, x, "none");
+    break;
+  case BuiltinKind::GeluTanh:
+    value = GeluOp::create(builder, location, type, x, "tanh");
+    break;
   case BuiltinKind::Softmax:
   case BuiltinKind::LogSoftmax:
     return emitAxisOp(call, *input);
@@ -289,10 +368,7 @@ MaybeValue MLIRGen::emitBuiltin(const CallExprAST &call) {
     return emitReduce(call, *input);
   case BuiltinKind::Transpose:
     return emitTranspose(call, *input);
-  case BuiltinKind::Maximum:
-  case BuiltinKind::Minimum:
-  case BuiltinKind::Matmul:
-  case BuiltinKind::CrossEntropy:
+  default:
     llvm_unreachable("handled above");
   }
   return TypedValue{value, input->type, std::nullopt, {}, {}};
@@ -301,9 +377,8 @@ MaybeValue MLIRGen::emitBuiltin(const CallExprAST &call) {
 MaybeValue MLIRGen::emitAxisOp(const CallExprAST &call, TypedValue input) {
   StringRef name = call.resolvedBuiltin->name;
   if (input.type.getRank() == 0) {
-    diags.error(getArgLoc(call, 0), "'" + name +
-                                        "' needs a tensor of rank >= 1, got " +
-                                        input.type.str());
+    diags.error(getArgLoc(call, 0),
+                "'" + name + "' needs a tensor of rank >= 1, got " + input.type.str());
     return std::nullopt;
   }
   std::optional<int64_t> axis = getStaticArg(call, 1);
@@ -311,19 +386,16 @@ MaybeValue MLIRGen::emitAxisOp(const CallExprAST &call, TypedValue input) {
     return std::nullopt;
   std::optional<int64_t> resolved = normalizeAxis(*axis, input.type.getRank());
   if (!resolved) {
-    diags.error(getArgLoc(call, 1), "axis " + Twine(*axis) +
-                                        " is out of range for " +
-                                        input.type.str());
+    diags.error(getArgLoc(call, 1),
+                "axis " + Twine(*axis) + " is out of range for " + input.type.str());
     return std::nullopt;
   }
   mlir::Location loc = getLoc(call.getLoc());
   auto type = input.type.toMLIR(&context);
   mlir::Value value =
       call.resolvedBuiltin->kind == BuiltinKind::Softmax
-          ? SoftmaxOp::create(builder, loc, type, input.value, *resolved)
-                .getResult()
-          : LogSoftmaxOp::create(builder, loc, type, input.value, *resolved)
-                .getResult();
+          ? SoftmaxOp::create(builder, loc, type, input.value, *resolved).getResult()
+          : LogSoftmaxOp::create(builder, loc, type, input.value, *resolved).getResult();
   return TypedValue{value, input.type, std::nullopt, {}, {}};
 }
 
@@ -336,9 +408,8 @@ MaybeValue MLIRGen::emitReduce(const CallExprAST &call, TypedValue input) {
       return std::nullopt;
     std::optional<int64_t> resolved = normalizeAxis(*axis, rank);
     if (!resolved) {
-      diags.error(getArgLoc(call, 1), "axis " + Twine(*axis) +
-                                          " is out of range for " +
-                                          input.type.str());
+      diags.error(getArgLoc(call, 1),
+                  "axis " + Twine(*axis) + " is out of range for " + input.type.str());
       return std::nullopt;
     }
     axes.push_back(*resolved);
@@ -378,8 +449,7 @@ MaybeValue MLIRGen::emitTranspose(const CallExprAST &call, TypedValue input) {
   int64_t rank = input.type.getRank();
   if (!call.boundArgs[1] && !call.boundArgs[2] && rank < 2) {
     diags.error(getArgLoc(call, 0),
-                "'transpose' needs a tensor of rank >= 2, got " +
-                    input.type.str());
+                "'transpose' needs a tensor of rank >= 2, got " + input.type.str());
     noteOperands({&input});
     return std::nullopt;
   }
@@ -390,9 +460,8 @@ MaybeValue MLIRGen::emitTranspose(const CallExprAST &call, TypedValue input) {
       return std::nullopt;
     std::optional<int64_t> resolved = normalizeAxis(*dim, rank);
     if (!resolved) {
-      diags.error(getArgLoc(call, i + 1), "dim " + Twine(*dim) +
-                                              " is out of range for " +
-                                              input.type.str());
+      diags.error(getArgLoc(call, i + 1),
+                  "dim " + Twine(*dim) + " is out of range for " + input.type.str());
       return std::nullopt;
     }
     dims[i] = *resolved;
@@ -403,38 +472,34 @@ MaybeValue MLIRGen::emitTranspose(const CallExprAST &call, TypedValue input) {
   std::swap(permutation[dims[0]], permutation[dims[1]]);
   TensorType result = input.type;
   std::swap(result.dims[dims[0]], result.dims[dims[1]]);
-  mlir::Value value =
-      TransposeOp::create(builder, getLoc(call.getLoc()),
-                          result.toMLIR(&context), input.value, permutation);
+  mlir::Value value = TransposeOp::create(builder, getLoc(call.getLoc()), result.toMLIR(&context),
+                                          input.value, permutation);
   return TypedValue{value, result, std::nullopt, {}, {}};
 }
 
-MaybeValue MLIRGen::emitCrossEntropy(const CallExprAST &call,
-                                     TypedValue logits, TypedValue targets) {
+MaybeValue MLIRGen::emitCrossEntropy(const CallExprAST &call, TypedValue logits,
+                                     TypedValue targets) {
   const TensorType &l = logits.type, &t = targets.type;
   if (logits.literal || l.getRank() != 2 || !isFloat(l.element)) {
     diags.error(getArgLoc(call, 0),
-                "'cross_entropy' expects float logits of shape [N, C], got " +
-                    l.str());
+                "'cross_entropy' expects float logits of shape [N, C], got " + l.str());
     noteOperands({&logits});
     return std::nullopt;
   }
   if (targets.literal || t.getRank() != 1 || isFloat(t.element)) {
     diags.error(getArgLoc(call, 1),
-                "'cross_entropy' expects integer targets of shape [N], got " +
-                    t.str());
+                "'cross_entropy' expects integer targets of shape [N], got " + t.str());
     noteOperands({&targets});
     return std::nullopt;
   }
   if (l.dims[0] != t.dims[0]) {
-    diags.error(call.getLoc(), "batch sizes of 'cross_entropy' differ: logits " +
-                                   l.str() + ", targets " + t.str());
+    diags.error(call.getLoc(), "batch sizes of 'cross_entropy' differ: logits " + l.str() +
+                                   ", targets " + t.str());
     noteOperands({&logits, &targets});
     return std::nullopt;
   }
   TensorType result = TensorType::getScalar(l.element);
-  mlir::Value value = CrossEntropyOp::create(
-      builder, getLoc(call.getLoc()), result.toMLIR(&context), logits.value,
-      targets.value);
+  mlir::Value value = CrossEntropyOp::create(builder, getLoc(call.getLoc()),
+                                             result.toMLIR(&context), logits.value, targets.value);
   return TypedValue{value, result, std::nullopt, {}, {}};
 }

@@ -2,16 +2,21 @@
 //
 // Grammar (docs/language.md has the prose version):
 //
-//   file      ::= module*
-//   module    ::= 'module' IDENT ('(' (IDENT ':' 'int'),* ')')? '{' member* '}'
+//   file      ::= (import | module)*
+//   import    ::= 'import' STRING
+//   module    ::= 'module' IDENT ('(' ctorparam,* ')')? '{' member* '}'
+//   ctorparam ::= IDENT ':' ('int' | 'float' | 'bool') ('=' expr)?
 //   member    ::= 'param' IDENT ':' type
 //               | IDENT '=' IDENT '(' args ')'
+//               | IDENT '=' '[' IDENT '(' args ')' ';' expr ']'
 //               | 'export'? 'fn' IDENT '(' (IDENT ':' type),* ')'
 //                   '->' (type | '(' type,+ ')') block
 //   block     ::= '{' stmt* '}'
 //   stmt      ::= 'let' IDENT (',' IDENT)* (':' type)? '=' expr ';'?
+//               | IDENT ('=' | '+=' | '-=' | '*=' | '/=') expr ';'?
+//               | 'for' IDENT 'in' path block
 //               | 'return' expr (',' expr)* ';'?
-//   type      ::= ELEMENT ('[' expr,* ']')?
+//   type      ::= ELEMENT ('[' ('...' ',')? expr,* ']')?
 //
 // Expressions and call arguments are in ParseExpr.cpp.
 //
@@ -74,8 +79,7 @@ static std::string describeChar(char c) {
 
 void Parser::errorExpected(StringRef what) {
   if (tok.is(Tok::unknown)) {
-    error(tok.getLoc(),
-          "unexpected character '" + describeChar(tok.spelling.front()) + "'");
+    error(tok.getLoc(), "unexpected character '" + describeChar(tok.spelling.front()) + "'");
     return;
   }
   error(tok.getLoc(), "expected " + what + ", got " + describeToken(tok));
@@ -154,6 +158,7 @@ void Parser::skipToStatement() {
     case Tok::kw_export:
     case Tok::kw_let:
     case Tok::kw_return:
+    case Tok::kw_for:
       return;
     case Tok::l_brace:
       ++depth;
@@ -171,8 +176,23 @@ void Parser::skipToStatement() {
 }
 
 void Parser::skipToModule() {
-  while (tok.isNot(Tok::eof) && tok.isNot(Tok::kw_module))
+  while (tok.isNot(Tok::eof) && tok.isNot(Tok::kw_module) && tok.isNot(Tok::kw_import))
     consume();
+}
+
+bool Parser::atAssignment() const {
+  if (tok.isNot(Tok::identifier))
+    return false;
+  switch (peek().kind) {
+  case Tok::equal:
+  case Tok::plus_equal:
+  case Tok::minus_equal:
+  case Tok::star_equal:
+  case Tok::slash_equal:
+    return true;
+  default:
+    return false;
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -189,6 +209,11 @@ std::unique_ptr<FileAST> Parser::parseFile() {
         skipToModule();
       continue;
     }
+    if (tok.is(Tok::kw_import)) {
+      if (!parseImport(*file))
+        skipToModule();
+      continue;
+    }
     errorExpected("'module'");
     consume(); // Progress even when the garbage starts with 'module'-less text.
     skipToModule();
@@ -196,12 +221,29 @@ std::unique_ptr<FileAST> Parser::parseFile() {
   return file;
 }
 
+bool Parser::parseImport(FileAST &file) {
+  consume(); // 'import'
+  if (tok.isNot(Tok::string)) {
+    errorExpected("a file name in quotes after 'import'");
+    return false;
+  }
+  StringRef path = tok.spelling.drop_front().drop_back();
+  if (path.empty()) {
+    error(tok.getLoc(), "empty file name in 'import'");
+    return false;
+  }
+  file.imports.push_back(ImportDecl{path, tok.getLoc()});
+  consume();
+  consumeIf(Tok::semicolon);
+  return true;
+}
+
 std::unique_ptr<ModuleDecl> Parser::parseModule() {
   consume(); // 'module'
   Ident name;
   if (!parseIdent(name, "a module name after 'module'"))
     return nullptr;
-  std::vector<Ident> ctorParams;
+  std::vector<CtorParam> ctorParams;
   if (tok.is(Tok::l_paren) && !parseCtorParams(ctorParams))
     return nullptr;
   SMLoc lbrace = tok.getLoc();
@@ -211,8 +253,7 @@ std::unique_ptr<ModuleDecl> Parser::parseModule() {
   std::vector<std::unique_ptr<MemberDecl>> members;
   while (!consumeIf(Tok::r_brace)) {
     if (tok.is(Tok::eof) || tok.is(Tok::kw_module)) {
-      error(tok.getLoc(),
-            "expected '}' at end of module '" + name.name + "'");
+      error(tok.getLoc(), "expected '}' at end of module '" + name.name + "'");
       note(lbrace, "to match this '{'");
       return nullptr;
     }
@@ -228,26 +269,48 @@ std::unique_ptr<ModuleDecl> Parser::parseModule() {
       consume();
     skipToMember();
   }
-  return std::make_unique<ModuleDecl>(name, std::move(ctorParams),
-                                      std::move(members));
+  return std::make_unique<ModuleDecl>(name, std::move(ctorParams), std::move(members));
 }
 
-/// `(in_features: int, out_features: int)`; the only type is `int`.
-bool Parser::parseCtorParams(std::vector<Ident> &params) {
+/// `(in_features: int, eps: float = 1e-5, bias: bool = true)`. Once one
+/// argument has a default, the ones after it need one too (as in Python).
+bool Parser::parseCtorParams(std::vector<CtorParam> &params) {
   consume(); // '('
+  std::optional<size_t> firstDefault;
   while (!consumeIf(Tok::r_paren)) {
-    Ident name, type;
-    if (!parseIdent(name, "a constructor argument name") ||
-        !expect(Tok::colon, "':' and 'int' after constructor argument '" +
-                                name.name.str() + "'") ||
-        !parseIdent(type, "'int'"))
+    CtorParam param;
+    Ident type;
+    if (!parseIdent(param.name, "a constructor argument name") ||
+        !expect(Tok::colon, "':' and a type ('int', 'float' or 'bool') after "
+                            "constructor argument '" +
+                                param.name.name.str() + "'") ||
+        !parseIdent(type, "'int', 'float' or 'bool'"))
       return false;
-    if (type.name != "int") {
-      error(type.loc, "constructor argument '" + name.name +
-                          "' must have type 'int', got '" + type.name + "'");
+    param.typeLoc = type.loc;
+    if (type.name == "int") {
+      param.type = CtorType::Int;
+    } else if (type.name == "float") {
+      param.type = CtorType::Float;
+    } else if (type.name == "bool") {
+      param.type = CtorType::Bool;
+    } else {
+      error(type.loc, "constructor argument '" + param.name.name +
+                          "' must have type 'int', 'float' or 'bool', got '" + type.name + "'");
       return false;
     }
-    params.push_back(name);
+    if (consumeIf(Tok::equal)) {
+      param.defaultValue = parseExpr();
+      if (!param.defaultValue)
+        return false;
+    } else if (firstDefault) {
+      error(param.name.loc, "constructor argument '" + param.name.name +
+                                "' needs a default value: it follows '" +
+                                params[*firstDefault].name.name + "', which has one");
+      return false;
+    }
+    if (param.defaultValue && !firstDefault)
+      firstDefault = params.size();
+    params.push_back(std::move(param));
     if (!consumeIf(Tok::comma) && tok.isNot(Tok::r_paren)) {
       errorExpected("',' or ')' after constructor argument");
       return false;
@@ -267,8 +330,7 @@ std::unique_ptr<MemberDecl> Parser::parseMember() {
     return parseInstanceDecl();
   case Tok::kw_let:
   case Tok::kw_return:
-    error(tok.getLoc(), "'" + tok.spelling +
-                            "' is only allowed inside a function body");
+    error(tok.getLoc(), "'" + tok.spelling + "' is only allowed inside a function body");
     // Skip `let name` too: recovery would take `name = ...` for an instance.
     consume();
     if (tok.is(Tok::identifier))
@@ -284,8 +346,7 @@ std::unique_ptr<ParamDecl> Parser::parseParamDecl() {
   consume(); // 'param'
   Ident name;
   if (!parseIdent(name, "a parameter name after 'param'") ||
-      !expect(Tok::colon, "':' and a type after parameter '" +
-                              name.name.str() + "'"))
+      !expect(Tok::colon, "':' and a type after parameter '" + name.name.str() + "'"))
     return nullptr;
   auto type = parseType();
   if (!type)
@@ -299,8 +360,12 @@ std::unique_ptr<InstanceDecl> Parser::parseInstanceDecl() {
   Ident moduleName;
   if (!expect(Tok::equal, "'=' after '" + name.name.str() +
                               "' (a member is 'param', 'fn' or "
-                              "'name = Module(...)')") ||
-      !parseIdent(moduleName, "a module name after '='"))
+                              "'name = Module(...)')"))
+    return nullptr;
+  // `[Block(64); 2]`: a list of instances.
+  SMLoc lsquare = tok.getLoc();
+  bool isList = consumeIf(Tok::l_square);
+  if (!parseIdent(moduleName, isList ? "a module name after '['" : "a module name after '='"))
     return nullptr;
   if (tok.isNot(Tok::l_paren)) {
     errorExpected("'(' after module name '" + moduleName.name.str() + "'");
@@ -311,8 +376,23 @@ std::unique_ptr<InstanceDecl> Parser::parseInstanceDecl() {
   unsigned depth = 0;
   if (!parseCallArgs(args, keywordArgs, depth))
     return nullptr;
-  return std::make_unique<InstanceDecl>(name, moduleName, std::move(args),
-                                        std::move(keywordArgs));
+  ExprPtr count;
+  if (isList) {
+    if (!expect(Tok::semicolon,
+                "';' and the number of instances in '[" + moduleName.name.str() + "(...); n]'"))
+      return nullptr;
+    count = parseExpr();
+    if (!count)
+      return nullptr;
+    if (tok.isNot(Tok::r_square)) {
+      errorExpected("']' after the number of instances");
+      note(lsquare, "to match this '['");
+      return nullptr;
+    }
+    consume();
+  }
+  return std::make_unique<InstanceDecl>(name, moduleName, std::move(args), std::move(keywordArgs),
+                                        std::move(count));
 }
 
 std::unique_ptr<FnDecl> Parser::parseFnDecl() {
@@ -324,18 +404,17 @@ std::unique_ptr<FnDecl> Parser::parseFnDecl() {
     return nullptr;
   std::vector<FnArg> args;
   if (!parseFnArgs(args) ||
-      !expect(Tok::arrow, "'->' and the result type of '" + name.name.str() +
-                              "'"))
+      !expect(Tok::arrow, "'->' and the result type of '" + name.name.str() + "'"))
     return nullptr;
   std::vector<TypeAST> results;
   if (!parseResultTypes(results))
     return nullptr;
-  std::vector<std::unique_ptr<StmtAST>> body;
+  std::vector<StmtPtr> body;
   SMLoc endLoc;
-  if (!parseBlock(body, endLoc, name))
+  if (!parseBlock(body, endLoc, name.name))
     return nullptr;
-  return std::make_unique<FnDecl>(name, isExport, std::move(args),
-                                  std::move(results), std::move(body), endLoc);
+  return std::make_unique<FnDecl>(name, isExport, std::move(args), std::move(results),
+                                  std::move(body), endLoc);
 }
 
 /// `x: f32[B, 64], y: i64[B])` (the '(' is consumed).
@@ -343,8 +422,7 @@ bool Parser::parseFnArgs(std::vector<FnArg> &args) {
   while (!consumeIf(Tok::r_paren)) {
     Ident name;
     if (!parseIdent(name, "an argument name or ')'") ||
-        !expect(Tok::colon, "':' and a type after argument '" +
-                                name.name.str() + "'"))
+        !expect(Tok::colon, "':' and a type after argument '" + name.name.str() + "'"))
       return false;
     auto type = parseType();
     if (!type)
@@ -385,28 +463,38 @@ std::optional<TypeAST> Parser::parseType() {
   StringRef name = tok.spelling;
   auto element = parseElementTypeName(name);
   if (!element) {
-    bool known = llvm::is_contained({"bf16", "f16", "f64", "bool", "i8", "i16",
-                                     "u8"},
-                                    name);
+    bool known = llvm::is_contained({"f64", "i8", "i16", "u8"}, name);
     error(tok.getLoc(), known ? "element type '" + name +
-                                    "' is not supported yet (use f32, i64 "
-                                    "or i32)"
+                                    "' is not supported (use f32, bf16, f16, "
+                                    "i64, i32 or bool)"
                               : "unknown element type '" + name +
-                                    "' (expected f32, i64 or i32)");
+                                    "' (expected f32, bf16, f16, i64, i32 "
+                                    "or bool)");
     return std::nullopt;
   }
   type.element = *element;
   consume();
   if (!consumeIf(Tok::l_square))
     return type;
+  if (tok.is(Tok::ellipsis)) {
+    type.ellipsisLoc = tok.getLoc();
+    consume();
+    if (!consumeIf(Tok::comma) && tok.isNot(Tok::r_square)) {
+      errorExpected("',' or ']' after '...'");
+      return std::nullopt;
+    }
+  }
   while (!consumeIf(Tok::r_square)) {
+    if (tok.is(Tok::ellipsis)) {
+      error(tok.getLoc(), "'...' can only be the first dim of a type");
+      return std::nullopt;
+    }
     ExprPtr dim = parseExpr();
     if (!dim)
       return std::nullopt;
     type.dims.push_back(std::move(dim));
     if (type.dims.size() > kMaxRank) {
-      error(type.loc, "a tensor type has at most " + llvm::Twine(kMaxRank) +
-                          " dims");
+      error(type.loc, "a tensor type has at most " + llvm::Twine(kMaxRank) + " dims");
       return std::nullopt;
     }
     if (!consumeIf(Tok::comma) && tok.isNot(Tok::r_square)) {
@@ -421,11 +509,11 @@ std::optional<TypeAST> Parser::parseType() {
 // Statements
 //===----------------------------------------------------------------------===//
 
-bool Parser::parseBlock(std::vector<std::unique_ptr<StmtAST>> &body,
-                        SMLoc &endLoc, const Ident &fnName) {
+bool Parser::parseBlock(std::vector<StmtPtr> &body, SMLoc &endLoc, StringRef fnName) {
   SMLoc lbrace = tok.getLoc();
-  if (!expect(Tok::l_brace,
-              ("'{' to start the body of '" + fnName.name + "'").str()))
+  std::string what = fnName.empty() ? "the 'for' loop" : ("function '" + fnName + "'").str();
+  if (!expect(Tok::l_brace, fnName.empty() ? "'{' to start the body of the 'for' loop"
+                                           : ("'{' to start the body of '" + fnName + "'").str()))
     return false;
   while (tok.isNot(Tok::r_brace)) {
     switch (tok.kind) {
@@ -434,8 +522,8 @@ bool Parser::parseBlock(std::vector<std::unique_ptr<StmtAST>> &body,
     case Tok::kw_param:
     case Tok::kw_fn:
     case Tok::kw_export:
-      error(tok.getLoc(),
-            "expected '}' at end of function '" + fnName.name + "'");
+    case Tok::kw_import:
+      error(tok.getLoc(), "expected '}' at end of " + what);
       note(lbrace, "to match this '{'");
       return false;
     default:
@@ -458,16 +546,93 @@ bool Parser::parseBlock(std::vector<std::unique_ptr<StmtAST>> &body,
   return true;
 }
 
-std::unique_ptr<StmtAST> Parser::parseStatement() {
+StmtPtr Parser::parseStatement() {
   switch (tok.kind) {
   case Tok::kw_let:
     return parseLet();
   case Tok::kw_return:
     return parseReturn();
+  case Tok::kw_for:
+    return parseFor();
   default:
-    errorExpected("a statement ('let' or 'return') or '}'");
+    if (atAssignment())
+      return parseAssign();
+    errorExpected("a statement ('let', 'for', 'return' or 'name = ...') or "
+                  "'}'");
     return nullptr;
   }
+}
+
+std::unique_ptr<AssignStmtAST> Parser::parseAssign() {
+  Ident name{tok.spelling, tok.getLoc()};
+  consume();
+  Token op = tok;
+  consume(); // '=' or a compound assignment
+  ExprPtr value = parseExpr();
+  if (!value)
+    return nullptr;
+  std::optional<BinaryOp> binary;
+  switch (op.kind) {
+  case Tok::plus_equal:
+    binary = BinaryOp::Add;
+    break;
+  case Tok::minus_equal:
+    binary = BinaryOp::Sub;
+    break;
+  case Tok::star_equal:
+    binary = BinaryOp::Mul;
+    break;
+  case Tok::slash_equal:
+    binary = BinaryOp::Div;
+    break;
+  default:
+    break;
+  }
+  if (binary) {
+    // `x += e` is `x = x + (e)`; the '+' sits at the operator.
+    llvm::SmallVector<PathPart, 1> path;
+    path.emplace_back(name);
+    value = checkDepth(std::make_unique<BinaryExprAST>(
+        op.getLoc(), *binary, std::make_unique<NameExprAST>(std::move(path)), std::move(value)));
+    if (!value)
+      return nullptr;
+  }
+  return std::make_unique<AssignStmtAST>(name, std::move(value));
+}
+
+std::unique_ptr<ForStmtAST> Parser::parseFor() {
+  SMLoc loc = tok.getLoc();
+  consume(); // 'for'
+  struct Guard {
+    unsigned &depth;
+    ~Guard() { --depth; }
+  } guard{++loopNesting};
+  if (loopNesting > kMaxLoopDepth) {
+    error(loc, "'for' loops are nested too deeply (more than " + llvm::Twine(kMaxLoopDepth) +
+                   " levels)");
+    return nullptr;
+  }
+  Ident var;
+  if (!parseIdent(var, "a loop variable after 'for'"))
+    return nullptr;
+  // `in` is a keyword only here, so it stays usable as a name elsewhere.
+  if (tok.isNot(Tok::identifier) || tok.spelling != "in") {
+    errorExpected("'in' after 'for " + var.name.str() + "'");
+    return nullptr;
+  }
+  consume();
+  if (tok.isNot(Tok::identifier)) {
+    errorExpected("a list of modules after 'in'");
+    return nullptr;
+  }
+  llvm::SmallVector<PathPart, 1> list;
+  if (!parsePath(list))
+    return nullptr;
+  std::vector<StmtPtr> body;
+  SMLoc endLoc;
+  if (!parseBlock(body, endLoc, /*fnName=*/""))
+    return nullptr;
+  return std::make_unique<ForStmtAST>(loc, var, std::move(list), std::move(body));
 }
 
 std::unique_ptr<LetStmtAST> Parser::parseLet() {
@@ -497,8 +662,7 @@ std::unique_ptr<LetStmtAST> Parser::parseLet() {
   ExprPtr value = parseExpr();
   if (!value)
     return nullptr;
-  return std::make_unique<LetStmtAST>(loc, std::move(names), std::move(type),
-                                      std::move(value));
+  return std::make_unique<LetStmtAST>(loc, std::move(names), std::move(type), std::move(value));
 }
 
 std::unique_ptr<ReturnStmtAST> Parser::parseReturn() {

@@ -19,9 +19,7 @@ namespace kiln {
 
 class Parser {
 public:
-  Parser(Lexer &lexer, Diagnostics &diags) : lexer(lexer), diags(diags) {
-    tok = lexer.lex();
-  }
+  Parser(Lexer &lexer, Diagnostics &diags) : lexer(lexer), diags(diags) { tok = lexer.lex(); }
 
   /// Parses the whole buffer. Returns the modules parsed; callers must check
   /// the diagnostics for errors before trusting the tree.
@@ -29,11 +27,14 @@ public:
 
   /// Deeper expressions are rejected (a guard for the recursive walks).
   static constexpr unsigned kMaxExprDepth = 200;
+  /// Deeper `for` nests are rejected, for the same reason.
+  static constexpr unsigned kMaxLoopDepth = 32;
 
 private:
   // Productions.
+  bool parseImport(FileAST &file);
   std::unique_ptr<ModuleDecl> parseModule();
-  bool parseCtorParams(std::vector<Ident> &params);
+  bool parseCtorParams(std::vector<CtorParam> &params);
   std::unique_ptr<MemberDecl> parseMember();
   std::unique_ptr<ParamDecl> parseParamDecl();
   std::unique_ptr<InstanceDecl> parseInstanceDecl();
@@ -41,19 +42,27 @@ private:
   bool parseFnArgs(std::vector<FnArg> &args);
   bool parseResultTypes(std::vector<TypeAST> &results);
   std::optional<TypeAST> parseType();
-  bool parseBlock(std::vector<std::unique_ptr<StmtAST>> &body,
-                  llvm::SMLoc &endLoc, const Ident &fnName);
-  std::unique_ptr<StmtAST> parseStatement();
+  /// `{ stmt* }`: the body of function `fnName`, or of a `for` loop if
+  /// `fnName` is empty.
+  bool parseBlock(std::vector<StmtPtr> &body, llvm::SMLoc &endLoc, llvm::StringRef fnName);
+  StmtPtr parseStatement();
   std::unique_ptr<LetStmtAST> parseLet();
   std::unique_ptr<ReturnStmtAST> parseReturn();
+  std::unique_ptr<AssignStmtAST> parseAssign();
+  std::unique_ptr<ForStmtAST> parseFor();
+  /// `a.b[0].c`; stops before a '[' that is not followed by '.' or '('
+  /// (that one subscripts a tensor).
+  bool parsePath(llvm::SmallVectorImpl<PathPart> &path);
   ExprPtr parseExpr();
   ExprPtr parseBinaryRHS(int minPrecedence, ExprPtr lhs);
   ExprPtr parseUnary();
   ExprPtr parsePrimary();
   ExprPtr parseNameOrCall();
   ExprPtr parseNumber();
-  bool parseCallArgs(std::vector<ExprPtr> &args,
-                     std::vector<KeywordArg> &keywordArgs, unsigned &depth);
+  /// `x[:, 0, 1:4]` after `base`, written as select/slice builtin calls.
+  ExprPtr parseSubscripts(ExprPtr base);
+  bool parseCallArgs(std::vector<ExprPtr> &args, std::vector<KeywordArg> &keywordArgs,
+                     unsigned &depth);
   bool parseIdent(Ident &ident, llvm::StringRef what);
 
   // Token handling.
@@ -91,12 +100,16 @@ private:
   void skipToModule();
   /// `param`, `fn`, `export` or `name =`, `ahead` tokens after `tok`.
   bool atMemberStart(unsigned ahead = 0) const;
+  /// `name =` or `name +=` (and -= *= /=): an assignment statement.
+  bool atAssignment() const;
 
   Lexer &lexer;
   Diagnostics &diags;
   Token tok;
   /// Current recursion depth of parseExpr / parseUnary.
   unsigned nesting = 0;
+  /// Current depth of nested `for` loops.
+  unsigned loopNesting = 0;
   /// Where the last syntax error was reported: a second error at the same
   /// token is a cascade, not news.
   const char *lastErrorPos = nullptr;

@@ -1,24 +1,24 @@
 //===- Sema.cpp - Name resolution and structural checks -------------------===//
+//
+// Declarations: the module and member tables, instances and constructor
+// arguments, parameter types and compile-time integers. Function bodies are
+// in SemaBodies.cpp.
+//
+//===----------------------------------------------------------------------===//
 #include "frontend/Sema.h"
+#include "frontend/NameResolver.h"
 
 #include "frontend/Builtins.h"
 
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/StringSet.h"
 
 using namespace kiln;
+using namespace kiln::sema;
 using llvm::SMLoc;
 using llvm::StringRef;
 using llvm::Twine;
 
-namespace {
-
-/// Export names that would collide with the generated C API (`NAME_create`).
-constexpr StringRef kReservedEntryNames[] = {"create", "destroy", "last_error",
-                                             "save_weights"};
-
-/// "; did you mean 'relu'?" for the closest candidate, or "".
-std::string suggest(StringRef name, llvm::ArrayRef<StringRef> candidates) {
+std::string kiln::sema::suggest(StringRef name, llvm::ArrayRef<StringRef> candidates) {
   StringRef best;
   unsigned bestDistance = std::max<unsigned>(1, name.size() / 3) + 1;
   for (StringRef candidate : candidates) {
@@ -33,59 +33,6 @@ std::string suggest(StringRef name, llvm::ArrayRef<StringRef> candidates) {
   return ("; did you mean '" + best + "'?").str();
 }
 
-class NameResolver {
-public:
-  explicit NameResolver(Diagnostics &diags) : diags(diags) {}
-  bool run(FileAST &file);
-
-private:
-  // Declarations.
-  void buildModuleTable(FileAST &file);
-  void buildMemberTable(ModuleDecl &module);
-  void resolveInstance(InstanceDecl &instance);
-  void checkParam(const ParamDecl &param);
-  void checkFn(const FnDecl &fn);
-
-  // Types and compile-time integers.
-  enum class DimContext { Param, Signature, Result, Let };
-  void checkType(const TypeAST &type, DimContext context);
-  void checkStaticInt(ExprAST &expr, StringRef what);
-
-  // Function bodies.
-  void checkStatement(StmtAST &stmt, const FnDecl &fn);
-  void checkValue(ExprAST &expr, bool allowMulti = false);
-  void resolveName(NameExprAST &name);
-  void resolveCall(CallExprAST &call, bool allowMulti);
-  /// The number of values an expression produces (a call to a method with
-  /// several results produces several).
-  static unsigned countValues(const ExprAST &expr);
-
-  /// Binds positional and keyword arguments to parameters by name. Reports
-  /// wrong counts, unknown and repeated keywords; returns false if any.
-  bool bindArgs(StringRef callee, llvm::ArrayRef<StringRef> params,
-                unsigned numRequired, llvm::ArrayRef<ExprPtr> args,
-                llvm::ArrayRef<KeywordArg> keywordArgs, SMLoc callLoc,
-                StringRef declName, SMLoc declLoc,
-                llvm::SmallVectorImpl<ExprAST *> &bound);
-
-  /// Walks `a.b` through instances. Returns the module reached, or null
-  /// after reporting.
-  const ModuleDecl *walkInstances(llvm::ArrayRef<Ident> path,
-                                  llvm::SmallVectorImpl<const InstanceDecl *> &walked);
-  void noteDeclared(StringRef name, SMLoc loc) {
-    diags.note(loc, "'" + name + "' declared here");
-  }
-
-  Diagnostics &diags;
-  llvm::StringMap<ModuleDecl *> modules;
-
-  // State while checking one function.
-  ModuleDecl *module = nullptr;
-  const FnDecl *currentFn = nullptr;
-  llvm::StringSet<> locals;
-  llvm::StringSet<> symbols; // symbolic dims of the signature
-};
-
 //===----------------------------------------------------------------------===//
 // Declarations
 //===----------------------------------------------------------------------===//
@@ -99,10 +46,10 @@ bool NameResolver::run(FileAST &file) {
   for (auto &decl : file.modules)
     for (const auto &member : decl->getMembers())
       if (auto *instance = llvm::dyn_cast<InstanceDecl>(member.get()))
-        instance->resolvedModule =
-            modules.lookup(instance->getModuleName().name);
+        instance->resolvedModule = modules.lookup(instance->getModuleName().name);
   for (auto &decl : file.modules) {
     module = decl.get();
+    checkCtorDefaults(*decl);
     for (const auto &member : decl->getMembers()) {
       if (diags.shouldStop())
         return false;
@@ -122,8 +69,7 @@ void NameResolver::buildModuleTable(FileAST &file) {
   for (auto &decl : file.modules) {
     auto [it, inserted] = modules.try_emplace(decl->getName(), decl.get());
     if (!inserted) {
-      diags.error(decl->getLoc(),
-                  "redefinition of module '" + decl->getName() + "'");
+      diags.error(decl->getLoc(), "redefinition of module '" + decl->getName() + "'");
       diags.note(it->second->getLoc(), "previous definition is here");
     }
     buildMemberTable(*decl);
@@ -136,14 +82,13 @@ void NameResolver::buildMemberTable(ModuleDecl &decl) {
     auto [it, inserted] = defined.try_emplace(name.name, name.loc);
     if (inserted)
       return true;
-    diags.error(name.loc, "redefinition of '" + name.name + "' in module '" +
-                              decl.getName() + "'");
+    diags.error(name.loc, "redefinition of '" + name.name + "' in module '" + decl.getName() + "'");
     diags.note(it->second, "previous definition is here");
     return false;
   };
   for (auto [i, param] : llvm::enumerate(decl.getCtorParams()))
-    if (define(param))
-      decl.ctorParamIndex[param.name] = i;
+    if (define(param.name))
+      decl.ctorParamIndex[param.name.name] = i;
   for (const auto &member : decl.getMembers())
     if (define(member->getIdent()))
       decl.memberTable[member->getName()] = member.get();
@@ -151,26 +96,115 @@ void NameResolver::buildMemberTable(ModuleDecl &decl) {
 
 void NameResolver::resolveInstance(InstanceDecl &instance) {
   const Ident &name = instance.getModuleName();
+  if (ExprAST *count = instance.getCount())
+    checkStaticInt(*count, "the length of a list of modules");
   if (!instance.resolvedModule) {
     llvm::SmallVector<StringRef> candidates(modules.keys());
-    diags.error(name.loc, "unknown module '" + name.name + "'" +
-                              suggest(name.name, candidates));
+    diags.error(name.loc, "unknown module '" + name.name + "'" + suggest(name.name, candidates));
     return;
   }
   const ModuleDecl &target = *instance.resolvedModule;
   llvm::SmallVector<StringRef, 4> params;
-  for (const Ident &param : target.getCtorParams())
-    params.push_back(param.name);
-  if (!bindArgs(target.getName(), params, params.size(), instance.getArgs(),
-                instance.getKeywordArgs(), name.loc, target.getName(),
-                target.getLoc(), instance.boundArgs)) {
+  for (const CtorParam &param : target.getCtorParams())
+    params.push_back(param.name.name);
+  unsigned visible = module->getCtorParams().size();
+  if (!bindArgs(target.getName(), params, target.getNumRequiredCtorParams(), instance.getArgs(),
+                instance.getKeywordArgs(), name.loc, target.getName(), target.getLoc(),
+                instance.boundArgs)) {
     // Look inside the arguments anyway, for more errors.
     for (const ExprPtr &arg : instance.getArgs())
-      checkStaticInt(*arg, "a constructor argument");
+      checkCtorExpr(*arg, visible);
     return;
   }
-  for (ExprAST *arg : instance.boundArgs)
-    checkStaticInt(*arg, "a constructor argument");
+  for (auto [param, arg] : llvm::zip(target.getCtorParams(), instance.boundArgs)) {
+    if (!arg)
+      continue;
+    std::optional<CtorType> type = checkCtorExpr(*arg, visible);
+    // An int may stand for a float, nothing else converts.
+    if (!type || *type == param.type || (*type == CtorType::Int && param.type == CtorType::Float))
+      continue;
+    diags.error(arg->getStartLoc(), "constructor argument '" + param.name.name + "' of '" +
+                                        target.getName() + "' has type '" +
+                                        getCtorTypeName(param.type) + "', got '" +
+                                        getCtorTypeName(*type) + "'");
+    diags.note(param.name.loc, "'" + param.name.name + "' declared here");
+  }
+}
+
+void NameResolver::checkCtorDefaults(ModuleDecl &decl) {
+  for (auto [i, param] : llvm::enumerate(decl.getCtorParams())) {
+    if (!param.defaultValue)
+      continue;
+    std::optional<CtorType> type = checkCtorExpr(*param.defaultValue, i);
+    if (type && *type != param.type && !(*type == CtorType::Int && param.type == CtorType::Float))
+      diags.error(param.defaultValue->getStartLoc(),
+                  "default value of '" + param.name.name + "' has type '" + getCtorTypeName(*type) +
+                      "', but '" + param.name.name + "' is declared '" +
+                      getCtorTypeName(param.type) + "'");
+  }
+}
+
+std::optional<CtorType> NameResolver::checkCtorExpr(ExprAST &expr, unsigned visible) {
+  const char *kWhat = "a constructor argument must be a compile-time value "
+                      "(literals, constructor arguments and + - * /)";
+  switch (expr.getKind()) {
+  case ExprAST::Expr_Integer:
+    return CtorType::Int;
+  case ExprAST::Expr_Float:
+    return CtorType::Float;
+  case ExprAST::Expr_Bool:
+    return CtorType::Bool;
+  case ExprAST::Expr_Name: {
+    auto &name = llvm::cast<NameExprAST>(expr);
+    auto index =
+        name.getPath().size() == 1 ? module->lookupCtorParam(name.getName()) : std::nullopt;
+    if (!index) {
+      diags.error(expr.getLoc(), "'" + name.getName() + "' is not a constructor argument of '" +
+                                     module->getName() + "': " + kWhat);
+      return std::nullopt;
+    }
+    if (*index >= visible) {
+      diags.error(expr.getLoc(), "the default value of a constructor "
+                                 "argument can only use the arguments "
+                                 "before it, not '" +
+                                     name.getName() + "'");
+      return std::nullopt;
+    }
+    name.resolution = NameExprAST::Resolution::CtorArg;
+    name.resolvedCtorArg = *index;
+    return module->getCtorParams()[*index].type;
+  }
+  case ExprAST::Expr_Unary: {
+    auto type = checkCtorExpr(llvm::cast<UnaryExprAST>(expr).getOperand(), visible);
+    if (type == CtorType::Bool) {
+      diags.error(expr.getLoc(), "'-' cannot be applied to a bool");
+      return std::nullopt;
+    }
+    return type;
+  }
+  case ExprAST::Expr_Binary: {
+    auto &binary = llvm::cast<BinaryExprAST>(expr);
+    if (binary.getOp() == BinaryOp::MatMul) {
+      diags.error(expr.getLoc(), "'@' cannot be used in a constructor "
+                                 "argument");
+      return std::nullopt;
+    }
+    auto lhs = checkCtorExpr(binary.getLHS(), visible);
+    auto rhs = checkCtorExpr(binary.getRHS(), visible);
+    if (!lhs || !rhs)
+      return std::nullopt;
+    if (*lhs == CtorType::Bool || *rhs == CtorType::Bool) {
+      diags.error(expr.getLoc(),
+                  "'" + getBinaryOpSpelling(binary.getOp()) + "' cannot be applied to a bool");
+      return std::nullopt;
+    }
+    return *lhs == CtorType::Float || *rhs == CtorType::Float ? CtorType::Float : CtorType::Int;
+  }
+  case ExprAST::Expr_Call:
+    diags.error(expr.getLoc(), kWhat);
+    return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 void NameResolver::checkParam(const ParamDecl &param) {
@@ -182,24 +216,34 @@ void NameResolver::checkParam(const ParamDecl &param) {
 //===----------------------------------------------------------------------===//
 
 void NameResolver::checkType(const TypeAST &type, DimContext context) {
+  if (type.hasEllipsis()) {
+    // `...` stands for leading dims a method takes from its caller.
+    if (context == DimContext::Signature) {
+      signatureHasEllipsis = true;
+    } else if (context != DimContext::Result || !signatureHasEllipsis) {
+      diags.error(type.ellipsisLoc, context == DimContext::Result
+                                        ? "'...' in a result type needs an argument type "
+                                          "with '...'"
+                                        : "'...' is only allowed in the argument and result "
+                                          "types of a method");
+    }
+  }
   for (const ExprPtr &dim : type.dims) {
     auto *name = llvm::dyn_cast<NameExprAST>(dim.get());
-    if (!name || name->getPath().size() != 1) {
+    if (!name || name->getPath().size() != 1 || name->getPath()[0].index) {
       checkStaticInt(*dim, "a dimension");
       continue;
     }
     StringRef text = name->getName();
-    if (auto index = module->lookupCtorParam(text)) {
-      name->resolution = NameExprAST::Resolution::CtorArg;
-      name->resolvedCtorArg = *index;
+    if (module->lookupCtorParam(text)) {
+      checkStaticInt(*dim, "a dimension");
       continue;
     }
     switch (context) {
     case DimContext::Param:
-      diags.error(name->getLoc(),
-                  "'" + text + "' is not a constructor argument of '" +
-                      module->getName() +
-                      "': parameter dims must be known at compile time");
+      diags.error(name->getLoc(), "'" + text + "' is not a constructor argument of '" +
+                                      module->getName() +
+                                      "': parameter dims must be known at compile time");
       continue;
     case DimContext::Signature:
       symbols.insert(text);
@@ -207,9 +251,8 @@ void NameResolver::checkType(const TypeAST &type, DimContext context) {
     case DimContext::Result:
     case DimContext::Let:
       if (!symbols.contains(text)) {
-        diags.error(name->getLoc(),
-                    "symbolic dim '" + text + "' does not appear in the " +
-                        "arguments of '" + currentFn->getName() + "'");
+        diags.error(name->getLoc(), "symbolic dim '" + text + "' does not appear in the " +
+                                        "arguments of '" + currentFn->getName() + "'");
         continue;
       }
       break;
@@ -226,13 +269,19 @@ void NameResolver::checkStaticInt(ExprAST &expr, StringRef what) {
     auto &name = llvm::cast<NameExprAST>(expr);
     if (name.getPath().size() == 1) {
       if (auto index = module->lookupCtorParam(name.getName())) {
+        CtorType type = module->getCtorParams()[*index].type;
+        if (type != CtorType::Int) {
+          diags.error(expr.getLoc(), "'" + name.getName() + "' is a " + getCtorTypeName(type) +
+                                         " constructor argument: " + what +
+                                         " must be a compile-time integer");
+          return;
+        }
         name.resolution = NameExprAST::Resolution::CtorArg;
         name.resolvedCtorArg = *index;
         return;
       }
     }
-    diags.error(expr.getLoc(), "'" + name.getName() +
-                                   "' is not a constructor argument of '" +
+    diags.error(expr.getLoc(), "'" + name.getName() + "' is not a constructor argument of '" +
                                    module->getName() + "': " + what +
                                    " must be a compile-time integer");
     return;
@@ -260,387 +309,9 @@ void NameResolver::checkStaticInt(ExprAST &expr, StringRef what) {
   }
 }
 
-//===----------------------------------------------------------------------===//
-// Functions
-//===----------------------------------------------------------------------===//
+bool kiln::resolveNames(FileAST &file, Diagnostics &diags) { return NameResolver(diags).run(file); }
 
-void NameResolver::checkFn(const FnDecl &fn) {
-  currentFn = &fn;
-  locals.clear();
-  symbols.clear();
-  if (fn.isExport() && llvm::is_contained(kReservedEntryNames, fn.getName()))
-    diags.error(fn.getLoc(), "'" + fn.getName() +
-                                 "' cannot be exported: NAME_" + fn.getName() +
-                                 " is part of the generated C API");
-
-  llvm::StringMap<SMLoc> argLocs;
-  for (const FnArg &arg : fn.getArgs()) {
-    auto [it, inserted] = argLocs.try_emplace(arg.name.name, arg.name.loc);
-    if (!inserted) {
-      diags.error(arg.name.loc, "redefinition of argument '" + arg.name.name +
-                                    "'");
-      diags.note(it->second, "previous definition is here");
-    }
-    locals.insert(arg.name.name);
-    checkType(arg.type, DimContext::Signature);
-  }
-  for (const TypeAST &result : fn.getResults())
-    checkType(result, DimContext::Result);
-
-  bool returned = false, reportedDeadCode = false;
-  for (const auto &stmt : fn.getBody()) {
-    if (returned && !reportedDeadCode) {
-      diags.error(stmt->getLoc(), "statement after 'return' in '" +
-                                      fn.getName() + "' is never executed");
-      reportedDeadCode = true;
-    }
-    checkStatement(*stmt, fn);
-    returned |= llvm::isa<ReturnStmtAST>(stmt.get());
-    if (diags.shouldStop())
-      return;
-  }
-  if (!returned)
-    diags.error(fn.getEndLoc(),
-                "function '" + fn.getName() + "' must end with a 'return'");
-}
-
-void NameResolver::checkStatement(StmtAST &stmt, const FnDecl &fn) {
-  if (auto *let = llvm::dyn_cast<LetStmtAST>(&stmt)) {
-    size_t numNames = let->getNames().size();
-    checkValue(let->getValue(), /*allowMulti=*/numNames > 1);
-    unsigned numValues = countValues(let->getValue());
-    if (numNames > 1 && numValues != numNames)
-      diags.error(let->getValue().getLoc(),
-                  "'let' binds " + Twine(numNames) +
-                      " names but the value gives " + Twine(numValues));
-    if (const TypeAST *type = let->getType())
-      checkType(*type, DimContext::Let);
-    // Names become visible after their value: `let x = x + 1` reads the
-    // previous `x`. Rebinding a name shadows it.
-    for (const Ident &name : let->getNames())
-      locals.insert(name.name);
-    return;
-  }
-  auto &ret = llvm::cast<ReturnStmtAST>(stmt);
-  auto values = ret.getValues();
-  bool single = values.size() == 1;
-  for (const ExprPtr &value : values)
-    checkValue(*value, /*allowMulti=*/single);
-  unsigned numValues = single ? countValues(*values.front()) : values.size();
-  if (numValues != fn.getResults().size()) {
-    diags.error(ret.getLoc(), "'" + fn.getName() + "' returns " +
-                                  Twine(fn.getResults().size()) +
-                                  (fn.getResults().size() == 1 ? " value"
-                                                               : " values") +
-                                  ", but this 'return' gives " +
-                                  Twine(numValues));
-    noteDeclared(fn.getName(), fn.getLoc());
-  }
-}
-
-unsigned NameResolver::countValues(const ExprAST &expr) {
-  auto *call = llvm::dyn_cast<CallExprAST>(&expr);
-  if (call && call->resolvedMethod)
-    return call->resolvedMethod->getResults().size();
-  return 1;
-}
-
-void NameResolver::checkValue(ExprAST &expr, bool allowMulti) {
-  switch (expr.getKind()) {
-  case ExprAST::Expr_Integer:
-  case ExprAST::Expr_Float:
-    return;
-  case ExprAST::Expr_Bool:
-    diags.error(expr.getLoc(), "'true' and 'false' are only allowed as flag "
-                               "arguments such as 'keepdim=true'");
-    return;
-  case ExprAST::Expr_Name:
-    resolveName(llvm::cast<NameExprAST>(expr));
-    return;
-  case ExprAST::Expr_Unary:
-    checkValue(llvm::cast<UnaryExprAST>(expr).getOperand());
-    return;
-  case ExprAST::Expr_Binary: {
-    auto &binary = llvm::cast<BinaryExprAST>(expr);
-    checkValue(binary.getLHS());
-    checkValue(binary.getRHS());
-    return;
-  }
-  case ExprAST::Expr_Call:
-    resolveCall(llvm::cast<CallExprAST>(expr), allowMulti);
-    return;
-  }
-}
-
-const ModuleDecl *
-NameResolver::walkInstances(llvm::ArrayRef<Ident> path,
-                            llvm::SmallVectorImpl<const InstanceDecl *> &walked) {
-  const ModuleDecl *current = module;
-  for (const Ident &part : path) {
-    const MemberDecl *member = current->lookupMember(part.name);
-    auto *instance = llvm::dyn_cast_or_null<InstanceDecl>(member);
-    if (!instance) {
-      if (member) {
-        diags.error(part.loc, "'" + part.name + "' is not a module instance");
-        noteDeclared(part.name, member->getLoc());
-      } else {
-        diags.error(part.loc, current == module
-                                  ? "unknown name '" + part.name + "'"
-                                  : "module '" + current->getName() +
-                                        "' has no instance named '" +
-                                        part.name + "'");
-      }
-      return nullptr;
-    }
-    walked.push_back(instance);
-    current = instance->resolvedModule;
-    if (!current)
-      return nullptr; // Its module was unknown: already reported.
-  }
-  return current;
-}
-
-void NameResolver::resolveName(NameExprAST &name) {
-  llvm::ArrayRef<Ident> path = name.getPath();
-  const Ident &last = path.back();
-  if (path.size() == 1) {
-    if (locals.contains(last.name)) {
-      name.resolution = NameExprAST::Resolution::Local;
-      return;
-    }
-    if (auto index = module->lookupCtorParam(last.name)) {
-      name.resolution = NameExprAST::Resolution::CtorArg;
-      name.resolvedCtorArg = *index;
-      return;
-    }
-  }
-  llvm::SmallVector<const InstanceDecl *, 2> instances;
-  const ModuleDecl *owner = walkInstances(path.drop_back(), instances);
-  if (!owner)
-    return;
-  const MemberDecl *member = owner->lookupMember(last.name);
-  if (auto *param = llvm::dyn_cast_or_null<ParamDecl>(member)) {
-    name.resolution = NameExprAST::Resolution::Param;
-    name.resolvedInstances = std::move(instances);
-    name.resolvedParam = param;
-    return;
-  }
-  if (member) {
-    StringRef kind = llvm::isa<FnDecl>(member) ? "a function" : "a module instance";
-    diags.error(last.loc, "'" + last.name + "' is " + kind +
-                              ", not a value; call it as '" + last.name +
-                              "(...)'");
-    noteDeclared(last.name, member->getLoc());
-    return;
-  }
-  if (path.size() > 1) {
-    diags.error(last.loc, "module '" + owner->getName() +
-                              "' has no parameter named '" + last.name + "'");
-    return;
-  }
-  if (path.size() == 1 && lookupBuiltin(last.name)) {
-    diags.error(last.loc, "'" + last.name +
-                              "' is a builtin function, not a value; call it "
-                              "as '" + last.name + "(...)'");
-    return;
-  }
-  llvm::SmallVector<StringRef> candidates;
-  for (const auto &entry : locals)
-    candidates.push_back(entry.getKey());
-  for (const auto &entry : module->memberTable)
-    candidates.push_back(entry.getKey());
-  for (const Ident &param : module->getCtorParams())
-    candidates.push_back(param.name);
-  diags.error(last.loc, "unknown name '" + last.name + "'" +
-                            suggest(last.name, candidates));
-}
-
-void NameResolver::resolveCall(CallExprAST &call, bool allowMulti) {
-  llvm::ArrayRef<Ident> path = call.getCallee();
-  const Ident &last = path.back();
-  llvm::SmallVector<const InstanceDecl *, 2> instances;
-  const ModuleDecl *owner = walkInstances(path.drop_back(), instances);
-  bool resolved = false;
-  if (owner) {
-    const MemberDecl *member = owner->lookupMember(last.name);
-    if (auto *fn = llvm::dyn_cast_or_null<FnDecl>(member)) {
-      call.resolvedMethod = fn;
-      resolved = true;
-    } else if (auto *instance = llvm::dyn_cast_or_null<InstanceDecl>(member)) {
-      // Calling an instance calls its `forward`.
-      instances.push_back(instance);
-      if (const ModuleDecl *target = instance->resolvedModule) {
-        auto *forward =
-            llvm::dyn_cast_or_null<FnDecl>(target->lookupMember("forward"));
-        if (forward) {
-          call.resolvedMethod = forward;
-          resolved = true;
-        } else {
-          diags.error(last.loc, "module '" + target->getName() +
-                                    "' has no 'forward' method, so instance '" +
-                                    last.name + "' cannot be called");
-          noteDeclared(target->getName(), target->getLoc());
-        }
-      }
-    } else if (member) {
-      diags.error(last.loc, "'" + last.name + "' is a parameter, not a function");
-      noteDeclared(last.name, member->getLoc());
-    } else if (path.size() == 1 && lookupBuiltin(last.name)) {
-      call.resolvedBuiltin = lookupBuiltin(last.name);
-      resolved = true;
-    } else if (path.size() > 1) {
-      diags.error(last.loc, "module '" + owner->getName() +
-                                "' has no method or instance named '" +
-                                last.name + "'");
-    } else if (locals.contains(last.name) ||
-               module->lookupCtorParam(last.name)) {
-      diags.error(last.loc, "'" + last.name + "' is a value, not a function");
-    } else {
-      llvm::SmallVector<StringRef> candidates;
-      for (const BuiltinInfo &builtin : getBuiltins())
-        candidates.push_back(builtin.name);
-      for (const auto &entry : module->memberTable)
-        if (!llvm::isa<ParamDecl>(entry.getValue()))
-          candidates.push_back(entry.getKey());
-      diags.error(last.loc, "unknown function '" + last.name + "'" +
-                                suggest(last.name, candidates));
-    }
-  }
-  call.resolvedInstances = std::move(instances);
-
-  if (!resolved) {
-    // Still look inside the arguments for more errors.
-    for (const ExprPtr &arg : call.getArgs())
-      checkValue(*arg);
-    for (const KeywordArg &arg : call.getKeywordArgs())
-      if (!llvm::isa<BoolExprAST>(arg.value.get()))
-        checkValue(*arg.value);
-    return;
-  }
-
-  std::string calleeName = call.getCalleeName();
-  if (const BuiltinInfo *builtin = call.resolvedBuiltin) {
-    llvm::SmallVector<StringRef, 4> params;
-    unsigned numRequired = 0;
-    for (const BuiltinParam &param : builtin->params) {
-      params.push_back(param.name);
-      numRequired += param.required;
-    }
-    if (!bindArgs(calleeName, params, numRequired, call.getArgs(),
-                  call.getKeywordArgs(), last.loc, "", SMLoc(),
-                  call.boundArgs))
-      return;
-    for (auto [param, arg] : llvm::zip(builtin->params, call.boundArgs)) {
-      if (!arg)
-        continue;
-      switch (param.kind) {
-      case BuiltinParam::Tensor:
-        checkValue(*arg);
-        break;
-      case BuiltinParam::Int:
-        checkStaticInt(*arg, ("'" + param.name + "'").str());
-        break;
-      case BuiltinParam::Bool:
-        if (!llvm::isa<BoolExprAST>(arg))
-          diags.error(arg->getLoc(), "'" + param.name + "' of '" +
-                                         calleeName +
-                                         "' must be 'true' or 'false'");
-        break;
-      }
-    }
-    return;
-  }
-
-  const FnDecl &method = *call.resolvedMethod;
-  llvm::SmallVector<StringRef, 4> params;
-  for (const FnArg &arg : method.getArgs())
-    params.push_back(arg.name.name);
-  if (!bindArgs(calleeName, params, params.size(), call.getArgs(),
-                call.getKeywordArgs(), last.loc, method.getName(),
-                method.getLoc(), call.boundArgs))
-    return;
-  for (ExprAST *arg : call.boundArgs)
-    checkValue(*arg);
-  size_t numResults = method.getResults().size();
-  if (numResults != 1 && !allowMulti) {
-    diags.error(last.loc, "'" + calleeName + "' returns " + Twine(numResults) +
-                              " values and cannot be used as one; bind them "
-                              "with 'let a, b = " + calleeName + "(...)'");
-    noteDeclared(method.getName(), method.getLoc());
-  }
-}
-
-bool NameResolver::bindArgs(StringRef callee, llvm::ArrayRef<StringRef> params,
-                            unsigned numRequired, llvm::ArrayRef<ExprPtr> args,
-                            llvm::ArrayRef<KeywordArg> keywordArgs,
-                            SMLoc callLoc, StringRef declName, SMLoc declLoc,
-                            llvm::SmallVectorImpl<ExprAST *> &bound) {
-  auto expected = [&]() -> std::string {
-    if (numRequired == params.size())
-      return ("expected " + Twine(params.size())).str();
-    return ("expected " + Twine(numRequired) + " to " + Twine(params.size()))
-        .str();
-  };
-  auto noteDecl = [&] {
-    if (declLoc.isValid())
-      noteDeclared(declName, declLoc);
-  };
-  size_t given = args.size() + keywordArgs.size();
-  if (args.size() > params.size()) {
-    diags.error(args[params.size()]->getLoc(),
-                "too many arguments to '" + callee + "': " + expected() +
-                    ", got " + Twine(given));
-    noteDecl();
-    return false;
-  }
-  bound.assign(params.size(), nullptr);
-  for (auto [i, arg] : llvm::enumerate(args))
-    bound[i] = arg.get();
-  bool ok = true;
-  for (const KeywordArg &arg : keywordArgs) {
-    const auto *it = llvm::find(params, arg.name.name);
-    if (it == params.end()) {
-      diags.error(arg.name.loc, "'" + callee + "' has no argument named '" +
-                                    arg.name.name + "'" +
-                                    suggest(arg.name.name, params));
-      noteDecl();
-      ok = false;
-      continue;
-    }
-    size_t index = it - params.begin();
-    if (bound[index]) {
-      diags.error(arg.name.loc, "argument '" + arg.name.name + "' of '" +
-                                    callee + "' is given twice");
-      ok = false;
-      continue;
-    }
-    bound[index] = arg.value.get();
-  }
-  if (!ok)
-    return false;
-  for (unsigned i = 0; i < numRequired; ++i) {
-    if (bound[i])
-      continue;
-    if (keywordArgs.empty())
-      diags.error(callLoc, "too few arguments to '" + callee + "': " +
-                               expected() + ", got " + Twine(given));
-    else
-      diags.error(callLoc, "missing argument '" + params[i] + "' in call to '" +
-                               callee + "'");
-    noteDecl();
-    return false;
-  }
-  return true;
-}
-
-} // namespace
-
-bool kiln::resolveNames(FileAST &file, Diagnostics &diags) {
-  return NameResolver(diags).run(file);
-}
-
-const ModuleDecl *kiln::selectTopModule(const FileAST &file,
-                                        StringRef requested,
+const ModuleDecl *kiln::selectTopModule(const FileAST &file, StringRef requested,
                                         Diagnostics &diags) {
   const ModuleDecl *top = nullptr;
   if (!requested.empty()) {
@@ -652,7 +323,9 @@ const ModuleDecl *kiln::selectTopModule(const FileAST &file,
       return nullptr;
     }
   } else {
-    for (const auto &decl : file.modules)
+    // Among the main file's modules: imported ones are libraries.
+    size_t firstMain = file.modules.size() - std::min(file.numMainModules, file.modules.size());
+    for (const auto &decl : llvm::drop_begin(file.modules, firstMain))
       if (decl->hasExports())
         top = decl.get();
     if (!top) {
@@ -660,16 +333,15 @@ const ModuleDecl *kiln::selectTopModule(const FileAST &file,
       return nullptr;
     }
   }
-  if (!top->getCtorParams().empty()) {
-    diags.error(top->getLoc(),
-                "module '" + top->getName() +
-                    "' takes constructor arguments, so it cannot be the "
-                    "compiled model; wrap it in a module that instantiates it");
+  if (top->getNumRequiredCtorParams() != 0) {
+    diags.error(top->getLoc(), "module '" + top->getName() +
+                                   "' takes constructor arguments, so it cannot be the "
+                                   "compiled model; wrap it in a module that instantiates it");
     return nullptr;
   }
   if (!top->hasExports()) {
-    diags.error(top->getLoc(), "module '" + top->getName() +
-                                   "' has no 'export fn': nothing to compile");
+    diags.error(top->getLoc(),
+                "module '" + top->getName() + "' has no 'export fn': nothing to compile");
     return nullptr;
   }
   return top;

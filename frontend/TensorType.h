@@ -23,11 +23,14 @@ class RankedTensorType;
 
 namespace kiln {
 
-enum class ElementType { f32, i64, i32 };
+/// `boolean` is Kiln's `bool` (MLIR's i1).
+enum class ElementType { f32, bf16, f16, i64, i32, boolean };
 
 llvm::StringRef getElementTypeName(ElementType type);
 std::optional<ElementType> parseElementTypeName(llvm::StringRef name);
-inline bool isFloat(ElementType type) { return type == ElementType::f32; }
+inline bool isFloat(ElementType type) {
+  return type == ElementType::f32 || type == ElementType::bf16 || type == ElementType::f16;
+}
 
 /// One dim: a static size, or a symbol bound per call (a batch `B`). Symbol
 /// names point into the source buffer, which outlives every type.
@@ -40,8 +43,7 @@ struct Dim {
   bool isSymbolic() const { return !symbol.empty(); }
   bool isStatic(int64_t value) const { return !isSymbolic() && size == value; }
   bool operator==(const Dim &other) const {
-    return isSymbolic() ? symbol == other.symbol
-                        : !other.isSymbolic() && size == other.size;
+    return isSymbolic() ? symbol == other.symbol : !other.isSymbolic() && size == other.size;
   }
   bool operator!=(const Dim &other) const { return !(*this == other); }
 };
@@ -72,8 +74,7 @@ struct TensorType {
 /// 1 at run time: the checker must hold for every binding of the symbols.
 /// On failure returns std::nullopt and sets `badDim` to the result dim index
 /// (counted from the front of the broadcast result) where they disagree.
-std::optional<TensorType> broadcast(const TensorType &lhs,
-                                    const TensorType &rhs, unsigned &badDim);
+std::optional<TensorType> broadcast(const TensorType &lhs, const TensorType &rhs, unsigned &badDim);
 
 /// Normalizes an axis (negative counts from the back) against `rank`.
 std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);

@@ -29,6 +29,8 @@ enum class Tok {
   kw_return,
   kw_true,
   kw_false,
+  kw_for,
+  kw_import,
 
   // Punctuation.
   l_paren,
@@ -48,6 +50,12 @@ enum class Tok {
   star,
   slash,
   at,
+  ellipsis,    // ...
+  plus_equal,  // +=
+  minus_equal, // -=
+  star_equal,  // *=
+  slash_equal, // /=
+  string,      // "nn.kiln" (the spelling includes the quotes)
 };
 
 struct Token {
@@ -56,9 +64,7 @@ struct Token {
 
   bool is(Tok k) const { return kind == k; }
   bool isNot(Tok k) const { return kind != k; }
-  llvm::SMLoc getLoc() const {
-    return llvm::SMLoc::getFromPointer(spelling.data());
-  }
+  llvm::SMLoc getLoc() const { return llvm::SMLoc::getFromPointer(spelling.data()); }
 };
 
 /// How a token kind reads in a diagnostic: `'{'`, `identifier`, `end of file`.

@@ -30,6 +30,8 @@ namespace kiln {
 namespace {
 
 constexpr int64_t kAlignment = 64;
+/// How many buffers and views a dim is followed through to an argument.
+constexpr unsigned kMaxTraceDepth = 16;
 
 using Monomial = SmallVector<std::string, 2>; // sorted symbol names
 
@@ -46,20 +48,61 @@ class SymbolTracer {
 public:
   explicit SymbolTracer(func::FuncOp func) : func(func) {}
 
-  /// The symbol `value` is the size of, if it is `memref.dim %arg, <const>` of
-  /// an argument whose `kiln.dims` names a symbol there.
-  std::optional<std::string> trace(Value value) {
+  /// The symbol `value` is the size of: `memref.dim` of an argument whose
+  /// `kiln.dims` names a symbol there, or of a buffer or view whose size at
+  /// that dim is itself traceable (bufferization copies a view's size that
+  /// way, e.g. `memref.dim` of an `expand_shape` of an alloc).
+  std::optional<std::string> trace(Value value, unsigned depth = 0) {
     auto dim = value.getDefiningOp<memref::DimOp>();
-    if (!dim)
+    std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
+    if (!index)
       return std::nullopt;
-    auto arg = dyn_cast<BlockArgument>(dim.getSource());
-    std::optional<int64_t> index = dim.getConstantIndex();
-    if (!arg || arg.getOwner() != &func.getBody().front() || !index)
+    return traceDim(dim.getSource(), *index, depth);
+  }
+
+  /// The symbol that dim `index` of the memref `source` stands for.
+  std::optional<std::string> traceDim(Value source, int64_t index, unsigned depth) {
+    if (depth > kMaxTraceDepth)
+      return std::nullopt;
+    if (auto alloc = source.getDefiningOp<memref::AllocOp>()) {
+      if (!alloc.getType().isDynamicDim(index))
+        return std::nullopt;
+      unsigned position = alloc.getType().getDynamicDimIndex(index);
+      return trace(alloc.getDynamicSizes()[position], depth + 1);
+    }
+    if (auto expand = source.getDefiningOp<memref::ExpandShapeOp>()) {
+      OpFoldResult size = expand.getMixedOutputShape()[index];
+      if (auto sizeValue = dyn_cast<Value>(size))
+        return trace(sizeValue, depth + 1);
+      return std::nullopt;
+    }
+    if (auto collapse = source.getDefiningOp<memref::CollapseShapeOp>()) {
+      // A collapsed dim is its group's product: traceable when the group has
+      // one dynamic dim and the others are 1.
+      MemRefType srcType = collapse.getSrcType();
+      std::optional<int64_t> dynamicDim;
+      for (int64_t d : collapse.getReassociationIndices()[index]) {
+        if (srcType.isDynamicDim(d)) {
+          if (dynamicDim)
+            return std::nullopt;
+          dynamicDim = d;
+        } else if (srcType.getDimSize(d) != 1) {
+          return std::nullopt;
+        }
+      }
+      if (!dynamicDim)
+        return std::nullopt;
+      return traceDim(collapse.getSrc(), *dynamicDim, depth + 1);
+    }
+    if (auto cast = source.getDefiningOp<memref::CastOp>())
+      return traceDim(cast.getSource(), index, depth + 1);
+    auto arg = dyn_cast<BlockArgument>(source);
+    if (!arg || arg.getOwner() != &func.getBody().front())
       return std::nullopt;
     auto dims = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), kDimsAttrName);
-    if (!dims || *index >= static_cast<int64_t>(dims.size()))
+    if (!dims || index >= static_cast<int64_t>(dims.size()))
       return std::nullopt;
-    if (auto name = dyn_cast<StringAttr>(dims[*index]))
+    if (auto name = dyn_cast<StringAttr>(dims[index]))
       return name.str();
     return std::nullopt;
   }
@@ -167,7 +210,8 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
         return alloc.emitOpError("has a non-identity layout");
       Buffer buffer;
       buffer.alloc = alloc;
-      int64_t bytes = type.getElementTypeBitWidth() / 8;
+      // An i1 element takes one byte in memory, as in MLIR's LLVM lowering.
+      int64_t bytes = llvm::divideCeil(type.getElementTypeBitWidth(), 8);
       for (int64_t d : type.getShape())
         if (!ShapedType::isDynamic(d))
           bytes *= d;

@@ -10,6 +10,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace kiln;
@@ -81,6 +82,58 @@ LogicalResult MulOp::verify() { return verifyBinary(*this); }
 LogicalResult DivOp::verify() { return verifyBinary(*this); }
 LogicalResult MaxOp::verify() { return verifyBinary(*this); }
 LogicalResult MinOp::verify() { return verifyBinary(*this); }
+LogicalResult PowOp::verify() { return verifyBinary(*this); }
+
+LogicalResult GeluOp::verify() {
+  if (getApproximate() != "none" && getApproximate() != "tanh")
+    return emitOpError("approximate must be \"none\" or \"tanh\", got \"")
+           << getApproximate() << "\"";
+  return success();
+}
+
+LogicalResult ClampOp::verify() {
+  if (!(getMin().convertToDouble() <= getMax().convertToDouble()))
+    return emitOpError("min ") << getMin().convertToDouble() << " is greater than max "
+                               << getMax().convertToDouble();
+  return success();
+}
+
+LogicalResult WhereOp::verify() {
+  auto cond = getCond().getType();
+  auto lhs = getLhs().getType();
+  auto rhs = getRhs().getType();
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOpError("operand element types differ: ")
+           << formatTensorType(lhs) << " and " << formatTensorType(rhs);
+  auto values = broadcastShapes(lhs.getShape(), rhs.getShape());
+  if (!values)
+    return emitOpError("operand shapes ")
+           << formatShape(lhs.getShape()) << " and " << formatShape(rhs.getShape())
+           << " are not broadcast-compatible";
+  auto shape = broadcastShapes(cond.getShape(), *values);
+  if (!shape)
+    return emitOpError("condition shape ")
+           << formatShape(cond.getShape()) << " and value shape " << formatShape(*values)
+           << " are not broadcast-compatible";
+  return verifyResultShape(*this, lhs.getElementType(), *shape);
+}
+
+LogicalResult CastOp::verify() {
+  auto input = getInput().getType();
+  auto result = getType();
+  if (!shapesCompatible(input.getShape(), result.getShape()))
+    return emitOpError("result shape ")
+           << formatShape(result.getShape()) << " differs from the input shape "
+           << formatShape(input.getShape());
+  if (isa<FloatType>(result.getElementType()) && isa<FloatType>(input.getElementType()) &&
+      input.getElementType() != result.getElementType())
+    return emitOpError("float to float casts are not supported: ")
+           << formatTensorType(input) << " to " << formatTensorType(result);
+  if (result.getElementType().isInteger(1))
+    return emitOpError("cannot cast to i1 (compare instead): ")
+           << formatTensorType(input) << " to " << formatTensorType(result);
+  return success();
+}
 
 //===----------------------------------------------------------------------===//
 // Softmax family
@@ -95,6 +148,26 @@ static LogicalResult verifyAxis(Operation *op, RankedTensorType type, int64_t ax
 LogicalResult SoftmaxOp::verify() { return verifyAxis(*this, getInput().getType(), getAxis()); }
 LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this, getInput().getType(), getAxis()); }
 
+LogicalResult LayerNormOp::verify() {
+  auto input = getInput().getType();
+  if (input.getRank() < 1)
+    return emitOpError("input must have rank >= 1, got ") << formatTensorType(input);
+  ArrayRef<int64_t> last = input.getShape().take_back(1);
+  for (auto [what, value] : {std::pair{"weight", getWeight()}, std::pair{"bias", getBias()}}) {
+    auto type = cast<RankedTensorType>(value.getType());
+    if (type.getElementType() != input.getElementType() || type.getRank() != 1 ||
+        !shapesCompatible(type.getShape(), last))
+      return emitOpError(what) << " must be "
+                               << formatTensorType(
+                                      RankedTensorType::get(last, input.getElementType()))
+                               << " for input " << formatTensorType(input) << ", got "
+                               << formatTensorType(type);
+  }
+  if (getEps().convertToDouble() < 0)
+    return emitOpError("eps must not be negative");
+  return verifyResultShape(*this, input.getElementType(), input.getShape());
+}
+
 //===----------------------------------------------------------------------===//
 // Matmul and transpose
 //===----------------------------------------------------------------------===//
@@ -102,21 +175,23 @@ LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this, getInput().getTy
 LogicalResult MatmulOp::verify() {
   auto lhs = getLhs().getType();
   auto rhs = getRhs().getType();
-  if (lhs.getRank() < 2 || lhs.getRank() != rhs.getRank())
-    return emitOpError("operands must both have rank >= 2 and equal ranks, got ")
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return emitOpError("operands must both have rank >= 2, got ")
            << formatTensorType(lhs) << " and " << formatTensorType(rhs);
   if (lhs.getElementType() != rhs.getElementType())
     return emitOpError("operand element types differ: ")
            << formatTensorType(lhs) << " and " << formatTensorType(rhs);
-  int64_t rank = lhs.getRank();
   ArrayRef<int64_t> a = lhs.getShape(), b = rhs.getShape();
-  if (!shapesCompatible(a.drop_back(2), b.drop_back(2)))
-    return emitOpError("batch dims differ: ") << formatShape(a) << " and " << formatShape(b);
-  if (!shapesCompatible(a.take_back(1), b.slice(rank - 2, 1)))
+  auto batch = broadcastShapes(a.drop_back(2), b.drop_back(2));
+  if (!batch)
+    return emitOpError("batch dims of ")
+           << formatShape(a) << " and " << formatShape(b) << " are not broadcast-compatible";
+  int64_t k = a.back(), kb = b[b.size() - 2];
+  if (!shapesCompatible({k}, {kb}))
     return emitOpError("contraction dims differ: ")
-           << formatShape(a) << " x " << formatShape(b) << " (" << a.back() << " vs " << b[rank - 2]
-           << ")";
-  SmallVector<int64_t> expected(a.drop_back(1));
+           << formatShape(a) << " x " << formatShape(b) << " (" << k << " vs " << kb << ")";
+  SmallVector<int64_t> expected(*batch);
+  expected.push_back(a[a.size() - 2]);
   expected.push_back(b.back());
   return verifyResultShape(*this, lhs.getElementType(), expected);
 }
@@ -187,4 +262,279 @@ LogicalResult CrossEntropyOp::verify() {
     return emitOpError("batch sizes differ: logits ")
            << formatTensorType(logits) << ", targets " << formatTensorType(targets);
   return verifyResultShape(*this, logits.getElementType(), {});
+}
+
+//===----------------------------------------------------------------------===//
+// Layout: dim, reshape, slice, select, concat, embedding
+//===----------------------------------------------------------------------===//
+
+LogicalResult DimOp::verify() { return verifyAxis(*this, getInput().getType(), getIndex()); }
+
+LogicalResult ReshapeOp::verify() {
+  auto input = getInput().getType();
+  auto result = getType();
+  if (input.getElementType() != result.getElementType())
+    return emitOpError("result element type ")
+           << result.getElementType() << " differs from operand element type "
+           << input.getElementType();
+  if (getSizes().size() != result.getNumDynamicDims())
+    return emitOpError("has ") << getSizes().size() << " sizes for the "
+                               << result.getNumDynamicDims() << " dynamic dims of "
+                               << formatShape(result.getShape());
+  if (input.hasStaticShape() && result.hasStaticShape() &&
+      input.getNumElements() != result.getNumElements())
+    return emitOpError("cannot reshape ")
+           << formatShape(input.getShape()) << " (" << input.getNumElements() << " elements) to "
+           << formatShape(result.getShape()) << " (" << result.getNumElements() << " elements)";
+  if (input.getNumDynamicDims() == 0 && result.getNumDynamicDims() != 0)
+    return emitOpError("cannot reshape the static ")
+           << formatShape(input.getShape()) << " to the dynamic " << formatShape(result.getShape());
+  return success();
+}
+
+/// The input's shape with dim `axis` replaced by `size`, or dropped if
+/// `size` is std::nullopt.
+static SmallVector<int64_t> withDim(RankedTensorType type, int64_t axis,
+                                    std::optional<int64_t> size) {
+  SmallVector<int64_t> shape(type.getShape());
+  if (size)
+    shape[axis] = *size;
+  else
+    shape.erase(shape.begin() + axis);
+  return shape;
+}
+
+LogicalResult SliceOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyAxis(*this, input, getAxis())))
+    return failure();
+  int64_t dim = input.getDimSize(getAxis());
+  // The attributes are signed; their getters return them unsigned.
+  auto start = static_cast<int64_t>(getStart()), end = static_cast<int64_t>(getEnd());
+  if (start < 0 || end <= start || (!ShapedType::isDynamic(dim) && end > dim))
+    return emitOpError("slice [") << start << ", " << end << ") of axis " << getAxis()
+                                  << " is out of range for " << formatTensorType(input);
+  return verifyResultShape(*this, input.getElementType(),
+                           withDim(input, getAxis(), end - start));
+}
+
+LogicalResult SelectOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyAxis(*this, input, getAxis())))
+    return failure();
+  int64_t dim = input.getDimSize(getAxis());
+  auto index = static_cast<int64_t>(getIndex());
+  if (index < 0 || (!ShapedType::isDynamic(dim) && index >= dim))
+    return emitOpError("index ") << index << " of axis " << getAxis()
+                                 << " is out of range for " << formatTensorType(input);
+  return verifyResultShape(*this, input.getElementType(), withDim(input, getAxis(), std::nullopt));
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  auto first = cast<RankedTensorType>(getInputs().front().getType());
+  if (failed(verifyAxis(*this, first, getAxis())))
+    return failure();
+  int64_t axis = getAxis(), total = 0;
+  for (Value input : getInputs()) {
+    auto type = cast<RankedTensorType>(input.getType());
+    if (type.getElementType() != first.getElementType() || type.getRank() != first.getRank() ||
+        !shapesCompatible(withDim(type, axis, 0), withDim(first, axis, 0)))
+      return emitOpError("inputs ")
+             << formatTensorType(first) << " and " << formatTensorType(type)
+             << " differ in element type, rank or a dim other than axis " << axis;
+    int64_t size = type.getDimSize(axis);
+    total = ShapedType::isDynamic(size) || ShapedType::isDynamic(total) ? ShapedType::kDynamic
+                                                                        : total + size;
+  }
+  return verifyResultShape(*this, first.getElementType(), withDim(first, axis, total));
+}
+
+LogicalResult EmbeddingOp::verify() {
+  auto weight = getWeight().getType();
+  auto ids = getIds().getType();
+  if (weight.getRank() != 2)
+    return emitOpError("weight must be [N, D], got ") << formatTensorType(weight);
+  SmallVector<int64_t> expected(ids.getShape());
+  expected.push_back(weight.getDimSize(1));
+  return verifyResultShape(*this, weight.getElementType(), expected);
+}
+
+//===----------------------------------------------------------------------===//
+// Attention and convolution
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  auto q = getQuery().getType(), k = getKey().getType(), v = getValue().getType();
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOpError("query, key and value must be [B, H, S, D], [B, H, T, D], [B, H, T, E], "
+                       "got ")
+           << formatTensorType(q) << ", " << formatTensorType(k) << ", " << formatTensorType(v);
+  if (q.getElementType() != k.getElementType() || q.getElementType() != v.getElementType())
+    return emitOpError("element types differ: ")
+           << formatTensorType(q) << ", " << formatTensorType(k) << ", " << formatTensorType(v);
+  ArrayRef<int64_t> qs = q.getShape(), ks = k.getShape(), vs = v.getShape();
+  if (!shapesCompatible(qs.take_front(2), ks.take_front(2)) ||
+      !shapesCompatible(qs.back(), ks.back()))
+    return emitOpError("query ") << formatShape(qs) << " and key " << formatShape(ks)
+                                 << " differ in batch, heads or head dim";
+  if (!shapesCompatible(ks.take_front(3), vs.take_front(3)))
+    return emitOpError("key ") << formatShape(ks) << " and value " << formatShape(vs)
+                               << " differ in batch, heads or length";
+  if (Value mask = getMask()) {
+    auto m = cast<RankedTensorType>(mask.getType());
+    SmallVector<int64_t> expected{ks[0], ks[2]};
+    if (!shapesCompatible(m.getShape(), expected))
+      return emitOpError("mask ") << formatShape(m.getShape())
+                                  << " must be [B, T] = " << formatShape(expected) << " for key "
+                                  << formatShape(ks);
+  }
+  return verifyResultShape(*this, q.getElementType(), {qs[0], qs[1], qs[2], vs[3]});
+}
+
+LogicalResult Conv2DOp::verify() {
+  auto x = getInput().getType(), w = getWeight().getType(), b = getBias().getType();
+  ArrayRef<int64_t> strides = getStrides();
+  if (x.getRank() != 4 || w.getRank() != 4 || b.getRank() != 1)
+    return emitOpError("input, weight and bias must be [B, C, H, W], [O, C, KH, KW], [O], got ")
+           << formatTensorType(x) << ", " << formatTensorType(w) << ", " << formatTensorType(b);
+  if (x.getElementType() != w.getElementType() || x.getElementType() != b.getElementType())
+    return emitOpError("element types differ: ")
+           << formatTensorType(x) << ", " << formatTensorType(w) << ", " << formatTensorType(b);
+  if (strides.size() != 2 || strides[0] < 1 || strides[1] < 1)
+    return emitOpError("strides must be two positive integers");
+  if (!w.hasStaticShape() || x.isDynamicDim(2) || x.isDynamicDim(3))
+    return emitOpError("weight and the spatial dims of the input must be static, got ")
+           << formatTensorType(x) << " and " << formatTensorType(w);
+  if (!shapesCompatible(x.getShape().slice(1, 1), w.getShape().slice(1, 1)) ||
+      !shapesCompatible(b.getShape(), w.getShape().take_front(1)))
+    return emitOpError("channels differ: input ")
+           << formatShape(x.getShape()) << ", weight " << formatShape(w.getShape()) << ", bias "
+           << formatShape(b.getShape());
+  SmallVector<int64_t> expected{x.getDimSize(0), w.getDimSize(0)};
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = x.getDimSize(2 + i), kernel = w.getDimSize(2 + i);
+    if (in < kernel)
+      return emitOpError("kernel ") << formatShape(w.getShape()) << " is larger than the input "
+                                    << formatShape(x.getShape());
+    expected.push_back((in - kernel) / strides[i] + 1);
+  }
+  return verifyResultShape(*this, x.getElementType(), expected);
+}
+
+//===----------------------------------------------------------------------===//
+// Losses and similarities
+//===----------------------------------------------------------------------===//
+
+LogicalResult KlDivOp::verify() {
+  auto input = getLogInput().getType(), target = getTarget().getType();
+  if (input.getRank() < 1)
+    return emitOpError("log_input must have rank >= 1, got ") << formatTensorType(input);
+  if (input.getElementType() != target.getElementType() ||
+      !shapesCompatible(input.getShape(), target.getShape()))
+    return emitOpError("log_input ")
+           << formatTensorType(input) << " and target " << formatTensorType(target)
+           << " differ in shape or element type";
+  return verifyResultShape(*this, input.getElementType(), {});
+}
+
+LogicalResult L2NormalizeOp::verify() {
+  if (getEps().convertToDouble() < 0)
+    return emitOpError("eps must not be negative");
+  return verifyAxis(*this, getInput().getType(), getAxis());
+}
+
+LogicalResult CosineSimilarityOp::verify() {
+  auto lhs = getLhs().getType(), rhs = getRhs().getType();
+  if (lhs.getElementType() != rhs.getElementType() || lhs.getRank() != rhs.getRank())
+    return emitOpError("operands ") << formatTensorType(lhs) << " and " << formatTensorType(rhs)
+                                    << " differ in element type or rank";
+  if (failed(verifyAxis(*this, lhs, getAxis())))
+    return failure();
+  int64_t axis = getAxis();
+  if (!shapesCompatible(lhs.getShape().slice(axis, 1), rhs.getShape().slice(axis, 1)))
+    return emitOpError("operands ") << formatShape(lhs.getShape()) << " and "
+                                    << formatShape(rhs.getShape()) << " differ along axis " << axis;
+  auto shape = broadcastShapes(lhs.getShape(), rhs.getShape());
+  if (!shape)
+    return emitOpError("operand shapes ")
+           << formatShape(lhs.getShape()) << " and " << formatShape(rhs.getShape())
+           << " are not broadcast-compatible";
+  if (getEps().convertToDouble() < 0)
+    return emitOpError("eps must not be negative");
+  shape->erase(shape->begin() + axis);
+  return verifyResultShape(*this, lhs.getElementType(), *shape);
+}
+
+//===----------------------------------------------------------------------===//
+// Index computations and constructors
+//===----------------------------------------------------------------------===//
+
+LogicalResult ArgmaxOp::verify() {
+  auto input = getInput().getType();
+  if (failed(verifyAxis(*this, input, getAxis())))
+    return failure();
+  return verifyResultShape(*this, getType().getElementType(),
+                           withDim(input, getAxis(), std::nullopt));
+}
+
+LogicalResult ArangeOp::verify() {
+  auto type = getType();
+  if (type.getRank() != 1)
+    return emitOpError("result must have rank 1, got ") << formatTensorType(type);
+  if (type.isDynamicDim(0) != static_cast<bool>(getSize()))
+    return emitOpError("needs a size operand exactly when the result ")
+           << formatTensorType(type) << " is dynamic";
+  return success();
+}
+
+LogicalResult OneHotOp::verify() {
+  auto ids = getIds().getType();
+  auto result = getType();
+  if (result.getRank() != ids.getRank() + 1 || result.isDynamicDim(result.getRank() - 1) ||
+      result.getDimSize(result.getRank() - 1) < 1)
+    return emitOpError("result ") << formatTensorType(result) << " must be ids' shape "
+                                  << formatShape(ids.getShape())
+                                  << " and a static number of classes";
+  SmallVector<int64_t> expected(ids.getShape());
+  expected.push_back(result.getShape().back());
+  return verifyResultShape(*this, result.getElementType(), expected);
+}
+
+LogicalResult FullLikeOp::verify() {
+  auto input = getInput().getType();
+  double value = getValue().convertToDouble();
+  if (isa<IntegerType>(input.getElementType()) && value != std::trunc(value))
+    return emitOpError("value ") << value << " is not an integer for " << formatTensorType(input);
+  return verifyResultShape(*this, input.getElementType(), input.getShape());
+}
+
+//===----------------------------------------------------------------------===//
+// Gather and scatter
+//===----------------------------------------------------------------------===//
+
+LogicalResult IndexSelectOp::verify() {
+  auto input = getInput().getType(), indices = getIndices().getType();
+  if (failed(verifyAxis(*this, input, getAxis())))
+    return failure();
+  if (indices.getRank() != 1)
+    return emitOpError("indices must be [E], got ") << formatTensorType(indices);
+  return verifyResultShape(*this, input.getElementType(),
+                           withDim(input, getAxis(), indices.getDimSize(0)));
+}
+
+LogicalResult ScatterAddOp::verify() {
+  auto init = getInit().getType(), indices = getIndices().getType(), src = getSrc().getType();
+  if (init.getRank() < 1)
+    return emitOpError("init must be [N, ...], got ") << formatTensorType(init);
+  if (indices.getRank() != 1)
+    return emitOpError("indices must be [E], got ") << formatTensorType(indices);
+  if (src.getElementType() != init.getElementType() || src.getRank() != init.getRank() ||
+      !shapesCompatible(src.getShape().drop_front(), init.getShape().drop_front()) ||
+      !shapesCompatible(src.getShape().take_front(), indices.getShape()))
+    return emitOpError("src ") << formatTensorType(src) << " must be [E, ...] for indices "
+                               << formatTensorType(indices) << " and init "
+                               << formatTensorType(init);
+  return verifyResultShape(*this, init.getElementType(), init.getShape());
 }

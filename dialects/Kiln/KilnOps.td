@@ -43,11 +43,11 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure,
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
-class Kiln_BinaryOp<string mnemonic, string what>
+class Kiln_BinaryOp<string mnemonic, string what, Type tensor = Kiln_Tensor>
     : Kiln_Op<mnemonic, [Pure]> {
   let summary = what # " with NumPy broadcasting";
-  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
-  let results = (outs Kiln_Tensor:$result);
+  let arguments = (ins tensor:$lhs, tensor:$rhs);
+  let results = (outs tensor:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -59,6 +59,7 @@ def Kiln_MulOp : Kiln_BinaryOp<"mul", "Elementwise multiplication">;
 def Kiln_DivOp : Kiln_BinaryOp<"div", "Elementwise division">;
 def Kiln_MaxOp : Kiln_BinaryOp<"max", "Elementwise maximum">;
 def Kiln_MinOp : Kiln_BinaryOp<"min", "Elementwise minimum">;
+def Kiln_PowOp : Kiln_BinaryOp<"pow", "Elementwise power, lhs ** rhs", Kiln_FloatTensor>;
 
 class Kiln_UnaryOp<string mnemonic, string what>
     : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
@@ -75,6 +76,53 @@ def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "Hyperbolic tangent">;
 def Kiln_ExpOp : Kiln_UnaryOp<"exp", "Natural exponential">;
 def Kiln_LogOp : Kiln_UnaryOp<"log", "Natural logarithm">;
 def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "Square root">;
+def Kiln_RsqrtOp : Kiln_UnaryOp<"rsqrt", "Reciprocal square root, 1 / sqrt(x)">;
+def Kiln_AbsOp : Kiln_UnaryOp<"abs", "Absolute value">;
+
+def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Gaussian error linear unit";
+  let description = [{
+    `approximate` is `"none"` (exact: `x * (1 + erf(x / sqrt(2))) / 2`) or
+    `"tanh"` (`x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) / 2`), as
+    PyTorch's `F.gelu`.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ClampOp : Kiln_Op<"clamp", [Pure, SameOperandsAndResultType]> {
+  let summary = "Clamps every element to [min, max]";
+  let arguments = (ins Kiln_FloatTensor:$input, F64Attr:$min, F64Attr:$max);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `min` `=` $min `max` `=` $max attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_WhereOp : Kiln_Op<"where", [Pure]> {
+  let summary = "Elementwise choice: cond ? lhs : rhs, with NumPy broadcasting";
+  let arguments = (ins RankedTensorOf<[I1]>:$cond, Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat =
+      "$cond `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_CastOp : Kiln_Op<"cast", [Pure]> {
+  let summary = "Converts every element to the result's element type";
+  let description = [{
+    Float to integer truncates toward zero (C's conversion); integer to
+    float rounds to nearest; `i1` converts as 0 or 1; integers widen by sign
+    extension and narrow by truncation.
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // Normalizations along an axis
@@ -96,15 +144,31 @@ class Kiln_AxisOp<string mnemonic, string what>
 def Kiln_SoftmaxOp : Kiln_AxisOp<"softmax", "Softmax along one axis">;
 def Kiln_LogSoftmaxOp : Kiln_AxisOp<"log_softmax", "Log-softmax along one axis">;
 
+def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure]> {
+  let summary = "Layer normalization over the last dim";
+  let description = [{
+    `x: [..., D]`, `weight: [D]`, `bias: [D]`:
+    `(x - mean) / sqrt(var + eps) * weight + bias` with the biased variance,
+    as PyTorch's `F.layer_norm(x, (D,), weight, bias, eps)`.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Kiln_FloatTensor:$bias, F64Attr:$eps);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight `,` $bias `eps` `=` $eps attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Linear algebra and layout
 //===----------------------------------------------------------------------===//
 
 def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure]> {
-  let summary = "Matrix product, optionally batched";
+  let summary = "Matrix product, batched with NumPy broadcasting";
   let description = [{
-    `[M, K] x [K, N] -> [M, N]`; with rank > 2 the leading (batch) dims of both
-    operands must be equal: `[..., M, K] x [..., K, N] -> [..., M, N]`.
+    `[..., M, K] x [..., K, N] -> [..., M, N]`, both of rank >= 2. The batch
+    dims (all but the last two) broadcast as NumPy's: `[B, S, D] x [D, E]`,
+    `[B, H, S, D] x [B, H, D, T]`, `[B, 1, S, D] x [H, D, T]`.
   }];
   let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs);
   let results = (outs Kiln_FloatTensor:$result);
@@ -122,6 +186,116 @@ def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure]> {
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat =
       "$input $permutation attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_DimOp : Kiln_Op<"dim", [Pure]> {
+  let summary = "The size of one dim of a tensor, as an index";
+  let description = [{
+    Gives ops with symbolic result dims (`kiln.reshape`, `kiln.arange`) their
+    run-time sizes; the frontend takes it from a value that carries the
+    symbol.
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$index);
+  let results = (outs Index:$result);
+  let assemblyFormat = "$input `,` $index attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure]> {
+  let summary = "Reinterprets a tensor's elements (row-major) with another shape";
+  let description = [{
+    `sizes` gives the result's dynamic dims in order. When both shapes are
+    static their element counts must be equal; with dynamic dims the frontend
+    has checked that the symbolic dims match.
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Variadic<Index>:$sizes);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat =
+      "$input (`[` $sizes^ `]`)? attr-dict `:` functional-type($input, $result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SliceOp : Kiln_Op<"slice", [Pure]> {
+  let summary = "The elements [start, end) along one axis";
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, I64Attr:$start, I64Attr:$end);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `axis` `=` $axis `start` `=` $start `end` `=` $end attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SelectOp : Kiln_Op<"select", [Pure]> {
+  let summary = "One index along an axis, dropping that axis (x[:, i])";
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, I64Attr:$index);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `axis` `=` $axis `index` `=` $index attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure]> {
+  let summary = "Concatenates tensors along one axis";
+  let description = [{
+    All inputs have the result's rank and element type and agree on every
+    dim but `axis`; the result's `axis` dim is the sum.
+  }];
+  let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat =
+      "$inputs `axis` `=` $axis attr-dict `:` functional-type($inputs, $result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_EmbeddingOp : Kiln_Op<"embedding", [Pure]> {
+  let summary = "Row lookup: result[..., :] = weight[ids[...], :]";
+  let description = [{
+    `weight: [N, D]`, integer `ids: [...]` -> `[..., D]`, as `F.embedding`.
+    An id outside `[0, N)` gives a row of NaN instead of reading out of
+    bounds.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$weight, Kiln_IntTensor:$ids);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$weight `,` $ids attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Attention and convolution
+//===----------------------------------------------------------------------===//
+
+def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
+  let summary = "Scaled dot-product attention";
+  let description = [{
+    `query: [B, H, S, D]`, `key: [B, H, T, D]`, `value: [B, H, T, E]` ->
+    `[B, H, S, E]`: `softmax(scale * query @ key^T + masks) @ value`, the
+    softmax over T. `causal` hides key positions `t > s`; the optional
+    `mask: i1[B, T]` is a key-padding mask (true = attend). A row with every
+    key hidden gives NaN, as PyTorch's `scaled_dot_product_attention` does.
+    One op so that a fused kernel can match it; lowered by decomposition.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
+                       Kiln_FloatTensor:$value, Optional<RankedTensorOf<[I1]>>:$mask,
+                       F64Attr:$scale, DefaultValuedAttr<BoolAttr, "false">:$causal);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$query `,` $key `,` $value (`mask` $mask^)? `scale` `=` $scale "
+                       "attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure]> {
+  let summary = "2-D convolution (NCHW input, OIHW weight), no padding";
+  let description = [{
+    `input: [B, C, H, W]`, `weight: [O, C, KH, KW]`, `bias: [O]` ->
+    `[B, O, (H - KH) / SH + 1, (W - KW) / SW + 1]`, as `F.conv2d` with
+    `padding=0`. With stride = kernel it is a patch embedding.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Kiln_FloatTensor:$bias, DenseI64ArrayAttr:$strides);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight `,` $bias `strides` `=` $strides attr-dict `:` "
+                       "functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
@@ -163,6 +337,139 @@ def Kiln_CrossEntropyOp : Kiln_Op<"cross_entropy", [Pure]> {
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat =
       "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Losses and similarities
+//===----------------------------------------------------------------------===//
+
+def Kiln_KlDivOp : Kiln_Op<"kl_div", [Pure]> {
+  let summary = "KL divergence with batchmean reduction";
+  let description = [{
+    `log_input` and `target` of one shape `[N, ...]` -> the scalar
+    `sum(target * (log(target) - log_input)) / N`, a term being 0 where
+    `target == 0`; as `F.kl_div(log_input, target, reduction="batchmean")`.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$log_input, Kiln_FloatTensor:$target);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$log_input `,` $target attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_L2NormalizeOp : Kiln_Op<"l2_normalize", [Pure, SameOperandsAndResultType]> {
+  let summary = "Divides by the L2 norm along one axis";
+  let description = [{
+    `x / max(sqrt(sum(x^2, axis)), eps)`, as `F.normalize(x, p=2, dim=axis, eps=eps)`.
+    `axis` is a non-negative dim of the input.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, I64Attr:$axis, F64Attr:$eps);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `axis` `=` $axis `eps` `=` $eps attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_CosineSimilarityOp : Kiln_Op<"cosine_similarity", [Pure]> {
+  let summary = "Cosine similarity along one axis, with NumPy broadcasting";
+  let description = [{
+    `sum(lhs / max(|lhs|, eps) * rhs / max(|rhs|, eps), axis)`, norms along
+    `axis`: `F.cosine_similarity` as PyTorch 1.13 computes it (each norm
+    clamped on its own). Both operands have the same rank and equal sizes
+    along `axis`; the other dims broadcast. The result drops `axis`.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs, I64Attr:$axis,
+                       F64Attr:$eps);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs `axis` `=` $axis `eps` `=` $eps attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Index computations and constructors
+//===----------------------------------------------------------------------===//
+
+def Kiln_ArgmaxOp : Kiln_Op<"argmax", [Pure]> {
+  let summary = "The index of the first maximum along one axis";
+  let description = [{
+    Drops `axis`; the result is `i64`. A NaN counts as larger than every
+    number (the first NaN wins), as `torch.argmax`.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input `axis` `=` $axis attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ArangeOp : Kiln_Op<"arange", [Pure]> {
+  let summary = "The integers 0, 1, ..., n - 1";
+  let description = [{
+    A static `n` is the result's size; a dynamic one is given by `size`
+    (a `kiln.dim` of a value that carries the symbol).
+  }];
+  let arguments = (ins Optional<Index>:$size);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "(`[` $size^ `]`)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_OneHotOp : Kiln_Op<"one_hot", [Pure]> {
+  let summary = "One-hot encoding of integer class ids";
+  let description = [{
+    `ids: [...]` -> `[..., C]` with `C` the result's static last dim:
+    `result[..., c] = ids[...] == c ? 1 : 0`. An id outside `[0, C)` gives
+    a row of zeros (PyTorch raises an error instead).
+  }];
+  let arguments = (ins Kiln_IntTensor:$ids);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$ids attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_FullLikeOp : Kiln_Op<"full_like", [Pure]> {
+  let summary = "A tensor of the input's type with every element `value`";
+  let description = [{
+    `zeros_like`, `ones_like` and `full_like`; for an integer element type
+    `value` must be an integer.
+  }];
+  let arguments = (ins Kiln_Tensor:$input, F64Attr:$value);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input `value` `=` $value attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Gather and scatter
+//===----------------------------------------------------------------------===//
+
+def Kiln_IndexSelectOp : Kiln_Op<"index_select", [Pure]> {
+  let summary = "Gathers slices along one axis: result[.., e, ..] = input[.., indices[e], ..]";
+  let description = [{
+    `indices: [E]` integer; the result is the input with dim `axis` replaced
+    by `E`, as `torch.index_select`. An index outside `[0, size)` gives NaN
+    there instead of reading out of bounds (as `kiln.embedding`).
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_IntTensor:$indices, I64Attr:$axis);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $indices `axis` `=` $axis attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ScatterAddOp : Kiln_Op<"scatter_add", [Pure]> {
+  let summary = "Adds rows of src into init at the given row indices";
+  let description = [{
+    `init: [N, ...]`, integer `indices: [E]`, `src: [E, ...]` -> `[N, ...]`:
+    `result = init; result[indices[e]] += src[e]` for every `e`, duplicates
+    accumulating (`index_add_` along dim 0). An index outside `[0, N)` is
+    skipped.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$init, Kiln_IntTensor:$indices,
+                       Kiln_FloatTensor:$src);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$init `,` $indices `,` $src attr-dict `:` "
+                       "functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

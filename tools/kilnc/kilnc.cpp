@@ -53,6 +53,10 @@ cl::opt<std::string> modelName("name",
 cl::opt<std::string> topModule("top",
                                cl::desc("The module to compile (default: the one with export fns)"),
                                cl::cat(kilncCategory));
+cl::list<std::string> importDirs("I", cl::Prefix,
+                                 cl::desc("Add a folder where 'import' looks for .kiln files "
+                                          "(after the importing file's folder)"),
+                                 cl::value_desc("dir"), cl::cat(kilncCategory));
 cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
                                cl::cat(kilncCategory));
 cl::opt<std::string> targetFeatures("mattr", cl::desc("Extra target features, e.g. -avx512f"),
@@ -162,7 +166,13 @@ int main(int argc, char **argv) {
     if (module && (!modelName.empty() || !(*module)->hasAttr("kiln.model")))
       (*module)->setAttr("kiln.model", mlir::StringAttr::get(&context, name));
   } else {
-    kiln::FrontendOptions frontendOptions{name, topModule};
+    kiln::FrontendOptions frontendOptions{name, topModule, {}};
+    frontendOptions.importPaths.assign(importDirs.begin(), importDirs.end());
+    // Then the standard library: installed beside kilnc, or the source tree's.
+    std::string executable =
+        llvm::sys::fs::getMainExecutable(argv[0], reinterpret_cast<void *>(&defaultModelName));
+    for (std::string &dir : kiln::getDefaultStdlibDirs(executable))
+      frontendOptions.importPaths.push_back(std::move(dir));
     module = kiln::emitKiln(sourceMgr, context, frontendOptions);
   }
   if (!module || mlir::failed(mlir::verify(*module)))

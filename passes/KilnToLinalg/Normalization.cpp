@@ -1,0 +1,312 @@
+//===- Normalization.cpp - Softmax, losses, reductions, norms -------------===//
+//
+// Ops that reduce along an axis and then map with the result. Softmax-like
+// ops are written in their numerically stable forms (subtract the row max).
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/ShapeUtils.h"
+#include "passes/KilnToLinalg/Patterns.h"
+#include "passes/LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include <limits>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+TypedAttr floatAttr(Type type, double value) { return FloatAttr::get(type, value); }
+
+//===----------------------------------------------------------------------===//
+// Softmax family
+//===----------------------------------------------------------------------===//
+
+Value addCombiner(OpBuilder &b, Location loc, ValueRange args) {
+  return arith::AddFOp::create(b, loc, args[0], args[1]);
+}
+Value maxCombiner(OpBuilder &b, Location loc, ValueRange args) {
+  return arith::MaximumFOp::create(b, loc, args[0], args[1]);
+}
+
+/// Sum over `axes`.
+Value sumOver(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, bool keepDims) {
+  return buildReduction(b, loc, x, axes, keepDims, floatAttr(elementTypeOf(x), 0.0), addCombiner);
+}
+
+/// Maximum over `axes`.
+Value maxOver(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, bool keepDims) {
+  return buildReduction(b, loc, x, axes, keepDims,
+                        floatAttr(elementTypeOf(x), -std::numeric_limits<double>::infinity()),
+                        maxCombiner);
+}
+
+/// sum(exp(x - max)) along `axis`, with `max` broadcast over that axis.
+Value sumExpShifted(OpBuilder &b, Location loc, Value x, Value max, int64_t axis) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Value shifted = buildElementwise(
+      b, loc, type, {x, max}, [](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+        return math::ExpOp::create(nb, nloc, arith::SubFOp::create(nb, nloc, a[0], a[1]));
+      });
+  return sumOver(b, loc, shifted, {axis}, /*keepDims=*/true);
+}
+
+Value softmaxAlong(OpBuilder &b, Location loc, Value x, int64_t axis) {
+  Value max = maxOver(b, loc, x, {axis}, /*keepDims=*/true);
+  Value sum = sumExpShifted(b, loc, x, max, axis);
+  return buildElementwise(b, loc, cast<RankedTensorType>(x.getType()), {x, max, sum},
+                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                            Value e = math::ExpOp::create(nb, l,
+                                                          arith::SubFOp::create(nb, l, a[0], a[1]));
+                            return arith::DivFOp::create(nb, l, e, a[2]);
+                          });
+}
+
+struct LowerSoftmax : OpRewritePattern<SoftmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxOp op, PatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, softmaxAlong(rewriter, op.getLoc(), op.getInput(), op.getAxis()));
+    return success();
+  }
+};
+
+struct LowerLogSoftmax : OpRewritePattern<LogSoftmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LogSoftmaxOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t axis = op.getAxis();
+    Value max = maxOver(rewriter, loc, op.getInput(), {axis}, /*keepDims=*/true);
+    Value sum = sumExpShifted(rewriter, loc, op.getInput(), max, axis);
+    Value result = buildElementwise(rewriter, loc, op.getType(), {op.getInput(), max, sum},
+                                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                      Value shifted = arith::SubFOp::create(b, l, a[0], a[1]);
+                                      return arith::SubFOp::create(b, l, shifted,
+                                                                   math::LogOp::create(b, l, a[2]));
+                                    });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// The mean over `axes`: a sum divided by the (possibly dynamic) count.
+Value meanOver(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, bool keepDims) {
+  Type elementType = elementTypeOf(input);
+  Value sum = sumOver(b, loc, input, axes, keepDims);
+  Value count = buildDimProduct(b, loc, input, axes);
+  Value countFloat = arith::UIToFPOp::create(
+      b, loc, elementType, arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
+  return buildElementwise(b, loc, cast<RankedTensorType>(sum.getType()), {sum},
+                          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                            return arith::DivFOp::create(nb, l, a[0], countFloat);
+                          });
+}
+
+/// mean_n(max_n + log(sum_c exp(l[n,c] - max_n)) - l[n, t_n]); NaN for a
+/// target outside [0, C) so that bad labels never read out of bounds.
+struct LowerCrossEntropy : OpRewritePattern<CrossEntropyOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CrossEntropyOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value logits = op.getLogits();
+    auto logitsType = cast<RankedTensorType>(logits.getType());
+    Type elementType = logitsType.getElementType();
+
+    Value max = maxOver(rewriter, loc, logits, {1}, /*keepDims=*/true);
+    Value sum = sumExpShifted(rewriter, loc, logits, max, 1);
+    // [N, 1] -> [N] so the per-row loss is a plain 1-D map.
+    auto collapse = [&](Value v) -> Value {
+      auto t = cast<RankedTensorType>(v.getType());
+      auto collapsed = RankedTensorType::get({t.getDimSize(0)}, elementType);
+      return tensor::CollapseShapeOp::create(rewriter, loc, collapsed, v,
+                                             ArrayRef<ReassociationIndices>{{0, 1}});
+    };
+    Value rowMaxes = collapse(max), rowSums = collapse(sum);
+
+    Value numClasses = tensor::DimOp::create(rewriter, loc, logits, 1);
+    auto rowType = RankedTensorType::get({logitsType.getDimSize(0)}, elementType);
+    Value perRow = buildElementwise(
+        rewriter, loc, rowType, {rowMaxes, rowSums, op.getTargets()},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value target = arith::IndexCastOp::create(b, l, b.getIndexType(), a[2]);
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value inRange = arith::AndIOp::create(
+              b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, target, zero),
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, target, numClasses));
+          Value safeTarget = arith::SelectOp::create(b, l, inRange, target, zero);
+          Value row = linalg::IndexOp::create(b, l, 0);
+          Value picked = tensor::ExtractOp::create(b, l, logits, ValueRange{row, safeTarget});
+          Value lse = arith::AddFOp::create(b, l, a[0], math::LogOp::create(b, l, a[1]));
+          Value loss = arith::SubFOp::create(b, l, lse, picked);
+          Value nan = floatConstant(b, l, elementType, std::numeric_limits<double>::quiet_NaN());
+          return arith::SelectOp::create(b, l, inRange, loss, nan);
+        });
+    rewriter.replaceOp(op, meanOver(rewriter, loc, perRow, {0}, /*keepDims=*/false));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+/// reduce_sum/max/mean: `build` computes the reduction over the op's axes.
+template <typename KilnOp, Value (*build)(OpBuilder &, Location, Value, ArrayRef<int64_t>, bool)>
+struct LowerReduce : OpRewritePattern<KilnOp> {
+  using OpRewritePattern<KilnOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(KilnOp op, PatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op,
+                       build(rewriter, op.getLoc(), op.getInput(), op.getAxes(), op.getKeepDims()));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Layer norm
+//===----------------------------------------------------------------------===//
+
+/// (x - mean) * rsqrt(mean((x - mean)^2) + eps) * weight + bias over the last
+/// dim; weight and bias broadcast along the trailing dim.
+struct LowerLayerNorm : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    auto type = cast<RankedTensorType>(x.getType());
+    int64_t last = type.getRank() - 1;
+    Value mean = meanOver(rewriter, loc, x, {last}, /*keepDims=*/true);
+    Value centered = buildElementwise(rewriter, loc, type, {x, mean},
+                                      [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                        return arith::SubFOp::create(b, l, a[0], a[1]);
+                                      });
+    Value squared = buildElementwise(rewriter, loc, type, {centered},
+                                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       return arith::MulFOp::create(b, l, a[0], a[0]);
+                                     });
+    Value variance = meanOver(rewriter, loc, squared, {last}, /*keepDims=*/true);
+    double eps = op.getEps().convertToDouble();
+    Value result = buildElementwise(
+        rewriter, loc, type, {centered, variance, op.getWeight(), op.getBias()},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value shifted =
+              arith::AddFOp::create(b, l, a[1], floatConstant(b, l, a[1].getType(), eps));
+          Value normalized =
+              arith::MulFOp::create(b, l, a[0], math::RsqrtOp::create(b, l, shifted));
+          return arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, normalized, a[2]), a[3]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// KL divergence and L2 similarities
+//===----------------------------------------------------------------------===//
+
+/// sum(t * (log t - l)) / N, a term being 0 where t == 0.
+struct LowerKlDiv : OpRewritePattern<KlDivOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(KlDivOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = op.getLogInput();
+    auto type = cast<RankedTensorType>(input.getType());
+    Type elementType = type.getElementType();
+    Value terms = buildElementwise(
+        rewriter, loc, type, {input, op.getTarget()},
+        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value zero = floatConstant(b, l, a[1].getType(), 0.0);
+          Value diff = arith::SubFOp::create(b, l, math::LogOp::create(b, l, a[1]), a[0]);
+          Value term = arith::MulFOp::create(b, l, a[1], diff);
+          Value absent = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, a[1], zero);
+          return arith::SelectOp::create(b, l, absent, zero, term);
+        });
+    Value total =
+        sumOver(rewriter, loc, terms, llvm::to_vector(llvm::seq<int64_t>(0, type.getRank())),
+                /*keepDims=*/false);
+    Value batch = buildDimProduct(rewriter, loc, input, {0});
+    Value batchFloat = arith::UIToFPOp::create(
+        rewriter, loc, elementType,
+        arith::IndexCastUIOp::create(rewriter, loc, rewriter.getI64Type(), batch));
+    Value result = buildElementwise(rewriter, loc, cast<RankedTensorType>(total.getType()), {total},
+                                    [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                      return arith::DivFOp::create(b, l, a[0], batchFloat);
+                                    });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// x / max(sqrt(sum(x^2, axis)), eps), the norm broadcast along `axis`.
+Value normalizeAlong(OpBuilder &b, Location loc, Value x, int64_t axis, double eps) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Value squares = buildElementwise(b, loc, type, {x}, [](OpBuilder &nb, Location l, ValueRange a) {
+    return arith::MulFOp::create(nb, l, a[0], a[0]).getResult();
+  });
+  Value sumSquares = sumOver(b, loc, squares, {axis}, /*keepDims=*/true);
+  return buildElementwise(
+      b, loc, type, {x, sumSquares}, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value norm = math::SqrtOp::create(nb, l, a[1]);
+        Value clamped =
+            arith::MaximumFOp::create(nb, l, norm, floatConstant(nb, l, norm.getType(), eps));
+        return arith::DivFOp::create(nb, l, a[0], clamped);
+      });
+}
+
+struct LowerL2Normalize : OpRewritePattern<L2NormalizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(L2NormalizeOp op, PatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, normalizeAlong(rewriter, op.getLoc(), op.getInput(), op.getAxis(),
+                                          op.getEps().convertToDouble()));
+    return success();
+  }
+};
+
+/// PyTorch 1.13's form: each operand normalized on its own (its norm
+/// clamped to eps), then the product summed along `axis`.
+struct LowerCosineSimilarity : OpRewritePattern<CosineSimilarityOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CosineSimilarityOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t axis = op.getAxis();
+    double eps = op.getEps().convertToDouble();
+    Value lhs = normalizeAlong(rewriter, loc, op.getLhs(), axis, eps);
+    Value rhs = normalizeAlong(rewriter, loc, op.getRhs(), axis, eps);
+    auto lhsType = cast<RankedTensorType>(lhs.getType());
+    auto rhsType = cast<RankedTensorType>(rhs.getType());
+    auto shape = broadcastShapes(lhsType.getShape(), rhsType.getShape());
+    auto productType = RankedTensorType::get(*shape, lhsType.getElementType());
+    Value product = buildElementwise(rewriter, loc, productType, {lhs, rhs},
+                                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                                       return arith::MulFOp::create(b, l, a[0], a[1]);
+                                     });
+    rewriter.replaceOp(op, sumOver(rewriter, loc, product, {axis}, /*keepDims=*/false));
+    return success();
+  }
+};
+
+} // namespace
+
+Value buildSum(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, bool keepDims) {
+  return sumOver(b, loc, x, axes, keepDims);
+}
+Value buildMax(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, bool keepDims) {
+  return maxOver(b, loc, x, axes, keepDims);
+}
+Value buildMean(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes, bool keepDims) {
+  return meanOver(b, loc, x, axes, keepDims);
+}
+Value buildSoftmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
+  return softmaxAlong(b, loc, x, axis);
+}
+
+void populateNormalizationPatterns(RewritePatternSet &patterns) {
+  patterns.add<LowerSoftmax, LowerLogSoftmax, LowerCrossEntropy, LowerReduce<ReduceSumOp, sumOver>,
+               LowerReduce<ReduceMaxOp, maxOver>, LowerReduce<ReduceMeanOp, meanOver>,
+               LowerLayerNorm, LowerKlDiv, LowerL2Normalize, LowerCosineSimilarity>(
+      patterns.getContext());
+}
+
+} // namespace kiln
