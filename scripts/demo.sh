@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: builds Kiln, compiles examples/mlp/mlp.kiln into libmlp.a +
 # mlp.h, links the example's C driver against it and runs it on the held-out
-# digits, checking every output against the numpy reference.
+# digits, checking every output against the numpy reference; then does the
+# same for the CLIP seed model's zero-shot image classification.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
@@ -15,3 +16,14 @@ clang-22 -std=c11 -O2 -Wall -Wextra -I"$out" "$root/examples/mlp/main.c" \
 
 echo "== $out/mlp_demo (300 held-out 8x8 digits)"
 "$out/mlp_demo" "$root/examples/mlp/data/mlp.safetensors" "$root/examples/mlp/data" --check
+
+# CLIP zero-shot classification: the trained CLIP seed model labels held-out
+# synthetic images against one prompt per class ("a photo of a red circle").
+clip_out="$build/examples/clip"
+echo
+echo "== kilnc examples/clip/clip.kiln -o $clip_out"
+"$build/bin/kilnc" "$root/examples/clip/clip.kiln" -o "$clip_out"
+clang-22 -std=c11 -O2 -Wall -Wextra -I"$clip_out" -I"$root/examples/common" \
+  "$root/examples/clip/main.c" -L"$clip_out" -lclip -lm -o "$clip_out/clip_demo"
+echo "== $clip_out/clip_demo (16 held-out images, 9 prompts)"
+"$clip_out/clip_demo" "$root/examples/clip/data/clip.safetensors" "$root/examples/clip/data" --check
