@@ -1,0 +1,41 @@
+// The Kiln side of the bench: every entry of the kilnc-generated libraries
+// (bench/workloads/*.kiln and examples/clip/clip.kiln), for one build variant.
+// kiln_models.cpp is compiled once per variant: "unfused" (kilnc with
+// KILN_BENCH_UNFUSED_FLAGS) and, with KILN_BENCH_FUSED=ON, "fused" (kilnc with
+// KILN_BENCH_FUSED_FLAGS, symbols prefixed NAME_fused_).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+struct KilnModels {
+  bool available = false;
+  std::string variant, error;
+  std::string compiler; // the kilnc and flags that built this variant
+  // softmax_ce.kiln
+  std::function<int(const float *logits, const int64_t *targets, float *loss)> ceForward;
+  std::function<int(const float *logits, const int64_t *targets, float *loss, float *grad)> ceFwdBwd;
+  // attention.kiln: q, k, v -> out
+  using AttnFn = std::function<int(const float *, const float *, const float *, float *)>;
+  AttnFn self256, causal256, self1024, causal1024, crossQformer;
+  // projector.kiln
+  std::function<int(const float *x, const float *w1, const float *b1, const float *w2,
+                    const float *b2, float *out)>
+      projMlp;
+  std::function<int(const float *x, const float *w1, const float *w2, float *out)> projBare;
+  // examples/clip/clip.kiln
+  std::function<int(int64_t B, const float *images, float *out)> clipEncodeImage;
+  std::vector<std::shared_ptr<void>> handles; // destroys the models
+};
+
+// threads goes to NAME_options.num_threads; noWeights is an empty .safetensors
+// file for the models without parameters.
+KilnModels makeKilnUnfused(int threads, const char *clipWeights, const char *noWeights);
+KilnModels makeKilnFused(int threads, const char *clipWeights, const char *noWeights);
+
+} // namespace bench
