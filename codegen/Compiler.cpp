@@ -46,7 +46,8 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     Stage stage;
     void (*addPasses)(OpPassManager &);
   };
-  const MlirStage mlirStages[] = {{Stage::Linalg, addKilnToLinalgPasses},
+  const MlirStage mlirStages[] = {{Stage::Fused, addFusionPasses},
+                                  {Stage::Linalg, addKilnToLinalgPasses},
                                   {Stage::Vector, addVectorizationPasses},
                                   {Stage::Bufferized, addBufferizationPasses}};
   for (const MlirStage &s : mlirStages) {

@@ -12,6 +12,7 @@ namespace kiln {
 /// Where kilnc stops; each stage's output can be printed (`--emit=`).
 enum class Stage {
   Kiln,       // the kiln dialect, as the frontend emitted it
+  Fused,      // kiln with fusion patterns applied (kiln.softmax_cross_entropy, ...)
   Linalg,     // linalg on tensors, elementwise ops fused
   Vector,     // tiled and vectorized
   Bufferized, // memrefs, buffers planned into the arena

@@ -77,11 +77,13 @@ void bytesAtEntryBoundary(func::FuncOp func) {
 }
 
 struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     bytesAtEntryBoundary(getOperation());
     RewritePatternSet patterns(&getContext());
     populateElementwisePatterns(patterns);
-    populateNormalizationPatterns(patterns);
+    populateNormalizationPatterns(patterns, onlineSoftmax);
     populateContractionPatterns(patterns);
     populateLayoutPatterns(patterns);
     populateIndexingPatterns(patterns);

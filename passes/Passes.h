@@ -24,10 +24,12 @@ namespace kiln {
 
 /// The stages of the native CPU pipeline, in order. kilnc's --emit=<stage>
 /// stops after the named one; each is also a kiln-opt pipeline.
+///  fused:      kiln -> kiln with fused ops (softmax + cross-entropy, ...)
 ///  linalg:     kiln -> linalg on tensors, elementwise fusion
 ///  vector:     tiled and vectorized for the host
 ///  bufferized: memrefs, results as out-params, buffers planned into the arena
 ///  llvm-mlir:  the LLVM dialect
+void addFusionPasses(mlir::OpPassManager &pm);
 void addKilnToLinalgPasses(mlir::OpPassManager &pm);
 void addVectorizationPasses(mlir::OpPassManager &pm);
 void addBufferizationPasses(mlir::OpPassManager &pm);
@@ -40,7 +42,7 @@ void registerDialects(mlir::DialectRegistry &registry);
 void registerPasses();
 
 /// Registers the stages above as named kiln-opt pipelines
-/// (`kiln-to-linalg`, `kiln-vectorize`, `kiln-bufferize`, `kiln-to-llvm`).
+/// (`kiln-fuse`, `kiln-to-linalg`, `kiln-vectorize`, `kiln-bufferize`, `kiln-to-llvm`).
 void registerKilnPipelines();
 
 } // namespace kiln

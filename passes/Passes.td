@@ -15,8 +15,52 @@ def KilnParamsToArguments : Pass<"kiln-params-to-arguments", "::mlir::ModuleOp">
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def KilnFuseSoftmaxCrossEntropy
+    : Pass<"kiln-fuse-softmax-cross-entropy", "::mlir::func::FuncOp"> {
+  let summary = "Fuses softmax and cross-entropy into kiln.softmax_cross_entropy";
+  let description = [{
+    Rewrites `kiln.cross_entropy(logits, targets)` and the spelled-out chain
+    `-mean(sum(one_hot(targets) * log_softmax(logits, axis = 1), axes = [1]))`
+    into `kiln.softmax_cross_entropy`, whose lowering reads each row of
+    logits once (online max and sum-exp) and stores no probabilities. The
+    chain is left alone when the log-softmax is over another axis, when the
+    one-hot does not cover the classes, or when an intermediate has another
+    use (it would have to be computed anyway).
+  }];
+}
+
+def KilnFuseAttention : Pass<"kiln-fuse-attention", "::mlir::func::FuncOp"> {
+  let summary = "Fuses spelled-out scaled dot-product attention into kiln.attention";
+  let description = [{
+    Matches `matmul(softmax(matmul(q, transpose(k, [0, 1, 3, 2])) * c, axis = 3), v)`
+    on rank-4 `q, k, v` (the scale `c` a scalar constant, multiplied on
+    either side or divided by, or absent) and rewrites it into
+    `kiln.attention(q, k, v) scale = c`. Left alone when the scores or
+    probabilities have another use, when the softmax is over another axis,
+    or when batch or heads would broadcast.
+  }];
+}
+
+def KilnFuseLinear : Pass<"kiln-fuse-linear", "::mlir::func::FuncOp"> {
+  let summary = "Fuses a linear layer and its epilogue into kiln.fused_linear";
+  let description = [{
+    Matches `x @ transpose(w)` (w 2-D, permutation [1, 0]) followed, each
+    step optional but at least one present, by `+ bias` (bias `[O]`), an
+    activation (relu, sigmoid, gelu exact or tanh) and `+ residual` (of the
+    result's shape), and rewrites it into
+    `kiln.fused_linear(x, w, bias?, residual?) {activation}`. The chain ends
+    at the first value with another use, which stays available.
+  }];
+}
+
 def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "::mlir::func::FuncOp"> {
   let summary = "Lowers kiln ops to linalg, tensor, arith and math on tensors";
+  let options = [
+    Option<"onlineSoftmax", "online-softmax", "bool", /*default=*/"false",
+           "Lower kiln.softmax_cross_entropy with one read of each row (online "
+           "max and sum-exp). Off by default: that loop is not vectorized yet "
+           "and measured ~17% slower than the two vectorized passes">,
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];

@@ -234,6 +234,22 @@ def masks():
     save("masks", "attend", "out", (softmax(scores, -1) @ v).astype(np.float32))
 
 
+def fused_softmax_ce():
+    # Fused vs unfused softmax cross-entropy (fused-softmax-cross-entropy.test):
+    # [64, 1000] logits with a wide spread, so that the online max is rescaled
+    # often; its own generator so that the other fixtures do not move.
+    g = np.random.default_rng(20261129)
+    n, c = 64, 1000
+    x = (g.standard_normal((n, c)) * 4.0).astype(np.float32)
+    y = g.integers(0, c, n).astype(np.int64)
+    x64 = x.astype(np.float64)
+    m = x64.max(-1, keepdims=True)
+    log_p = x64 - (m + np.log(np.exp(x64 - m).sum(-1, keepdims=True)))
+    loss = np.array(-log_p[np.arange(n), y].mean(), dtype=np.float32)
+    save("fused_softmax_ce", "loss", "x", x)
+    save("fused_softmax_ce", "loss", "y", y)
+    save("fused_softmax_ce", "loss", "out0", loss)
+
 def empty_safetensors():
     header = b"{}      "
     with open(os.path.join(OUT, "empty.safetensors"), "wb") as f:
@@ -248,4 +264,5 @@ if __name__ == "__main__":
     indexing()
     graph()
     masks()
+    fused_softmax_ce()
     empty_safetensors()

@@ -264,6 +264,63 @@ LogicalResult CrossEntropyOp::verify() {
   return verifyResultShape(*this, logits.getElementType(), {});
 }
 
+LogicalResult SoftmaxCrossEntropyOp::verify() {
+  auto logits = getLogits().getType();
+  auto targets = getTargets().getType();
+  if (logits.getRank() != 2)
+    return emitOpError("logits must be [N, C], got ") << formatTensorType(logits);
+  if (targets.getRank() != 1)
+    return emitOpError("targets must be [N], got ") << formatTensorType(targets);
+  if (!shapesCompatible(logits.getShape().take_front(1), targets.getShape()))
+    return emitOpError("batch sizes differ: logits ")
+           << formatTensorType(logits) << ", targets " << formatTensorType(targets);
+  auto loss = cast<RankedTensorType>(getLoss().getType());
+  if (loss.getRank() != 0 || loss.getElementType() != logits.getElementType())
+    return emitOpError("loss must be a scalar of the logits' element type, got ")
+           << formatTensorType(loss);
+  if (getWithLse() != static_cast<bool>(getLse()))
+    return emitOpError("returns lse exactly when it has the with_lse attribute");
+  if (Value lse = getLse()) {
+    auto lseType = cast<RankedTensorType>(lse.getType());
+    if (lseType.getRank() != 1 || lseType.getElementType() != logits.getElementType() ||
+        !shapesCompatible(logits.getShape().take_front(1), lseType.getShape()))
+      return emitOpError("lse must be [N] of the logits' element type, got ")
+             << formatTensorType(lseType);
+  }
+  return success();
+}
+
+LogicalResult FusedLinearOp::verify() {
+  auto input = getInput().getType();
+  auto weight = getWeight().getType();
+  if (input.getRank() < 2 || weight.getRank() != 2)
+    return emitOpError("input must be [..., K] of rank >= 2 and weight [O, K], got ")
+           << formatTensorType(input) << ", " << formatTensorType(weight);
+  if (!shapesCompatible(input.getShape().back(), weight.getDimSize(1)))
+    return emitOpError("input ") << formatTensorType(input) << " and weight "
+                                 << formatTensorType(weight) << " differ in K";
+  static constexpr llvm::StringLiteral activations[] = {"none", "relu", "gelu_erf", "gelu_tanh",
+                                                        "sigmoid"};
+  if (!llvm::is_contained(activations, getActivation()))
+    return emitOpError("activation must be none, relu, gelu_erf, gelu_tanh or sigmoid, got '")
+           << getActivation() << "'";
+  int64_t out = weight.getDimSize(0);
+  if (Value bias = getBias()) {
+    auto type = cast<RankedTensorType>(bias.getType());
+    if (type.getRank() != 1 || !shapesCompatible(type.getDimSize(0), out) ||
+        type.getElementType() != input.getElementType())
+      return emitOpError("bias must be [O] = [") << out << "], got " << formatTensorType(type);
+  }
+  SmallVector<int64_t> expected(input.getShape().drop_back());
+  expected.push_back(out);
+  if (Value residual = getResidual()) {
+    auto type = cast<RankedTensorType>(residual.getType());
+    if (type != getType())
+      return emitOpError("residual must have the result's type, got ") << formatTensorType(type);
+  }
+  return verifyResultShape(*this, input.getElementType(), expected);
+}
+
 //===----------------------------------------------------------------------===//
 // Layout: dim, reshape, slice, select, concat, embedding
 //===----------------------------------------------------------------------===//

@@ -177,6 +177,25 @@ def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_FusedLinearOp : Kiln_Op<"fused_linear", [Pure, AttrSizedOperandSegments]> {
+  let summary = "A linear layer with its epilogue: act(x @ transpose(w) + bias) + residual";
+  let description = [{
+    `input: [..., K]`, `weight: [O, K]` (PyTorch's Linear layout), optional
+    `bias: [O]` and `residual` of the result's type -> `[..., O]`:
+    `activation(input @ transpose(weight) + bias) + residual`, the
+    activation one of `none`, `relu`, `gelu_erf`, `gelu_tanh`, `sigmoid`.
+    Made by `kiln-fuse-linear` so that the epilogue can run on the matmul's
+    tiles; its numerics are those of the unfused ops.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Optional<Kiln_FloatTensor>:$bias, Optional<Kiln_FloatTensor>:$residual,
+                       DefaultValuedStrAttr<StrAttr, "none">:$activation);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight (`bias` $bias^)? (`residual` $residual^)? attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure]> {
   let summary = "Permutes the dims of a tensor";
   let description = [{
@@ -335,6 +354,24 @@ def Kiln_CrossEntropyOp : Kiln_Op<"cross_entropy", [Pure]> {
   }];
   let arguments = (ins Kiln_FloatTensor:$logits, Kiln_IntTensor:$targets);
   let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SoftmaxCrossEntropyOp : Kiln_Op<"softmax_cross_entropy", [Pure]> {
+  let summary = "Fused softmax and cross-entropy: one pass over each row of logits";
+  let description = [{
+    `logits: [N, C]`, integer `targets: [N]` -> `loss`, the scalar
+    `mean_n(lse_n - logits[n, targets[n]])` with `lse_n = logsumexp(logits[n, :])`,
+    exactly `kiln.cross_entropy`. With `with_lse` it also returns `lse: [N]`
+    for a later backward (`softmax = exp(logits - lse)`). Made by
+    `kiln-fuse-softmax-cross-entropy`; lowered with an online max and
+    sum-exp, so each row is read once and no probabilities are stored.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_IntTensor:$targets,
+                       UnitAttr:$with_lse);
+  let results = (outs Kiln_FloatTensor:$loss, Optional<Kiln_FloatTensor>:$lse);
   let assemblyFormat =
       "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -193,6 +193,39 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
   }
 };
 
+/// fused_linear back into the kiln ops it stands for; they lower (in this
+/// same greedy rewrite) to a linalg matmul and one elementwise generic for
+/// bias, activation and residual, which linalg-fuse-elementwise-ops keeps
+/// as one epilogue loop. Numerics are those of the unfused chain by
+/// construction.
+struct LowerFusedLinear : OpRewritePattern<FusedLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(FusedLinearOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto weight = cast<RankedTensorType>(op.getWeight().getType());
+    auto transposedType = RankedTensorType::get({weight.getDimSize(1), weight.getDimSize(0)},
+                                                weight.getElementType());
+    Value transposed = TransposeOp::create(rewriter, loc, transposedType, op.getWeight(),
+                                           rewriter.getDenseI64ArrayAttr({1, 0}));
+    Type type = op.getType();
+    Value value = MatmulOp::create(rewriter, loc, type, op.getInput(), transposed);
+    if (Value bias = op.getBias())
+      value = AddOp::create(rewriter, loc, type, value, bias);
+    StringRef activation = op.getActivation();
+    if (activation == "relu")
+      value = ReluOp::create(rewriter, loc, type, value);
+    else if (activation == "sigmoid")
+      value = SigmoidOp::create(rewriter, loc, type, value);
+    else if (activation == "gelu_erf" || activation == "gelu_tanh")
+      value = GeluOp::create(rewriter, loc, type, value,
+                             rewriter.getStringAttr(activation == "gelu_tanh" ? "tanh" : "none"));
+    if (Value residual = op.getResidual())
+      value = AddOp::create(rewriter, loc, type, value, residual);
+    rewriter.replaceOp(op, value);
+    return success();
+  }
+};
+
 /// linalg.conv_2d_nchw_fchw accumulating into the bias broadcast over
 /// [B, O, OH, OW].
 struct LowerConv2D : OpRewritePattern<Conv2DOp> {
@@ -225,7 +258,7 @@ struct LowerConv2D : OpRewritePattern<Conv2DOp> {
 } // namespace
 
 void populateContractionPatterns(RewritePatternSet &patterns) {
-  patterns.add<LowerMatmul, LowerAttention, LowerConv2D>(patterns.getContext());
+  patterns.add<LowerMatmul, LowerAttention, LowerConv2D, LowerFusedLinear>(patterns.getContext());
 }
 
 } // namespace kiln

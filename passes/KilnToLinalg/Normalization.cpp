@@ -105,48 +105,127 @@ Value meanOver(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes, 
                           });
 }
 
-/// mean_n(max_n + log(sum_c exp(l[n,c] - max_n)) - l[n, t_n]); NaN for a
-/// target outside [0, C) so that bad labels never read out of bounds.
+/// Each row's logsumexp in two vectorizable passes over the logits: the row
+/// max, then the sum of exp(x - max).
+Value rowLogSumExpTwoPass(OpBuilder &b, Location loc, Value logits) {
+  auto logitsType = cast<RankedTensorType>(logits.getType());
+  Type elementType = logitsType.getElementType();
+  Value max = maxOver(b, loc, logits, {1}, /*keepDims=*/true);
+  Value sum = sumExpShifted(b, loc, logits, max, 1);
+  // [N, 1] -> [N] so the per-row values are plain 1-D maps.
+  auto collapse = [&](Value v) -> Value {
+    auto collapsed = RankedTensorType::get({logitsType.getDimSize(0)}, elementType);
+    return tensor::CollapseShapeOp::create(b, loc, collapsed, v,
+                                           ArrayRef<ReassociationIndices>{{0, 1}});
+  };
+  auto rowType = RankedTensorType::get({logitsType.getDimSize(0)}, elementType);
+  return buildElementwise(b, loc, rowType, {collapse(max), collapse(sum)},
+                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                            return arith::AddFOp::create(nb, l, a[0],
+                                                         math::LogOp::create(nb, l, a[1]));
+                          });
+}
+
+/// Each row's logsumexp in one pass over the logits: an online max `m` and
+/// sum `s` of `exp(x - m)`, rescaling `s` when the max grows, so no shifted or
+/// exponentiated copy of the logits is ever stored. `m` starts at the lowest
+/// finite float rather than -inf so that a leading -inf logit adds
+/// exp(-inf) = 0 instead of exp(-inf + inf) = NaN; one exp per element.
+/// Not vectorized yet (two outputs, a custom combiner), so it is opt-in.
+Value rowLogSumExpOnline(OpBuilder &b, Location loc, Value logits) {
+  auto logitsType = cast<RankedTensorType>(logits.getType());
+  auto elementType = cast<FloatType>(logitsType.getElementType());
+  auto rowType = RankedTensorType::get({logitsType.getDimSize(0)}, elementType);
+  double lowest = llvm::APFloat::getLargest(elementType.getFloatSemantics(), /*Negative=*/true)
+                      .convertToDouble();
+  // Row accumulators; buildFilled aligns dims at the trailing one, so the
+  // [N] inits take N from the logits explicitly.
+  SmallVector<Value> rowSizes;
+  if (rowType.isDynamicDim(0))
+    rowSizes.push_back(tensor::DimOp::create(b, loc, logits, 0));
+  Value rows0 = tensor::EmptyOp::create(b, loc, rowType.getShape(), elementType, rowSizes);
+  auto filled = [&](double value) -> Value {
+    Value fill = arith::ConstantOp::create(b, loc, floatAttr(elementType, value));
+    return linalg::FillOp::create(b, loc, fill, rows0).getResult(0);
+  };
+  Value maxInit = filled(lowest), sumInit = filled(0.0);
+  MLIRContext *ctx = b.getContext();
+  AffineMap all = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap rows = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+  auto online = linalg::GenericOp::create(
+      b, loc, TypeRange{rowType, rowType}, ValueRange{logits}, ValueRange{maxInit, sumInit},
+      ArrayRef<AffineMap>{all, rows, rows},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::reduction},
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value x = a[0], m = a[1], s = a[2];
+        Value grows = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x, m);
+        Value newMax = arith::SelectOp::create(nb, l, grows, x, m);
+        // exp(-|x - m|): the factor that rescales the old sum when the max
+        // grows, else the new term.
+        Value low = arith::SelectOp::create(nb, l, grows, m, x);
+        Value e = math::ExpOp::create(nb, l, arith::SubFOp::create(nb, l, low, newMax));
+        Value one = floatConstant(nb, l, elementType, 1.0);
+        Value rescaled = arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, s, e), one);
+        Value added = arith::AddFOp::create(nb, l, s, e);
+        Value newSum = arith::SelectOp::create(nb, l, grows, rescaled, added);
+        linalg::YieldOp::create(nb, l, ValueRange{newMax, newSum});
+      });
+  return buildElementwise(b, loc, rowType, {online.getResult(0), online.getResult(1)},
+                          [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                            return arith::AddFOp::create(nb, l, a[0],
+                                                         math::LogOp::create(nb, l, a[1]));
+                          });
+}
+
+/// mean_n(lse_n - l[n, t_n]); NaN for a target outside [0, C) so that bad
+/// labels never read out of bounds.
+Value meanPickedLoss(OpBuilder &b, Location loc, Value lse, Value logits, Value targets) {
+  auto rowType = cast<RankedTensorType>(lse.getType());
+  Type elementType = rowType.getElementType();
+  Value numClasses = tensor::DimOp::create(b, loc, logits, 1);
+  Value perRow = buildElementwise(
+      b, loc, rowType, {lse, targets}, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value target = arith::IndexCastOp::create(nb, l, nb.getIndexType(), a[1]);
+        Value zero = arith::ConstantIndexOp::create(nb, l, 0);
+        Value inRange = arith::AndIOp::create(
+            nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, target, zero),
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, target, numClasses));
+        Value safeTarget = arith::SelectOp::create(nb, l, inRange, target, zero);
+        Value row = linalg::IndexOp::create(nb, l, 0);
+        Value picked = tensor::ExtractOp::create(nb, l, logits, ValueRange{row, safeTarget});
+        Value loss = arith::SubFOp::create(nb, l, a[0], picked);
+        Value nan = floatConstant(nb, l, elementType, std::numeric_limits<double>::quiet_NaN());
+        return arith::SelectOp::create(nb, l, inRange, loss, nan);
+      });
+  return meanOver(b, loc, perRow, {0}, /*keepDims=*/false);
+}
+
 struct LowerCrossEntropy : OpRewritePattern<CrossEntropyOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(CrossEntropyOp op, PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    Value logits = op.getLogits();
-    auto logitsType = cast<RankedTensorType>(logits.getType());
-    Type elementType = logitsType.getElementType();
-
-    Value max = maxOver(rewriter, loc, logits, {1}, /*keepDims=*/true);
-    Value sum = sumExpShifted(rewriter, loc, logits, max, 1);
-    // [N, 1] -> [N] so the per-row loss is a plain 1-D map.
-    auto collapse = [&](Value v) -> Value {
-      auto t = cast<RankedTensorType>(v.getType());
-      auto collapsed = RankedTensorType::get({t.getDimSize(0)}, elementType);
-      return tensor::CollapseShapeOp::create(rewriter, loc, collapsed, v,
-                                             ArrayRef<ReassociationIndices>{{0, 1}});
-    };
-    Value rowMaxes = collapse(max), rowSums = collapse(sum);
-
-    Value numClasses = tensor::DimOp::create(rewriter, loc, logits, 1);
-    auto rowType = RankedTensorType::get({logitsType.getDimSize(0)}, elementType);
-    Value perRow = buildElementwise(
-        rewriter, loc, rowType, {rowMaxes, rowSums, op.getTargets()},
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value target = arith::IndexCastOp::create(b, l, b.getIndexType(), a[2]);
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          Value inRange = arith::AndIOp::create(
-              b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, target, zero),
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, target, numClasses));
-          Value safeTarget = arith::SelectOp::create(b, l, inRange, target, zero);
-          Value row = linalg::IndexOp::create(b, l, 0);
-          Value picked = tensor::ExtractOp::create(b, l, logits, ValueRange{row, safeTarget});
-          Value lse = arith::AddFOp::create(b, l, a[0], math::LogOp::create(b, l, a[1]));
-          Value loss = arith::SubFOp::create(b, l, lse, picked);
-          Value nan = floatConstant(b, l, elementType, std::numeric_limits<double>::quiet_NaN());
-          return arith::SelectOp::create(b, l, inRange, loss, nan);
-        });
-    rewriter.replaceOp(op, meanOver(rewriter, loc, perRow, {0}, /*keepDims=*/false));
+    Value lse = rowLogSumExpTwoPass(rewriter, op.getLoc(), op.getLogits());
+    rewriter.replaceOp(op,
+                       meanPickedLoss(rewriter, op.getLoc(), lse, op.getLogits(), op.getTargets()));
     return success();
   }
+};
+
+/// The fused softmax-cross-entropy: the loss and, with `lse`, each row's
+/// logsumexp for a later backward. `online` selects the one-read lowering.
+struct LowerSoftmaxCrossEntropy : OpRewritePattern<SoftmaxCrossEntropyOp> {
+  LowerSoftmaxCrossEntropy(MLIRContext *ctx, bool online) : OpRewritePattern(ctx), online(online) {}
+  LogicalResult matchAndRewrite(SoftmaxCrossEntropyOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value lse = online ? rowLogSumExpOnline(rewriter, loc, op.getLogits())
+                       : rowLogSumExpTwoPass(rewriter, loc, op.getLogits());
+    SmallVector<Value> results{meanPickedLoss(rewriter, loc, lse, op.getLogits(), op.getTargets())};
+    if (op.getLse())
+      results.push_back(lse);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+  bool online;
 };
 
 //===----------------------------------------------------------------------===//
@@ -302,7 +381,8 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
   return softmaxAlong(b, loc, x, axis);
 }
 
-void populateNormalizationPatterns(RewritePatternSet &patterns) {
+void populateNormalizationPatterns(RewritePatternSet &patterns, bool onlineSoftmax) {
+  patterns.add<LowerSoftmaxCrossEntropy>(patterns.getContext(), onlineSoftmax);
   patterns.add<LowerSoftmax, LowerLogSoftmax, LowerCrossEntropy, LowerReduce<ReduceSumOp, sumOver>,
                LowerReduce<ReduceMaxOp, maxOver>, LowerReduce<ReduceMeanOp, meanOver>,
                LowerLayerNorm, LowerKlDiv, LowerL2Normalize, LowerCosineSimilarity>(

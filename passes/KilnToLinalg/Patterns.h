@@ -16,7 +16,9 @@ namespace kiln {
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 /// softmax, log_softmax, cross_entropy, reduce_*, layer_norm, kl_div,
 /// l2_normalize, cosine_similarity.
-void populateNormalizationPatterns(mlir::RewritePatternSet &patterns);
+/// `onlineSoftmax`: fused softmax-cross-entropy reads each row once (online
+/// max and sum-exp) instead of twice; see KilnConvertToLinalg's option.
+void populateNormalizationPatterns(mlir::RewritePatternSet &patterns, bool onlineSoftmax);
 /// matmul, attention, conv2d.
 void populateContractionPatterns(mlir::RewritePatternSet &patterns);
 /// dim, transpose, reshape, slice, select, concat, embedding.

@@ -24,7 +24,20 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { AST, Kiln, Linalg, Vector, Bufferized, LLVMMLIR, LLVM, Asm, Obj, Header, Lib };
+enum class Emit {
+  AST,
+  Kiln,
+  Fused,
+  Linalg,
+  Vector,
+  Bufferized,
+  LLVMMLIR,
+  LLVM,
+  Asm,
+  Obj,
+  Header,
+  Lib
+};
 
 cl::OptionCategory kilncCategory("kilnc options");
 
@@ -37,6 +50,7 @@ cl::opt<Emit>
     emit("emit", cl::desc("What to produce"), cl::init(Emit::Lib),
          cl::values(clEnumValN(Emit::AST, "ast", "the parsed syntax tree"),
                     clEnumValN(Emit::Kiln, "kiln", "the kiln dialect"),
+                    clEnumValN(Emit::Fused, "fused", "the kiln dialect after fusion"),
                     clEnumValN(Emit::Linalg, "linalg", "linalg on tensors, fused"),
                     clEnumValN(Emit::Vector, "vector", "tiled and vectorized for the host"),
                     clEnumValN(Emit::Bufferized, "bufferized", "memrefs planned into the arena"),
@@ -82,6 +96,8 @@ kiln::Stage toStage(Emit e) {
   switch (e) {
   case Emit::Kiln:
     return kiln::Stage::Kiln;
+  case Emit::Fused:
+    return kiln::Stage::Fused;
   case Emit::Linalg:
     return kiln::Stage::Linalg;
   case Emit::Vector:

@@ -1,0 +1,91 @@
+//===- SoftmaxCrossEntropyFusion.cpp - softmax + CE into one op -----------===//
+//
+// Cross-entropy written either as the builtin or as the chain a user spells
+// out with one_hot becomes kiln.softmax_cross_entropy, whose lowering makes
+// one pass over each row of logits (online max and sum-exp) instead of
+// materializing log-probabilities.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Kiln/KilnOps.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNFUSESOFTMAXCROSSENTROPY
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// kiln.cross_entropy is already one op; the fused op states that its
+/// lowering is the one-pass kernel and can also hand back the row lse.
+struct FuseCrossEntropy : OpRewritePattern<CrossEntropyOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CrossEntropyOp op, PatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<SoftmaxCrossEntropyOp>(op, op.getType(), /*lse=*/Type(),
+                                                       op.getLogits(), op.getTargets(),
+                                                       /*with_lse=*/false);
+    return success();
+  }
+};
+
+/// `value`'s defining op, if it is an `Op` whose result has no other use.
+template <typename Op> Op soleUseProducer(Value value) {
+  if (!value.hasOneUse())
+    return {};
+  return value.getDefiningOp<Op>();
+}
+
+/// -mean_n(sum_c(one_hot(targets)[n, c] * log_softmax(logits, axis = 1)[n, c])).
+struct FuseOneHotCrossEntropy : OpRewritePattern<NegOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(NegOp op, PatternRewriter &rewriter) const override {
+    auto mean = soleUseProducer<ReduceMeanOp>(op.getInput());
+    if (!mean || mean.getAxes() != ArrayRef<int64_t>{0} || mean.getKeepDims())
+      return rewriter.notifyMatchFailure(op, "not the negated mean over rows");
+    auto sum = soleUseProducer<ReduceSumOp>(mean.getInput());
+    if (!sum || sum.getAxes() != ArrayRef<int64_t>{1} || sum.getKeepDims())
+      return rewriter.notifyMatchFailure(op, "not a sum over classes");
+    auto product = soleUseProducer<MulOp>(sum.getInput());
+    if (!product)
+      return rewriter.notifyMatchFailure(op, "not a sum of a product");
+    Value lhs = product.getLhs(), rhs = product.getRhs();
+    if (!lhs.getDefiningOp<OneHotOp>())
+      std::swap(lhs, rhs);
+    auto oneHot = lhs.getDefiningOp<OneHotOp>();
+    auto logSoftmax = soleUseProducer<LogSoftmaxOp>(rhs);
+    if (!oneHot || !logSoftmax)
+      return rewriter.notifyMatchFailure(op, "not one_hot * single-use log_softmax");
+    auto logits = cast<RankedTensorType>(logSoftmax.getInput().getType());
+    auto hot = cast<RankedTensorType>(oneHot.getType());
+    if (logits.getRank() != 2 || logSoftmax.getAxis() != 1)
+      return rewriter.notifyMatchFailure(op, "log_softmax is not over the classes of [N, C]");
+    // Same shape (no broadcast of the one-hot rows), and every class has a
+    // column: a target outside [0, C) gives NaN in the fused op but 0 in
+    // the chain, which is the only difference and a bad label anyway.
+    if (hot != logits || ShapedType::isDynamic(logits.getDimSize(1)))
+      return rewriter.notifyMatchFailure(op, "one_hot does not match the logits");
+    rewriter.replaceOpWithNewOp<SoftmaxCrossEntropyOp>(op, op.getType(), /*lse=*/Type(),
+                                                       logSoftmax.getInput(), oneHot.getIds(),
+                                                       /*with_lse=*/false);
+    return success();
+  }
+};
+
+struct FuseSoftmaxCrossEntropyPass
+    : impl::KilnFuseSoftmaxCrossEntropyBase<FuseSoftmaxCrossEntropyPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
+} // namespace kiln
