@@ -90,16 +90,8 @@ int main(int argc, char **argv) {
   const char *dir = args.data_dir;
   rc = 1;
   clip_model *model = NULL;
-  int status;
 
-#define CALL(what, expr)                                                                           \
-  do {                                                                                             \
-    status = (expr);                                                                               \
-    if (status != CLIP_OK) {                                                                       \
-      fprintf(stderr, "error: %s failed (status %d): %s\n", what, status, clip_last_error(model)); \
-      goto done;                                                                                   \
-    }                                                                                              \
-  } while (0)
+#define CALL(what, expr) FX_CALL(what, expr, clip_last_error(model))
 
   /* Inputs: the symbolic dims B (images) and N (prompts) come from the file sizes. */
   size_t b_enc, n_enc, b, n;

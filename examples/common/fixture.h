@@ -23,6 +23,17 @@
 #define FX_REL_TOL 1e-4
 #define FX_ABS_TOL 1e-6
 
+/* Runs one call of a generated API; on a non-zero status prints what failed,
+ * the status and `last_error`, and jumps to the caller's `done` label. */
+#define FX_CALL(what, expr, last_error)                                                            \
+  do {                                                                                             \
+    int fx_status_ = (expr);                                                                       \
+    if (fx_status_ != 0) {                                                                         \
+      fprintf(stderr, "error: %s failed (status %d): %s\n", (what), fx_status_, (last_error));    \
+      goto done;                                                                                   \
+    }                                                                                              \
+  } while (0)
+
 /* The command line every driver takes: WEIGHTS DATA_DIR [--check]. */
 typedef struct fx_args {
   const char *weights_path;

@@ -26,17 +26,8 @@ int main(int argc, char **argv) {
   const char *dir = args.data_dir;
   rc = 1;
   contrastive_model *model = NULL;
-  int status;
 
-#define CALL(what, expr)                                                                           \
-  do {                                                                                             \
-    status = (expr);                                                                               \
-    if (status != CONTRASTIVE_OK) {                                                                \
-      fprintf(stderr, "error: %s failed (status %d): %s\n", what, status,                          \
-              contrastive_last_error(model));                                                      \
-      goto done;                                                                                   \
-    }                                                                                              \
-  } while (0)
+#define CALL(what, expr) FX_CALL(what, expr, contrastive_last_error(model))
 
   /* Inputs; each entry's batch B comes from its image file's size. */
   size_t bs, bl;

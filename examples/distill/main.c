@@ -34,17 +34,8 @@ int main(int argc, char **argv) {
   const char *dir = args.data_dir;
   rc = 1;
   distill_model *model = NULL;
-  int status;
 
-#define CALL(what, expr)                                                                           \
-  do {                                                                                             \
-    status = (expr);                                                                               \
-    if (status != DISTILL_OK) {                                                                    \
-      fprintf(stderr, "error: %s failed (status %d): %s\n", what, status,                          \
-              distill_last_error(model));                                                          \
-      goto done;                                                                                   \
-    }                                                                                              \
-  } while (0)
+#define CALL(what, expr) FX_CALL(what, expr, distill_last_error(model))
 
   /* Inputs; each entry's batch comes from its x file's size. */
   size_t bs, bt, bl;

@@ -28,17 +28,8 @@ int main(int argc, char **argv) {
   const char *dir = args.data_dir;
   rc = 1;
   flamingo_model *model = NULL;
-  int status;
 
-#define CALL(what, expr)                                                                           \
-  do {                                                                                             \
-    status = (expr);                                                                               \
-    if (status != FLAMINGO_OK) {                                                                   \
-      fprintf(stderr, "error: %s failed (status %d): %s\n", what, status,                          \
-              flamingo_last_error(model));                                                         \
-      goto done;                                                                                   \
-    }                                                                                              \
-  } while (0)
+#define CALL(what, expr) FX_CALL(what, expr, flamingo_last_error(model))
 
   /* Inputs; the batch B comes from the text files' sizes. */
   size_t b, bm;

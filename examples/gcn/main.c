@@ -29,16 +29,8 @@ int main(int argc, char **argv) {
   const char *dir = args.data_dir;
   rc = 1;
   gcn_model *model = NULL;
-  int status;
 
-#define CALL(what, expr)                                                                           \
-  do {                                                                                             \
-    status = (expr);                                                                               \
-    if (status != GCN_OK) {                                                                        \
-      fprintf(stderr, "error: %s failed (status %d): %s\n", what, status, gcn_last_error(model));  \
-      goto done;                                                                                   \
-    }                                                                                              \
-  } while (0)
+#define CALL(what, expr) FX_CALL(what, expr, gcn_last_error(model))
 
   /* Inputs: the node count N and edge counts E, E1, E2 come from the file sizes. */
   size_t n, e, n1, n2, e1, e2;

@@ -36,17 +36,8 @@ int main(int argc, char **argv) {
   const char *dir = args.data_dir;
   rc = 1;
   llava_model *model = NULL;
-  int status;
 
-#define CALL(what, expr)                                                                           \
-  do {                                                                                             \
-    status = (expr);                                                                               \
-    if (status != LLAVA_OK) {                                                                      \
-      fprintf(stderr, "error: %s failed (status %d): %s\n", what, status,                          \
-              llava_last_error(model));                                                            \
-      goto done;                                                                                   \
-    }                                                                                              \
-  } while (0)
+#define CALL(what, expr) FX_CALL(what, expr, llava_last_error(model))
 
   /* Inputs; the batch B comes from the image files' sizes. */
   size_t b_logits, b_gen;
