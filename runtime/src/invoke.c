@@ -8,6 +8,7 @@
 #include "checked.h"
 #include "memref.h"
 #include "model.h"
+#include "parallel.h"
 
 /* Descriptor scratch up to this size lives on the stack; beyond, malloc. */
 #define KILN_STACK_SCRATCH 4096
@@ -183,7 +184,10 @@ int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *di
     descriptors[0] = arena_desc;
     if (num_params > 0)
       memcpy(descriptors + 1, m->param_descriptors, (size_t)num_params * sizeof(void *));
+    /* The kernels (parallel.h) read the count from this thread. */
+    int32_t previous_threads = kiln_set_thread_count(m->num_threads);
     m->entries[entry_index](descriptors);
+    kiln_set_thread_count(previous_threads);
     release_arena(m, arena, shared);
   }
   if (scratch != stack_scratch)

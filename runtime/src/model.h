@@ -17,7 +17,7 @@
 struct kiln_model {
   kiln_manifest manifest;
   kiln_entry_fn *entries; /* a copy; manifest.num_entries of them */
-  int32_t num_threads;    /* from kiln_options; kernels are single-threaded so far */
+  int32_t num_threads;    /* kiln_options' count, or the CPUs available; >= 1 */
   kiln_weights weights;
 
   /* Parameter descriptors never change, so they are built once; the kernels

@@ -1,0 +1,402 @@
+/* kiln_rt_dnnl_matmul*_f32: matmuls and linear layers on oneDNN.
+ *
+ * oneDNN 2.6 is fast only with shapes fixed when a primitive is created, so
+ * each distinct call (shapes, strides, epilogue, thread count) creates its
+ * primitive once and caches it for the life of the process; later calls only
+ * bind the caller's buffers (no copies) and execute. Transposed operands are
+ * described by their strides: PyTorch's Linear weight [O, K] is used in
+ * place, without a reordered copy, so weights updated in place by a training
+ * step are always read fresh.
+ *
+ * If oneDNN cannot create a primitive (it should not for these shapes), the
+ * call falls back to a plain loop with the same semantics rather than fail:
+ * kernels have no error channel. */
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "parallel.h"
+
+int omp_get_max_threads(void);
+void omp_set_num_threads(int n);
+
+enum {
+  FLAG_TRANSPOSE_A = 1 << 0,
+  FLAG_TRANSPOSE_B = 1 << 1,
+  ACTIVATION_SHIFT = 4,
+  ACTIVATION_MASK = 0xf,
+};
+
+enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH, ACT_SIGMOID };
+
+#define MAX_RANK 4
+
+/* One operand as oneDNN sees it: logical dims (transposes undone), strides in
+ * elements, and the address of element 0. */
+typedef struct operand {
+  int32_t rank;
+  int64_t dims[MAX_RANK];
+  int64_t strides[MAX_RANK];
+  float *data;
+} operand;
+
+/* A matmul problem; everything but the data pointers is the cache key. */
+typedef struct problem {
+  operand a, b, c, bias, residual;
+  bool has_bias, has_residual;
+  int32_t activation;
+  int32_t threads;
+} problem;
+
+static operand from_memref(const kiln_memref *m, int64_t rank) {
+  operand o;
+  memset(&o, 0, sizeof o);
+  o.rank = (int32_t)rank;
+  for (int64_t i = 0; i < rank; ++i) {
+    o.dims[i] = m->sizes_strides[i];
+    o.strides[i] = m->sizes_strides[rank + i];
+  }
+  o.data = (float *)m->aligned + m->offset;
+  return o;
+}
+
+static void swap_last_two(operand *o) {
+  int32_t r = o->rank;
+  int64_t d = o->dims[r - 1], s = o->strides[r - 1];
+  o->dims[r - 1] = o->dims[r - 2];
+  o->strides[r - 1] = o->strides[r - 2];
+  o->dims[r - 2] = d;
+  o->strides[r - 2] = s;
+}
+
+/* Pads o with leading size-1 dims up to rank. */
+static void pad_rank(operand *o, int32_t rank) {
+  int32_t shift = rank - o->rank;
+  if (shift <= 0)
+    return;
+  for (int32_t i = o->rank - 1; i >= 0; --i) {
+    o->dims[i + shift] = o->dims[i];
+    o->strides[i + shift] = o->strides[i];
+  }
+  for (int32_t i = 0; i < shift; ++i) {
+    o->dims[i] = 1;
+    o->strides[i] = o->dims[shift] * o->strides[shift];
+  }
+  o->rank = rank;
+}
+
+/* Folds the batch dims of o into its rows when they are laid out as one
+ * sequence of rows ([B, S, K] with dense batch stride -> [B*S, K]). */
+static bool fold_rows(operand *o) {
+  int32_t r = o->rank;
+  int64_t rows = o->dims[r - 2];
+  for (int32_t i = r - 3; i >= 0; --i) {
+    if (o->dims[i] != 1 && o->strides[i] != o->dims[i + 1] * o->strides[i + 1])
+      return false;
+    rows *= o->dims[i];
+  }
+  o->dims[0] = rows;
+  o->strides[0] = o->strides[r - 2];
+  o->dims[1] = o->dims[r - 1];
+  o->strides[1] = o->strides[r - 1];
+  o->rank = 2;
+  return true;
+}
+
+/* Puts the problem in the form oneDNN wants: equal ranks, and a 2-D product
+ * when the right operand has no batch (the common linear layer). */
+static void normalize(problem *p) {
+  bool b_unbatched = true;
+  for (int32_t i = 0; i + 2 < p->b.rank; ++i)
+    b_unbatched &= p->b.dims[i] == 1;
+  if (p->a.rank > 2 && b_unbatched && (!p->has_residual || p->residual.rank == p->c.rank)) {
+    operand a = p->a, c = p->c, residual = p->residual;
+    if (fold_rows(&a) && fold_rows(&c) && (!p->has_residual || fold_rows(&residual))) {
+      p->a = a;
+      p->c = c;
+      p->residual = residual;
+      operand b = p->b;
+      b.dims[0] = b.dims[b.rank - 2];
+      b.strides[0] = b.strides[b.rank - 2];
+      b.dims[1] = b.dims[b.rank - 1];
+      b.strides[1] = b.strides[b.rank - 1];
+      b.rank = 2;
+      p->b = b;
+    }
+  }
+  int32_t rank = p->c.rank;
+  pad_rank(&p->a, rank);
+  pad_rank(&p->b, rank);
+  if (p->has_residual)
+    pad_rank(&p->residual, rank);
+  if (p->has_bias) {
+    /* bias [N] -> [1, ..., 1, N] */
+    operand bias = p->bias;
+    pad_rank(&bias, rank);
+    p->bias = bias;
+  }
+}
+
+static bool same_operand(const operand *x, const operand *y) {
+  if (x->rank != y->rank)
+    return false;
+  for (int32_t i = 0; i < x->rank; ++i)
+    if (x->dims[i] != y->dims[i] || x->strides[i] != y->strides[i])
+      return false;
+  return true;
+}
+
+static bool same_problem(const problem *x, const problem *y) {
+  return x->has_bias == y->has_bias && x->has_residual == y->has_residual &&
+         x->activation == y->activation && x->threads == y->threads &&
+         same_operand(&x->a, &y->a) && same_operand(&x->b, &y->b) &&
+         same_operand(&x->c, &y->c) && (!x->has_bias || same_operand(&x->bias, &y->bias)) &&
+         (!x->has_residual || same_operand(&x->residual, &y->residual));
+}
+
+/* The process-wide cache. Entries are never evicted below the cap; past it
+ * a problem still runs, with a primitive made and destroyed for the call. */
+#define CACHE_CAP 512
+
+typedef struct cached_primitive {
+  problem key;
+  dnnl_primitive_t primitive;
+} cached_primitive;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_primitive cache[CACHE_CAP];
+static int32_t cache_size;
+static dnnl_engine_t engine;
+
+static bool describe(dnnl_memory_desc_t *md, const operand *o) {
+  dnnl_dims_t dims, strides;
+  for (int32_t i = 0; i < o->rank; ++i) {
+    dims[i] = o->dims[i];
+    /* oneDNN rejects a zero stride; a size-1 dim's stride is irrelevant. */
+    strides[i] = o->dims[i] == 1 && o->strides[i] == 0 ? 1 : o->strides[i];
+  }
+  return dnnl_memory_desc_init_by_strides(md, o->rank, dims, dnnl_f32, strides) == dnnl_success;
+}
+
+static dnnl_alg_kind_t eltwise_kind(int32_t activation) {
+  switch (activation) {
+  case ACT_RELU:
+    return dnnl_eltwise_relu;
+  case ACT_GELU_ERF:
+    return dnnl_eltwise_gelu_erf;
+  case ACT_GELU_TANH:
+    return dnnl_eltwise_gelu_tanh;
+  default:
+    return dnnl_eltwise_logistic;
+  }
+}
+
+static dnnl_primitive_t create_primitive(const problem *p) {
+  dnnl_memory_desc_t a, b, c, bias, residual;
+  if (!describe(&a, &p->a) || !describe(&b, &p->b) || !describe(&c, &p->c) ||
+      (p->has_bias && !describe(&bias, &p->bias)) ||
+      (p->has_residual && !describe(&residual, &p->residual)))
+    return NULL;
+  dnnl_matmul_desc_t desc;
+  if (dnnl_matmul_desc_init(&desc, &a, &b, p->has_bias ? &bias : NULL, &c) != dnnl_success)
+    return NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t post_ops = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t primitive = NULL;
+  bool ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
+            dnnl_post_ops_create(&post_ops) == dnnl_success;
+  if (ok && p->activation != ACT_NONE)
+    ok = dnnl_post_ops_append_eltwise(post_ops, 1.0f, eltwise_kind(p->activation), 0.0f, 0.0f) ==
+         dnnl_success;
+  if (ok && p->has_residual)
+    ok = dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, &residual) == dnnl_success;
+  if (ok)
+    ok = dnnl_primitive_attr_set_post_ops(attr, post_ops) == dnnl_success;
+  if (ok)
+    ok = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL) == dnnl_success;
+  if (ok && dnnl_primitive_create(&primitive, pd) != dnnl_success)
+    primitive = NULL;
+  if (pd)
+    dnnl_primitive_desc_destroy(pd);
+  if (post_ops)
+    dnnl_post_ops_destroy(post_ops);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  return primitive;
+}
+
+/* The cached primitive for p, creating it on first use; *owned says the
+ * caller must destroy it (cache full). NULL when oneDNN cannot make one. */
+static dnnl_primitive_t find_primitive(const problem *p, bool *owned) {
+  *owned = false;
+  pthread_mutex_lock(&cache_lock);
+  dnnl_primitive_t primitive = NULL;
+  if (!engine && dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+    engine = NULL;
+  if (engine) {
+    for (int32_t i = 0; i < cache_size && !primitive; ++i)
+      if (same_problem(&cache[i].key, p))
+        primitive = cache[i].primitive;
+    if (!primitive && (primitive = create_primitive(p))) {
+      if (cache_size < CACHE_CAP)
+        cache[cache_size++] = (cached_primitive){*p, primitive};
+      else
+        *owned = true;
+    }
+  }
+  pthread_mutex_unlock(&cache_lock);
+  return primitive;
+}
+
+static bool execute(dnnl_primitive_t primitive, const problem *p) {
+  const operand *ops[5] = {&p->a, &p->b, &p->c, &p->bias, &p->residual};
+  const int args[5] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS,
+                       DNNL_ARG_ATTR_MULTIPLE_POST_OP(p->activation != ACT_NONE ? 1 : 0) |
+                           DNNL_ARG_SRC_1};
+  const bool present[5] = {true, true, true, p->has_bias, p->has_residual};
+  dnnl_exec_arg_t exec_args[5];
+  dnnl_memory_t memories[5] = {NULL};
+  int count = 0;
+  bool ok = true;
+  for (int i = 0; i < 5 && ok; ++i) {
+    if (!present[i])
+      continue;
+    dnnl_memory_desc_t md;
+    ok = describe(&md, ops[i]) &&
+         dnnl_memory_create(&memories[i], &md, engine, ops[i]->data) == dnnl_success;
+    if (ok)
+      exec_args[count++] = (dnnl_exec_arg_t){args[i], memories[i]};
+  }
+  dnnl_stream_t stream = NULL;
+  ok = ok && dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) == dnnl_success;
+  if (ok) {
+    /* oneDNN sizes its parallel regions by this thread's OpenMP setting. */
+    int previous = omp_get_max_threads();
+    omp_set_num_threads(p->threads);
+    kiln_bind_threads(p->threads);
+    ok = dnnl_primitive_execute(primitive, stream, count, exec_args) == dnnl_success &&
+         dnnl_stream_wait(stream) == dnnl_success;
+    omp_set_num_threads(previous);
+  }
+  if (stream)
+    dnnl_stream_destroy(stream);
+  for (int i = 0; i < 5; ++i)
+    if (memories[i])
+      dnnl_memory_destroy(memories[i]);
+  return ok;
+}
+
+/* Offset of element idx (rank-r index) in o, with size-1 dims broadcast. */
+static int64_t element(const operand *o, const int64_t *idx) {
+  int64_t offset = 0;
+  for (int32_t i = 0; i < o->rank; ++i)
+    offset += (o->dims[i] == 1 ? 0 : idx[i]) * o->strides[i];
+  return offset;
+}
+
+static float activate(int32_t activation, float x) {
+  switch (activation) {
+  case ACT_RELU:
+    return x > 0 ? x : 0;
+  case ACT_GELU_ERF:
+    return 0.5f * x * (1.0f + __builtin_erff(x * 0.70710678f));
+  case ACT_GELU_TANH:
+    return 0.5f * x * (1.0f + __builtin_tanhf(0.79788456f * (x + 0.044715f * x * x * x)));
+  case ACT_SIGMOID:
+    return 1.0f / (1.0f + __builtin_expf(-x));
+  default:
+    return x;
+  }
+}
+
+/* The same computation as a plain loop: only when oneDNN fails. */
+static void fallback(const problem *p) {
+  int32_t r = p->c.rank;
+  int64_t total = 1;
+  for (int32_t i = 0; i < r; ++i)
+    total *= p->c.dims[i];
+  int64_t depth = p->a.dims[r - 1];
+  for (int64_t flat = 0; flat < total; ++flat) {
+    int64_t idx[MAX_RANK], rest = flat;
+    for (int32_t i = r - 1; i >= 0; --i) {
+      idx[i] = rest % p->c.dims[i];
+      rest /= p->c.dims[i];
+    }
+    int64_t m = idx[r - 2], n = idx[r - 1];
+    double sum = 0;
+    for (int64_t k = 0; k < depth; ++k) {
+      idx[r - 2] = m;
+      idx[r - 1] = k;
+      float x = p->a.data[element(&p->a, idx)];
+      idx[r - 2] = k;
+      idx[r - 1] = n;
+      sum += (double)x * p->b.data[element(&p->b, idx)];
+    }
+    idx[r - 2] = m;
+    idx[r - 1] = n;
+    float y = (float)sum;
+    if (p->has_bias)
+      y += p->bias.data[element(&p->bias, idx)];
+    y = activate(p->activation, y);
+    if (p->has_residual)
+      y += p->residual.data[element(&p->residual, idx)];
+    p->c.data[element(&p->c, idx)] = y;
+  }
+}
+
+static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, int64_t b_rank,
+                   const kiln_memref *bias, int64_t bias_rank, const kiln_memref *residual,
+                   int64_t residual_rank, kiln_memref *c, int64_t c_rank, int64_t flags) {
+  problem p;
+  memset(&p, 0, sizeof p);
+  p.a = from_memref(a, a_rank);
+  p.b = from_memref(b, b_rank);
+  p.c = from_memref(c, c_rank);
+  if (flags & FLAG_TRANSPOSE_A)
+    swap_last_two(&p.a);
+  if (flags & FLAG_TRANSPOSE_B)
+    swap_last_two(&p.b);
+  p.has_bias = bias != NULL;
+  if (bias)
+    p.bias = from_memref(bias, bias_rank);
+  p.has_residual = residual != NULL;
+  if (residual)
+    p.residual = from_memref(residual, residual_rank);
+  p.activation = (int32_t)((flags >> ACTIVATION_SHIFT) & ACTIVATION_MASK);
+  p.threads = kiln_thread_count();
+  normalize(&p);
+
+  bool owned;
+  dnnl_primitive_t primitive = find_primitive(&p, &owned);
+  bool done = primitive && execute(primitive, &p);
+  if (owned)
+    dnnl_primitive_destroy(primitive);
+  if (!done)
+    fallback(&p);
+}
+
+void kiln_rt_dnnl_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),
+                             int64_t flags) {
+  matmul(a, a_rank, b, b_rank, NULL, 0, NULL, 0, c, c_rank, flags);
+}
+
+void kiln_rt_dnnl_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(bias),
+                                  KILN_MEMREF_ARG(c), int64_t flags) {
+  matmul(a, a_rank, b, b_rank, bias, bias_rank, NULL, 0, c, c_rank, flags);
+}
+
+void kiln_rt_dnnl_matmul_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                      KILN_MEMREF_ARG(residual), KILN_MEMREF_ARG(c),
+                                      int64_t flags) {
+  matmul(a, a_rank, b, b_rank, NULL, 0, residual, residual_rank, c, c_rank, flags);
+}
+
+void kiln_rt_dnnl_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                           KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
+                                           KILN_MEMREF_ARG(c), int64_t flags) {
+  matmul(a, a_rank, b, b_rank, bias, bias_rank, residual, residual_rank, c, c_rank, flags);
+}

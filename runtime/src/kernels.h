@@ -1,0 +1,74 @@
+/* The native kernels that generated code calls (kiln.kernel ops, lowered to
+ * calls by kiln-lower-kernels). Every tensor argument arrives as MLIR passes
+ * an unranked memref: its rank, then a pointer to its ranked descriptor
+ * (memref.h). Shapes and strides are read from the descriptors; the compiler
+ * has verified them, so kernels do not re-check shapes. Element strides may
+ * be anything unless a kernel says otherwise; kernels are fastest on dense
+ * row-major data. Kernels use kiln_parallel_for (parallel.h) with the
+ * calling thread's kiln_thread_count(). */
+#ifndef KILN_KERNELS_H
+#define KILN_KERNELS_H
+
+#include <stdint.h>
+
+#include "memref.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_MEMREF_ARG(name) int64_t name##_rank, kiln_memref *name
+
+/* Softmax + cross-entropy (kiln.softmax_cross_entropy). logits: f32 [N, C];
+ * targets: i64 [N]; loss: f32 rank 0, the mean over n of
+ * lse_n - logits[n, targets[n]] with lse_n = logsumexp(logits[n, :]); NaN when
+ * a target is outside [0, C). Each row of logits is read from memory once:
+ * an online max and sum-exp, never storing probabilities.
+ *  _lse also stores lse: f32 [N];
+ *  _grad also stores grad: f32 [N, C] = softmax(logits) - one_hot(targets, C)
+ *  (the gradient of the summed loss; a row whose target is out of range gets
+ *  softmax alone), written right after its row is read, while the row is
+ *  still in L2. */
+void kiln_rt_softmax_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
+                            KILN_MEMREF_ARG(loss));
+void kiln_rt_softmax_ce_lse_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
+                                KILN_MEMREF_ARG(loss), KILN_MEMREF_ARG(lse));
+void kiln_rt_softmax_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
+                                 KILN_MEMREF_ARG(loss), KILN_MEMREF_ARG(grad));
+
+/* Scaled dot-product attention (kiln.attention), flash-attention style:
+ * query f32 [B, H, S, D], key [B, H, T, D], value [B, H, T, E] -> out
+ * [B, H, S, E] = softmax(scale * q k^T + masks) v over T, computed a block of
+ * queries against a block of keys at a time with an online softmax, never
+ * forming the S x T scores. causal != 0 hides keys t > s (blocks entirely
+ * above the diagonal are skipped); _masked takes mask: i1 (one byte per
+ * element, 0 or 1) [B, T], true = attend. A row with every key hidden is NaN,
+ * as in PyTorch. Parallel over B x H x query blocks. */
+void kiln_rt_attention_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                           KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(out), double scale,
+                           int64_t causal);
+void kiln_rt_attention_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                  KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
+                                  KILN_MEMREF_ARG(out), double scale, int64_t causal);
+
+/* Matmul on oneDNN (kiln.matmul, kiln.fused_linear): c = act(a @ b + bias)
+ * + residual, with NumPy batch broadcasting over ranks 2-4. flags: bit 0, a
+ * arrives transposed ([..., K, M]); bit 1, b arrives transposed ([..., N, K],
+ * PyTorch's Linear weight); bits 4-7 the activation (0 none, 1 relu,
+ * 2 gelu_erf, 3 gelu_tanh, 4 sigmoid). bias: [N]; residual: c's shape. */
+void kiln_rt_dnnl_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),
+                             int64_t flags);
+void kiln_rt_dnnl_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(bias),
+                                  KILN_MEMREF_ARG(c), int64_t flags);
+void kiln_rt_dnnl_matmul_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                      KILN_MEMREF_ARG(residual), KILN_MEMREF_ARG(c),
+                                      int64_t flags);
+void kiln_rt_dnnl_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                           KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
+                                           KILN_MEMREF_ARG(c), int64_t flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_KERNELS_H */

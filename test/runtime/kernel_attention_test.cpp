@@ -1,0 +1,307 @@
+// kiln_rt_attention_f32 / _masked_f32 against a plain double-precision
+// softmax(scale q k^T + masks) v: odd sizes that cross and split the kernel's
+// blocks, causal with S == T and S != T, key-padding masks (with fully hidden
+// rows, which must be NaN), non-dense strides, and 1 or 2 threads.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace {
+
+// A descriptor over caller-owned data: dense row-major by default; strides()
+// may be rewritten for views.
+class Desc {
+public:
+  Desc(void *data, std::vector<int64_t> sizes)
+      : rank(static_cast<int64_t>(sizes.size())),
+        buffer(kiln_memref_size(static_cast<int32_t>(sizes.size())) / sizeof(int64_t)) {
+    EXPECT_TRUE(kiln_memref_init(get(), data, static_cast<int32_t>(rank), sizes.data()));
+  }
+  kiln_memref *get() { return reinterpret_cast<kiln_memref *>(buffer.data()); }
+  int64_t *strides() { return get()->sizes_strides + rank; }
+
+  const int64_t rank;
+
+private:
+  std::vector<int64_t> buffer;
+};
+
+class ThreadCount {
+public:
+  explicit ThreadCount(int32_t n) : previous(kiln_set_thread_count(n)) {}
+  ~ThreadCount() { kiln_set_thread_count(previous); }
+
+private:
+  int32_t previous;
+};
+
+struct Shape {
+  int64_t B, H, S, T, D, E;
+};
+
+// Logical element [b][h][i][j] of a rank-4 tensor through element strides.
+struct View {
+  const float *data;
+  int64_t s[4];
+  float at(int64_t b, int64_t h, int64_t i, int64_t j) const {
+    return data[b * s[0] + h * s[1] + i * s[2] + j * s[3]];
+  }
+};
+
+// [B][H][S][E] in double; rows with every key hidden are NaN.
+std::vector<double> reference(const Shape &sh, View q, View k, View v, const uint8_t *mask,
+                              double scale, bool causal) {
+  std::vector<double> out(sh.B * sh.H * sh.S * sh.E);
+  std::vector<double> p(sh.T);
+  for (int64_t b = 0; b < sh.B; ++b)
+    for (int64_t h = 0; h < sh.H; ++h)
+      for (int64_t s = 0; s < sh.S; ++s) {
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t t = 0; t < sh.T; ++t) {
+          bool hidden = (causal && t > s) || (mask && !mask[b * sh.T + t]);
+          double dot = 0;
+          for (int64_t d = 0; d < sh.D; ++d)
+            dot += double(q.at(b, h, s, d)) * double(k.at(b, h, t, d));
+          p[t] = hidden ? -std::numeric_limits<double>::infinity() : dot * scale;
+          mx = std::max(mx, p[t]);
+        }
+        double *o = &out[((b * sh.H + h) * sh.S + s) * sh.E];
+        if (mx == -std::numeric_limits<double>::infinity()) {
+          for (int64_t e = 0; e < sh.E; ++e)
+            o[e] = std::nan("");
+          continue;
+        }
+        double sum = 0;
+        for (int64_t t = 0; t < sh.T; ++t)
+          sum += p[t] = std::exp(p[t] - mx);
+        for (int64_t e = 0; e < sh.E; ++e) {
+          double acc = 0;
+          for (int64_t t = 0; t < sh.T; ++t)
+            acc += p[t] * double(v.at(b, h, t, e));
+          o[e] = acc / sum;
+        }
+      }
+  return out;
+}
+
+std::vector<float> randoms(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> x(n);
+  for (float &f : x)
+    f = dist(gen);
+  return x;
+}
+
+// Checks out (through its view) against ref: NaN exactly where ref is NaN,
+// elsewhere max |err| <= 2e-5 max |ref| (plus a tiny absolute floor).
+void expect_close(const Shape &sh, View out, const std::vector<double> &ref) {
+  double max_ref = 0, max_err = 0;
+  int64_t nan_mismatch = 0;
+  for (int64_t b = 0; b < sh.B; ++b)
+    for (int64_t h = 0; h < sh.H; ++h)
+      for (int64_t s = 0; s < sh.S; ++s)
+        for (int64_t e = 0; e < sh.E; ++e) {
+          double r = ref[((b * sh.H + h) * sh.S + s) * sh.E + e];
+          double got = out.at(b, h, s, e);
+          if (std::isnan(r) || std::isnan(got)) {
+            nan_mismatch += std::isnan(r) != std::isnan(got);
+            continue;
+          }
+          max_ref = std::max(max_ref, std::fabs(r));
+          max_err = std::max(max_err, std::fabs(got - r));
+        }
+  EXPECT_EQ(nan_mismatch, 0);
+  EXPECT_LE(max_err, 2e-5 * max_ref + 1e-7) << "max |ref| " << max_ref;
+}
+
+// Dense q/k/v/out, optional mask; runs the kernel and compares with the
+// reference.
+void check_dense(const Shape &sh, bool causal, const std::vector<uint8_t> *mask = nullptr,
+                 int32_t threads = 1, double scale = -1, float range = 1.0f) {
+  ThreadCount tc(threads);
+  if (scale < 0)
+    scale = 1.0 / std::sqrt(double(sh.D));
+  auto q = randoms(sh.B * sh.H * sh.S * sh.D, 1, -range, range);
+  auto k = randoms(sh.B * sh.H * sh.T * sh.D, 2, -range, range);
+  auto v = randoms(sh.B * sh.H * sh.T * sh.E, 3);
+  std::vector<float> out(sh.B * sh.H * sh.S * sh.E, 12345.0f);
+  Desc dq(q.data(), {sh.B, sh.H, sh.S, sh.D}), dk(k.data(), {sh.B, sh.H, sh.T, sh.D});
+  Desc dv(v.data(), {sh.B, sh.H, sh.T, sh.E}), dout(out.data(), {sh.B, sh.H, sh.S, sh.E});
+  if (mask) {
+    Desc dm(const_cast<uint8_t *>(mask->data()), {sh.B, sh.T});
+    kiln_rt_attention_masked_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 2, dm.get(), 4, dout.get(),
+                                 scale, causal);
+  } else {
+    kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), scale, causal);
+  }
+  View vq{q.data(), {sh.H * sh.S * sh.D, sh.S * sh.D, sh.D, 1}};
+  View vk{k.data(), {sh.H * sh.T * sh.D, sh.T * sh.D, sh.D, 1}};
+  View vv{v.data(), {sh.H * sh.T * sh.E, sh.T * sh.E, sh.E, 1}};
+  View vo{out.data(), {sh.H * sh.S * sh.E, sh.S * sh.E, sh.E, 1}};
+  auto ref = reference(sh, vq, vk, vv, mask ? mask->data() : nullptr, scale, causal);
+  expect_close(sh, vo, ref);
+}
+
+TEST(Attention, SmallOddSizes) {
+  check_dense({2, 3, 5, 7, 8, 20}, false);
+  check_dense({1, 2, 17, 3, 1, 1}, false);
+  check_dense({1, 1, 1, 1, 5, 3}, false);
+}
+
+TEST(Attention, SmallOddSizesTwoThreads) { check_dense({2, 3, 5, 7, 8, 20}, false, nullptr, 2); }
+
+TEST(Attention, CausalCrossesBlocks) {
+  check_dense({1, 2, 130, 130, 20, 80}, true);
+  check_dense({2, 1, 130, 130, 64, 64}, true, nullptr, 2);
+}
+
+TEST(Attention, CausalSGreaterOrLessThanT) {
+  check_dense({1, 2, 70, 130, 16, 24}, true); // S < T: later keys never seen
+  check_dense({1, 2, 130, 70, 80, 24}, true); // S > T: late rows see every key
+  check_dense({2, 2, 70, 130, 16, 24}, true, nullptr, 2);
+}
+
+TEST(Attention, LongSequence) {
+  check_dense({1, 2, 257, 257, 64, 64}, false);
+  check_dense({1, 2, 257, 257, 64, 64}, true, nullptr, 2);
+}
+
+TEST(Attention, QFormerCrossAttention) { check_dense({4, 3, 32, 257, 64, 64}, false, nullptr, 2); }
+
+TEST(Attention, LargeScoresStayFinite) {
+  // Scores up to ~600: exp only ever sees s - max <= 0.
+  check_dense({1, 2, 40, 150, 64, 16}, false, nullptr, 1, 1.0, 3.0f);
+  check_dense({1, 2, 40, 150, 64, 16}, true, nullptr, 1, 1.0, 3.0f);
+}
+
+std::vector<uint8_t> key_padding(int64_t B, int64_t T, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::vector<uint8_t> mask(B * T);
+  for (auto &m : mask)
+    m = gen() % 3 != 0;
+  return mask;
+}
+
+TEST(Attention, KeyPaddingMask) {
+  Shape sh{3, 2, 70, 130, 20, 24};
+  auto mask = key_padding(sh.B, sh.T, 7);
+  for (int64_t t = 0; t < sh.T; ++t)
+    mask[1 * sh.T + t] = 0; // batch 1: every key hidden, all rows NaN
+  for (int64_t t = 0; t < 64; ++t)
+    mask[2 * sh.T + t] = 0; // batch 2: a whole first key block hidden
+  check_dense(sh, false, &mask);
+  check_dense(sh, false, &mask, 2);
+}
+
+TEST(Attention, KeyPaddingMaskAndCausal) {
+  Shape sh{2, 2, 130, 130, 16, 16};
+  auto mask = key_padding(sh.B, sh.T, 9);
+  // Batch 1 hides keys 0..69: rows s < 70 see nothing (NaN), rows after do;
+  // the NaN guard must not leak into them.
+  for (int64_t t = 0; t < 70; ++t)
+    mask[1 * sh.T + t] = 0;
+  check_dense(sh, true, &mask);
+  check_dense(sh, true, &mask, 2);
+}
+
+TEST(Attention, FullyMaskedBatchIsNaN) {
+  Shape sh{2, 1, 3, 4, 8, 8};
+  std::vector<uint8_t> mask = {1, 0, 1, 0, 0, 0, 0, 0};
+  auto q = randoms(sh.B * sh.H * sh.S * sh.D, 1), k = randoms(sh.B * sh.H * sh.T * sh.D, 2);
+  auto v = randoms(sh.B * sh.H * sh.T * sh.E, 3);
+  std::vector<float> out(sh.B * sh.H * sh.S * sh.E, 0.0f);
+  Desc dq(q.data(), {2, 1, 3, 8}), dk(k.data(), {2, 1, 4, 8}), dv(v.data(), {2, 1, 4, 8});
+  Desc dout(out.data(), {2, 1, 3, 8}), dm(mask.data(), {2, 4});
+  kiln_rt_attention_masked_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 2, dm.get(), 4, dout.get(),
+                               0.5, 0);
+  for (int64_t i = 0; i < 24; ++i)
+    EXPECT_FALSE(std::isnan(out[i])) << i;
+  for (int64_t i = 24; i < 48; ++i)
+    EXPECT_TRUE(std::isnan(out[i])) << i;
+}
+
+// q, k, v and out as views of [B, S, H, D]-ordered data (heads interleaved,
+// as a projection's output reshaped without a copy): inner stride 1, the
+// other strides non-dense.
+void check_bshd(const Shape &sh, bool causal, int32_t threads) {
+  ThreadCount tc(threads);
+  auto q = randoms(sh.B * sh.S * sh.H * sh.D, 4), k = randoms(sh.B * sh.T * sh.H * sh.D, 5);
+  auto v = randoms(sh.B * sh.T * sh.H * sh.E, 6);
+  std::vector<float> out(sh.B * sh.S * sh.H * sh.E, 12345.0f);
+  Desc dq(q.data(), {sh.B, sh.H, sh.S, sh.D}), dk(k.data(), {sh.B, sh.H, sh.T, sh.D});
+  Desc dv(v.data(), {sh.B, sh.H, sh.T, sh.E}), dout(out.data(), {sh.B, sh.H, sh.S, sh.E});
+  View vq{q.data(), {sh.S * sh.H * sh.D, sh.D, sh.H * sh.D, 1}};
+  View vk{k.data(), {sh.T * sh.H * sh.D, sh.D, sh.H * sh.D, 1}};
+  View vv{v.data(), {sh.T * sh.H * sh.E, sh.E, sh.H * sh.E, 1}};
+  View vo{out.data(), {sh.S * sh.H * sh.E, sh.E, sh.H * sh.E, 1}};
+  for (auto [d, view] : {std::pair{&dq, vq}, {&dk, vk}, {&dv, vv}, {&dout, vo}})
+    std::copy(view.s, view.s + 4, d->strides());
+  double scale = 0.3;
+  kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), scale, causal);
+  expect_close(sh, vo, reference(sh, vq, vk, vv, nullptr, scale, causal));
+}
+
+TEST(Attention, HeadsInterleavedViews) {
+  check_bshd({2, 3, 70, 90, 24, 40}, false, 1);
+  check_bshd({2, 3, 70, 90, 24, 40}, true, 2);
+}
+
+// Every tensor with innermost stride != 1: each is the transpose of dense
+// data (q as [B, H, D, S] memory, out as [B, H, E, S], ...) and the mask
+// strided over a [T, B] byte array, plus a nonzero offset.
+TEST(Attention, TransposedInnerStrides) {
+  ThreadCount tc(2);
+  Shape sh{2, 2, 37, 75, 12, 18};
+  int64_t pad = 5;
+  auto qbuf = randoms(pad + sh.B * sh.H * sh.D * sh.S, 7);
+  auto k = randoms(sh.B * sh.H * sh.D * sh.T, 8), v = randoms(sh.B * sh.H * sh.E * sh.T, 9);
+  std::vector<float> out(sh.B * sh.H * sh.E * sh.S, 12345.0f);
+  auto mask_bt = key_padding(sh.B, sh.T, 3);
+  std::vector<uint8_t> mask_tb(sh.T * sh.B);
+  for (int64_t b = 0; b < sh.B; ++b)
+    for (int64_t t = 0; t < sh.T; ++t)
+      mask_tb[t * sh.B + b] = mask_bt[b * sh.T + t];
+  View vq{qbuf.data() + pad, {sh.H * sh.D * sh.S, sh.D * sh.S, 1, sh.S}};
+  View vk{k.data(), {sh.H * sh.D * sh.T, sh.D * sh.T, 1, sh.T}};
+  View vv{v.data(), {sh.H * sh.E * sh.T, sh.E * sh.T, 1, sh.T}};
+  View vo{out.data(), {sh.H * sh.E * sh.S, sh.E * sh.S, 1, sh.S}};
+  Desc dq(qbuf.data(), {sh.B, sh.H, sh.S, sh.D}), dk(k.data(), {sh.B, sh.H, sh.T, sh.D});
+  Desc dv(v.data(), {sh.B, sh.H, sh.T, sh.E}), dout(out.data(), {sh.B, sh.H, sh.S, sh.E});
+  Desc dm(mask_tb.data(), {sh.B, sh.T});
+  dq.get()->offset = pad;
+  for (auto [d, view] : {std::pair{&dq, vq}, {&dk, vk}, {&dv, vv}, {&dout, vo}})
+    std::copy(view.s, view.s + 4, d->strides());
+  dm.strides()[0] = 1;
+  dm.strides()[1] = sh.B;
+  for (bool causal : {false, true}) {
+    std::fill(out.begin(), out.end(), 12345.0f);
+    kiln_rt_attention_masked_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 2, dm.get(), 4, dout.get(),
+                                 0.4, causal);
+    expect_close(sh, vo, reference(sh, vq, vk, vv, mask_bt.data(), 0.4, causal));
+  }
+}
+
+TEST(Attention, ThreadCountsAgree) {
+  Shape sh{1, 1, 300, 200, 64, 64};
+  auto q = randoms(sh.S * sh.D, 1), k = randoms(sh.T * sh.D, 2), v = randoms(sh.T * sh.E, 3);
+  std::vector<float> one(sh.S * sh.E), two(sh.S * sh.E);
+  Desc dq(q.data(), {1, 1, sh.S, sh.D}), dk(k.data(), {1, 1, sh.T, sh.D});
+  Desc dv(v.data(), {1, 1, sh.T, sh.E});
+  for (auto [threads, out] : {std::pair{1, &one}, {2, &two}}) {
+    ThreadCount tc(threads);
+    Desc dout(out->data(), {1, 1, sh.S, sh.E});
+    kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), 0.125, 1);
+  }
+  EXPECT_EQ(one, two); // each query block is computed the same way on any thread
+}
+
+} // namespace
