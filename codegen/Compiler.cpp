@@ -18,9 +18,11 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-LogicalResult runStage(ModuleOp module, void (*addPasses)(OpPassManager &)) {
+using AddPasses = void (*)(OpPassManager &, const PipelineOptions &);
+
+LogicalResult runStage(ModuleOp module, AddPasses addPasses, const PipelineOptions &options) {
   PassManager pm(module.getContext());
-  addPasses(pm);
+  addPasses(pm, options);
   return pm.run(module);
 }
 
@@ -44,14 +46,14 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   // The MLIR stages, printing the one asked for.
   struct MlirStage {
     Stage stage;
-    void (*addPasses)(OpPassManager &);
+    AddPasses addPasses;
   };
   const MlirStage mlirStages[] = {{Stage::Fused, addFusionPasses},
                                   {Stage::Linalg, addKilnToLinalgPasses},
                                   {Stage::Vector, addVectorizationPasses},
                                   {Stage::Bufferized, addBufferizationPasses}};
   for (const MlirStage &s : mlirStages) {
-    if (failed(runStage(module, s.addPasses)))
+    if (failed(runStage(module, s.addPasses, options.pipeline)))
       return failure();
     if (stop == s.stage) {
       module.print(os);
@@ -78,7 +80,7 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
       if (attr.getName().strref().starts_with("kiln."))
         func->removeAttr(attr.getName());
   }
-  if (failed(runStage(module, addLowerToLLVMPasses)))
+  if (failed(runStage(module, addLowerToLLVMPasses, options.pipeline)))
     return failure();
   if (stop == Stage::LLVMMLIR) {
     module.print(os);

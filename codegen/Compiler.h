@@ -5,6 +5,7 @@
 #include "codegen/ModelInterface.h"
 #include "codegen/ObjectEmitter.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "passes/PipelineOptions.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace kiln {
@@ -27,6 +28,7 @@ enum class Stage {
 struct CompileOptions {
   Stage stop = Stage::Lib;
   TargetOptions target;
+  PipelineOptions pipeline;
   /// Shown in the generated header's banner.
   std::string sourceName;
 };

@@ -100,7 +100,7 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
      << " * returns a status (" << NAME << "_OK on success); " << name
      << "_last_error() explains a failure.\n"
      << " * A model handle may be used from several threads at once.\n"
-     << " * Link with: -l" << name << " -lm\n"
+     << " * Link with: -l" << name << " -ldnnl -lgomp -lm (oneDNN and its OpenMP runtime)\n"
      << " */\n";
   os << "#ifndef " << guard << "\n#define " << guard << "\n\n";
   os << "#include <stddef.h>\n#include <stdint.h>\n\n";
@@ -120,7 +120,7 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
 
   os << "typedef struct " << name << "_model " << name << "_model;\n\n";
   os << "typedef struct " << name << "_options {\n"
-     << "  int32_t num_threads; /* 0: the runtime's choice */\n"
+     << "  int32_t num_threads; /* 0: one per CPU available; threads are pinned */\n"
      << "} " << name << "_options;\n\n";
 
   int64_t numValues = 0;

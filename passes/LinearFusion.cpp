@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
+#include "passes/CostModel.h"
 #include "passes/Passes.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -45,13 +46,17 @@ StringRef activationOf(Operation *op) {
 }
 
 struct FuseLinear : OpRewritePattern<MatmulOp> {
-  using OpRewritePattern::OpRewritePattern;
+  FuseLinear(MLIRContext *context, int64_t minFlops)
+      : OpRewritePattern(context), minFlops(minFlops) {}
   LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
     auto transpose = op.getRhs().getDefiningOp<TransposeOp>();
     if (!transpose || transpose.getPermutation() != ArrayRef<int64_t>{1, 0})
       return rewriter.notifyMatchFailure(op, "rhs is not transpose(w) of a 2-D w");
     Value weight = transpose.getInput();
     auto type = cast<RankedTensorType>(op.getType());
+    auto inputType = cast<RankedTensorType>(op.getLhs().getType());
+    if (matmulFlops(type, inputType.getShape().back()) < double(minFlops))
+      return rewriter.notifyMatchFailure(op, "below min-flops");
     int64_t out = cast<RankedTensorType>(weight.getType()).getDimSize(0);
 
     Operation *last = op;
@@ -92,12 +97,15 @@ struct FuseLinear : OpRewritePattern<MatmulOp> {
     rewriter.replaceOp(last, fused.getResult());
     return success();
   }
+
+  int64_t minFlops;
 };
 
 struct FuseLinearPass : impl::KilnFuseLinearBase<FuseLinearPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseLinear>(&getContext());
+    patterns.add<FuseLinear>(&getContext(), minFlops);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
+#include "passes/PipelineOptions.h"
 
 namespace kiln {
 
@@ -22,21 +23,25 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
-/// The stages of the native CPU pipeline, in order. kilnc's --emit=<stage>
-/// stops after the named one; each is also a kiln-opt pipeline.
+/// The stages of the CPU pipeline, in order. kilnc's --emit=<stage> stops
+/// after the named one; each is also a kiln-opt pipeline taking the options
+/// above (`-kiln-to-linalg='backend=onednn'`).
 ///  fused:      kiln -> kiln with fused ops (softmax + cross-entropy, ...)
-///  linalg:     kiln -> linalg on tensors, elementwise fusion
+///  linalg:     kernels selected (kiln.kernel), the rest to linalg on tensors
 ///  vector:     tiled and vectorized for the host
 ///  bufferized: memrefs, results as out-params, buffers planned into the arena
-///  llvm-mlir:  the LLVM dialect
-void addFusionPasses(mlir::OpPassManager &pm);
-void addKilnToLinalgPasses(mlir::OpPassManager &pm);
-void addVectorizationPasses(mlir::OpPassManager &pm);
-void addBufferizationPasses(mlir::OpPassManager &pm);
-void addLowerToLLVMPasses(mlir::OpPassManager &pm);
+///  llvm-mlir:  the LLVM dialect, kernels as calls into the runtime
+void addFusionPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
+void addKilnToLinalgPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
+void addVectorizationPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
+void addBufferizationPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
+void addLowerToLLVMPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 
 /// Every dialect (with its interface models) that Kiln's pipelines touch.
 void registerDialects(mlir::DialectRegistry &registry);
+
+/// Attaches one-shot bufferization's interface to kiln.kernel.
+void registerKernelBufferization(mlir::DialectRegistry &registry);
 
 /// Kiln's passes, its pipelines and upstream MLIR's passes.
 void registerPasses();

@@ -51,6 +51,12 @@ def KilnFuseLinear : Pass<"kiln-fuse-linear", "::mlir::func::FuncOp"> {
     `kiln.fused_linear(x, w, bias?, residual?) {activation}`. The chain ends
     at the first value with another use, which stays available.
   }];
+  let options = [
+    Option<"minFlops", "min-flops", "int64_t", /*default=*/"0",
+           "Fuse only products of at least this many flops (symbolic dims count "
+           "as 1): the pipeline fuses exactly the layers kiln-select-kernels "
+           "sends to oneDNN">,
+  ];
 }
 
 def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "::mlir::func::FuncOp"> {
@@ -108,6 +114,43 @@ def KilnPlanArena : Pass<"kiln-plan-arena", "::mlir::ModuleOp"> {
     as `kiln.arena` for the runtime and the generated header.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
+def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
+  let summary = "Routes the ops a native or oneDNN kernel serves to kiln.kernel";
+  let description = [{
+    Runs before kiln-convert-to-linalg. Each op below becomes a `kiln.kernel`
+    call when its types fit the kernel (f32 data, i64 targets); what stays is
+    lowered through linalg.
+     - `kiln.softmax_cross_entropy` (and `_grad`) -> the one-read native
+       kernel (`kiln_rt_softmax_ce*_f32`);
+     - `kiln.attention` -> the flash-attention kernel, unless the cost rule
+       (`preferFlashAttention`) says the unfused chain is cheaper;
+     - with `backend=onednn|auto`: `kiln.matmul` (rank 2-4, a transposed
+       operand folded into its strides) and `kiln.fused_linear` (bias,
+       activation and residual as oneDNN post-ops) -> a oneDNN matmul whose
+       primitive the runtime creates once per shape and caches. `auto` keeps
+       matmuls too small to amortize a library call in native code.
+  }];
+  let options = [
+    Option<"backend", "backend", "std::string", /*default=*/"\"auto\"",
+           "Where matmuls go: native (linalg, vectorized here), onednn, or auto">,
+    Option<"fusedKernels", "fused-kernels", "bool", /*default=*/"true",
+           "Send attention and softmax-cross-entropy to their fused native kernels">,
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
+}
+
+def KilnLowerKernels : Pass<"kiln-lower-kernels", "::mlir::ModuleOp"> {
+  let summary = "Turns bufferized kiln.kernel ops into calls of the runtime's kernels";
+  let description = [{
+    Each `kiln.kernel` on memrefs becomes `func.call @callee(...)`: every
+    memref cast to an unranked memref (passed as its rank and a pointer to
+    its descriptor), then the scalars as `i64` / `f64`. The callee is
+    declared private; the runtime bitcode linked into the library defines it.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 #endif // KILN_PASSES_TD

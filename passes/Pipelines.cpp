@@ -5,6 +5,7 @@
 // line can be copied into an mlir-opt/kiln-opt command to reproduce a stage.
 //
 //===----------------------------------------------------------------------===//
+#include "passes/CostModel.h"
 #include "passes/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
@@ -23,28 +24,34 @@ void addUpstream(OpPassManager &pm, StringRef pipeline) {
 }
 } // namespace
 
-void addFusionPasses(OpPassManager &pm) {
+void addFusionPasses(OpPassManager &pm, const PipelineOptions &options) {
+  if (!options.fusion)
+    return;
   pm.addNestedPass<func::FuncOp>(createKilnFuseSoftmaxCrossEntropy());
   pm.addNestedPass<func::FuncOp>(createKilnFuseAttention());
-  // kiln-fuse-linear is not in the pipeline yet: its lowering goes back
-  // through the unfused chain, which gives no speed-up, and the reordered ops
-  // made one-shot bufferization ~3x slower on CLIP (16 s -> 53 s). It joins
-  // once fused_linear has its tiled epilogue lowering.
+  // Linear epilogues fuse only where oneDNN takes them as post-ops: lowered
+  // natively, fused_linear goes back through the unfused chain (no gain), and
+  // the reordered ops made one-shot bufferization ~3x slower on CLIP.
+  if (options.backend != "native")
+    pm.addNestedPass<func::FuncOp>(createKilnFuseLinear(
+        {/*minFlops=*/options.backend == "auto" ? kMinOneDnnFlops : 0}));
 }
 
-void addKilnToLinalgPasses(OpPassManager &pm) {
+void addKilnToLinalgPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createKilnParamsToArguments());
+  pm.addNestedPass<func::FuncOp>(
+      createKilnSelectKernels({/*backend=*/options.backend, /*fusedKernels=*/options.fusion}));
   pm.addNestedPass<func::FuncOp>(createKilnConvertToLinalg());
   addUpstream(pm, "canonicalize,cse,func.func(linalg-fuse-elementwise-ops),"
                   "canonicalize,cse");
 }
 
-void addVectorizationPasses(OpPassManager &pm) {
+void addVectorizationPasses(OpPassManager &pm, const PipelineOptions &) {
   pm.addNestedPass<func::FuncOp>(createKilnTileAndVectorize());
   addUpstream(pm, "canonicalize,cse");
 }
 
-void addBufferizationPasses(OpPassManager &pm) {
+void addBufferizationPasses(OpPassManager &pm, const PipelineOptions &) {
   // Results become caller-provided out-params (the runtime passes the user's
   // output buffers); every remaining allocation is placed in the arena.
   addUpstream(pm, "eliminate-empty-tensors,"
@@ -58,7 +65,8 @@ void addBufferizationPasses(OpPassManager &pm) {
   addUpstream(pm, "canonicalize,cse");
 }
 
-void addLowerToLLVMPasses(OpPassManager &pm) {
+void addLowerToLLVMPasses(OpPassManager &pm, const PipelineOptions &) {
+  pm.addPass(createKilnLowerKernels());
   pm.addNestedPass<func::FuncOp>(createKilnApproximateMath());
   addUpstream(
       pm,
@@ -74,15 +82,33 @@ void addLowerToLLVMPasses(OpPassManager &pm) {
       "canonicalize,cse");
 }
 
+namespace {
+/// PipelineOptions as kiln-opt pipeline options.
+struct PipelineCliOptions : PassPipelineOptions<PipelineCliOptions> {
+  Option<std::string> backend{*this, "backend",
+                              llvm::cl::desc("Where matmuls go: native, onednn or auto"),
+                              llvm::cl::init("auto")};
+  Option<bool> fusion{*this, "fusion", llvm::cl::desc("Fusion passes and fused kernels"),
+                      llvm::cl::init(true)};
+};
+
+template <void (*addPasses)(OpPassManager &, const PipelineOptions &)>
+void registerStage(StringRef name, StringRef description) {
+  PassPipelineRegistration<PipelineCliOptions>(
+      name, description, [](OpPassManager &pm, const PipelineCliOptions &cli) {
+        addPasses(pm, PipelineOptions{cli.backend, cli.fusion});
+      });
+}
+} // namespace
+
 void registerKilnPipelines() {
-  PassPipelineRegistration<>("kiln-fuse", "kiln ops to fused kiln ops", addFusionPasses);
-  PassPipelineRegistration<>("kiln-to-linalg", "kiln ops to linalg on tensors",
-                             addKilnToLinalgPasses);
-  PassPipelineRegistration<>("kiln-vectorize", "tile and vectorize linalg ops",
-                             addVectorizationPasses);
-  PassPipelineRegistration<>("kiln-bufferize", "bufferize and plan buffers into the arena",
-                             addBufferizationPasses);
-  PassPipelineRegistration<>("kiln-to-llvm", "lower to the LLVM dialect", addLowerToLLVMPasses);
+  registerStage<addFusionPasses>("kiln-fuse", "kiln ops to fused kiln ops");
+  registerStage<addKilnToLinalgPasses>("kiln-to-linalg",
+                                       "kernels selected, other kiln ops to linalg on tensors");
+  registerStage<addVectorizationPasses>("kiln-vectorize", "tile and vectorize linalg ops");
+  registerStage<addBufferizationPasses>("kiln-bufferize",
+                                        "bufferize and plan buffers into the arena");
+  registerStage<addLowerToLLVMPasses>("kiln-to-llvm", "lower to the LLVM dialect");
 }
 
 } // namespace kiln

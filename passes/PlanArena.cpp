@@ -266,7 +266,6 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
         auto view = memref::ViewOp::create(b, buffer->alloc.getLoc(), buffer->alloc.getType(),
                                            arena, offset, buffer->alloc.getDynamicSizes());
         buffer->alloc.replaceAllUsesWith(view.getResult());
-        buffer->alloc.erase();
       }
       base = b.createOrFold<arith::AddIOp>(
           loc, base,
@@ -277,6 +276,9 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
       terms.push_back(b.getDictionaryAttr({b.getNamedAttr("coeff", b.getI64IntegerAttr(peak)),
                                            b.getNamedAttr("symbols", b.getArrayAttr(names))}));
     }
+    // Erased only now: the builder's insertion point may sit on an alloc.
+    for (Buffer &buffer : buffers)
+      buffer.alloc.erase();
     func->setAttr("kiln.arena", b.getArrayAttr(terms));
     return success();
   }

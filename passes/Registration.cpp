@@ -11,6 +11,7 @@ namespace kiln {
 
 void registerDialects(mlir::DialectRegistry &registry) {
   registry.insert<KilnDialect>();
+  registerKernelBufferization(registry);
   // Upstream dialects with their external interface models (bufferization,
   // tiling, conversion to LLVM) and translations to LLVM IR.
   mlir::registerAllDialects(registry);

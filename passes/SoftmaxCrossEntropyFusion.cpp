@@ -77,11 +77,52 @@ struct FuseOneHotCrossEntropy : OpRewritePattern<NegOp> {
   }
 };
 
+/// The loss and `softmax(logits, axis = 1) - one_hot(targets, C)` of the same
+/// logits and targets: one op, so the gradient is written while each row of
+/// logits is still in cache rather than read again.
+struct FuseCrossEntropyGradient : OpRewritePattern<SubOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SubOp op, PatternRewriter &rewriter) const override {
+    auto softmax = soleUseProducer<SoftmaxOp>(op.getLhs());
+    auto oneHot = op.getRhs().getDefiningOp<OneHotOp>();
+    if (!softmax || !oneHot)
+      return rewriter.notifyMatchFailure(op, "not softmax - one_hot");
+    Value logits = softmax.getInput(), targets = oneHot.getIds();
+    auto type = cast<RankedTensorType>(logits.getType());
+    if (type.getRank() != 2 || softmax.getAxis() != 1 || oneHot.getType() != type ||
+        op.getType() != type || ShapedType::isDynamic(type.getDimSize(1)))
+      return rewriter.notifyMatchFailure(op, "not the gradient over the classes of [N, C]");
+    Operation *loss = nullptr;
+    for (Operation *user : logits.getUsers()) {
+      if (user->getBlock() != op->getBlock())
+        continue;
+      if (auto ce = dyn_cast<CrossEntropyOp>(user); ce && ce.getTargets() == targets)
+        loss = ce;
+      if (auto ce = dyn_cast<SoftmaxCrossEntropyOp>(user);
+          ce && !ce.getLse() && ce.getTargets() == targets)
+        loss = ce;
+      if (loss)
+        break;
+    }
+    if (!loss)
+      return rewriter.notifyMatchFailure(op, "no cross-entropy of the same logits and targets");
+    // Both operands dominate both ops, so the earlier of the two is a place
+    // where the fused op dominates every use of its results.
+    rewriter.setInsertionPoint(loss->isBeforeInBlock(op) ? loss : op.getOperation());
+    auto fused = SoftmaxCrossEntropyGradOp::create(rewriter, op.getLoc(),
+                                                   loss->getResult(0).getType(), type, logits,
+                                                   targets);
+    rewriter.replaceOp(loss, fused.getLoss());
+    rewriter.replaceOp(op, fused.getGrad());
+    return success();
+  }
+};
+
 struct FuseSoftmaxCrossEntropyPass
     : impl::KilnFuseSoftmaxCrossEntropyBase<FuseSoftmaxCrossEntropyPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy>(&getContext());
+    patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy, FuseCrossEntropyGradient>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

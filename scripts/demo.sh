@@ -12,7 +12,7 @@ out="$build/examples/mlp"
 echo "== kilnc examples/mlp/mlp.kiln -o $out"
 "$build/bin/kilnc" "$root/examples/mlp/mlp.kiln" -o "$out"
 clang-22 -std=c11 -O2 -Wall -Wextra -I"$out" "$root/examples/mlp/main.c" \
-  -L"$out" -lmlp -lm -o "$out/mlp_demo"
+  -L"$out" -lmlp -ldnnl -lgomp -lm -o "$out/mlp_demo"
 
 echo "== $out/mlp_demo (300 held-out 8x8 digits)"
 "$out/mlp_demo" "$root/examples/mlp/data/mlp.safetensors" "$root/examples/mlp/data" --check
@@ -24,6 +24,6 @@ echo
 echo "== kilnc examples/clip/clip.kiln -o $clip_out"
 "$build/bin/kilnc" "$root/examples/clip/clip.kiln" -o "$clip_out"
 clang-22 -std=c11 -O2 -Wall -Wextra -I"$clip_out" -I"$root/examples/common" \
-  "$root/examples/clip/main.c" -L"$clip_out" -lclip -lm -o "$clip_out/clip_demo"
+  "$root/examples/clip/main.c" -L"$clip_out" -lclip -ldnnl -lgomp -lm -o "$clip_out/clip_demo"
 echo "== $clip_out/clip_demo (16 held-out images, 9 prompts)"
 "$clip_out/clip_demo" "$root/examples/clip/data/clip.safetensors" "$root/examples/clip/data" --check

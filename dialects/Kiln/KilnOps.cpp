@@ -264,20 +264,41 @@ LogicalResult CrossEntropyOp::verify() {
   return verifyResultShape(*this, logits.getElementType(), {});
 }
 
+namespace {
+/// The operand and loss rules shared by the fused softmax-cross-entropy ops.
+LogicalResult verifyFusedCrossEntropy(Operation *op, RankedTensorType logits,
+                                      RankedTensorType targets, Value loss) {
+  if (logits.getRank() != 2)
+    return op->emitOpError("logits must be [N, C], got ") << formatTensorType(logits);
+  if (targets.getRank() != 1)
+    return op->emitOpError("targets must be [N], got ") << formatTensorType(targets);
+  if (!shapesCompatible(logits.getShape().take_front(1), targets.getShape()))
+    return op->emitOpError("batch sizes differ: logits ")
+           << formatTensorType(logits) << ", targets " << formatTensorType(targets);
+  auto lossType = cast<RankedTensorType>(loss.getType());
+  if (lossType.getRank() != 0 || lossType.getElementType() != logits.getElementType())
+    return op->emitOpError("loss must be a scalar of the logits' element type, got ")
+           << formatTensorType(lossType);
+  return success();
+}
+} // namespace
+
+LogicalResult SoftmaxCrossEntropyGradOp::verify() {
+  auto logits = getLogits().getType();
+  if (failed(verifyFusedCrossEntropy(*this, logits, getTargets().getType(), getLoss())))
+    return failure();
+  auto grad = cast<RankedTensorType>(getGrad().getType());
+  if (grad.getElementType() != logits.getElementType() ||
+      !shapesCompatible(logits.getShape(), grad.getShape()))
+    return emitOpError("grad must have the logits' type ")
+           << formatTensorType(logits) << ", got " << formatTensorType(grad);
+  return success();
+}
+
 LogicalResult SoftmaxCrossEntropyOp::verify() {
   auto logits = getLogits().getType();
-  auto targets = getTargets().getType();
-  if (logits.getRank() != 2)
-    return emitOpError("logits must be [N, C], got ") << formatTensorType(logits);
-  if (targets.getRank() != 1)
-    return emitOpError("targets must be [N], got ") << formatTensorType(targets);
-  if (!shapesCompatible(logits.getShape().take_front(1), targets.getShape()))
-    return emitOpError("batch sizes differ: logits ")
-           << formatTensorType(logits) << ", targets " << formatTensorType(targets);
-  auto loss = cast<RankedTensorType>(getLoss().getType());
-  if (loss.getRank() != 0 || loss.getElementType() != logits.getElementType())
-    return emitOpError("loss must be a scalar of the logits' element type, got ")
-           << formatTensorType(loss);
+  if (failed(verifyFusedCrossEntropy(*this, logits, getTargets().getType(), getLoss())))
+    return failure();
   if (getWithLse() != static_cast<bool>(getLse()))
     return emitOpError("returns lse exactly when it has the with_lse attribute");
   if (Value lse = getLse()) {
@@ -594,4 +615,35 @@ LogicalResult ScatterAddOp::verify() {
                                << formatTensorType(indices) << " and init "
                                << formatTensorType(init);
   return verifyResultShape(*this, init.getElementType(), init.getShape());
+}
+
+//===----------------------------------------------------------------------===//
+// Native kernels
+//===----------------------------------------------------------------------===//
+
+LogicalResult KernelOp::verify() {
+  // DestinationStyleOpInterface checks that results match the tensor outs.
+  bool tensors = llvm::any_of(getOperandTypes(), llvm::IsaPred<TensorType>);
+  bool memrefs = llvm::any_of(getOperandTypes(), llvm::IsaPred<MemRefType>);
+  if (tensors && memrefs)
+    return emitOpError("mixes tensor and memref operands");
+  if (getOutputs().empty())
+    return emitOpError("has no outputs");
+  for (Attribute scalar : getScalars())
+    if (!isa<IntegerAttr, FloatAttr>(scalar))
+      return emitOpError("scalar ") << scalar << " is neither an integer nor a float";
+  return success();
+}
+
+void KernelOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &effects) {
+  // On tensors the op is pure; on memrefs it reads ins and writes outs.
+  for (OpOperand &operand : getInputsMutable())
+    if (isa<MemRefType>(operand.get().getType()))
+      effects.emplace_back(MemoryEffects::Read::get(), &operand);
+  for (OpOperand &operand : getOutputsMutable())
+    if (isa<MemRefType>(operand.get().getType())) {
+      effects.emplace_back(MemoryEffects::Read::get(), &operand);
+      effects.emplace_back(MemoryEffects::Write::get(), &operand);
+    }
 }

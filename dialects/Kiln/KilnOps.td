@@ -6,6 +6,7 @@ include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 
 def Kiln_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Kiln_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
@@ -377,6 +378,23 @@ def Kiln_SoftmaxCrossEntropyOp : Kiln_Op<"softmax_cross_entropy", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_SoftmaxCrossEntropyGradOp : Kiln_Op<"softmax_cross_entropy_grad", [Pure]> {
+  let summary = "Fused cross-entropy and its gradient with respect to the logits";
+  let description = [{
+    `logits: [N, C]`, integer `targets: [N]` -> `loss` (exactly
+    `kiln.cross_entropy`) and `grad: [N, C] = softmax(logits) - one_hot(targets, C)`,
+    the gradient of the summed loss (a row whose target is out of range gets
+    the softmax alone). Made by `kiln-fuse-softmax-cross-entropy` when a
+    function computes both; the native kernel reads each row of logits from
+    memory once and writes the gradient while the row is still in cache.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_IntTensor:$targets);
+  let results = (outs Kiln_FloatTensor:$loss, Kiln_FloatTensor:$grad);
+  let assemblyFormat =
+      "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Losses and similarities
 //===----------------------------------------------------------------------===//
@@ -507,6 +525,44 @@ def Kiln_ScatterAddOp : Kiln_Op<"scatter_add", [Pure]> {
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$init `,` $indices `,` $src attr-dict `:` "
                        "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Native kernels
+//===----------------------------------------------------------------------===//
+
+def Kiln_KernelOp : Kiln_Op<"kernel", [AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>, DestinationStyleOpInterface]> {
+  let summary = "A call to one of the runtime's native kernels, in destination style";
+  let description = [{
+    Runs the runtime function `callee` (runtime/src/kernels.h) on `ins`,
+    writing `outs`, then the `scalars` (integer attributes become `i64`,
+    float attributes `f64` arguments). Like a linalg op it works on tensors,
+    where each `outs` tensor is the initial value of the result of the same
+    index, and on memrefs, where it has no results. `kiln-select-kernels`
+    makes it from the ops a kernel serves; bufferization turns the tensor form
+    into the memref form; `kiln-lower-kernels` turns that into a `func.call`
+    passing each memref as an unranked memref.
+
+    ```mlir
+    %loss = kiln.kernel @kiln_rt_softmax_ce_f32
+        ins(%logits, %targets : tensor<?x32000xf32>, tensor<?xi64>)
+        outs(%init : tensor<f32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$callee, Variadic<AnyShaped>:$inputs,
+                       Variadic<AnyShaped>:$outputs,
+                       DefaultValuedAttr<ArrayAttr, "{}">:$scalars);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $callee (`ins` `(` $inputs^ `:` type($inputs) `)`)?
+    `outs` `(` $outputs `:` type($outputs) `)`
+    (`scalars` $scalars^)? attr-dict (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getOutputsMutable(); }
+  }];
   let hasVerifier = 1;
 }
 

@@ -228,6 +228,26 @@ struct LowerSoftmaxCrossEntropy : OpRewritePattern<SoftmaxCrossEntropyOp> {
   bool online;
 };
 
+/// Without a native kernel (other element types): the loss as the fused op,
+/// the gradient as softmax - one_hot, both then lowered by their patterns.
+struct LowerSoftmaxCrossEntropyGrad : OpRewritePattern<SoftmaxCrossEntropyGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxCrossEntropyGradOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type gradType = op.getGrad().getType();
+    Value loss = SoftmaxCrossEntropyOp::create(rewriter, loc, op.getLoss().getType(),
+                                               /*lse=*/Type(), op.getLogits(), op.getTargets(),
+                                               /*with_lse=*/false)
+                     .getLoss();
+    Value softmax = SoftmaxOp::create(rewriter, loc, gradType, op.getLogits(), 1);
+    Value oneHot = OneHotOp::create(rewriter, loc, gradType, op.getTargets());
+    Value grad = SubOp::create(rewriter, loc, gradType, softmax, oneHot);
+    rewriter.replaceOp(op, {loss, grad});
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
@@ -383,6 +403,7 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
 
 void populateNormalizationPatterns(RewritePatternSet &patterns, bool onlineSoftmax) {
   patterns.add<LowerSoftmaxCrossEntropy>(patterns.getContext(), onlineSoftmax);
+  patterns.add<LowerSoftmaxCrossEntropyGrad>(patterns.getContext());
   patterns.add<LowerSoftmax, LowerLogSoftmax, LowerCrossEntropy, LowerReduce<ReduceSumOp, sumOver>,
                LowerReduce<ReduceMaxOp, maxOver>, LowerReduce<ReduceMeanOp, meanOver>,
                LowerLayerNorm, LowerKlDiv, LowerL2Normalize, LowerCosineSimilarity>(

@@ -71,6 +71,15 @@ cl::list<std::string> importDirs("I", cl::Prefix,
                                  cl::desc("Add a folder where 'import' looks for .kiln files "
                                           "(after the importing file's folder)"),
                                  cl::value_desc("dir"), cl::cat(kilncCategory));
+cl::opt<std::string> backend("backend",
+                             cl::desc("Where matmuls and linear layers run: onednn (oneDNN "
+                                      "primitives), native (Kiln's vectorized code) or auto "
+                                      "(per op, by size; the default)"),
+                             cl::init("auto"), cl::cat(kilncCategory));
+cl::opt<bool> fusion("fusion",
+                     cl::desc("Fusion passes and fused kernels (default: on; --fusion=false "
+                              "lowers op by op)"),
+                     cl::init(true), cl::cat(kilncCategory));
 cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
                                cl::cat(kilncCategory));
 cl::opt<std::string> targetFeatures("mattr", cl::desc("Extra target features, e.g. -avx512f"),
@@ -197,6 +206,7 @@ int main(int argc, char **argv) {
   kiln::CompileOptions options;
   options.stop = toStage(emit);
   options.target = {targetCpu, targetFeatures};
+  options.pipeline = {backend, fusion};
   options.sourceName = llvm::sys::path::filename(inputPath).str();
   llvm::raw_ostream &os = outputFile ? outputFile->os() : llvm::nulls();
   if (mlir::failed(kiln::compile(*module, options, os, output)))

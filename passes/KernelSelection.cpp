@@ -1,0 +1,322 @@
+//===- KernelSelection.cpp - Route ops to native and oneDNN kernels -------===//
+//
+// Rewrites the kiln ops that a runtime kernel serves into kiln.kernel calls
+// (see KilnSelectKernels in Passes.td). Everything here is a choice between
+// two correct lowerings, so a pattern that does not fit simply declines and
+// the op goes through linalg.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Kiln/KilnOps.h"
+#include "passes/CostModel.h"
+#include "passes/Passes.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNSELECTKERNELS
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+enum class Backend { Native, OneDnn, Auto };
+
+bool hasElementType(Value value, Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(value.getType());
+  return tensor && tensor.getElementType() == type;
+}
+
+bool isF32(Value value) { return hasElementType(value, Float32Type::get(value.getContext())); }
+bool isI64(Value value) {
+  return hasElementType(value, IntegerType::get(value.getContext(), 64));
+}
+
+/// An uninitialized tensor of `type`, its dynamic sizes read from `like`
+/// (same rank) or given.
+Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type, Value like) {
+  SmallVector<Value> dynamic;
+  for (auto [i, size] : llvm::enumerate(type.getShape()))
+    if (ShapedType::isDynamic(size))
+      dynamic.push_back(tensor::DimOp::create(b, loc, like, i));
+  return tensor::EmptyOp::create(b, loc, type, dynamic);
+}
+
+Value emptyWithSizes(OpBuilder &b, Location loc, RankedTensorType type,
+                     ArrayRef<std::pair<Value, int64_t>> sizeSources) {
+  SmallVector<Value> dynamic;
+  for (auto [i, size] : llvm::enumerate(type.getShape()))
+    if (ShapedType::isDynamic(size))
+      dynamic.push_back(tensor::DimOp::create(b, loc, sizeSources[i].first, sizeSources[i].second));
+  return tensor::EmptyOp::create(b, loc, type, dynamic);
+}
+
+KernelOp createKernel(OpBuilder &b, Location loc, StringRef callee, ValueRange inputs,
+                      ValueRange outputs, ArrayRef<Attribute> scalars = {}) {
+  return KernelOp::create(b, loc, ValueRange(outputs).getTypes(),
+                          FlatSymbolRefAttr::get(b.getContext(), callee), inputs, outputs,
+                          b.getArrayAttr(scalars));
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax + cross-entropy
+//===----------------------------------------------------------------------===//
+
+bool fitsSoftmaxCeKernel(Value logits, Value targets) {
+  return isF32(logits) && isI64(targets) &&
+         cast<RankedTensorType>(logits.getType()).getRank() == 2;
+}
+
+struct SoftmaxCeToKernel : OpRewritePattern<SoftmaxCrossEntropyOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxCrossEntropyOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
+      return rewriter.notifyMatchFailure(op, "not f32 logits [N, C] with i64 targets");
+    Location loc = op.getLoc();
+    SmallVector<Value> outputs{
+        emptyLike(rewriter, loc, cast<RankedTensorType>(op.getLoss().getType()), Value())};
+    if (Value lse = op.getLse())
+      outputs.push_back(emptyWithSizes(rewriter, loc, cast<RankedTensorType>(lse.getType()),
+                                       {{op.getLogits(), 0}}));
+    StringRef callee = op.getLse() ? "kiln_rt_softmax_ce_lse_f32" : "kiln_rt_softmax_ce_f32";
+    KernelOp kernel =
+        createKernel(rewriter, loc, callee, {op.getLogits(), op.getTargets()}, outputs);
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+};
+
+struct SoftmaxCeGradToKernel : OpRewritePattern<SoftmaxCrossEntropyGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxCrossEntropyGradOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
+      return rewriter.notifyMatchFailure(op, "not f32 logits [N, C] with i64 targets");
+    Location loc = op.getLoc();
+    Value loss = emptyLike(rewriter, loc, cast<RankedTensorType>(op.getLoss().getType()), Value());
+    Value grad =
+        emptyLike(rewriter, loc, cast<RankedTensorType>(op.getGrad().getType()), op.getLogits());
+    KernelOp kernel = createKernel(rewriter, loc, "kiln_rt_softmax_ce_grad_f32",
+                                   {op.getLogits(), op.getTargets()}, {loss, grad});
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// The cost rule between the flash-attention kernel and the unfused chain
+/// (two vectorized matmuls around a softmax). Measured in bench/: the kernel
+/// wins from a handful of queries up, including Q-Former's 32 queries x 257
+/// keys; with a single query row per head the chain's matmul is a plain
+/// vector-matrix product and the kernel's blocking buys nothing.
+bool preferFlashAttention(int64_t queries, int64_t keys) {
+  return ShapedType::isDynamic(queries) || queries >= 2 || ShapedType::isDynamic(keys);
+}
+
+struct AttentionToKernel : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
+    if (!isF32(op.getQuery()) || !isF32(op.getKey()) || !isF32(op.getValue()))
+      return rewriter.notifyMatchFailure(op, "not f32");
+    auto query = cast<RankedTensorType>(op.getQuery().getType());
+    auto key = cast<RankedTensorType>(op.getKey().getType());
+    if (!preferFlashAttention(query.getDimSize(2), key.getDimSize(2)))
+      return rewriter.notifyMatchFailure(op, "the cost rule prefers the unfused chain");
+    Location loc = op.getLoc();
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    Value init = emptyWithSizes(rewriter, loc, resultType,
+                                {{op.getQuery(), 0},
+                                 {op.getQuery(), 1},
+                                 {op.getQuery(), 2},
+                                 {op.getValue(), 3}});
+    SmallVector<Value> inputs{op.getQuery(), op.getKey(), op.getValue()};
+    StringRef callee = "kiln_rt_attention_f32";
+    if (Value mask = op.getMask()) {
+      // The kernel reads one byte per flag; i1 tensors may be bit-packed.
+      auto maskType = cast<RankedTensorType>(mask.getType());
+      inputs.push_back(CastOp::create(rewriter, loc, maskType.clone(rewriter.getI8Type()), mask));
+      callee = "kiln_rt_attention_masked_f32";
+    }
+    SmallVector<Attribute> scalars{rewriter.getF64FloatAttr(op.getScale().convertToDouble()),
+                                   rewriter.getI64IntegerAttr(op.getCausal() ? 1 : 0)};
+    KernelOp kernel = createKernel(rewriter, loc, callee, inputs, {init}, scalars);
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Matmuls on oneDNN
+//===----------------------------------------------------------------------===//
+
+/// Flags of kiln_rt_dnnl_matmul_f32 (runtime/src/kernel_dnnl_matmul.c).
+enum MatmulFlags : int64_t {
+  kTransposeA = 1 << 0,
+  kTransposeB = 1 << 1,
+  kActivationShift = 4, // 4 bits: 0 none, 1 relu, 2 gelu_erf, 3 gelu_tanh, 4 sigmoid
+};
+
+std::optional<int64_t> activationCode(StringRef activation) {
+  return llvm::StringSwitch<std::optional<int64_t>>(activation)
+      .Case("none", 0)
+      .Case("relu", 1)
+      .Case("gelu_erf", 2)
+      .Case("gelu_tanh", 3)
+      .Case("sigmoid", 4)
+      .Default(std::nullopt);
+}
+
+/// `value` = transpose(source) swapping the last two dims: returns source.
+Value transposedSource(Value value) {
+  auto transpose = value.getDefiningOp<TransposeOp>();
+  if (!transpose)
+    return {};
+  ArrayRef<int64_t> perm = transpose.getPermutation();
+  int64_t rank = perm.size();
+  if (rank < 2 || perm[rank - 1] != rank - 2 || perm[rank - 2] != rank - 1)
+    return {};
+  for (int64_t i = 0; i + 2 < rank; ++i)
+    if (perm[i] != i)
+      return {};
+  return transpose.getInput();
+}
+
+bool worthOneDnn(RankedTensorType result, int64_t depth) {
+  return matmulFlops(result, depth) >= double(kMinOneDnnFlops);
+}
+
+bool fitsOneDnnMatmul(Value lhs, Value rhs, Value result) {
+  auto rank = [](Value v) { return cast<RankedTensorType>(v.getType()).getRank(); };
+  return isF32(lhs) && isF32(rhs) && isF32(result) && rank(lhs) >= 2 && rank(lhs) <= 4 &&
+         rank(rhs) >= 2 && rank(rhs) <= 4;
+}
+
+struct MatmulToOneDnn : OpRewritePattern<MatmulOp> {
+  MatmulToOneDnn(MLIRContext *context, Backend backend)
+      : OpRewritePattern(context), backend(backend) {}
+  LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
+    if (!fitsOneDnnMatmul(op.getLhs(), op.getRhs(), op.getResult()))
+      return rewriter.notifyMatchFailure(op, "not an f32 matmul of rank 2-4");
+    auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    if (backend == Backend::Auto && !worthOneDnn(resultType, lhsType.getShape().back()))
+      return rewriter.notifyMatchFailure(op, "too small for a library call");
+    int64_t flags = 0;
+    Value lhs = op.getLhs(), rhs = op.getRhs();
+    if (Value source = transposedSource(lhs)) {
+      lhs = source;
+      flags |= kTransposeA;
+    }
+    if (Value source = transposedSource(rhs)) {
+      rhs = source;
+      flags |= kTransposeB;
+    }
+    Location loc = op.getLoc();
+    Value init = emptyMatmulResult(rewriter, loc, op.getLhs(), op.getRhs(), resultType);
+    KernelOp kernel = createKernel(rewriter, loc, "kiln_rt_dnnl_matmul_f32", {lhs, rhs}, {init},
+                                   {rewriter.getI64IntegerAttr(flags)});
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+
+  /// The result's dynamic sizes: batch dims from whichever operand has them
+  /// (right-aligned), M from lhs, N from rhs.
+  static Value emptyMatmulResult(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                                 RankedTensorType type) {
+    int64_t rank = type.getRank();
+    auto lhsType = cast<RankedTensorType>(lhs.getType());
+    auto rhsType = cast<RankedTensorType>(rhs.getType());
+    SmallVector<std::pair<Value, int64_t>> sources;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (i == rank - 2) {
+        sources.push_back({lhs, lhsType.getRank() - 2});
+      } else if (i == rank - 1) {
+        sources.push_back({rhs, rhsType.getRank() - 1});
+      } else {
+        // A batch dim: take it from an operand where it is not a broadcast 1.
+        int64_t fromLhs = i - (rank - lhsType.getRank());
+        int64_t fromRhs = i - (rank - rhsType.getRank());
+        bool lhsHas = fromLhs >= 0 && lhsType.getDimSize(fromLhs) != 1;
+        sources.push_back(lhsHas ? std::make_pair(lhs, fromLhs) : std::make_pair(rhs, fromRhs));
+      }
+    }
+    return emptyWithSizes(b, loc, type, sources);
+  }
+
+  Backend backend;
+};
+
+struct FusedLinearToOneDnn : OpRewritePattern<FusedLinearOp> {
+  FusedLinearToOneDnn(MLIRContext *context, Backend backend)
+      : OpRewritePattern(context), backend(backend) {}
+  LogicalResult matchAndRewrite(FusedLinearOp op, PatternRewriter &rewriter) const override {
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    if (backend == Backend::Auto &&
+        !worthOneDnn(cast<RankedTensorType>(op.getResult().getType()),
+                     inputType.getShape().back()))
+      return rewriter.notifyMatchFailure(op, "too small for a library call");
+    std::optional<int64_t> activation = activationCode(op.getActivation());
+    if (!activation || !isF32(op.getInput()) || !isF32(op.getWeight()) ||
+        inputType.getRank() < 2 || inputType.getRank() > 4 ||
+        (op.getBias() && !isF32(op.getBias())) || (op.getResidual() && !isF32(op.getResidual())))
+      return rewriter.notifyMatchFailure(op, "not an f32 linear oneDNN can take");
+    Location loc = op.getLoc();
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    SmallVector<std::pair<Value, int64_t>> sources;
+    for (int64_t i = 0; i + 1 < resultType.getRank(); ++i)
+      sources.push_back({op.getInput(), i});
+    sources.push_back({op.getWeight(), 0});
+    Value init = emptyWithSizes(rewriter, loc, resultType, sources);
+    SmallVector<Value> inputs{op.getInput(), op.getWeight()};
+    std::string callee = "kiln_rt_dnnl_matmul";
+    if (Value bias = op.getBias()) {
+      inputs.push_back(bias);
+      callee += "_bias";
+    }
+    if (Value residual = op.getResidual()) {
+      inputs.push_back(residual);
+      callee += "_residual";
+    }
+    callee += "_f32";
+    int64_t flags = kTransposeB | (*activation << kActivationShift);
+    KernelOp kernel =
+        createKernel(rewriter, loc, callee, inputs, {init}, {rewriter.getI64IntegerAttr(flags)});
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+
+  Backend backend;
+};
+
+struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    std::optional<Backend> chosen = llvm::StringSwitch<std::optional<Backend>>(backend)
+                                        .Case("native", Backend::Native)
+                                        .Case("onednn", Backend::OneDnn)
+                                        .Case("auto", Backend::Auto)
+                                        .Default(std::nullopt);
+    if (!chosen) {
+      getOperation().emitError("unknown backend '")
+          << backend << "': expected native, onednn or auto";
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    if (fusedKernels)
+      patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, AttentionToKernel>(&getContext());
+    if (*chosen != Backend::Native) {
+      patterns.add<MatmulToOneDnn, FusedLinearToOneDnn>(&getContext(), *chosen);
+    }
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
+} // namespace kiln
