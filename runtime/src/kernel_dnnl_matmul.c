@@ -13,6 +13,7 @@
  * kernels have no error channel. */
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,8 +314,13 @@ static float activate(int32_t activation, float x) {
   }
 }
 
+static atomic_long fallbacks;
+
+long kiln_rt_dnnl_matmul_fallbacks(void) { return atomic_load(&fallbacks); }
+
 /* The same computation as a plain loop: only when oneDNN fails. */
 static void fallback(const problem *p) {
+  atomic_fetch_add(&fallbacks, 1);
   int32_t r = p->c.rank;
   int64_t total = 1;
   for (int32_t i = 0; i < r; ++i)

@@ -67,6 +67,10 @@ void kiln_rt_dnnl_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b
                                            KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
                                            KILN_MEMREF_ARG(c), int64_t flags);
 
+/* How many calls oneDNN could not serve and the plain-loop fallback computed
+ * (for tests: supported shapes must never get there). */
+long kiln_rt_dnnl_matmul_fallbacks(void);
+
 #ifdef __cplusplus
 }
 #endif

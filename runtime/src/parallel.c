@@ -3,7 +3,6 @@
 #include "parallel.h"
 
 #include <sched.h>
-#include <stdatomic.h>
 
 /* libgomp's entry points (GCC's OpenMP ABI); see parallel.h for why. */
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
@@ -61,12 +60,14 @@ void kiln_parallel_for(int64_t n, int64_t grain, kiln_range_fn fn, void *ctx) {
     fn(ctx, 0, n);
     return;
   }
+  kiln_bind_threads((int32_t)threads);
   range_job job = {fn, ctx, n, grain};
   GOMP_parallel(run_share, &job, (unsigned)threads, 0);
 }
 
-/* One bit per team size already pinned (sizes 2..63). */
-static atomic_ulong pinned_team_sizes;
+/* One bit per team size already pinned (sizes 2..63). Per calling thread:
+ * libgomp keeps a pool of workers for each thread that starts teams. */
+static _Thread_local unsigned long pinned_team_sizes;
 
 typedef struct pin_job {
   cpu_set_t allowed;
@@ -97,8 +98,9 @@ void kiln_bind_threads(int32_t n) {
   if (n < 2 || n > 63)
     return;
   unsigned long bit = 1ul << n;
-  if (atomic_fetch_or(&pinned_team_sizes, bit) & bit)
+  if (pinned_team_sizes & bit)
     return;
+  pinned_team_sizes |= bit;
   pin_job job;
   if (sched_getaffinity(0, sizeof job.allowed, &job.allowed) != 0)
     return;

@@ -26,10 +26,11 @@ int32_t kiln_set_thread_count(int32_t n);
 /* The number of CPUs this process may run on (its affinity mask), >= 1. */
 int32_t kiln_available_cpus(void);
 
-/* Pins the OpenMP worker threads of an n-thread team to distinct CPUs of the
- * process's affinity mask, once per n and process. Unbound OpenMP threads on
- * a small VM can be many times slower (docs/threads.md); this spares users
- * from setting OMP_PROC_BIND. The calling thread itself is not pinned. */
+/* Pins the OpenMP workers of this thread's n-thread team to distinct CPUs of
+ * the process's affinity mask (worker i to the i-th allowed CPU), once per n
+ * and calling thread. Unbound OpenMP threads on a small VM were measured up to
+ * ~80x slower in oneDNN (docs/pipeline.md, Threads); this spares users from setting
+ * OMP_PROC_BIND. The calling thread itself is left as the user set it. */
 void kiln_bind_threads(int32_t n);
 
 #ifdef __cplusplus

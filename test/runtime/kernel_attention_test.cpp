@@ -11,37 +11,13 @@
 
 #include <gtest/gtest.h>
 
+#include "kernel_test_util.h"
 #include "kernels.h"
-#include "parallel.h"
 
 namespace {
 
-// A descriptor over caller-owned data: dense row-major by default; strides()
-// may be rewritten for views.
-class Desc {
-public:
-  Desc(void *data, std::vector<int64_t> sizes)
-      : rank(static_cast<int64_t>(sizes.size())),
-        buffer(kiln_memref_size(static_cast<int32_t>(sizes.size())) / sizeof(int64_t)) {
-    EXPECT_TRUE(kiln_memref_init(get(), data, static_cast<int32_t>(rank), sizes.data()));
-  }
-  kiln_memref *get() { return reinterpret_cast<kiln_memref *>(buffer.data()); }
-  int64_t *strides() { return get()->sizes_strides + rank; }
-
-  const int64_t rank;
-
-private:
-  std::vector<int64_t> buffer;
-};
-
-class ThreadCount {
-public:
-  explicit ThreadCount(int32_t n) : previous(kiln_set_thread_count(n)) {}
-  ~ThreadCount() { kiln_set_thread_count(previous); }
-
-private:
-  int32_t previous;
-};
+using kiln_test::Desc;
+using kiln_test::ThreadCount;
 
 struct Shape {
   int64_t B, H, S, T, D, E;

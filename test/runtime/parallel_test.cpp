@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kernel_test_util.h"
 #include "parallel.h"
 
 extern "C" int omp_get_thread_num(void);
@@ -30,14 +31,7 @@ void visit(void *ctx, int64_t begin, int64_t end) {
   v->ranges.emplace_back(begin, end);
 }
 
-class ThreadCount {
-public:
-  explicit ThreadCount(int32_t n) : previous(kiln_set_thread_count(n)) {}
-  ~ThreadCount() { kiln_set_thread_count(previous); }
-
-private:
-  int32_t previous;
-};
+using kiln_test::ThreadCount;
 
 TEST(Parallel, EveryIndexOnceWithGrainAlignedRanges) {
   ThreadCount threads(3);

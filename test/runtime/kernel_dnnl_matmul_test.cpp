@@ -1,0 +1,202 @@
+// kiln_rt_dnnl_matmul*_f32 against a double-precision reference: plain,
+// transposed left / right operands (passed by strides), the linear layer's
+// [B, S, K] x [O, K]^T folded to 2-D, a batch that cannot be folded (non-dense
+// batch stride), 4-D batches with broadcasting, bias + each activation +
+// residual, 1 and 2 threads, and the same shape called twice (cached primitive).
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kernel_test_util.h"
+#include "kernels.h"
+
+namespace {
+
+using kiln_test::Desc;
+using kiln_test::ThreadCount;
+
+enum { kTransposeA = 1, kTransposeB = 2, kActivationShift = 4 };
+enum Activation { kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid };
+
+std::vector<float> randoms(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = dist(gen);
+  return v;
+}
+
+double activate(int activation, double x) {
+  switch (activation) {
+  case kRelu:
+    return x > 0 ? x : 0;
+  case kGeluErf:
+    return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+  case kGeluTanh:
+    return 0.5 * x * (1 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+  case kSigmoid:
+    return 1 / (1 + std::exp(-x));
+  default:
+    return x;
+  }
+}
+
+// A strided rank-<=4 tensor as the reference reads it, right-aligned to
+// rank 4 with size-1 dims broadcasting.
+struct Tensor {
+  const float *data;
+  std::vector<int64_t> sizes, strides;
+  float at(const int64_t (&idx)[4]) const {
+    int64_t offset = 0, shift = 4 - static_cast<int64_t>(sizes.size());
+    for (size_t i = 0; i < sizes.size(); ++i)
+      offset += (sizes[i] == 1 ? 0 : idx[i + shift]) * strides[i];
+    return data[offset];
+  }
+};
+
+std::vector<int64_t> denseStrides(const std::vector<int64_t> &sizes) {
+  std::vector<int64_t> strides(sizes.size());
+  int64_t stride = 1;
+  for (size_t i = sizes.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= sizes[i];
+  }
+  return strides;
+}
+
+struct Case {
+  std::vector<int64_t> a, b, c; // logical shapes (before any transpose)
+  int flags = 0;
+  bool bias = false, residual = false;
+};
+
+// Runs the kernel on dense buffers (transposed operands stored transposed)
+// and compares every element of c with the reference.
+void check(const Case &k, int threads) {
+  ThreadCount tc(threads);
+  long fallbacksBefore = kiln_rt_dnnl_matmul_fallbacks();
+  auto storedShape = [](std::vector<int64_t> shape, bool transposed) {
+    if (transposed)
+      std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+    return shape;
+  };
+  auto numel = [](const std::vector<int64_t> &s) {
+    int64_t n = 1;
+    for (int64_t d : s)
+      n *= d;
+    return n;
+  };
+  std::vector<int64_t> aStored = storedShape(k.a, k.flags & kTransposeA);
+  std::vector<int64_t> bStored = storedShape(k.b, k.flags & kTransposeB);
+  auto a = randoms(numel(aStored), 1), b = randoms(numel(bStored), 2);
+  int64_t n = k.c.back();
+  auto bias = randoms(n, 3), residual = randoms(numel(k.c), 4);
+  std::vector<float> c(numel(k.c), 777.0f);
+
+  Desc da(a.data(), aStored), db(b.data(), bStored), dc(c.data(), k.c);
+  Desc dbias(bias.data(), {n}), dres(residual.data(), k.c);
+  if (k.bias && k.residual)
+    kiln_rt_dnnl_matmul_bias_residual_f32(da.rank(), da.get(), db.rank(), db.get(), 1,
+                                          dbias.get(), dres.rank(), dres.get(), dc.rank(),
+                                          dc.get(), k.flags);
+  else if (k.bias)
+    kiln_rt_dnnl_matmul_bias_f32(da.rank(), da.get(), db.rank(), db.get(), 1, dbias.get(),
+                                 dc.rank(), dc.get(), k.flags);
+  else if (k.residual)
+    kiln_rt_dnnl_matmul_residual_f32(da.rank(), da.get(), db.rank(), db.get(), dres.rank(),
+                                     dres.get(), dc.rank(), dc.get(), k.flags);
+  else
+    kiln_rt_dnnl_matmul_f32(da.rank(), da.get(), db.rank(), db.get(), dc.rank(), dc.get(),
+                            k.flags);
+
+  // Logical views: a transposed operand reads its storage with swapped strides.
+  auto logical = [&](const float *data, const std::vector<int64_t> &shape,
+                     const std::vector<int64_t> &stored, bool transposed) {
+    Tensor t{data, shape, denseStrides(stored)};
+    if (transposed)
+      std::swap(t.strides[t.strides.size() - 1], t.strides[t.strides.size() - 2]);
+    return t;
+  };
+  Tensor ta = logical(a.data(), k.a, aStored, k.flags & kTransposeA);
+  Tensor tb = logical(b.data(), k.b, bStored, k.flags & kTransposeB);
+  Tensor tres{residual.data(), k.c, denseStrides(k.c)};
+  std::vector<int64_t> c4(4 - k.c.size(), 1);
+  c4.insert(c4.end(), k.c.begin(), k.c.end());
+  int64_t depth = k.a.back();
+  int activation = (k.flags >> kActivationShift) & 0xf;
+  double maxErr = 0;
+  int64_t flat = 0;
+  for (int64_t i0 = 0; i0 < c4[0]; ++i0)
+    for (int64_t i1 = 0; i1 < c4[1]; ++i1)
+      for (int64_t m = 0; m < c4[2]; ++m)
+        for (int64_t j = 0; j < c4[3]; ++j, ++flat) {
+          double sum = 0;
+          for (int64_t d = 0; d < depth; ++d)
+            sum += double(ta.at({i0, i1, m, d})) * tb.at({i0, i1, d, j});
+          if (k.bias)
+            sum += bias[j];
+          sum = activate(activation, sum);
+          if (k.residual)
+            sum += tres.at({i0, i1, m, j});
+          maxErr = std::max(maxErr, std::abs(sum - c[flat]));
+        }
+  EXPECT_LT(maxErr, 1e-4) << "threads=" << threads;
+  EXPECT_EQ(kiln_rt_dnnl_matmul_fallbacks(), fallbacksBefore) << "oneDNN declined the problem";
+}
+
+TEST(DnnlMatmul, Plain2D) { check({{37, 50}, {50, 21}, {37, 21}}, 1); }
+
+TEST(DnnlMatmul, TransposedOperands) {
+  check({{37, 50}, {50, 21}, {37, 21}, kTransposeB}, 1);
+  check({{37, 50}, {50, 21}, {37, 21}, kTransposeA}, 2);
+  check({{37, 50}, {50, 21}, {37, 21}, kTransposeA | kTransposeB}, 1);
+}
+
+TEST(DnnlMatmul, LinearLayerFoldsBatchIntoRows) {
+  for (int activation : {kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid})
+    check({{3, 17, 64}, {64, 48}, {3, 17, 48}, kTransposeB | (activation << kActivationShift),
+           /*bias=*/true, /*residual=*/true},
+          activation % 2 + 1);
+}
+
+TEST(DnnlMatmul, BatchedAndBroadcast) {
+  // [B, H, S, D] x [B, H, D, T], k given transposed as attention scores are.
+  check({{2, 3, 9, 16}, {2, 3, 16, 11}, {2, 3, 9, 11}, kTransposeB}, 2);
+  // Broadcast of the right operand's batch: [B, 1, S, D] x [H, D, T].
+  check({{2, 1, 9, 16}, {3, 16, 11}, {2, 3, 9, 11}}, 1);
+  // A batched right operand with a rank-2 left one.
+  check({{9, 16}, {4, 16, 11}, {4, 9, 11}, 0, false, true}, 1);
+}
+
+TEST(DnnlMatmul, NonFoldableBatchStride) {
+  // a viewed as [B, S, K] over a [S, B, K] buffer: the batch stride is not
+  // S * K, so the rows cannot be folded; the result must still be right.
+  const int64_t B = 3, S = 5, K = 8, N = 6;
+  auto a = randoms(S * B * K, 7), b = randoms(K * N, 8);
+  std::vector<float> c(B * S * N);
+  Desc da(a.data(), {B, S, K}, {K, B * K, 1}), db(b.data(), {K, N}), dc(c.data(), {B, S, N});
+  long fallbacksBefore = kiln_rt_dnnl_matmul_fallbacks();
+  kiln_rt_dnnl_matmul_f32(3, da.get(), 2, db.get(), 3, dc.get(), 0);
+  EXPECT_EQ(kiln_rt_dnnl_matmul_fallbacks(), fallbacksBefore);
+  for (int64_t i = 0; i < B; ++i)
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t j = 0; j < N; ++j) {
+        double sum = 0;
+        for (int64_t d = 0; d < K; ++d)
+          sum += double(a[s * B * K + i * K + d]) * b[d * N + j];
+        EXPECT_NEAR(c[(i * S + s) * N + j], sum, 1e-4);
+      }
+}
+
+TEST(DnnlMatmul, SecondCallReusesThePrimitive) {
+  Case k{{64, 128}, {128, 96}, {64, 96}, kTransposeB | (kGeluErf << kActivationShift), true};
+  check(k, 1);
+  check(k, 1);
+  check(k, 2);
+}
+
+} // namespace
