@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
+#include "passes/FusionUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Matchers.h"
@@ -21,17 +22,6 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
-
-/// The value of a splat float constant of rank 0 (or all dims 1), if it is one.
-std::optional<double> splatScalar(Value value) {
-  auto type = dyn_cast<RankedTensorType>(value.getType());
-  if (!type || llvm::any_of(type.getShape(), [](int64_t d) { return d != 1; }))
-    return std::nullopt;
-  DenseFPElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat())
-    return std::nullopt;
-  return attr.getSplatValue<APFloat>().convertToDouble();
-}
 
 struct FuseAttention : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;

@@ -106,17 +106,51 @@ struct SoftmaxCeGradToKernel : OpRewritePattern<SoftmaxCrossEntropyGradOp> {
   }
 };
 
+struct SoftmaxKlDivToKernel : OpRewritePattern<SoftmaxKlDivOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxKlDivOp op, PatternRewriter &rewriter) const override {
+    if (!isF32(op.getStudent()) || !isF32(op.getTeacher()))
+      return rewriter.notifyMatchFailure(op, "not f32");
+    Location loc = op.getLoc();
+    Value loss = emptyLike(rewriter, loc, cast<RankedTensorType>(op.getLoss().getType()), Value());
+    KernelOp kernel =
+        createKernel(rewriter, loc, "kiln_rt_softmax_kl_div_f32",
+                     {op.getStudent(), op.getTeacher()}, {loss},
+                     {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+};
+
+struct ContrastiveCeToKernel : OpRewritePattern<ContrastiveCrossEntropyOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ContrastiveCrossEntropyOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
+      return rewriter.notifyMatchFailure(op, "not f32 logits [N, N] with i64 targets");
+    Location loc = op.getLoc();
+    auto lossType = cast<RankedTensorType>(op.getRowLoss().getType());
+    Value rows = emptyLike(rewriter, loc, lossType, Value());
+    Value columns = emptyLike(rewriter, loc, lossType, Value());
+    KernelOp kernel = createKernel(rewriter, loc, "kiln_rt_contrastive_ce_f32",
+                                   {op.getLogits(), op.getTargets()}, {rows, columns});
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Attention
 //===----------------------------------------------------------------------===//
 
 /// The cost rule between the flash-attention kernel and the unfused chain
-/// (two vectorized matmuls around a softmax). Measured in bench/: the kernel
-/// wins from a handful of queries up, including Q-Former's 32 queries x 257
-/// keys; with a single query row per head the chain's matmul is a plain
-/// vector-matrix product and the kernel's blocking buys nothing.
-bool preferFlashAttention(int64_t queries, int64_t keys) {
-  return ShapedType::isDynamic(queries) || queries >= 2 || ShapedType::isDynamic(keys);
+/// (two vectorized matmuls around a softmax). The kernel keeps 16 queries in
+/// the lanes of a vector, so with fewer queries than that (decoding one token
+/// at a time) most lanes idle and the chain's vector-matrix products are the
+/// better use of the machine. From 16 queries up the kernel never forms the
+/// S x T scores; bench/ measures Q-Former's 32 queries x 257 keys.
+bool preferFlashAttention(int64_t queries) {
+  return ShapedType::isDynamic(queries) || queries >= 16;
 }
 
 struct AttentionToKernel : OpRewritePattern<AttentionOp> {
@@ -125,8 +159,7 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
     if (!isF32(op.getQuery()) || !isF32(op.getKey()) || !isF32(op.getValue()))
       return rewriter.notifyMatchFailure(op, "not f32");
     auto query = cast<RankedTensorType>(op.getQuery().getType());
-    auto key = cast<RankedTensorType>(op.getKey().getType());
-    if (!preferFlashAttention(query.getDimSize(2), key.getDimSize(2)))
+    if (!preferFlashAttention(query.getDimSize(2)))
       return rewriter.notifyMatchFailure(op, "the cost rule prefers the unfused chain");
     Location loc = op.getLoc();
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
@@ -240,10 +273,13 @@ struct MatmulToOneDnn : OpRewritePattern<MatmulOp> {
         sources.push_back({rhs, rhsType.getRank() - 1});
       } else {
         // A batch dim: take it from an operand where it is not a broadcast 1.
+        // A batch dim: from an operand where it is not a broadcast 1, else
+        // from whichever operand has it at all.
         int64_t fromLhs = i - (rank - lhsType.getRank());
         int64_t fromRhs = i - (rank - rhsType.getRank());
-        bool lhsHas = fromLhs >= 0 && lhsType.getDimSize(fromLhs) != 1;
-        sources.push_back(lhsHas ? std::make_pair(lhs, fromLhs) : std::make_pair(rhs, fromRhs));
+        bool rhsHas = fromRhs >= 0;
+        bool takeLhs = fromLhs >= 0 && (lhsType.getDimSize(fromLhs) != 1 || !rhsHas);
+        sources.push_back(takeLhs ? std::make_pair(lhs, fromLhs) : std::make_pair(rhs, fromRhs));
       }
     }
     return emptyWithSizes(b, loc, type, sources);
@@ -309,7 +345,8 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     }
     RewritePatternSet patterns(&getContext());
     if (fusedKernels)
-      patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, AttentionToKernel>(&getContext());
+      patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
+                   ContrastiveCeToKernel, AttentionToKernel>(&getContext());
     if (*chosen != Backend::Native) {
       patterns.add<MatmulToOneDnn, FusedLinearToOneDnn>(&getContext(), *chosen);
     }

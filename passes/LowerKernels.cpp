@@ -37,15 +37,23 @@ struct LowerKernelsPass : impl::KilnLowerKernelsBase<LowerKernelsPass> {
       args.push_back(memref::CastOp::create(b, loc, unranked, operand));
     }
     for (Attribute scalar : op.getScalars()) {
-      if (auto integer = dyn_cast<IntegerAttr>(scalar))
-        args.push_back(arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(integer.getInt())));
+      if (auto integer = dyn_cast<IntegerAttr>(scalar)) {
+        // Flags and unsigned values widen with zeros, signed ones with their sign.
+        const APInt &value = integer.getValue();
+        bool zeroExtend = integer.getType().isUnsignedInteger() || value.getBitWidth() == 1;
+        int64_t wide = zeroExtend ? int64_t(value.getZExtValue()) : value.getSExtValue();
+        args.push_back(arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(wide)));
+      }
       else
         args.push_back(arith::ConstantOp::create(
             b, loc, b.getF64FloatAttr(cast<FloatAttr>(scalar).getValueAsDouble())));
     }
     auto type = FunctionType::get(op.getContext(), ValueRange(args).getTypes(), {});
     StringRef name = op.getCallee();
-    auto callee = symbols.lookup<func::FuncOp>(name);
+    Operation *existing = symbols.lookup(name);
+    auto callee = dyn_cast_or_null<func::FuncOp>(existing);
+    if (existing && !callee)
+      return op.emitOpError("calls @") << name << ", which names something other than a function";
     if (!callee) {
       OpBuilder top = OpBuilder::atBlockBegin(getOperation().getBody());
       callee = func::FuncOp::create(top, loc, name, type);

@@ -25,7 +25,13 @@ def KilnFuseSoftmaxCrossEntropy
     logits once (online max and sum-exp) and stores no probabilities. The
     chain is left alone when the log-softmax is over another axis, when the
     one-hot does not cover the classes, or when an intermediate has another
-    use (it would have to be computed anyway).
+    use (it would have to be computed anyway). Three more forms:
+     - the loss together with `softmax(logits, axis = 1) - one_hot(targets, C)`
+       -> `kiln.softmax_cross_entropy_grad` (loss and gradient, one read);
+     - distillation, `kl_div(log_softmax(s / T), softmax(t / T))` over [N, C]
+       -> `kiln.softmax_kl_div {temperature = T}`;
+     - contrastive, `cross_entropy(S, t)` and `cross_entropy(transpose(S), t)`
+       -> `kiln.contrastive_cross_entropy` (no transposed copy of S).
   }];
 }
 
@@ -122,8 +128,10 @@ def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
     Runs before kiln-convert-to-linalg. Each op below becomes a `kiln.kernel`
     call when its types fit the kernel (f32 data, i64 targets); what stays is
     lowered through linalg.
-     - `kiln.softmax_cross_entropy` (and `_grad`) -> the one-read native
-       kernel (`kiln_rt_softmax_ce*_f32`);
+     - `kiln.softmax_cross_entropy` (and `_grad`), `kiln.softmax_kl_div`,
+       `kiln.contrastive_cross_entropy` -> one-read native kernels
+       (`kiln_rt_softmax_ce*_f32`, `kiln_rt_softmax_kl_div_f32`,
+       `kiln_rt_contrastive_ce_f32`);
      - `kiln.attention` -> the flash-attention kernel, unless the cost rule
        (`preferFlashAttention`) says the unfused chain is cheaper;
      - with `backend=onednn|auto`: `kiln.matmul` (rank 2-4, a transposed

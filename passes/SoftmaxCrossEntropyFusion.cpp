@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
+#include "passes/FusionUtils.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Matchers.h"
@@ -34,13 +35,6 @@ struct FuseCrossEntropy : OpRewritePattern<CrossEntropyOp> {
   }
 };
 
-/// `value`'s defining op, if it is an `Op` whose result has no other use.
-template <typename Op> Op soleUseProducer(Value value) {
-  if (!value.hasOneUse())
-    return {};
-  return value.getDefiningOp<Op>();
-}
-
 /// -mean_n(sum_c(one_hot(targets)[n, c] * log_softmax(logits, axis = 1)[n, c])).
 struct FuseOneHotCrossEntropy : OpRewritePattern<NegOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -66,13 +60,96 @@ struct FuseOneHotCrossEntropy : OpRewritePattern<NegOp> {
     if (logits.getRank() != 2 || logSoftmax.getAxis() != 1)
       return rewriter.notifyMatchFailure(op, "log_softmax is not over the classes of [N, C]");
     // Same shape (no broadcast of the one-hot rows), and every class has a
-    // column: a target outside [0, C) gives NaN in the fused op but 0 in
-    // the chain, which is the only difference and a bad label anyway.
+    // column. Two inputs tell the forms apart, both bad data: a target
+    // outside [0, C) (NaN fused, 0 in the chain) and a -inf logit off the
+    // target (ignored fused, as by PyTorch's cross_entropy; 0 * -inf = NaN in
+    // the chain).
     if (hot != logits || ShapedType::isDynamic(logits.getDimSize(1)))
       return rewriter.notifyMatchFailure(op, "one_hot does not match the logits");
     rewriter.replaceOpWithNewOp<SoftmaxCrossEntropyOp>(op, op.getType(), /*lse=*/Type(),
                                                        logSoftmax.getInput(), oneHot.getIds(),
                                                        /*with_lse=*/false);
+    return success();
+  }
+};
+
+/// A cross-entropy of `logits` against `targets` (the builtin or the fused
+/// op without lse) among `logits`' users in `block`, or null.
+Operation *findCrossEntropy(Value logits, Value targets, Block *block) {
+  for (Operation *user : logits.getUsers()) {
+    if (user->getBlock() != block)
+      continue;
+    if (auto ce = dyn_cast<CrossEntropyOp>(user); ce && ce.getTargets() == targets)
+      return ce;
+    if (auto ce = dyn_cast<SoftmaxCrossEntropyOp>(user);
+        ce && !ce.getLse() && ce.getTargets() == targets)
+      return ce;
+  }
+  return nullptr;
+}
+
+Value crossEntropyTargets(Operation *op) {
+  if (auto ce = dyn_cast<CrossEntropyOp>(op))
+    return ce.getTargets();
+  if (auto ce = dyn_cast<SoftmaxCrossEntropyOp>(op); ce && !ce.getLse())
+    return ce.getTargets();
+  return {};
+}
+
+/// CLIP's loss: cross_entropy(S, t) and cross_entropy(transpose(S), t) of one
+/// square S -> kiln.contrastive_cross_entropy, which never builds S^T.
+struct FuseContrastiveCrossEntropy : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &rewriter) const override {
+    if (op.getPermutation() != ArrayRef<int64_t>{1, 0} || !op->hasOneUse())
+      return rewriter.notifyMatchFailure(op, "not a single-use 2-D transpose");
+    Operation *columns = *op->getUsers().begin();
+    Value targets = crossEntropyTargets(columns);
+    if (!targets || columns->getBlock() != op->getBlock())
+      return rewriter.notifyMatchFailure(op, "the transpose does not feed a cross-entropy");
+    Value logits = op.getInput();
+    Operation *rows = findCrossEntropy(logits, targets, op->getBlock());
+    if (!rows)
+      return rewriter.notifyMatchFailure(op, "no cross-entropy of the rows with those targets");
+    auto type = cast<RankedTensorType>(logits.getType());
+    int64_t n = type.getDimSize(0), m = type.getDimSize(1);
+    if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(m) && n != m)
+      return rewriter.notifyMatchFailure(op, "the similarity matrix is not square");
+    rewriter.setInsertionPoint(rows->isBeforeInBlock(columns) ? rows : columns);
+    Type lossType = rows->getResult(0).getType();
+    auto fused = ContrastiveCrossEntropyOp::create(rewriter, op.getLoc(), lossType, lossType,
+                                                   logits, targets);
+    rewriter.replaceOp(rows, fused.getRowLoss());
+    rewriter.replaceOp(columns, fused.getColLoss());
+    return success();
+  }
+};
+
+/// `x / T` with T a scalar constant gives (x, T); a plain x gives (x, 1).
+std::pair<Value, double> unscaled(Value value) {
+  if (auto div = soleUseProducer<DivOp>(value))
+    if (std::optional<double> t = splatScalar(div.getRhs()))
+      return {div.getLhs(), *t};
+  return {value, 1.0};
+}
+
+/// Distillation's soft term: kl_div(log_softmax(s / T), softmax(t / T)) over
+/// the classes of [N, C] -> kiln.softmax_kl_div {temperature = T}.
+struct FuseDistillation : OpRewritePattern<KlDivOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(KlDivOp op, PatternRewriter &rewriter) const override {
+    auto logSoftmax = soleUseProducer<LogSoftmaxOp>(op.getLogInput());
+    auto softmax = soleUseProducer<SoftmaxOp>(op.getTarget());
+    if (!logSoftmax || !softmax || logSoftmax.getAxis() != 1 || softmax.getAxis() != 1)
+      return rewriter.notifyMatchFailure(op, "not log_softmax / softmax over axis 1");
+    auto [student, studentT] = unscaled(logSoftmax.getInput());
+    auto [teacher, teacherT] = unscaled(softmax.getInput());
+    auto type = cast<RankedTensorType>(student.getType());
+    if (type.getRank() != 2 || teacher.getType() != type ||
+        logSoftmax.getType() != type || studentT != teacherT || !(studentT > 0))
+      return rewriter.notifyMatchFailure(op, "not one temperature over [N, C] logits");
+    rewriter.replaceOpWithNewOp<SoftmaxKlDivOp>(op, op.getType(), student, teacher,
+                                                rewriter.getF64FloatAttr(studentT));
     return success();
   }
 };
@@ -92,18 +169,7 @@ struct FuseCrossEntropyGradient : OpRewritePattern<SubOp> {
     if (type.getRank() != 2 || softmax.getAxis() != 1 || oneHot.getType() != type ||
         op.getType() != type || ShapedType::isDynamic(type.getDimSize(1)))
       return rewriter.notifyMatchFailure(op, "not the gradient over the classes of [N, C]");
-    Operation *loss = nullptr;
-    for (Operation *user : logits.getUsers()) {
-      if (user->getBlock() != op->getBlock())
-        continue;
-      if (auto ce = dyn_cast<CrossEntropyOp>(user); ce && ce.getTargets() == targets)
-        loss = ce;
-      if (auto ce = dyn_cast<SoftmaxCrossEntropyOp>(user);
-          ce && !ce.getLse() && ce.getTargets() == targets)
-        loss = ce;
-      if (loss)
-        break;
-    }
+    Operation *loss = findCrossEntropy(logits, targets, op->getBlock());
     if (!loss)
       return rewriter.notifyMatchFailure(op, "no cross-entropy of the same logits and targets");
     // Both operands dominate both ops, so the earlier of the two is a place
@@ -122,7 +188,8 @@ struct FuseSoftmaxCrossEntropyPass
     : impl::KilnFuseSoftmaxCrossEntropyBase<FuseSoftmaxCrossEntropyPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy, FuseCrossEntropyGradient>(&getContext());
+    patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy, FuseCrossEntropyGradient,
+                 FuseContrastiveCrossEntropy, FuseDistillation>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

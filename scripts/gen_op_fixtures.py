@@ -4,8 +4,10 @@
 Computes, with numpy only, the inputs and expected outputs of every export of
 test/e2e/Inputs/ops/*.kiln and writes them as raw little-endian files
 `<family>/<entry>.<name>.<dtype>` under test/e2e/Inputs/ops/, plus an empty
-safetensors file (the op models have no parameters). The files are committed,
-so the tests need no Python:
+safetensors file (the op models have no parameters). backends.test and
+fused-kernels.test build their (larger) inputs in C from a hash (synth()
+below, Inputs/ops/synth.h), so only their outputs, targets and masks are
+written. The files are committed, so the tests need no Python:
 
     /usr/bin/python3 scripts/gen_op_fixtures.py
 
@@ -13,6 +15,8 @@ The formulas follow PyTorch's definitions (F.gelu, F.layer_norm, F.embedding,
 torch.matmul broadcasting, F.scaled_dot_product_attention, F.conv2d, F.kl_div,
 F.normalize, F.cosine_similarity as of 1.13, torch.argmax, F.one_hot,
 index_select, index_add_) and are written independently of Kiln's lowering.
+Where torch is installed, the softmax cross-entropy references are also
+checked against F.cross_entropy and its autograd gradient.
 A `bool` tensor is one byte per element, 0 or 1, as the C API passes it.
 """
 import math
@@ -250,6 +254,151 @@ def fused_softmax_ce():
     save("fused_softmax_ce", "loss", "y", y)
     save("fused_softmax_ce", "loss", "out0", loss)
 
+
+# --- Synthetic inputs for backends.test and fused-kernels.test --------------
+#
+# Their inputs are too large to commit comfortably, so the C drivers make them
+# with the hash below (Inputs/ops/synth.h has the same function) and only the
+# expected outputs, targets and masks are fixtures. Element i of the tensor
+# with seed s is (h >> 16) / 32768 - 1 for h the 32-bit mix of
+# i * 0x9E3779B1 + s * 0x85EBCA77: a multiple of 2^-15 in [-1, 1), exact in
+# f32, times a power of two, so C and numpy build the same bits.
+
+
+def synth(seed, shape, scale=1.0):
+    u32 = np.uint32
+    h = np.arange(int(np.prod(shape)), dtype=np.uint32) * u32(0x9E3779B1) + u32((seed * 0x85EBCA77) & 0xFFFFFFFF)
+    h ^= h >> u32(15)
+    h *= u32(0x2C1B3C6D)
+    h ^= h >> u32(12)
+    h *= u32(0x297A2D39)
+    h ^= h >> u32(15)
+    value = ((h >> u32(16)).astype(np.int64) - 32768).astype(np.float32) / np.float32(32768)
+    return (value * np.float32(scale)).reshape(shape)
+
+
+def gelu64(x):
+    return 0.5 * x * (1 + erf(x / math.sqrt(2)))
+
+
+def gelu_tanh64(x):
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def backends():
+    # backends.test: one model compiled per --backend. Seeds and shapes match
+    # Inputs/ops/backends.c; B = 3 for the symbolic batch.
+    nb = 3
+
+    def out(entry, name, value):
+        save("backends", entry, name, np.ascontiguousarray(value).astype(np.float32))
+
+    x, w, b = synth(1, (64, 128), 0.5), synth(2, (64, 128), 0.5), synth(3, (64,), 0.5)
+    out("linear_gelu", "out", gelu64(x.astype(np.float64) @ w.T.astype(np.float64) + b))
+
+    x, w, b, r = synth(4, (64, 128), 0.5), synth(5, (128, 128), 0.5), synth(6, (128,), 0.5), synth(7, (64, 128))
+    out("linear_relu_residual", "out", np.maximum(x.astype(np.float64) @ w.T + b, 0) + r)
+
+    x, w, b = synth(8, (nb, 8, 16)), synth(9, (12, 16)), synth(10, (12,))
+    out("linear_sigmoid", "out", 1 / (1 + np.exp(-(x.astype(np.float64) @ w.T + b))))
+
+    x, w, r = synth(11, (nb, 8, 16)), synth(12, (16, 16), 0.5), synth(13, (nb, 8, 16))
+    out("linear_gelu_tanh_residual", "out", r + gelu_tanh64(x.astype(np.float64) @ w.T))
+
+    x, w, b = synth(14, (nb, 8, 16)), synth(15, (12, 16)), synth(16, (12,))
+    h = x.astype(np.float64) @ w.T + b
+    out("two_uses", "out0", np.maximum(h, 0))
+    out("two_uses", "out1", h)
+
+    a, bm = synth(17, (24, 40)), synth(18, (40, 16))
+    out("plain", "out", a.astype(np.float64) @ bm)
+
+    x, w = synth(19, (nb, 32, 64), 0.5), synth(20, (64, 48), 0.5)
+    out("batched", "out", x.astype(np.float64) @ w)
+
+    q, k = synth(21, (nb, 2, 16, 8)), synth(22, (nb, 2, 24, 8))
+    out("scores", "out", q.astype(np.float64) @ k.astype(np.float64).transpose(0, 1, 3, 2))
+
+    a, bm = synth(23, (128, 64), 0.5), synth(24, (128, 96), 0.5)
+    out("left_transposed", "out", a.astype(np.float64).T @ bm)
+
+    a, bm = synth(25, (24, 40)), synth(26, (nb, 40, 16))
+    out("broadcast_left", "out", a.astype(np.float64) @ bm)
+
+
+def attention64(q, k, v, scale, mask=None, causal=False):
+    """F.scaled_dot_product_attention in float64; a row whose keys are all
+    hidden is NaN (0/0), as PyTorch's math kernel gives."""
+    scores = q.astype(np.float64) @ k.astype(np.float64).transpose(0, 1, 3, 2) * scale
+    s, t = scores.shape[-2:]
+    hidden = np.zeros(scores.shape, dtype=bool)
+    if mask is not None:
+        hidden |= ~mask[:, None, None, :]
+    if causal:
+        hidden |= np.arange(t)[None, :] > np.arange(s)[:, None]
+    scores = np.where(hidden, -np.inf, scores)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(scores - scores.max(-1, keepdims=True))
+        p = e / e.sum(-1, keepdims=True)
+    return p @ v.astype(np.float64)
+
+
+def softmax_ce_grad64(x, t):
+    x64 = x.astype(np.float64)
+    m = x64.max(-1, keepdims=True)
+    lse = m + np.log(np.exp(x64 - m).sum(-1, keepdims=True))
+    n, c = x.shape
+    loss = -(x64 - lse)[np.arange(n), t].mean()
+    grad = np.exp(x64 - lse)
+    grad[np.arange(n), t] -= 1.0
+    try:  # PyTorch's own loss and autograd gradient, when torch is there.
+        import torch
+        xt = torch.tensor(x64, requires_grad=True)
+        ref = torch.nn.functional.cross_entropy(xt, torch.tensor(t))
+        ref.backward()
+        assert abs(ref.item() - loss) <= 1e-12 * abs(loss)
+        assert np.allclose(xt.grad.numpy() * n, grad, rtol=1e-12, atol=1e-15)
+    except ImportError:
+        pass
+    return loss, grad
+
+
+def fused_kernels():
+    # fused-kernels.test; seeds and shapes match Inputs/ops/fused_kernels.c.
+    nb = 2
+
+    def out(entry, name, value):
+        save("fused_kernels", entry, name, np.ascontiguousarray(value).astype(np.float32))
+
+    q, k, v = synth(31, (nb, 2, 80, 16)), synth(32, (nb, 2, 80, 16)), synth(33, (nb, 2, 80, 16))
+    out("self_attend", "out0", attention64(q, k, v, 0.25))
+    out("self_attend", "out1", attention64(q, k, v, 0.25, causal=True))
+
+    g = np.random.default_rng(20261130)
+    mask = g.random((nb, 80)) < 0.7
+    mask[0, 0] = False
+    mask[1, :] = False
+    save("fused_kernels", "masked", "mask", mask)
+    out("masked", "out0", attention64(q, k, v, 0.25, mask=mask))
+    out("masked", "out1", attention64(q, k, v, 0.25, mask=mask, causal=True))
+
+    q, k, v = synth(34, (nb, 2, 32, 16)), synth(35, (nb, 2, 257, 16)), synth(36, (nb, 2, 257, 24))
+    out("cross", "out0", attention64(q, k, v, 0.25))
+    out("cross", "out1", attention64(q, k, v, 0.3, causal=True))
+
+    # Logits in [-4, 4); row 0 shifted by +100 and row 1 by -100 (exact in
+    # f32), so that exp of an unshifted logit overflows or underflows.
+    for entry, seed, (n, c) in [("loss_grad", 37, (20, 1000)), ("loss_grad_small", 38, (5, 10))]:
+        x = synth(seed, (n, c), 4.0)
+        x[0] += np.float32(100)
+        x[1] -= np.float32(100)
+        t = g.integers(0, c, n).astype(np.int64)
+        loss, grad = softmax_ce_grad64(x, t)
+        save("fused_kernels", entry, "t", t)
+        out(entry, "out0", np.array(loss))
+        out(entry, "out1", grad)
+
+
 def empty_safetensors():
     header = b"{}      "
     with open(os.path.join(OUT, "empty.safetensors"), "wb") as f:
@@ -265,4 +414,6 @@ if __name__ == "__main__":
     graph()
     masks()
     fused_softmax_ce()
+    backends()
+    fused_kernels()
     empty_safetensors()

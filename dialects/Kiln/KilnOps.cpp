@@ -295,6 +295,34 @@ LogicalResult SoftmaxCrossEntropyGradOp::verify() {
   return success();
 }
 
+LogicalResult ContrastiveCrossEntropyOp::verify() {
+  auto logits = getLogits().getType();
+  if (failed(verifyFusedCrossEntropy(*this, logits, getTargets().getType(), getRowLoss())))
+    return failure();
+  if (!shapesCompatible(logits.getShape().take_front(1), logits.getShape().take_back(1)))
+    return emitOpError("logits must be square [N, N], got ") << formatTensorType(logits);
+  if (getRowLoss().getType() != getColLoss().getType())
+    return emitOpError("row and column losses differ in type");
+  return success();
+}
+
+LogicalResult SoftmaxKlDivOp::verify() {
+  auto student = getStudent().getType();
+  auto teacher = getTeacher().getType();
+  if (student.getRank() != 2 || student.getElementType() != teacher.getElementType() ||
+      !shapesCompatible(student.getShape(), teacher.getShape()))
+    return emitOpError("student and teacher must be [N, C] of one type, got ")
+           << formatTensorType(student) << " and " << formatTensorType(teacher);
+  if (!(getTemperature().convertToDouble() > 0))
+    return emitOpError("temperature must be positive, got ")
+           << getTemperature().convertToDouble();
+  auto loss = cast<RankedTensorType>(getLoss().getType());
+  if (loss.getRank() != 0 || loss.getElementType() != student.getElementType())
+    return emitOpError("loss must be a scalar of the logits' element type, got ")
+           << formatTensorType(loss);
+  return success();
+}
+
 LogicalResult SoftmaxCrossEntropyOp::verify() {
   auto logits = getLogits().getType();
   if (failed(verifyFusedCrossEntropy(*this, logits, getTargets().getType(), getLoss())))

@@ -395,6 +395,40 @@ def Kiln_SoftmaxCrossEntropyGradOp : Kiln_Op<"softmax_cross_entropy_grad", [Pure
   let hasVerifier = 1;
 }
 
+def Kiln_SoftmaxKlDivOp : Kiln_Op<"softmax_kl_div", [Pure]> {
+  let summary = "Fused distillation loss: KL between temperature softmaxes";
+  let description = [{
+    `student`, `teacher: [N, C]` -> the scalar
+    `kl_div(log_softmax(student / T, axis = 1), softmax(teacher / T, axis = 1))`
+    (batchmean), T = `temperature` > 0. Made by
+    `kiln-fuse-softmax-cross-entropy` from that spelled-out form; the native
+    kernel reads each row of both once and stores no probabilities.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$student, Kiln_FloatTensor:$teacher,
+                       F64Attr:$temperature);
+  let results = (outs Kiln_FloatTensor:$loss);
+  let assemblyFormat = "$student `,` $teacher `temperature` `=` $temperature attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ContrastiveCrossEntropyOp : Kiln_Op<"contrastive_cross_entropy", [Pure]> {
+  let summary = "Fused cross-entropy over a similarity matrix in both directions";
+  let description = [{
+    `logits: [N, N]`, integer `targets: [N]` -> `row_loss =
+    cross_entropy(logits, targets)` and `col_loss =
+    cross_entropy(transpose(logits), targets)`: CLIP's loss is their mean.
+    Made by `kiln-fuse-softmax-cross-entropy`; the native kernel reads the
+    matrix once, keeping running column maxima and sums, and never builds the
+    transpose.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_IntTensor:$targets);
+  let results = (outs Kiln_FloatTensor:$row_loss, Kiln_FloatTensor:$col_loss);
+  let assemblyFormat =
+      "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Losses and similarities
 //===----------------------------------------------------------------------===//
@@ -551,8 +585,9 @@ def Kiln_KernelOp : Kiln_Op<"kernel", [AttrSizedOperandSegments,
         outs(%init : tensor<f32>) -> tensor<f32>
     ```
   }];
-  let arguments = (ins FlatSymbolRefAttr:$callee, Variadic<AnyShaped>:$inputs,
-                       Variadic<AnyShaped>:$outputs,
+  let arguments = (ins FlatSymbolRefAttr:$callee,
+                       Variadic<AnyTypeOf<[AnyRankedTensor, AnyMemRef]>>:$inputs,
+                       Variadic<AnyTypeOf<[AnyRankedTensor, AnyMemRef]>>:$outputs,
                        DefaultValuedAttr<ArrayAttr, "{}">:$scalars);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{

@@ -248,6 +248,46 @@ struct LowerSoftmaxCrossEntropyGrad : OpRewritePattern<SoftmaxCrossEntropyGradOp
   }
 };
 
+/// Without a native kernel: the distillation term as the ops it fused.
+struct LowerSoftmaxKlDiv : OpRewritePattern<SoftmaxKlDivOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxKlDivOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getStudent().getType());
+    auto scalarType = RankedTensorType::get({}, type.getElementType());
+    Value temperature = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(scalarType,
+                               rewriter.getFloatAttr(type.getElementType(),
+                                                     op.getTemperature().convertToDouble())));
+    Value student = DivOp::create(rewriter, loc, type, op.getStudent(), temperature);
+    Value teacher = DivOp::create(rewriter, loc, type, op.getTeacher(), temperature);
+    Value logProbs = LogSoftmaxOp::create(rewriter, loc, type, student, 1);
+    Value probs = SoftmaxOp::create(rewriter, loc, type, teacher, 1);
+    rewriter.replaceOpWithNewOp<KlDivOp>(op, op.getType(), logProbs, probs);
+    return success();
+  }
+};
+
+/// Without a native kernel: the two cross-entropies, the second over S^T.
+struct LowerContrastiveCrossEntropy : OpRewritePattern<ContrastiveCrossEntropyOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ContrastiveCrossEntropyOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getLogits().getType());
+    auto transposedType =
+        RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+    Value transposed = TransposeOp::create(rewriter, loc, transposedType, op.getLogits(),
+                                           rewriter.getDenseI64ArrayAttr({1, 0}));
+    Type lossType = op.getRowLoss().getType();
+    Value rows = CrossEntropyOp::create(rewriter, loc, lossType, op.getLogits(), op.getTargets());
+    Value columns = CrossEntropyOp::create(rewriter, loc, lossType, transposed, op.getTargets());
+    rewriter.replaceOp(op, {rows, columns});
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
@@ -403,7 +443,8 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
 
 void populateNormalizationPatterns(RewritePatternSet &patterns, bool onlineSoftmax) {
   patterns.add<LowerSoftmaxCrossEntropy>(patterns.getContext(), onlineSoftmax);
-  patterns.add<LowerSoftmaxCrossEntropyGrad>(patterns.getContext());
+  patterns.add<LowerSoftmaxCrossEntropyGrad, LowerSoftmaxKlDiv, LowerContrastiveCrossEntropy>(
+      patterns.getContext());
   patterns.add<LowerSoftmax, LowerLogSoftmax, LowerCrossEntropy, LowerReduce<ReduceSumOp, sumOver>,
                LowerReduce<ReduceMaxOp, maxOver>, LowerReduce<ReduceMeanOp, meanOver>,
                LowerLayerNorm, LowerKlDiv, LowerL2Normalize, LowerCosineSimilarity>(

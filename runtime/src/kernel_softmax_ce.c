@@ -23,38 +23,6 @@
 /* Enough elements per parallel range to cover the cost of waking a thread. */
 #define SCE_MIN_RANGE_ELEMS 16384
 
-/* exp(x) for the x <= 0 that softmax needs (x - max). On one core the kernel
- * is bound by its exps more than by DRAM (the grad of [2048, 32000]: 24 ms
- * with kiln_v16_exp, 19.5 with this), so this trims kiln_v16_exp: no upper
- * clamp, n and 2^n from the magic-number rounding, a degree-5 minimax
- * polynomial (3 ulp; exp(0) is exactly 1). Below -87.3 the result is 2^-126,
- * negligible next to a row's sum >= 1. A NaN input gives NaN, so NaN logits
- * reach lse. */
-static inline kiln_v16 sce_exp(kiln_v16 x) {
-  const kiln_v16 lo = kiln_v16_splat(-87.3365479f);
-  const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-  x = x < lo ? lo : x;             /* keeps NaN, unlike max(x, lo) */
-  kiln_v16 t = kiln_v16_fma(x, kiln_v16_splat(1.44269504088896341f), kiln_v16_splat(magic));
-  kiln_v16 n = t - magic;
-  kiln_v16 r = kiln_v16_fma(n, kiln_v16_splat(-0.693359375f), x);
-  r = kiln_v16_fma(n, kiln_v16_splat(2.12194440e-4f), r);
-  kiln_v16 p = kiln_v16_splat(8.297654800e-3f);
-  p = kiln_v16_fma(p, r, kiln_v16_splat(4.191538319e-2f));
-  p = kiln_v16_fma(p, r, kiln_v16_splat(1.666757464e-1f));
-  p = kiln_v16_fma(p, r, kiln_v16_splat(4.999889433e-1f));
-  p = kiln_v16_fma(p, r, kiln_v16_splat(9.999997020e-1f));
-  p = kiln_v16_fma(p, r, kiln_v16_splat(1.0f));
-  /* t's low mantissa bits hold n (>= -126); shifted into the exponent field
-   * they give 2^n. */
-  kiln_v16i e = (__builtin_bit_cast(kiln_v16i, t) + 127) << 23;
-  return p * __builtin_bit_cast(kiln_v16, e);
-}
-
-/* max as a select: one instruction, where kiln_v16_max's NaN-ignoring maxnum
- * needs three on x86. NaN logits need no care here: they reach the sum
- * through sce_exp. */
-static inline kiln_v16 sce_max(kiln_v16 a, kiln_v16 b) { return a > b ? a : b; }
-
 static inline int sce_any_greater(kiln_v16 a, kiln_v16 b) {
   return __builtin_reduce_or(a > b) != 0;
 }
@@ -62,28 +30,15 @@ static inline int sce_any_greater(kiln_v16 a, kiln_v16 b) {
 /* Raises m to max(m, bm) and rescales s to the new m. Only called when some
  * lane of bm exceeds m, which is rare once a row's large values are seen. */
 static inline void sce_rescale(kiln_v16 *m, kiln_v16 *s, kiln_v16 bm) {
-  kiln_v16 mn = sce_max(*m, bm);
-  *s *= sce_exp(*m - mn);
+  kiln_v16 mn = kiln_v16_select_max(*m, bm);
+  *s *= kiln_v16_exp_nonpositive(*m - mn);
   *m = mn;
 }
 
 static inline void sce_step(kiln_v16 *m, kiln_v16 *s, kiln_v16 x) {
   if (sce_any_greater(x, *m))
     sce_rescale(m, s, x);
-  *s += sce_exp(x - *m);
-}
-
-/* Loads p[0], p[stride], ... p[(n-1) stride] (n <= 16), the rest fill. */
-static inline kiln_v16 sce_load_strided(const float *p, int64_t stride, int64_t n, float fill) {
-  kiln_v16 v = kiln_v16_splat(fill);
-  for (int64_t k = 0; k < n; ++k)
-    v[k] = p[k * stride];
-  return v;
-}
-
-static inline void sce_store_strided(float *p, int64_t stride, kiln_v16 v, int64_t n) {
-  for (int64_t k = 0; k < n; ++k)
-    p[k * stride] = v[k];
+  *s += kiln_v16_exp_nonpositive(x - *m);
 }
 
 /* True when every one of the row's c elements is -inf (or c == 0). */
@@ -104,7 +59,7 @@ typedef struct sce_lse {
 /* Combines the lanes. */
 static sce_lse sce_finish(kiln_v16 m, kiln_v16 s, const float *x, int64_t c, int64_t stride) {
   float mx = kiln_v16_reduce_max(m);
-  float sum = kiln_v16_reduce_add(s * sce_exp(m - mx));
+  float sum = kiln_v16_reduce_add(s * kiln_v16_exp_nonpositive(m - mx));
   /* A max still at its initial value means every element is -FLT_MAX or
    * -inf; only the latter (or an empty row) makes the logsumexp -inf. */
   if (mx == SCE_MAX_INIT && sce_row_all_neg_inf(x, c, stride))
@@ -122,10 +77,10 @@ static sce_lse sce_row_lse_dense(const float *x, int64_t c) {
   for (; i + 4 * KILN_VL <= c; i += 4 * KILN_VL) {
     kiln_v16 x0 = kiln_v16_load(x + i), x1 = kiln_v16_load(x + i + KILN_VL);
     kiln_v16 x2 = kiln_v16_load(x + i + 2 * KILN_VL), x3 = kiln_v16_load(x + i + 3 * KILN_VL);
-    kiln_v16 bm = sce_max(sce_max(x0, x1), sce_max(x2, x3));
+    kiln_v16 bm = kiln_v16_select_max(kiln_v16_select_max(x0, x1), kiln_v16_select_max(x2, x3));
     if (sce_any_greater(bm, m))
       sce_rescale(&m, &s, bm);
-    s += (sce_exp(x0 - m) + sce_exp(x1 - m)) + (sce_exp(x2 - m) + sce_exp(x3 - m));
+    s += (kiln_v16_exp_nonpositive(x0 - m) + kiln_v16_exp_nonpositive(x1 - m)) + (kiln_v16_exp_nonpositive(x2 - m) + kiln_v16_exp_nonpositive(x3 - m));
   }
   for (; i + KILN_VL <= c; i += KILN_VL)
     sce_step(&m, &s, kiln_v16_load(x + i));
@@ -142,7 +97,7 @@ static sce_lse sce_row_lse(const float *x, int64_t c, int64_t stride) {
   kiln_v16 m = kiln_v16_splat(SCE_MAX_INIT), s = kiln_v16_splat(0.0f);
   for (int64_t i = 0; i < c; i += KILN_VL) {
     int64_t n = c - i < KILN_VL ? c - i : KILN_VL;
-    sce_step(&m, &s, sce_load_strided(x + i * stride, stride, n, -__builtin_inff()));
+    sce_step(&m, &s, kiln_v16_load_strided(x + i * stride, stride, n, -__builtin_inff()));
   }
   return sce_finish(m, s, x, c, stride);
 }
@@ -161,22 +116,22 @@ static void sce_row_softmax(const float *x, int64_t xs, float *g, int64_t gs, in
   if (xs == 1 && gs == 1) {
     int64_t i = 0;
     for (; i + 2 * KILN_VL <= c; i += 2 * KILN_VL) {
-      kiln_v16 e0 = sce_exp(kiln_v16_load(x + i) - mx - l);
-      kiln_v16 e1 = sce_exp(kiln_v16_load(x + i + KILN_VL) - mx - l);
+      kiln_v16 e0 = kiln_v16_exp_nonpositive(kiln_v16_load(x + i) - mx - l);
+      kiln_v16 e1 = kiln_v16_exp_nonpositive(kiln_v16_load(x + i + KILN_VL) - mx - l);
       kiln_v16_store(g + i, e0);
       kiln_v16_store(g + i + KILN_VL, e1);
     }
     for (; i + KILN_VL <= c; i += KILN_VL)
-      kiln_v16_store(g + i, sce_exp(kiln_v16_load(x + i) - mx - l));
+      kiln_v16_store(g + i, kiln_v16_exp_nonpositive(kiln_v16_load(x + i) - mx - l));
     if (i < c)
-      kiln_v16_store_partial(g + i, sce_exp(kiln_v16_load_partial(x + i, c - i, 0.0f) - mx - l),
+      kiln_v16_store_partial(g + i, kiln_v16_exp_nonpositive(kiln_v16_load_partial(x + i, c - i, 0.0f) - mx - l),
                              c - i);
     return;
   }
   for (int64_t i = 0; i < c; i += KILN_VL) {
     int64_t n = c - i < KILN_VL ? c - i : KILN_VL;
-    kiln_v16 e = sce_exp(sce_load_strided(x + i * xs, xs, n, 0.0f) - mx - l);
-    sce_store_strided(g + i * gs, gs, e, n);
+    kiln_v16 e = kiln_v16_exp_nonpositive(kiln_v16_load_strided(x + i * xs, xs, n, 0.0f) - mx - l);
+    kiln_v16_store_strided(g + i * gs, gs, e, n);
   }
 }
 

@@ -36,6 +36,23 @@ void kiln_rt_softmax_ce_lse_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets
 void kiln_rt_softmax_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
                                  KILN_MEMREF_ARG(loss), KILN_MEMREF_ARG(grad));
 
+/* Distillation's soft term (kiln.softmax_kl_div): student, teacher f32
+ * [N, C] -> loss f32 rank 0 = (1/N) sum_n KL(softmax(teacher[n] / T) ||
+ * softmax(student[n] / T)), PyTorch's kl_div(log_softmax(s / T), softmax(t / T),
+ * reduction="batchmean"). Each row of both is read once (online max, sum-exp
+ * and the teacher-weighted difference); NaN when N = 0. */
+void kiln_rt_softmax_kl_div_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
+                                KILN_MEMREF_ARG(loss), double temperature);
+
+/* CLIP's contrastive loss in both directions (kiln.contrastive_cross_entropy):
+ * logits f32 [N, N], targets i64 [N] -> row_loss = cross_entropy(logits,
+ * targets) and col_loss = cross_entropy(transpose(logits), targets), both
+ * rank-0 f32 means. The matrix is read once: row logsumexps online per row,
+ * column logsumexps in running per-column max / sum arrays. A target outside
+ * [0, N) makes both losses NaN. */
+void kiln_rt_contrastive_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
+                                KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss));
+
 /* Scaled dot-product attention (kiln.attention), flash-attention style:
  * query f32 [B, H, S, D], key [B, H, T, D], value [B, H, T, E] -> out
  * [B, H, S, E] = softmax(scale * q k^T + masks) v over T, computed a block of

@@ -146,6 +146,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "Kiln: an ahead-of-time compiler for deep-learning models\n");
 
+  if (backend != "native" && backend != "onednn" && backend != "auto")
+    return fail("unknown backend '" + backend + "': expected native, onednn or auto");
   std::string name = modelName.empty() ? defaultModelName(inputPath) : modelName.getValue();
   if (!isIdentifier(name))
     return fail("model name '" + name + "' is not a C identifier (use --name)");

@@ -1,0 +1,128 @@
+// kiln-fuse-softmax-cross-entropy, the distillation and contrastive forms:
+// kl_div(log_softmax(s / T), softmax(t / T)) becomes kiln.softmax_kl_div and
+// cross_entropy(S, t) with cross_entropy(transpose(S), t) becomes
+// kiln.contrastive_cross_entropy; near misses are left as they are.
+// RUN: %kiln-opt %s -split-input-file -kiln-fuse-softmax-cross-entropy | FileCheck %s
+
+// CHECK-LABEL: func.func @distill
+// CHECK-NEXT: %[[L:.*]] = kiln.softmax_kl_div %arg0, %arg1 temperature = 4.000000e+00 : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<f32>
+// CHECK-NEXT: return %[[L]]
+func.func @distill(%s: tensor<?x10xf32>, %t: tensor<?x10xf32>) -> tensor<f32> {
+  %c = arith.constant dense<4.0> : tensor<f32>
+  %ss = kiln.div %s, %c : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  %ls = kiln.log_softmax %ss axis = 1 : tensor<?x10xf32>
+  %c2 = arith.constant dense<4.0> : tensor<f32>
+  %ts = kiln.div %t, %c2 : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  %p = kiln.softmax %ts axis = 1 : tensor<?x10xf32>
+  %kl = kiln.kl_div %ls, %p : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<f32>
+  return %kl : tensor<f32>
+}
+
+// -----
+
+// Without a temperature the form is T = 1.
+// CHECK-LABEL: func.func @distill_no_temperature
+// CHECK-NEXT: kiln.softmax_kl_div %arg0, %arg1 temperature = 1.000000e+00
+func.func @distill_no_temperature(%s: tensor<8x10xf32>, %t: tensor<8x10xf32>) -> tensor<f32> {
+  %ls = kiln.log_softmax %s axis = 1 : tensor<8x10xf32>
+  %p = kiln.softmax %t axis = 1 : tensor<8x10xf32>
+  %kl = kiln.kl_div %ls, %p : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<f32>
+  return %kl : tensor<f32>
+}
+
+// -----
+
+// Near miss: student and teacher at different temperatures.
+// CHECK-LABEL: func.func @two_temperatures
+// CHECK-NOT: kiln.softmax_kl_div
+// CHECK: kiln.kl_div
+func.func @two_temperatures(%s: tensor<?x10xf32>, %t: tensor<?x10xf32>) -> tensor<f32> {
+  %c = arith.constant dense<4.0> : tensor<f32>
+  %ss = kiln.div %s, %c : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  %ls = kiln.log_softmax %ss axis = 1 : tensor<?x10xf32>
+  %c2 = arith.constant dense<2.0> : tensor<f32>
+  %ts = kiln.div %t, %c2 : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  %p = kiln.softmax %ts axis = 1 : tensor<?x10xf32>
+  %kl = kiln.kl_div %ls, %p : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<f32>
+  return %kl : tensor<f32>
+}
+
+// -----
+
+// Near miss: the softmaxes are over the batch axis.
+// CHECK-LABEL: func.func @wrong_axis
+// CHECK-NOT: kiln.softmax_kl_div
+// CHECK: kiln.kl_div
+func.func @wrong_axis(%s: tensor<8x10xf32>, %t: tensor<8x10xf32>) -> tensor<f32> {
+  %ls = kiln.log_softmax %s axis = 0 : tensor<8x10xf32>
+  %p = kiln.softmax %t axis = 0 : tensor<8x10xf32>
+  %kl = kiln.kl_div %ls, %p : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<f32>
+  return %kl : tensor<f32>
+}
+
+// -----
+
+// Near miss: the teacher's probabilities are also returned.
+// CHECK-LABEL: func.func @probabilities_used
+// CHECK-NOT: kiln.softmax_kl_div
+// CHECK: kiln.kl_div
+func.func @probabilities_used(%s: tensor<8x10xf32>, %t: tensor<8x10xf32>) -> (tensor<f32>, tensor<8x10xf32>) {
+  %ls = kiln.log_softmax %s axis = 1 : tensor<8x10xf32>
+  %p = kiln.softmax %t axis = 1 : tensor<8x10xf32>
+  %kl = kiln.kl_div %ls, %p : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<f32>
+  return %kl, %p : tensor<f32>, tensor<8x10xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @contrastive
+// CHECK-NEXT: %[[R:.*]], %[[C:.*]] = kiln.contrastive_cross_entropy %arg0, %arg1 : (tensor<?x?xf32>, tensor<?xi64>) -> (tensor<f32>, tensor<f32>)
+// CHECK-NEXT: %[[S:.*]] = kiln.add %[[R]], %[[C]]
+// CHECK-NEXT: return %[[S]]
+func.func @contrastive(%logits: tensor<?x?xf32>, %labels: tensor<?xi64>) -> tensor<f32> {
+  %r = kiln.cross_entropy %logits, %labels : (tensor<?x?xf32>, tensor<?xi64>) -> tensor<f32>
+  %lt = kiln.transpose %logits [1, 0] : (tensor<?x?xf32>) -> tensor<?x?xf32>
+  %c = kiln.cross_entropy %lt, %labels : (tensor<?x?xf32>, tensor<?xi64>) -> tensor<f32>
+  %sum = kiln.add %r, %c : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %sum : tensor<f32>
+}
+
+// -----
+
+// The column direction written first still fuses (the fused op goes before it).
+// CHECK-LABEL: func.func @contrastive_columns_first
+// CHECK-NEXT: %[[R:.*]], %[[C:.*]] = kiln.contrastive_cross_entropy %arg0, %arg1
+// CHECK-NEXT: kiln.sub %[[C]], %[[R]]
+func.func @contrastive_columns_first(%logits: tensor<16x16xf32>, %labels: tensor<16xi64>) -> tensor<f32> {
+  %lt = kiln.transpose %logits [1, 0] : (tensor<16x16xf32>) -> tensor<16x16xf32>
+  %c = kiln.cross_entropy %lt, %labels : (tensor<16x16xf32>, tensor<16xi64>) -> tensor<f32>
+  %r = kiln.cross_entropy %logits, %labels : (tensor<16x16xf32>, tensor<16xi64>) -> tensor<f32>
+  %d = kiln.sub %c, %r : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %d : tensor<f32>
+}
+
+// -----
+
+// Near miss: the two directions use different targets.
+// CHECK-LABEL: func.func @different_targets
+// CHECK-NOT: kiln.contrastive_cross_entropy
+// CHECK: kiln.transpose
+func.func @different_targets(%logits: tensor<?x?xf32>, %a: tensor<?xi64>, %b: tensor<?xi64>) -> tensor<f32> {
+  %r = kiln.cross_entropy %logits, %a : (tensor<?x?xf32>, tensor<?xi64>) -> tensor<f32>
+  %lt = kiln.transpose %logits [1, 0] : (tensor<?x?xf32>) -> tensor<?x?xf32>
+  %c = kiln.cross_entropy %lt, %b : (tensor<?x?xf32>, tensor<?xi64>) -> tensor<f32>
+  %sum = kiln.add %r, %c : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %sum : tensor<f32>
+}
+
+// -----
+
+// Near miss: only the transposed direction.
+// CHECK-LABEL: func.func @one_direction
+// CHECK-NOT: kiln.contrastive_cross_entropy
+// CHECK: kiln.transpose
+func.func @one_direction(%logits: tensor<?x?xf32>, %labels: tensor<?xi64>) -> tensor<f32> {
+  %lt = kiln.transpose %logits [1, 0] : (tensor<?x?xf32>) -> tensor<?x?xf32>
+  %c = kiln.cross_entropy %lt, %labels : (tensor<?x?xf32>, tensor<?xi64>) -> tensor<f32>
+  return %c : tensor<f32>
+}

@@ -1,0 +1,407 @@
+// kiln-select-kernels: softmax-cross-entropy (and its gradient) and f32
+// attention become kiln.kernel calls of the native kernels; with
+// backend=onednn every f32 matmul of rank 2-4 and every f32 fused_linear
+// becomes a oneDNN call (a transposed operand folded into the flags), with
+// backend=auto only those of at least 2^20 flops, with backend=native none.
+// fused-kernels=false leaves attention and softmax-cross-entropy alone.
+// Near misses (bf16, i32 targets, one query row, rank 5, a batch-permuting
+// transpose, one flop under the threshold) are left as they are.
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels | FileCheck %s --check-prefixes=CHECK,FUSED,DNNL,AUTO
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=auto | FileCheck %s --check-prefixes=CHECK,FUSED,DNNL,AUTO
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=onednn | FileCheck %s --check-prefixes=CHECK,FUSED,DNNL,ONEDNN
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=native | FileCheck %s --check-prefixes=CHECK,FUSED,NATIVE
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=fused-kernels=false | FileCheck %s --check-prefixes=CHECK,NOFUSED,DNNL,AUTO
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels="backend=native fused-kernels=false" | FileCheck %s --check-prefix=NONE
+// RUN: not %kiln-opt %s -split-input-file -kiln-select-kernels=backend=mkl 2>&1 | FileCheck %s --check-prefix=BOGUS
+
+// With nothing selected, nothing is rewritten anywhere in the file.
+// NONE: func.func @softmax_ce
+// NONE-NOT: kiln.kernel
+
+// An unknown backend is an error naming the choices.
+// BOGUS: error: unknown backend 'mkl': expected native, onednn or auto
+
+//===----------------------------------------------------------------------===//
+// Softmax + cross-entropy
+//===----------------------------------------------------------------------===//
+
+// CHECK-LABEL: func.func @softmax_ce(
+// FUSED:      %[[INIT:.*]] = tensor.empty() : tensor<f32>
+// FUSED-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_softmax_ce_f32 ins(%arg0, %arg1 : tensor<?x10xf32>, tensor<?xi64>) outs(%[[INIT]] : tensor<f32>) -> tensor<f32>
+// FUSED-NEXT: return %[[K]] : tensor<f32>
+// NOFUSED:      %[[L:.*]] = kiln.softmax_cross_entropy %arg0, %arg1 : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+// NOFUSED-NEXT: return %[[L]]
+func.func @softmax_ce(%x: tensor<?x10xf32>, %t: tensor<?xi64>) -> tensor<f32> {
+  %0 = kiln.softmax_cross_entropy %x, %t : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+// with_lse: a second output [N], its size read from the logits.
+// CHECK-LABEL: func.func @softmax_ce_lse(
+// FUSED-DAG: %[[C0:.*]] = arith.constant 0 : index
+// FUSED-DAG: %[[LOSS:.*]] = tensor.empty() : tensor<f32>
+// FUSED-DAG: %[[N:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x10xf32>
+// FUSED:     %[[LSE:.*]] = tensor.empty(%[[N]]) : tensor<?xf32>
+// FUSED-NEXT: %[[K:[0-9]+]]:2 = kiln.kernel @kiln_rt_softmax_ce_lse_f32 ins(%arg0, %arg1 : tensor<?x10xf32>, tensor<?xi64>) outs(%[[LOSS]], %[[LSE]] : tensor<f32>, tensor<?xf32>) -> tensor<f32>, tensor<?xf32>
+// FUSED-NEXT: return %[[K]]#0, %[[K]]#1 : tensor<f32>, tensor<?xf32>
+// NOFUSED-NOT: kiln.kernel
+// NOFUSED:      %[[L:.*]], %[[LSE:.*]] = kiln.softmax_cross_entropy %arg0, %arg1 {with_lse}
+// NOFUSED-NEXT: return %[[L]], %[[LSE]]
+func.func @softmax_ce_lse(%x: tensor<?x10xf32>, %t: tensor<?xi64>) -> (tensor<f32>, tensor<?xf32>) {
+  %0, %1 = kiln.softmax_cross_entropy %x, %t {with_lse} : (tensor<?x10xf32>, tensor<?xi64>) -> (tensor<f32>, tensor<?xf32>)
+  return %0, %1 : tensor<f32>, tensor<?xf32>
+}
+
+// -----
+
+// The gradient: two outputs, the loss then the [N, C] gradient.
+// CHECK-LABEL: func.func @softmax_ce_grad(
+// FUSED-DAG: %[[C0:.*]] = arith.constant 0 : index
+// FUSED-DAG: %[[LOSS:.*]] = tensor.empty() : tensor<f32>
+// FUSED-DAG: %[[N:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x10xf32>
+// FUSED:     %[[GRAD:.*]] = tensor.empty(%[[N]]) : tensor<?x10xf32>
+// FUSED-NEXT: %[[K:[0-9]+]]:2 = kiln.kernel @kiln_rt_softmax_ce_grad_f32 ins(%arg0, %arg1 : tensor<?x10xf32>, tensor<?xi64>) outs(%[[LOSS]], %[[GRAD]] : tensor<f32>, tensor<?x10xf32>) -> tensor<f32>, tensor<?x10xf32>
+// FUSED-NEXT: return %[[K]]#1, %[[K]]#0 : tensor<?x10xf32>, tensor<f32>
+// NOFUSED-NOT: kiln.kernel
+// NOFUSED:      %[[L:.*]], %[[G:.*]] = kiln.softmax_cross_entropy_grad %arg0, %arg1
+// NOFUSED-NEXT: return %[[G]], %[[L]]
+func.func @softmax_ce_grad(%x: tensor<?x10xf32>, %t: tensor<?xi64>) -> (tensor<?x10xf32>, tensor<f32>) {
+  %0, %1 = kiln.softmax_cross_entropy_grad %x, %t : (tensor<?x10xf32>, tensor<?xi64>) -> (tensor<f32>, tensor<?x10xf32>)
+  return %1, %0 : tensor<?x10xf32>, tensor<f32>
+}
+
+// -----
+
+// Not selected: the kernel takes f32 logits and i64 targets only.
+// CHECK-LABEL: func.func @softmax_ce_i32_targets(
+// CHECK-NOT: kiln.kernel
+// CHECK: kiln.softmax_cross_entropy %arg0, %arg1 : (tensor<?x10xf32>, tensor<?xi32>) -> tensor<f32>
+// CHECK-LABEL: func.func @softmax_ce_bf16(
+// CHECK-NOT: kiln.kernel
+// CHECK: kiln.softmax_cross_entropy %arg0, %arg1 : (tensor<?x10xbf16>, tensor<?xi64>) -> tensor<bf16>
+// CHECK-LABEL: func.func @softmax_ce_grad_i32_targets(
+// CHECK-NOT: kiln.kernel
+// CHECK: kiln.softmax_cross_entropy_grad %arg0, %arg1 : (tensor<8x10xf32>, tensor<8xi32>)
+func.func @softmax_ce_i32_targets(%x: tensor<?x10xf32>, %t: tensor<?xi32>) -> tensor<f32> {
+  %0 = kiln.softmax_cross_entropy %x, %t : (tensor<?x10xf32>, tensor<?xi32>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+func.func @softmax_ce_bf16(%x: tensor<?x10xbf16>, %t: tensor<?xi64>) -> tensor<bf16> {
+  %0 = kiln.softmax_cross_entropy %x, %t : (tensor<?x10xbf16>, tensor<?xi64>) -> tensor<bf16>
+  return %0 : tensor<bf16>
+}
+func.func @softmax_ce_grad_i32_targets(%x: tensor<8x10xf32>, %t: tensor<8xi32>) -> tensor<8x10xf32> {
+  %0, %1 = kiln.softmax_cross_entropy_grad %x, %t : (tensor<8x10xf32>, tensor<8xi32>) -> (tensor<f32>, tensor<8x10xf32>)
+  return %1 : tensor<8x10xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// Symbolic batch and lengths: the result [B, H, S, E] takes B and S from
+// the query (E is static here). Scalars: the scale as f64, causal = 0.
+// CHECK-LABEL: func.func @attention(
+// FUSED-DAG: %[[C0:.*]] = arith.constant 0 : index
+// FUSED-DAG: %[[C2:.*]] = arith.constant 2 : index
+// FUSED-DAG: %[[B:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x4x?x16xf32>
+// FUSED-DAG: %[[S:.*]] = tensor.dim %arg0, %[[C2]] : tensor<?x4x?x16xf32>
+// FUSED:     %[[INIT:.*]] = tensor.empty(%[[B]], %[[S]]) : tensor<?x4x?x32xf32>
+// FUSED-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_attention_f32 ins(%arg0, %arg1, %arg2 : tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32>, tensor<?x4x?x32xf32>) outs(%[[INIT]] : tensor<?x4x?x32xf32>) scalars [0.17677669529663687, 0] -> tensor<?x4x?x32xf32>
+// FUSED-NEXT: return %[[K]]
+// NOFUSED-NOT: kiln.kernel
+// NOFUSED: kiln.attention %arg0, %arg1, %arg2 scale = 0.17677669529663687 :
+func.func @attention(%q: tensor<?x4x?x16xf32>, %k: tensor<?x4x?x16xf32>, %v: tensor<?x4x?x32xf32>) -> tensor<?x4x?x32xf32> {
+  %0 = kiln.attention %q, %k, %v scale = 0.17677669529663687 : (tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32>, tensor<?x4x?x32xf32>) -> tensor<?x4x?x32xf32>
+  return %0 : tensor<?x4x?x32xf32>
+}
+
+// -----
+
+// Self-attention with the causal flag: causal = 1.
+// CHECK-LABEL: func.func @attention_causal(
+// FUSED:      %[[INIT:.*]] = tensor.empty() : tensor<2x4x16x16xf32>
+// FUSED-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_attention_f32 ins(%arg0, %arg0, %arg0 : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>) outs(%[[INIT]] : tensor<2x4x16x16xf32>) scalars [2.500000e-01, 1] -> tensor<2x4x16x16xf32>
+// FUSED-NEXT: return %[[K]]
+// NOFUSED-NOT: kiln.kernel
+// NOFUSED: kiln.attention %arg0, %arg0, %arg0 scale = 2.500000e-01 {causal = true}
+func.func @attention_causal(%x: tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32> {
+  %0 = kiln.attention %x, %x, %x scale = 0.25 {causal = true} : (tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32>
+  return %0 : tensor<2x4x16x16xf32>
+}
+
+// -----
+
+// A key-padding mask: cast from i1 to one byte per flag, passed after the
+// value; with causal the scalars are [scale, 1].
+// CHECK-LABEL: func.func @attention_masked(
+// FUSED-DAG: %[[INIT:.*]] = tensor.empty() : tensor<2x4x16x32xf32>
+// FUSED-DAG: %[[MASK:.*]] = kiln.cast %arg3 : (tensor<2x12xi1>) -> tensor<2x12xi8>
+// FUSED:     %[[K:.*]] = kiln.kernel @kiln_rt_attention_masked_f32 ins(%arg0, %arg1, %arg2, %[[MASK]] : tensor<2x4x16x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x32xf32>, tensor<2x12xi8>) outs(%[[INIT]] : tensor<2x4x16x32xf32>) scalars [1.250000e-01, 1] -> tensor<2x4x16x32xf32>
+// FUSED-NEXT: return %[[K]]
+// NOFUSED-NOT: kiln.kernel
+// NOFUSED-NOT: kiln.cast
+// NOFUSED: kiln.attention %arg0, %arg1, %arg2 mask %arg3 scale = 1.250000e-01 {causal = true}
+func.func @attention_masked(%q: tensor<2x4x16x16xf32>, %k: tensor<2x4x12x16xf32>, %v: tensor<2x4x12x32xf32>, %m: tensor<2x12xi1>) -> tensor<2x4x16x32xf32> {
+  %0 = kiln.attention %q, %k, %v mask %m scale = 0.125 {causal = true} : (tensor<2x4x16x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x32xf32>, tensor<2x12xi1>) -> tensor<2x4x16x32xf32>
+  return %0 : tensor<2x4x16x32xf32>
+}
+
+// -----
+
+// Not selected: the kernel is f32 only.
+// CHECK-LABEL: func.func @attention_bf16(
+// CHECK-NOT: kiln.kernel
+// CHECK: kiln.attention %arg0, %arg0, %arg0 scale = 2.500000e-01 : (tensor<2x4x8x16xbf16>, tensor<2x4x8x16xbf16>, tensor<2x4x8x16xbf16>) -> tensor<2x4x8x16xbf16>
+func.func @attention_bf16(%x: tensor<2x4x8x16xbf16>) -> tensor<2x4x8x16xbf16> {
+  %0 = kiln.attention %x, %x, %x scale = 0.25 : (tensor<2x4x8x16xbf16>, tensor<2x4x8x16xbf16>, tensor<2x4x8x16xbf16>) -> tensor<2x4x8x16xbf16>
+  return %0 : tensor<2x4x8x16xbf16>
+}
+
+// -----
+
+// Not selected: one query row per head (static key length), where the cost
+// rule prefers the unfused chain.
+// CHECK-LABEL: func.func @attention_one_query(
+// CHECK-NOT: kiln.kernel
+// CHECK: kiln.attention %arg0, %arg1, %arg1 scale = 2.500000e-01 : (tensor<2x4x1x16xf32>, tensor<2x4x64x16xf32>, tensor<2x4x64x16xf32>) -> tensor<2x4x1x16xf32>
+func.func @attention_one_query(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x64x16xf32>) -> tensor<2x4x1x16xf32> {
+  %0 = kiln.attention %q, %k, %k scale = 0.25 : (tensor<2x4x1x16xf32>, tensor<2x4x64x16xf32>, tensor<2x4x64x16xf32>) -> tensor<2x4x1x16xf32>
+  return %0 : tensor<2x4x1x16xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// Matmuls
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// x @ transpose(w): w is passed as it is, flags bit 1 (b transposed) = 2.
+// transpose(a) @ b: flags bit 0 = 1; both: 3.
+// CHECK-LABEL: func.func @matmul_transposed_rhs(
+// DNNL-NOT: kiln.transpose
+// DNNL:      %[[INIT:.*]] = tensor.empty() : tensor<128x64xf32>
+// DNNL-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<128x256xf32>, tensor<64x256xf32>) outs(%[[INIT]] : tensor<128x64xf32>) scalars [2] -> tensor<128x64xf32>
+// DNNL-NEXT: return %[[K]]
+// NATIVE-NOT: kiln.kernel
+// NATIVE:      %[[T:.*]] = kiln.transpose %arg1 [1, 0]
+// NATIVE-NEXT: kiln.matmul %arg0, %[[T]]
+// CHECK-LABEL: func.func @matmul_transposed_lhs(
+// DNNL-NOT: kiln.transpose
+// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<256x128xf32>, tensor<256x64xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [1] -> tensor<128x64xf32>
+// NATIVE-NOT: kiln.kernel
+// NATIVE: kiln.matmul
+// CHECK-LABEL: func.func @matmul_transposed_both(
+// DNNL-NOT: kiln.transpose
+// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<256x128xf32>, tensor<64x256xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [3] -> tensor<128x64xf32>
+// NATIVE-NOT: kiln.kernel
+// NATIVE: kiln.matmul
+func.func @matmul_transposed_rhs(%x: tensor<128x256xf32>, %w: tensor<64x256xf32>) -> tensor<128x64xf32> {
+  %wt = kiln.transpose %w [1, 0] : (tensor<64x256xf32>) -> tensor<256x64xf32>
+  %0 = kiln.matmul %x, %wt : (tensor<128x256xf32>, tensor<256x64xf32>) -> tensor<128x64xf32>
+  return %0 : tensor<128x64xf32>
+}
+func.func @matmul_transposed_lhs(%a: tensor<256x128xf32>, %b: tensor<256x64xf32>) -> tensor<128x64xf32> {
+  %at = kiln.transpose %a [1, 0] : (tensor<256x128xf32>) -> tensor<128x256xf32>
+  %0 = kiln.matmul %at, %b : (tensor<128x256xf32>, tensor<256x64xf32>) -> tensor<128x64xf32>
+  return %0 : tensor<128x64xf32>
+}
+func.func @matmul_transposed_both(%a: tensor<256x128xf32>, %w: tensor<64x256xf32>) -> tensor<128x64xf32> {
+  %at = kiln.transpose %a [1, 0] : (tensor<256x128xf32>) -> tensor<128x256xf32>
+  %wt = kiln.transpose %w [1, 0] : (tensor<64x256xf32>) -> tensor<256x64xf32>
+  %0 = kiln.matmul %at, %wt : (tensor<128x256xf32>, tensor<256x64xf32>) -> tensor<128x64xf32>
+  return %0 : tensor<128x64xf32>
+}
+
+// -----
+
+// Rank 4: only a transpose of the last two dims is folded (q @ k^T); one
+// that permutes batch dims stays an operand, flags 0.
+// CHECK-LABEL: func.func @matmul_transposed_keys(
+// DNNL-NOT: kiln.transpose
+// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<2x4x128x64xf32>, tensor<2x4x128x64xf32>) outs(%{{.*}} : tensor<2x4x128x128xf32>) scalars [2]
+// NATIVE-NOT: kiln.kernel
+// CHECK-LABEL: func.func @matmul_batch_permutation(
+// DNNL: %[[T:.*]] = kiln.transpose %arg1 [1, 0, 2, 3]
+// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %[[T]] : tensor<2x4x128x64xf32>, tensor<2x4x64x128xf32>) outs(%{{.*}} : tensor<2x4x128x128xf32>) scalars [0]
+// NATIVE-NOT: kiln.kernel
+func.func @matmul_transposed_keys(%q: tensor<2x4x128x64xf32>, %k: tensor<2x4x128x64xf32>) -> tensor<2x4x128x128xf32> {
+  %kt = kiln.transpose %k [0, 1, 3, 2] : (tensor<2x4x128x64xf32>) -> tensor<2x4x64x128xf32>
+  %0 = kiln.matmul %q, %kt : (tensor<2x4x128x64xf32>, tensor<2x4x64x128xf32>) -> tensor<2x4x128x128xf32>
+  return %0 : tensor<2x4x128x128xf32>
+}
+func.func @matmul_batch_permutation(%q: tensor<2x4x128x64xf32>, %k: tensor<4x2x64x128xf32>) -> tensor<2x4x128x128xf32> {
+  %kt = kiln.transpose %k [1, 0, 2, 3] : (tensor<4x2x64x128xf32>) -> tensor<2x4x64x128xf32>
+  %0 = kiln.matmul %q, %kt : (tensor<2x4x128x64xf32>, tensor<2x4x64x128xf32>) -> tensor<2x4x128x128xf32>
+  return %0 : tensor<2x4x128x128xf32>
+}
+
+// -----
+
+// The auto threshold: 2 * 64 * 64 * 128 = 2^20 flops goes to oneDNN, with
+// depth 127 (one row of flops under) it stays native; onednn takes both.
+// CHECK-LABEL: func.func @matmul_at_threshold(
+// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<64x128xf32>, tensor<128x64xf32>) outs(%{{.*}} : tensor<64x64xf32>) scalars [0] -> tensor<64x64xf32>
+// NATIVE-NOT: kiln.kernel
+// NATIVE: kiln.matmul %arg0, %arg1
+// CHECK-LABEL: func.func @matmul_under_threshold(
+// AUTO-NOT: kiln.kernel
+// AUTO: kiln.matmul %arg0, %arg1 : (tensor<64x127xf32>, tensor<127x64xf32>) -> tensor<64x64xf32>
+// ONEDNN: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<64x127xf32>, tensor<127x64xf32>) outs(%{{.*}} : tensor<64x64xf32>) scalars [0] -> tensor<64x64xf32>
+// NATIVE-NOT: kiln.kernel
+// NATIVE: kiln.matmul %arg0, %arg1
+func.func @matmul_at_threshold(%a: tensor<64x128xf32>, %b: tensor<128x64xf32>) -> tensor<64x64xf32> {
+  %0 = kiln.matmul %a, %b : (tensor<64x128xf32>, tensor<128x64xf32>) -> tensor<64x64xf32>
+  return %0 : tensor<64x64xf32>
+}
+func.func @matmul_under_threshold(%a: tensor<64x127xf32>, %b: tensor<127x64xf32>) -> tensor<64x64xf32> {
+  %0 = kiln.matmul %a, %b : (tensor<64x127xf32>, tensor<127x64xf32>) -> tensor<64x64xf32>
+  return %0 : tensor<64x64xf32>
+}
+
+// -----
+
+// Symbolic dims count as 1 under auto, so [?, ?, 256] x [256, 64] is small;
+// onednn sizes the result from the lhs (batch, M) and the rhs (N).
+// CHECK-LABEL: func.func @matmul_symbolic(
+// AUTO-NOT: kiln.kernel
+// AUTO: kiln.matmul %arg0, %arg1 : (tensor<?x?x256xf32>, tensor<256x64xf32>) -> tensor<?x?x64xf32>
+// ONEDNN-DAG: %[[C0:.*]] = arith.constant 0 : index
+// ONEDNN-DAG: %[[C1:.*]] = arith.constant 1 : index
+// ONEDNN-DAG: %[[B:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x?x256xf32>
+// ONEDNN-DAG: %[[M:.*]] = tensor.dim %arg0, %[[C1]] : tensor<?x?x256xf32>
+// ONEDNN:     %[[INIT:.*]] = tensor.empty(%[[B]], %[[M]]) : tensor<?x?x64xf32>
+// ONEDNN-NEXT: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<?x?x256xf32>, tensor<256x64xf32>) outs(%[[INIT]] : tensor<?x?x64xf32>) scalars [0] -> tensor<?x?x64xf32>
+// NATIVE-NOT: kiln.kernel
+func.func @matmul_symbolic(%x: tensor<?x?x256xf32>, %w: tensor<256x64xf32>) -> tensor<?x?x64xf32> {
+  %0 = kiln.matmul %x, %w : (tensor<?x?x256xf32>, tensor<256x64xf32>) -> tensor<?x?x64xf32>
+  return %0 : tensor<?x?x64xf32>
+}
+
+// -----
+
+// Broadcast batch dims: each result dim is read from an operand that has it
+// and is not a broadcast 1 there: B from the lhs, H from the rhs (the lhs
+// has 1), M from the lhs, N from the rhs.
+// CHECK-LABEL: func.func @matmul_broadcast(
+// ONEDNN-DAG: %[[C0:.*]] = arith.constant 0 : index
+// ONEDNN-DAG: %[[C2:.*]] = arith.constant 2 : index
+// ONEDNN-DAG: %[[B:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x1x?x64xf32>
+// ONEDNN-DAG: %[[H:.*]] = tensor.dim %arg1, %[[C0]] : tensor<?x64x?xf32>
+// ONEDNN-DAG: %[[M:.*]] = tensor.dim %arg0, %[[C2]] : tensor<?x1x?x64xf32>
+// ONEDNN-DAG: %[[N:.*]] = tensor.dim %arg1, %[[C2]] : tensor<?x64x?xf32>
+// ONEDNN:     %[[INIT:.*]] = tensor.empty(%[[B]], %[[H]], %[[M]], %[[N]]) : tensor<?x?x?x?xf32>
+// ONEDNN-NEXT: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<?x1x?x64xf32>, tensor<?x64x?xf32>) outs(%[[INIT]] : tensor<?x?x?x?xf32>) scalars [0]
+// AUTO-NOT: kiln.kernel
+// NATIVE-NOT: kiln.kernel
+func.func @matmul_broadcast(%x: tensor<?x1x?x64xf32>, %w: tensor<?x64x?xf32>) -> tensor<?x?x?x?xf32> {
+  %0 = kiln.matmul %x, %w : (tensor<?x1x?x64xf32>, tensor<?x64x?xf32>) -> tensor<?x?x?x?xf32>
+  return %0 : tensor<?x?x?x?xf32>
+}
+
+// -----
+
+// Not selected by any backend: rank 5 is beyond the kernel, and bf16.
+// CHECK-LABEL: func.func @matmul_rank5(
+// CHECK-NOT: kiln.kernel
+// CHECK: kiln.matmul %arg0, %arg1 : (tensor<2x2x2x128x128xf32>, tensor<128x128xf32>) -> tensor<2x2x2x128x128xf32>
+// CHECK-LABEL: func.func @matmul_bf16(
+// CHECK-NOT: kiln.kernel
+// CHECK: kiln.matmul %arg0, %arg1 : (tensor<256x128xbf16>, tensor<128x256xbf16>) -> tensor<256x256xbf16>
+func.func @matmul_rank5(%x: tensor<2x2x2x128x128xf32>, %w: tensor<128x128xf32>) -> tensor<2x2x2x128x128xf32> {
+  %0 = kiln.matmul %x, %w : (tensor<2x2x2x128x128xf32>, tensor<128x128xf32>) -> tensor<2x2x2x128x128xf32>
+  return %0 : tensor<2x2x2x128x128xf32>
+}
+func.func @matmul_bf16(%a: tensor<256x128xbf16>, %b: tensor<128x256xbf16>) -> tensor<256x256xbf16> {
+  %0 = kiln.matmul %a, %b : (tensor<256x128xbf16>, tensor<128x256xbf16>) -> tensor<256x256xbf16>
+  return %0 : tensor<256x256xbf16>
+}
+
+//===----------------------------------------------------------------------===//
+// Fused linear layers
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// The callee names the post-ops present; flags = 2 (weight transposed) |
+// activation << 4: gelu_erf 2 -> 34, gelu_tanh 3 -> 50, sigmoid 4 -> 66,
+// relu 1 -> 18. Inputs: x, w, then bias, then residual.
+// CHECK-LABEL: func.func @linear_bias_residual_gelu(
+// DNNL:      %[[INIT:.*]] = tensor.empty() : tensor<128x64xf32>
+// DNNL-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_dnnl_matmul_bias_residual_f32 ins(%arg0, %arg1, %arg2, %arg3 : tensor<128x256xf32>, tensor<64x256xf32>, tensor<64xf32>, tensor<128x64xf32>) outs(%[[INIT]] : tensor<128x64xf32>) scalars [34] -> tensor<128x64xf32>
+// DNNL-NEXT: return %[[K]]
+// NATIVE-NOT: kiln.kernel
+// NATIVE: kiln.fused_linear %arg0, %arg1 bias %arg2 residual %arg3 {activation = "gelu_erf"}
+// CHECK-LABEL: func.func @linear_bias_gelu_tanh(
+// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_bias_f32 ins(%arg0, %arg1, %arg2 : tensor<128x256xf32>, tensor<64x256xf32>, tensor<64xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [50]
+// NATIVE-NOT: kiln.kernel
+// CHECK-LABEL: func.func @linear_residual_sigmoid(
+// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_residual_f32 ins(%arg0, %arg1, %arg2 : tensor<128x256xf32>, tensor<64x256xf32>, tensor<128x64xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [66]
+// NATIVE-NOT: kiln.kernel
+// CHECK-LABEL: func.func @linear_relu(
+// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<128x256xf32>, tensor<64x256xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [18]
+// NATIVE-NOT: kiln.kernel
+func.func @linear_bias_residual_gelu(%x: tensor<128x256xf32>, %w: tensor<64x256xf32>, %b: tensor<64xf32>, %r: tensor<128x64xf32>) -> tensor<128x64xf32> {
+  %0 = kiln.fused_linear %x, %w bias %b residual %r {activation = "gelu_erf"} : (tensor<128x256xf32>, tensor<64x256xf32>, tensor<64xf32>, tensor<128x64xf32>) -> tensor<128x64xf32>
+  return %0 : tensor<128x64xf32>
+}
+func.func @linear_bias_gelu_tanh(%x: tensor<128x256xf32>, %w: tensor<64x256xf32>, %b: tensor<64xf32>) -> tensor<128x64xf32> {
+  %0 = kiln.fused_linear %x, %w bias %b {activation = "gelu_tanh"} : (tensor<128x256xf32>, tensor<64x256xf32>, tensor<64xf32>) -> tensor<128x64xf32>
+  return %0 : tensor<128x64xf32>
+}
+func.func @linear_residual_sigmoid(%x: tensor<128x256xf32>, %w: tensor<64x256xf32>, %r: tensor<128x64xf32>) -> tensor<128x64xf32> {
+  %0 = kiln.fused_linear %x, %w residual %r {activation = "sigmoid"} : (tensor<128x256xf32>, tensor<64x256xf32>, tensor<128x64xf32>) -> tensor<128x64xf32>
+  return %0 : tensor<128x64xf32>
+}
+func.func @linear_relu(%x: tensor<128x256xf32>, %w: tensor<64x256xf32>) -> tensor<128x64xf32> {
+  %0 = kiln.fused_linear %x, %w {activation = "relu"} : (tensor<128x256xf32>, tensor<64x256xf32>) -> tensor<128x64xf32>
+  return %0 : tensor<128x64xf32>
+}
+
+// -----
+
+// A [B, S, K] input with symbolic B and O: the result [B, S, O] takes B
+// from the input, O from the weight. Symbolic dims count as 1, so auto
+// finds it too small.
+// CHECK-LABEL: func.func @linear_batched(
+// ONEDNN-DAG: %[[C0:.*]] = arith.constant 0 : index
+// ONEDNN-DAG: %[[B:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x128x256xf32>
+// ONEDNN-DAG: %[[O:.*]] = tensor.dim %arg1, %[[C0]] : tensor<?x256xf32>
+// ONEDNN:     %[[INIT:.*]] = tensor.empty(%[[B]], %[[O]]) : tensor<?x128x?xf32>
+// ONEDNN-NEXT: kiln.kernel @kiln_rt_dnnl_matmul_bias_f32 ins(%arg0, %arg1, %arg2 : tensor<?x128x256xf32>, tensor<?x256xf32>, tensor<?xf32>) outs(%[[INIT]] : tensor<?x128x?xf32>) scalars [2] -> tensor<?x128x?xf32>
+// AUTO-NOT: kiln.kernel
+// AUTO: kiln.fused_linear %arg0, %arg1 bias %arg2 :
+// NATIVE-NOT: kiln.kernel
+func.func @linear_batched(%x: tensor<?x128x256xf32>, %w: tensor<?x256xf32>, %b: tensor<?xf32>) -> tensor<?x128x?xf32> {
+  %0 = kiln.fused_linear %x, %w bias %b : (tensor<?x128x256xf32>, tensor<?x256xf32>, tensor<?xf32>) -> tensor<?x128x?xf32>
+  return %0 : tensor<?x128x?xf32>
+}
+
+// -----
+
+// A small layer stays native under auto; onednn takes it.
+// CHECK-LABEL: func.func @linear_small(
+// AUTO-NOT: kiln.kernel
+// AUTO: kiln.fused_linear %arg0, %arg1 bias %arg2 : (tensor<8x16xf32>, tensor<4x16xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+// ONEDNN: kiln.kernel @kiln_rt_dnnl_matmul_bias_f32 ins(%arg0, %arg1, %arg2 : tensor<8x16xf32>, tensor<4x16xf32>, tensor<4xf32>) outs(%{{.*}} : tensor<8x4xf32>) scalars [2]
+// NATIVE-NOT: kiln.kernel
+// NATIVE: kiln.fused_linear
+func.func @linear_small(%x: tensor<8x16xf32>, %w: tensor<4x16xf32>, %b: tensor<4xf32>) -> tensor<8x4xf32> {
+  %0 = kiln.fused_linear %x, %w bias %b : (tensor<8x16xf32>, tensor<4x16xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+  return %0 : tensor<8x4xf32>
+}
+
+// -----
+
+// Not selected by any backend: bf16.
+// CHECK-LABEL: func.func @linear_bf16(
+// CHECK-NOT: kiln.kernel
+// CHECK: kiln.fused_linear %arg0, %arg1 bias %arg2 {activation = "relu"} : (tensor<128x256xbf16>, tensor<64x256xbf16>, tensor<64xbf16>) -> tensor<128x64xbf16>
+func.func @linear_bf16(%x: tensor<128x256xbf16>, %w: tensor<64x256xbf16>, %b: tensor<64xbf16>) -> tensor<128x64xbf16> {
+  %0 = kiln.fused_linear %x, %w bias %b {activation = "relu"} : (tensor<128x256xbf16>, tensor<64x256xbf16>, tensor<64xbf16>) -> tensor<128x64xbf16>
+  return %0 : tensor<128x64xbf16>
+}
