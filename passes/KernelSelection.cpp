@@ -330,6 +330,49 @@ struct FusedLinearToOneDnn : OpRewritePattern<FusedLinearOp> {
   Backend backend;
 };
 
+//===----------------------------------------------------------------------===//
+// Softmax and layer norm on oneDNN
+//===----------------------------------------------------------------------===//
+
+/// `auto` keeps softmax and layer_norm in Kiln's vectorized loops: they are
+/// memory-bound passes over a row that the native code fuses with their
+/// neighbours, where a library call would write its result out and read it
+/// back (bench/README.md compares the two on CLIP).
+struct SoftmaxToOneDnn : OpRewritePattern<SoftmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxOp op, PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    if (!isF32(op.getInput()) || type.getRank() > 6)
+      return rewriter.notifyMatchFailure(op, "not f32 of rank <= 6");
+    Value init = emptyLike(rewriter, op.getLoc(), type, op.getInput());
+    KernelOp kernel = createKernel(rewriter, op.getLoc(), "kiln_rt_dnnl_softmax_f32",
+                                   {op.getInput()}, {init},
+                                   {rewriter.getI64IntegerAttr(int64_t(op.getAxis()))});
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+};
+
+struct LayerNormToOneDnn : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormOp op, PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    auto weight = cast<RankedTensorType>(op.getWeight().getType());
+    auto bias = cast<RankedTensorType>(op.getBias().getType());
+    // The kernel takes weight and bias as [C] vectors (not broadcast shapes).
+    if (!isF32(op.getInput()) || !isF32(op.getWeight()) || !isF32(op.getBias()) ||
+        type.getRank() > 6 || weight.getRank() != 1 || bias.getRank() != 1)
+      return rewriter.notifyMatchFailure(op, "not f32 of rank <= 6 with [C] weight and bias");
+    Value init = emptyLike(rewriter, op.getLoc(), type, op.getInput());
+    KernelOp kernel = createKernel(
+        rewriter, op.getLoc(), "kiln_rt_dnnl_layer_norm_f32",
+        {op.getInput(), op.getWeight(), op.getBias()}, {init},
+        {rewriter.getF64FloatAttr(op.getEps().convertToDouble())});
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+};
+
 struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -349,6 +392,8 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
                    ContrastiveCeToKernel, AttentionToKernel>(&getContext());
     if (*chosen != Backend::Native) {
       patterns.add<MatmulToOneDnn, FusedLinearToOneDnn>(&getContext(), *chosen);
+    if (*chosen == Backend::OneDnn)
+      patterns.add<SoftmaxToOneDnn, LayerNormToOneDnn>(&getContext());
     }
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

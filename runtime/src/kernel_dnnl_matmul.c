@@ -1,28 +1,18 @@
-/* kiln_rt_dnnl_matmul*_f32: matmuls and linear layers on oneDNN.
- *
- * oneDNN 2.6 is fast only with shapes fixed when a primitive is created, so
- * each distinct call (shapes, strides, epilogue, thread count) creates its
- * primitive once and caches it for the life of the process; later calls only
- * bind the caller's buffers (no copies) and execute. Transposed operands are
- * described by their strides: PyTorch's Linear weight [O, K] is used in
- * place, without a reordered copy, so weights updated in place by a training
- * step are always read fresh.
+/* kiln_rt_dnnl_matmul*_f32: matmuls and linear layers on oneDNN, through the
+ * primitive cache of dnnl_cache.h. Transposed operands are described by their
+ * strides: PyTorch's Linear weight [O, K] is used in place, without a
+ * reordered copy, so weights updated in place by a training step are always
+ * read fresh.
  *
  * If oneDNN cannot create a primitive (it should not for these shapes), the
  * call falls back to a plain loop with the same semantics rather than fail:
  * kernels have no error channel. */
-#include <oneapi/dnnl/dnnl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "dnnl_cache.h"
 #include "kernels.h"
 #include "parallel.h"
-
-int omp_get_max_threads(void);
-void omp_set_num_threads(int n);
 
 enum {
   FLAG_TRANSPOSE_A = 1 << 0,
@@ -35,16 +25,10 @@ enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH, ACT_SIGMOID };
 
 #define MAX_RANK 4
 
-/* One operand as oneDNN sees it: logical dims (transposes undone), strides in
- * elements, and the address of element 0. */
-typedef struct operand {
-  int32_t rank;
-  int64_t dims[MAX_RANK];
-  int64_t strides[MAX_RANK];
-  float *data;
-} operand;
+/* One operand: logical dims (transposes undone) and element strides. */
+typedef kiln_dnnl_tensor operand;
 
-/* A matmul problem; everything but the data pointers is the cache key. */
+/* A matmul problem, the cache key: zeroed, then filled. */
 typedef struct problem {
   operand a, b, c, bias, residual;
   bool has_bias, has_residual;
@@ -52,7 +36,12 @@ typedef struct problem {
   int32_t threads;
 } problem;
 
-static operand from_memref(const kiln_memref *m, int64_t rank) {
+/* The address of element 0 of each operand, in problem order. */
+typedef struct operands_data {
+  float *a, *b, *c, *bias, *residual;
+} operands_data;
+
+static operand from_memref(const kiln_memref *m, int64_t rank, float **data) {
   operand o;
   memset(&o, 0, sizeof o);
   o.rank = (int32_t)rank;
@@ -60,7 +49,7 @@ static operand from_memref(const kiln_memref *m, int64_t rank) {
     o.dims[i] = m->sizes_strides[i];
     o.strides[i] = m->sizes_strides[rank + i];
   }
-  o.data = (float *)m->aligned + m->offset;
+  *data = (float *)m->aligned + m->offset;
   return o;
 }
 
@@ -141,47 +130,6 @@ static void normalize(problem *p) {
   }
 }
 
-static bool same_operand(const operand *x, const operand *y) {
-  if (x->rank != y->rank)
-    return false;
-  for (int32_t i = 0; i < x->rank; ++i)
-    if (x->dims[i] != y->dims[i] || x->strides[i] != y->strides[i])
-      return false;
-  return true;
-}
-
-static bool same_problem(const problem *x, const problem *y) {
-  return x->has_bias == y->has_bias && x->has_residual == y->has_residual &&
-         x->activation == y->activation && x->threads == y->threads &&
-         same_operand(&x->a, &y->a) && same_operand(&x->b, &y->b) &&
-         same_operand(&x->c, &y->c) && (!x->has_bias || same_operand(&x->bias, &y->bias)) &&
-         (!x->has_residual || same_operand(&x->residual, &y->residual));
-}
-
-/* The process-wide cache. Entries are never evicted below the cap; past it
- * a problem still runs, with a primitive made and destroyed for the call. */
-#define CACHE_CAP 512
-
-typedef struct cached_primitive {
-  problem key;
-  dnnl_primitive_t primitive;
-} cached_primitive;
-
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static cached_primitive cache[CACHE_CAP];
-static int32_t cache_size;
-static dnnl_engine_t engine;
-
-static bool describe(dnnl_memory_desc_t *md, const operand *o) {
-  dnnl_dims_t dims, strides;
-  for (int32_t i = 0; i < o->rank; ++i) {
-    dims[i] = o->dims[i];
-    /* oneDNN rejects a zero stride; a size-1 dim's stride is irrelevant. */
-    strides[i] = o->dims[i] == 1 && o->strides[i] == 0 ? 1 : o->strides[i];
-  }
-  return dnnl_memory_desc_init_by_strides(md, o->rank, dims, dnnl_f32, strides) == dnnl_success;
-}
-
 static dnnl_alg_kind_t eltwise_kind(int32_t activation) {
   switch (activation) {
   case ACT_RELU:
@@ -195,11 +143,12 @@ static dnnl_alg_kind_t eltwise_kind(int32_t activation) {
   }
 }
 
-static dnnl_primitive_t create_primitive(const problem *p) {
+static dnnl_primitive_t create_primitive(const void *key, dnnl_engine_t engine) {
+  const problem *p = key;
   dnnl_memory_desc_t a, b, c, bias, residual;
-  if (!describe(&a, &p->a) || !describe(&b, &p->b) || !describe(&c, &p->c) ||
-      (p->has_bias && !describe(&bias, &p->bias)) ||
-      (p->has_residual && !describe(&residual, &p->residual)))
+  if (!kiln_dnnl_describe(&a, &p->a) || !kiln_dnnl_describe(&b, &p->b) ||
+      !kiln_dnnl_describe(&c, &p->c) || (p->has_bias && !kiln_dnnl_describe(&bias, &p->bias)) ||
+      (p->has_residual && !kiln_dnnl_describe(&residual, &p->residual)))
     return NULL;
   dnnl_matmul_desc_t desc;
   if (dnnl_matmul_desc_init(&desc, &a, &b, p->has_bias ? &bias : NULL, &c) != dnnl_success)
@@ -230,65 +179,18 @@ static dnnl_primitive_t create_primitive(const problem *p) {
   return primitive;
 }
 
-/* The cached primitive for p, creating it on first use; *owned says the
- * caller must destroy it (cache full). NULL when oneDNN cannot make one. */
-static dnnl_primitive_t find_primitive(const problem *p, bool *owned) {
-  *owned = false;
-  pthread_mutex_lock(&cache_lock);
-  dnnl_primitive_t primitive = NULL;
-  if (!engine && dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
-    engine = NULL;
-  if (engine) {
-    for (int32_t i = 0; i < cache_size && !primitive; ++i)
-      if (same_problem(&cache[i].key, p))
-        primitive = cache[i].primitive;
-    if (!primitive && (primitive = create_primitive(p))) {
-      if (cache_size < CACHE_CAP)
-        cache[cache_size++] = (cached_primitive){*p, primitive};
-      else
-        *owned = true;
-    }
-  }
-  pthread_mutex_unlock(&cache_lock);
-  return primitive;
-}
-
-static bool execute(dnnl_primitive_t primitive, const problem *p) {
-  const operand *ops[5] = {&p->a, &p->b, &p->c, &p->bias, &p->residual};
-  const int args[5] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS,
-                       DNNL_ARG_ATTR_MULTIPLE_POST_OP(p->activation != ACT_NONE ? 1 : 0) |
-                           DNNL_ARG_SRC_1};
-  const bool present[5] = {true, true, true, p->has_bias, p->has_residual};
-  dnnl_exec_arg_t exec_args[5];
-  dnnl_memory_t memories[5] = {NULL};
-  int count = 0;
-  bool ok = true;
-  for (int i = 0; i < 5 && ok; ++i) {
-    if (!present[i])
-      continue;
-    dnnl_memory_desc_t md;
-    ok = describe(&md, ops[i]) &&
-         dnnl_memory_create(&memories[i], &md, engine, ops[i]->data) == dnnl_success;
-    if (ok)
-      exec_args[count++] = (dnnl_exec_arg_t){args[i], memories[i]};
-  }
-  dnnl_stream_t stream = NULL;
-  ok = ok && dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) == dnnl_success;
-  if (ok) {
-    /* oneDNN sizes its parallel regions by this thread's OpenMP setting. */
-    int previous = omp_get_max_threads();
-    omp_set_num_threads(p->threads);
-    kiln_bind_threads(p->threads);
-    ok = dnnl_primitive_execute(primitive, stream, count, exec_args) == dnnl_success &&
-         dnnl_stream_wait(stream) == dnnl_success;
-    omp_set_num_threads(previous);
-  }
-  if (stream)
-    dnnl_stream_destroy(stream);
-  for (int i = 0; i < 5; ++i)
-    if (memories[i])
-      dnnl_memory_destroy(memories[i]);
-  return ok;
+static bool execute(dnnl_primitive_t primitive, const problem *p, const operands_data *d) {
+  kiln_dnnl_arg args[5] = {{DNNL_ARG_SRC, &p->a, d->a},
+                           {DNNL_ARG_WEIGHTS, &p->b, d->b},
+                           {DNNL_ARG_DST, &p->c, d->c}};
+  int count = 3;
+  if (p->has_bias)
+    args[count++] = (kiln_dnnl_arg){DNNL_ARG_BIAS, &p->bias, d->bias};
+  if (p->has_residual)
+    args[count++] = (kiln_dnnl_arg){
+        DNNL_ARG_ATTR_MULTIPLE_POST_OP(p->activation != ACT_NONE ? 1 : 0) | DNNL_ARG_SRC_1,
+        &p->residual, d->residual};
+  return kiln_dnnl_execute(primitive, args, count, p->threads);
 }
 
 /* Offset of element idx (rank-r index) in o, with size-1 dims broadcast. */
@@ -314,13 +216,9 @@ static float activate(int32_t activation, float x) {
   }
 }
 
-static atomic_long fallbacks;
-
-long kiln_rt_dnnl_matmul_fallbacks(void) { return atomic_load(&fallbacks); }
-
 /* The same computation as a plain loop: only when oneDNN fails. */
-static void fallback(const problem *p) {
-  atomic_fetch_add(&fallbacks, 1);
+static void fallback(const problem *p, const operands_data *d) {
+  kiln_dnnl_count_fallback();
   int32_t r = p->c.rank;
   int64_t total = 1;
   for (int32_t i = 0; i < r; ++i)
@@ -337,20 +235,20 @@ static void fallback(const problem *p) {
     for (int64_t k = 0; k < depth; ++k) {
       idx[r - 2] = m;
       idx[r - 1] = k;
-      float x = p->a.data[element(&p->a, idx)];
+      float x = d->a[element(&p->a, idx)];
       idx[r - 2] = k;
       idx[r - 1] = n;
-      sum += (double)x * p->b.data[element(&p->b, idx)];
+      sum += (double)x * d->b[element(&p->b, idx)];
     }
     idx[r - 2] = m;
     idx[r - 1] = n;
     float y = (float)sum;
     if (p->has_bias)
-      y += p->bias.data[element(&p->bias, idx)];
+      y += d->bias[element(&p->bias, idx)];
     y = activate(p->activation, y);
     if (p->has_residual)
-      y += p->residual.data[element(&p->residual, idx)];
-    p->c.data[element(&p->c, idx)] = y;
+      y += d->residual[element(&p->residual, idx)];
+    d->c[element(&p->c, idx)] = y;
   }
 }
 
@@ -359,30 +257,31 @@ static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, i
                    int64_t residual_rank, kiln_memref *c, int64_t c_rank, int64_t flags) {
   problem p;
   memset(&p, 0, sizeof p);
-  p.a = from_memref(a, a_rank);
-  p.b = from_memref(b, b_rank);
-  p.c = from_memref(c, c_rank);
+  operands_data d = {NULL, NULL, NULL, NULL, NULL};
+  p.a = from_memref(a, a_rank, &d.a);
+  p.b = from_memref(b, b_rank, &d.b);
+  p.c = from_memref(c, c_rank, &d.c);
   if (flags & FLAG_TRANSPOSE_A)
     swap_last_two(&p.a);
   if (flags & FLAG_TRANSPOSE_B)
     swap_last_two(&p.b);
   p.has_bias = bias != NULL;
   if (bias)
-    p.bias = from_memref(bias, bias_rank);
+    p.bias = from_memref(bias, bias_rank, &d.bias);
   p.has_residual = residual != NULL;
   if (residual)
-    p.residual = from_memref(residual, residual_rank);
+    p.residual = from_memref(residual, residual_rank, &d.residual);
   p.activation = (int32_t)((flags >> ACTIVATION_SHIFT) & ACTIVATION_MASK);
   p.threads = kiln_thread_count();
   normalize(&p);
 
   bool owned;
-  dnnl_primitive_t primitive = find_primitive(&p, &owned);
-  bool done = primitive && execute(primitive, &p);
+  dnnl_primitive_t primitive = kiln_dnnl_primitive(create_primitive, &p, sizeof p, &owned);
+  bool done = primitive && execute(primitive, &p, &d);
   if (owned)
     dnnl_primitive_destroy(primitive);
   if (!done)
-    fallback(&p);
+    fallback(&p, &d);
 }
 
 void kiln_rt_dnnl_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),

@@ -84,9 +84,18 @@ void kiln_rt_dnnl_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b
                                            KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
                                            KILN_MEMREF_ARG(c), int64_t flags);
 
-/* How many calls oneDNN could not serve and the plain-loop fallback computed
- * (for tests: supported shapes must never get there). */
-long kiln_rt_dnnl_matmul_fallbacks(void);
+/* Softmax along `axis` (kiln.softmax) and layer normalization over the last
+ * dim (kiln.layer_norm: weight and bias [C], epsilon eps) on oneDNN, forward
+ * inference, primitives cached as for the matmul. x and out have one shape;
+ * rank at most 6. */
+void kiln_rt_dnnl_softmax_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(out), int64_t axis);
+void kiln_rt_dnnl_layer_norm_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight),
+                                 KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(out), double eps);
+
+/* How many calls of the oneDNN kernels oneDNN could not serve, so that their
+ * plain-loop fallback computed them (for tests: supported problems must never
+ * get there). */
+long kiln_rt_dnnl_fallbacks(void);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 // kiln-fuse-linear{min-flops}: only products of at least min-flops flops
 // (2 * |result| * K, symbolic dims counted as 1) fuse; smaller ones keep
-// their unfused chain. 2^20 is the threshold kiln-select-kernels' auto
-// backend uses, so the pipeline fuses exactly the layers sent to oneDNN.
+// their unfused chain (the pipeline passes kiln-select-kernels' auto
+// threshold, so it fuses exactly the layers sent to oneDNN); here 2^20.
 // Without the option every layer fuses.
 // RUN: %kiln-opt %s -split-input-file -kiln-fuse-linear=min-flops=1048576 | FileCheck %s --check-prefixes=CHECK,MIN
 // RUN: %kiln-opt %s -split-input-file -kiln-fuse-linear | FileCheck %s --check-prefixes=CHECK,ALL

@@ -2,7 +2,7 @@
 // attention become kiln.kernel calls of the native kernels; with
 // backend=onednn every f32 matmul of rank 2-4 and every f32 fused_linear
 // becomes a oneDNN call (a transposed operand folded into the flags), with
-// backend=auto only those of at least 2^20 flops, with backend=native none.
+// backend=auto only those of at least 2^17 flops, with backend=native none.
 // fused-kernels=false leaves attention and softmax-cross-entropy alone.
 // Near misses (bf16, i32 targets, one query row, rank 5, a batch-permuting
 // transpose, one flop under the threshold) are left as they are.
@@ -242,25 +242,25 @@ func.func @matmul_batch_permutation(%q: tensor<2x4x128x64xf32>, %k: tensor<4x2x6
 
 // -----
 
-// The auto threshold: 2 * 64 * 64 * 128 = 2^20 flops goes to oneDNN, with
-// depth 127 (one row of flops under) it stays native; onednn takes both.
+// The auto threshold: 2 * 32 * 32 * 64 = 2^17 flops goes to oneDNN, with
+// depth 63 (one row of flops under) it stays native; onednn takes both.
 // CHECK-LABEL: func.func @matmul_at_threshold(
-// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<64x128xf32>, tensor<128x64xf32>) outs(%{{.*}} : tensor<64x64xf32>) scalars [0] -> tensor<64x64xf32>
+// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<32x64xf32>, tensor<64x32xf32>) outs(%{{.*}} : tensor<32x32xf32>) scalars [0] -> tensor<32x32xf32>
 // NATIVE-NOT: kiln.kernel
 // NATIVE: kiln.matmul %arg0, %arg1
 // CHECK-LABEL: func.func @matmul_under_threshold(
 // AUTO-NOT: kiln.kernel
-// AUTO: kiln.matmul %arg0, %arg1 : (tensor<64x127xf32>, tensor<127x64xf32>) -> tensor<64x64xf32>
-// ONEDNN: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<64x127xf32>, tensor<127x64xf32>) outs(%{{.*}} : tensor<64x64xf32>) scalars [0] -> tensor<64x64xf32>
+// AUTO: kiln.matmul %arg0, %arg1 : (tensor<32x63xf32>, tensor<63x32xf32>) -> tensor<32x32xf32>
+// ONEDNN: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<32x63xf32>, tensor<63x32xf32>) outs(%{{.*}} : tensor<32x32xf32>) scalars [0] -> tensor<32x32xf32>
 // NATIVE-NOT: kiln.kernel
 // NATIVE: kiln.matmul %arg0, %arg1
-func.func @matmul_at_threshold(%a: tensor<64x128xf32>, %b: tensor<128x64xf32>) -> tensor<64x64xf32> {
-  %0 = kiln.matmul %a, %b : (tensor<64x128xf32>, tensor<128x64xf32>) -> tensor<64x64xf32>
-  return %0 : tensor<64x64xf32>
+func.func @matmul_at_threshold(%a: tensor<32x64xf32>, %b: tensor<64x32xf32>) -> tensor<32x32xf32> {
+  %0 = kiln.matmul %a, %b : (tensor<32x64xf32>, tensor<64x32xf32>) -> tensor<32x32xf32>
+  return %0 : tensor<32x32xf32>
 }
-func.func @matmul_under_threshold(%a: tensor<64x127xf32>, %b: tensor<127x64xf32>) -> tensor<64x64xf32> {
-  %0 = kiln.matmul %a, %b : (tensor<64x127xf32>, tensor<127x64xf32>) -> tensor<64x64xf32>
-  return %0 : tensor<64x64xf32>
+func.func @matmul_under_threshold(%a: tensor<32x63xf32>, %b: tensor<63x32xf32>) -> tensor<32x32xf32> {
+  %0 = kiln.matmul %a, %b : (tensor<32x63xf32>, tensor<63x32xf32>) -> tensor<32x32xf32>
+  return %0 : tensor<32x32xf32>
 }
 
 // -----
@@ -404,4 +404,21 @@ func.func @linear_small(%x: tensor<8x16xf32>, %w: tensor<4x16xf32>, %b: tensor<4
 func.func @linear_bf16(%x: tensor<128x256xbf16>, %w: tensor<64x256xbf16>, %b: tensor<64xbf16>) -> tensor<128x64xbf16> {
   %0 = kiln.fused_linear %x, %w bias %b {activation = "relu"} : (tensor<128x256xbf16>, tensor<64x256xbf16>, tensor<64xbf16>) -> tensor<128x64xbf16>
   return %0 : tensor<128x64xbf16>
+}
+
+// -----
+
+// softmax and layer_norm go to oneDNN only with backend=onednn; auto keeps
+// them native (they fuse with their neighbours there).
+// CHECK-LABEL: func.func @softmax_and_layer_norm(
+// ONEDNN: %[[S:.*]] = kiln.kernel @kiln_rt_dnnl_softmax_f32 ins(%arg0 : tensor<?x4x77xf32>) outs(%{{.*}} : tensor<?x4x77xf32>) scalars [2] -> tensor<?x4x77xf32>
+// ONEDNN: kiln.kernel @kiln_rt_dnnl_layer_norm_f32 ins(%[[S]], %arg1, %arg2 : tensor<?x4x77xf32>, tensor<77xf32>, tensor<77xf32>) outs(%{{.*}} : tensor<?x4x77xf32>) scalars [1.000000e-05] -> tensor<?x4x77xf32>
+// AUTO-NOT: kiln.kernel
+// AUTO: kiln.softmax %arg0 axis = 2
+// AUTO: kiln.layer_norm
+// NATIVE-NOT: kiln.kernel
+func.func @softmax_and_layer_norm(%x: tensor<?x4x77xf32>, %w: tensor<77xf32>, %b: tensor<77xf32>) -> tensor<?x4x77xf32> {
+  %0 = kiln.softmax %x axis = 2 : tensor<?x4x77xf32>
+  %1 = kiln.layer_norm %0, %w, %b eps = 1.0e-5 : (tensor<?x4x77xf32>, tensor<77xf32>, tensor<77xf32>) -> tensor<?x4x77xf32>
+  return %1 : tensor<?x4x77xf32>
 }

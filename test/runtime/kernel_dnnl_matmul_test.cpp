@@ -78,7 +78,7 @@ struct Case {
 // and compares every element of c with the reference.
 void check(const Case &k, int threads) {
   ThreadCount tc(threads);
-  long fallbacksBefore = kiln_rt_dnnl_matmul_fallbacks();
+  long fallbacksBefore = kiln_rt_dnnl_fallbacks();
   auto storedShape = [](std::vector<int64_t> shape, bool transposed) {
     if (transposed)
       std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
@@ -145,7 +145,7 @@ void check(const Case &k, int threads) {
           maxErr = std::max(maxErr, std::abs(sum - c[flat]));
         }
   EXPECT_LT(maxErr, 1e-4) << "threads=" << threads;
-  EXPECT_EQ(kiln_rt_dnnl_matmul_fallbacks(), fallbacksBefore) << "oneDNN declined the problem";
+  EXPECT_EQ(kiln_rt_dnnl_fallbacks(), fallbacksBefore) << "oneDNN declined the problem";
 }
 
 TEST(DnnlMatmul, Plain2D) { check({{37, 50}, {50, 21}, {37, 21}}, 1); }
@@ -179,9 +179,9 @@ TEST(DnnlMatmul, NonFoldableBatchStride) {
   auto a = randoms(S * B * K, 7), b = randoms(K * N, 8);
   std::vector<float> c(B * S * N);
   Desc da(a.data(), {B, S, K}, {K, B * K, 1}), db(b.data(), {K, N}), dc(c.data(), {B, S, N});
-  long fallbacksBefore = kiln_rt_dnnl_matmul_fallbacks();
+  long fallbacksBefore = kiln_rt_dnnl_fallbacks();
   kiln_rt_dnnl_matmul_f32(3, da.get(), 2, db.get(), 3, dc.get(), 0);
-  EXPECT_EQ(kiln_rt_dnnl_matmul_fallbacks(), fallbacksBefore);
+  EXPECT_EQ(kiln_rt_dnnl_fallbacks(), fallbacksBefore);
   for (int64_t i = 0; i < B; ++i)
     for (int64_t s = 0; s < S; ++s)
       for (int64_t j = 0; j < N; ++j) {

@@ -1,0 +1,117 @@
+/* The oneDNN engine, primitive cache and execution (dnnl_cache.h). */
+#include "dnnl_cache.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "parallel.h"
+
+int omp_get_max_threads(void);
+void omp_set_num_threads(int n);
+
+/* Entries are never evicted below the cap; past it a problem still runs,
+ * with a primitive made and destroyed for the call. */
+#define CACHE_CAP 512
+
+typedef struct cached_primitive {
+  kiln_dnnl_create_fn create;
+  void *key;
+  size_t key_size;
+  dnnl_primitive_t primitive;
+} cached_primitive;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_primitive cache[CACHE_CAP];
+static int32_t cache_size;
+static dnnl_engine_t engine;
+
+static dnnl_engine_t engine_locked(void) {
+  if (!engine && dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+    engine = NULL;
+  return engine;
+}
+
+dnnl_engine_t kiln_dnnl_engine(void) {
+  pthread_mutex_lock(&cache_lock);
+  dnnl_engine_t e = engine_locked();
+  pthread_mutex_unlock(&cache_lock);
+  return e;
+}
+
+dnnl_primitive_t kiln_dnnl_primitive(kiln_dnnl_create_fn create, const void *key, size_t key_size,
+                                     bool *owned) {
+  *owned = false;
+  pthread_mutex_lock(&cache_lock);
+  dnnl_primitive_t primitive = NULL;
+  if (engine_locked()) {
+    for (int32_t i = 0; i < cache_size && !primitive; ++i)
+      if (cache[i].create == create && cache[i].key_size == key_size &&
+          memcmp(cache[i].key, key, key_size) == 0)
+        primitive = cache[i].primitive;
+    if (!primitive && (primitive = create(key, engine))) {
+      void *copy = cache_size < CACHE_CAP ? malloc(key_size) : NULL;
+      if (copy) {
+        memcpy(copy, key, key_size);
+        cache[cache_size++] = (cached_primitive){create, copy, key_size, primitive};
+      } else {
+        *owned = true;
+      }
+    }
+  }
+  pthread_mutex_unlock(&cache_lock);
+  return primitive;
+}
+
+bool kiln_dnnl_describe(dnnl_memory_desc_t *md, const kiln_dnnl_tensor *t) {
+  dnnl_dims_t dims, strides;
+  for (int32_t i = 0; i < t->rank; ++i) {
+    dims[i] = t->dims[i];
+    /* oneDNN rejects a zero stride; a size-1 dim's stride is irrelevant. */
+    strides[i] = t->dims[i] == 1 && t->strides[i] == 0 ? 1 : t->strides[i];
+  }
+  return dnnl_memory_desc_init_by_strides(md, t->rank, dims, dnnl_f32, strides) == dnnl_success;
+}
+
+#define MAX_ARGS 8
+
+bool kiln_dnnl_execute(dnnl_primitive_t primitive, const kiln_dnnl_arg *args, int count,
+                       int32_t threads) {
+  dnnl_engine_t e = kiln_dnnl_engine();
+  if (!e || count > MAX_ARGS)
+    return false;
+  dnnl_exec_arg_t exec_args[MAX_ARGS];
+  dnnl_memory_t memories[MAX_ARGS] = {NULL};
+  bool ok = true;
+  for (int i = 0; i < count && ok; ++i) {
+    dnnl_memory_desc_t md;
+    ok = kiln_dnnl_describe(&md, args[i].tensor) &&
+         dnnl_memory_create(&memories[i], &md, e, args[i].data) == dnnl_success;
+    exec_args[i] = (dnnl_exec_arg_t){args[i].index, memories[i]};
+  }
+  dnnl_stream_t stream = NULL;
+  ok = ok && dnnl_stream_create(&stream, e, dnnl_stream_default_flags) == dnnl_success;
+  if (ok) {
+    /* oneDNN sizes its parallel regions by this thread's OpenMP setting. */
+    int previous = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    kiln_bind_threads(threads);
+    ok = dnnl_primitive_execute(primitive, stream, count, exec_args) == dnnl_success &&
+         dnnl_stream_wait(stream) == dnnl_success;
+    omp_set_num_threads(previous);
+  }
+  if (stream)
+    dnnl_stream_destroy(stream);
+  for (int i = 0; i < count; ++i)
+    if (memories[i])
+      dnnl_memory_destroy(memories[i]);
+  return ok;
+}
+
+static atomic_long fallbacks;
+
+void kiln_dnnl_count_fallback(void) { atomic_fetch_add(&fallbacks, 1); }
+
+long kiln_rt_dnnl_fallbacks(void) { return atomic_load(&fallbacks); }

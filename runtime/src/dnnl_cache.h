@@ -1,0 +1,56 @@
+/* oneDNN for the runtime's kernels: one CPU engine, a process-wide cache of
+ * primitives, and execution on the calling thread's OpenMP team.
+ *
+ * oneDNN 2.6 is fast only with shapes fixed when a primitive is created, so
+ * each distinct problem (shapes, strides, attributes, thread count) gets its
+ * primitive once; later calls only bind the caller's buffers (no copies) and
+ * execute. Problems are keyed by the bytes of a plain struct describing them,
+ * which callers zero before filling so that padding compares equal. */
+#ifndef KILN_DNNL_CACHE_H
+#define KILN_DNNL_CACHE_H
+
+#include <oneapi/dnnl/dnnl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KILN_DNNL_MAX_RANK 6
+
+/* A strided f32 tensor as oneDNN sees it. */
+typedef struct kiln_dnnl_tensor {
+  int32_t rank;
+  int64_t dims[KILN_DNNL_MAX_RANK];
+  int64_t strides[KILN_DNNL_MAX_RANK];
+} kiln_dnnl_tensor;
+
+/* Makes the primitive for a problem key; NULL when oneDNN declines. */
+typedef dnnl_primitive_t (*kiln_dnnl_create_fn)(const void *key, dnnl_engine_t engine);
+
+/* The engine, created on first use; NULL when oneDNN has no CPU engine. */
+dnnl_engine_t kiln_dnnl_engine(void);
+
+/* The cached primitive for (create, key), made on first use. When the cache
+ * is full the primitive is made for this call only and *owned is set: the
+ * caller destroys it. NULL when oneDNN cannot make one. */
+dnnl_primitive_t kiln_dnnl_primitive(kiln_dnnl_create_fn create, const void *key, size_t key_size,
+                                     bool *owned);
+
+/* A memory descriptor for t (f32); false when oneDNN rejects it. */
+bool kiln_dnnl_describe(dnnl_memory_desc_t *md, const kiln_dnnl_tensor *t);
+
+/* One execution argument: the oneDNN argument index, the tensor and its data. */
+typedef struct kiln_dnnl_arg {
+  int index;
+  const kiln_dnnl_tensor *tensor;
+  void *data;
+} kiln_dnnl_arg;
+
+/* Runs primitive on args (at most 8) with `threads` OpenMP threads, the
+ * workers pinned (parallel.h); the caller's OpenMP setting is restored. */
+bool kiln_dnnl_execute(dnnl_primitive_t primitive, const kiln_dnnl_arg *args, int count,
+                       int32_t threads);
+
+/* Counts a call that oneDNN could not serve (kiln_rt_dnnl_fallbacks). */
+void kiln_dnnl_count_fallback(void);
+
+#endif /* KILN_DNNL_CACHE_H */
