@@ -5,13 +5,16 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <iterator>
 
 namespace bench {
 
 const char *columnName(Column c) {
   switch (c) {
   case KilnUnfused: return "kiln-unfused";
-  case KilnFused: return "kiln-fused";
+  case KilnNative: return "kiln-native";
+  case KilnOneDNN: return "kiln-onednn";
+  case KilnAuto: return "kiln-auto";
   case OneDNN: return "onednn";
   default: return "?";
   }
@@ -57,18 +60,22 @@ std::vector<Result> runCases(std::vector<Case> cases, int threads, bool verbose)
   for (Case &c : cases) {
     Result r;
     r.threads = threads;
-    // oneDNN first: the Kiln columns are checked against its outputs.
-    for (int col : {OneDNN, KilnUnfused, KilnFused}) {
+    // oneDNN first: the Kiln columns are checked against its outputs; then
+    // kiln-unfused, whose outputs the fused columns are checked against.
+    for (Column col : {OneDNN, KilnUnfused, KilnNative, KilnOneDNN, KilnAuto}) {
       if (!c.run[col])
         continue;
       if (verbose) {
         std::fprintf(stderr, "  [%dT] %-10s %-34s %-12s ...", threads, c.group.c_str(),
-                     c.name.c_str(), columnName((Column)col));
+                     c.name.c_str(), columnName(col));
         std::fflush(stderr);
       }
       r.t[col] = timeIt(c.run[col], c.budget_s, c.min_reps, c.max_reps);
       if (r.t[col].ran && c.check)
-        r.check[col] = c.check((Column)col);
+        r.check[col] = c.check(col);
+      if (r.t[col].ran && col != KilnUnfused && col != OneDNN && c.checkVsUnfused &&
+          r.t[KilnUnfused].ran)
+        r.vsUnfused[col] = c.checkVsUnfused(col);
       if (verbose)
         std::fprintf(stderr, " %s\n",
                      r.t[col].ran ? (std::to_string(r.t[col].median_ms) + " ms").c_str()
@@ -98,6 +105,20 @@ static std::string fmtRatio(const Timing &num, const Timing &den) {
   return b;
 }
 
+// kiln-auto's time over the faster of kiln-native and kiln-onednn, and which
+// that was: "1.02 (native)". Below or near 1: auto picked as well as the best.
+static std::string fmtAutoVsBest(const Result &r) {
+  const Timing &a = r.t[KilnAuto], &n = r.t[KilnNative], &o = r.t[KilnOneDNN];
+  if (!a.ran || (!n.ran && !o.ran))
+    return "-";
+  bool nativeBest = n.ran && (!o.ran || n.median_ms <= o.median_ms);
+  const Timing &best = nativeBest ? n : o;
+  char b[48];
+  std::snprintf(b, sizeof b, "%.2f (%s)", a.median_ms / best.median_ms,
+                nativeBest ? "native" : "onednn");
+  return b;
+}
+
 static std::string fmtMetric(const Result &r, Column col) {
   if (!r.t[col].ran)
     return "-";
@@ -112,33 +133,93 @@ static std::string fmtMetric(const Result &r, Column col) {
   return b;
 }
 
+// A check cell: the reference check, then (fused Kiln columns) the one against
+// kiln-unfused.
+static std::string fmtCheck(const Result &r, Column c) {
+  if (!r.c.run[c])
+    return "n/a";
+  if (!r.t[c].ran)
+    return "error: " + r.t[c].error;
+  std::string s = r.check[c].empty() ? "-" : r.check[c];
+  if (c != KilnUnfused && c != OneDNN && r.c.checkVsUnfused)
+    s += "; vs unfused: " + (r.vsUnfused[c].empty() ? std::string("-") : r.vsUnfused[c]);
+  return s;
+}
+
+static const Column kAllColumns[] = {KilnUnfused, KilnNative, KilnOneDNN, KilnAuto, OneDNN};
+
 void printTable(const std::vector<Result> &results) {
-  std::printf("\n| case | thr | kiln-unfused ms (reps) | kiln-fused ms (reps) | onednn ms (reps) "
-              "| onednn/unfused | onednn/fused | metric unfused / fused / onednn | check unfused | check fused | check onednn |\n");
-  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  std::printf("\nTimes in ms, median (reps). onednn/auto > 1: kiln-auto faster than the oneDNN "
+              "chain; unfused/auto: the fusion gain; auto/best: kiln-auto over the faster of "
+              "kiln-native and kiln-onednn.\n\n");
+  std::printf("| case | thr |");
+  for (Column c : kAllColumns)
+    std::printf(" %s |", columnName(c));
+  std::printf(" onednn/auto | unfused/auto | auto/best | metric unfused / native / "
+              "kiln-onednn / auto / onednn |\n");
+  std::printf("| --- | --- |");
+  for (size_t i = 0; i < std::size(kAllColumns) + 4; ++i)
+    std::printf(" --- |");
+  std::printf("\n");
   for (const Result &r : results) {
     std::string metricUnit = r.c.flops > 0 ? " GFLOP/s/core" : r.c.bytes > 0 ? " GB/s" : "";
-    std::string metric = metricUnit.empty()
-                             ? "-"
-                             : fmtMetric(r, KilnUnfused) + " / " + fmtMetric(r, KilnFused) +
-                                   " / " + fmtMetric(r, OneDNN) + metricUnit;
-    auto chk = [&](Column c) -> std::string {
-      if (!r.c.run[c])
-        return "n/a";
-      if (!r.t[c].ran)
-        return "error: " + r.t[c].error;
-      return r.check[c].empty() ? "-" : r.check[c];
-    };
-    std::printf("| %s %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.c.group.c_str(),
-                r.c.name.c_str(), r.threads,
-                fmtTime(r.t[KilnUnfused], (bool)r.c.run[KilnUnfused]).c_str(),
-                fmtTime(r.t[KilnFused], (bool)r.c.run[KilnFused]).c_str(),
-                fmtTime(r.t[OneDNN], (bool)r.c.run[OneDNN]).c_str(),
-                fmtRatio(r.t[OneDNN], r.t[KilnUnfused]).c_str(),
-                fmtRatio(r.t[OneDNN], r.t[KilnFused]).c_str(), metric.c_str(),
-                chk(KilnUnfused).c_str(), chk(KilnFused).c_str(), chk(OneDNN).c_str());
+    std::string metric;
+    if (metricUnit.empty()) {
+      metric = "-";
+    } else {
+      for (Column c : kAllColumns)
+        metric += (metric.empty() ? "" : " / ") + fmtMetric(r, c);
+      metric += metricUnit;
+    }
+    std::printf("| %s %s | %d |", r.c.group.c_str(), r.c.name.c_str(), r.threads);
+    for (Column c : kAllColumns)
+      std::printf(" %s |", fmtTime(r.t[c], (bool)r.c.run[c]).c_str());
+    std::printf(" %s | %s | %s | %s |\n", fmtRatio(r.t[OneDNN], r.t[KilnAuto]).c_str(),
+                fmtRatio(r.t[KilnUnfused], r.t[KilnAuto]).c_str(), fmtAutoVsBest(r).c_str(),
+                metric.c_str());
+  }
+
+  std::printf("\nChecks: max relative error against the reference; the fused Kiln columns also "
+              "against kiln-unfused's outputs (\"vs unfused\").\n\n");
+  std::printf("| case | thr | reference |");
+  for (Column c : kAllColumns)
+    std::printf(" %s |", columnName(c));
+  std::printf("\n| --- | --- | --- |");
+  for (size_t i = 0; i < std::size(kAllColumns); ++i)
+    std::printf(" --- |");
+  std::printf("\n");
+  for (const Result &r : results) {
+    std::printf("| %s %s | %d | %s |", r.c.group.c_str(), r.c.name.c_str(), r.threads,
+                r.c.reference.c_str());
+    for (Column c : kAllColumns)
+      std::printf(" %s |", fmtCheck(r, c).c_str());
+    std::printf("\n");
   }
   std::fflush(stdout);
+}
+
+int printFailures(const std::vector<Result> &results) {
+  int failures = 0, checked = 0;
+  std::printf("\n");
+  for (const Result &r : results)
+    for (Column c : kAllColumns) {
+      if (!r.c.run[c])
+        continue;
+      ++checked;
+      bool bad = !r.t[c].ran || r.check[c].find("FAIL") != std::string::npos ||
+                 r.vsUnfused[c].find("FAIL") != std::string::npos;
+      if (bad) {
+        ++failures;
+        std::printf("CHECK FAILED: %s %s, %d thread(s), %s: %s\n", r.c.group.c_str(),
+                    r.c.name.c_str(), r.threads, columnName(c), fmtCheck(r, c).c_str());
+      }
+    }
+  if (failures == 0)
+    std::printf("All checks ok (%d cells run).\n", checked);
+  else
+    std::printf("%d of %d cells FAILED their checks or did not run.\n", failures, checked);
+  std::fflush(stdout);
+  return failures;
 }
 
 void fillUniform(std::vector<float> &v, float lo, float hi, uint64_t seed) {

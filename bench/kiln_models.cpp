@@ -1,13 +1,13 @@
-// Compiled once per variant with -DKILN_VARIANT=unfused|fused and
-// -DKILN_SFX=<empty>|_fused; kiln_headers.h (written by CMake) includes that
-// variant's generated headers.
+// Compiled once per variant with -DKILN_VARIANT=Unfused|Native|OneDNN|Auto and
+// -DKILN_SFX=_unfused|_native|_onednn|_auto; kiln_headers.h (written by CMake)
+// includes that variant's generated headers.
 #include "kiln_models.h"
 
 #include "kiln_headers.h"
 
 #define KCAT_(a, b) a##b
 #define KCAT(a, b) KCAT_(a, b)
-// K(softmax_ce, create) -> softmax_ce_create or softmax_ce_fused_create
+// K(softmax_ce, create) -> softmax_ce_auto_create with KILN_SFX=_auto
 #define K(stem, fn) KCAT(KCAT(stem, KILN_SFX), KCAT(_, fn))
 #define KFN(v) KCAT(makeKiln, v)
 

@@ -1,8 +1,11 @@
 // The Kiln side of the bench: every entry of the kilnc-generated libraries
 // (bench/workloads/*.kiln and examples/clip/clip.kiln), for one build variant.
-// kiln_models.cpp is compiled once per variant: "unfused" (kilnc with
-// KILN_BENCH_UNFUSED_FLAGS) and, with KILN_BENCH_FUSED=ON, "fused" (kilnc with
-// KILN_BENCH_FUSED_FLAGS, symbols prefixed NAME_fused_).
+// kiln_models.cpp is compiled once per variant (bench/CMakeLists.txt), each
+// against libraries compiled with its own kilnc flags and symbol suffix:
+//   Unfused  kiln-unfused  --fusion=false --backend=native  NAME_unfused_...
+//   Native   kiln-native   --backend=native                 NAME_native_...
+//   OneDNN   kiln-onednn   --backend=onednn                 NAME_onednn_...
+//   Auto     kiln-auto     (defaults: fusion, auto)         NAME_auto_...
 #pragma once
 
 #include <cstdint>
@@ -35,7 +38,10 @@ struct KilnModels {
 
 // threads goes to NAME_options.num_threads; noWeights is an empty .safetensors
 // file for the models without parameters.
+// A variant that was not built (KILN_BENCH_VARIANTS) returns available = false.
 KilnModels makeKilnUnfused(int threads, const char *clipWeights, const char *noWeights);
-KilnModels makeKilnFused(int threads, const char *clipWeights, const char *noWeights);
+KilnModels makeKilnNative(int threads, const char *clipWeights, const char *noWeights);
+KilnModels makeKilnOneDNN(int threads, const char *clipWeights, const char *noWeights);
+KilnModels makeKilnAuto(int threads, const char *clipWeights, const char *noWeights);
 
 } // namespace bench
