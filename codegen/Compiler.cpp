@@ -62,6 +62,7 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   }
   if (failed(model->readArenaPlan(module)))
     return failure();
+  model->readPreparedKernels(module);
   if (stop == Stage::Header) {
     writeHeader(*model, options.sourceName, os);
     return success();

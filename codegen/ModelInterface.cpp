@@ -146,6 +146,33 @@ LogicalResult ModelInterface::readArenaPlan(ModuleOp module) {
   return success();
 }
 
+void ModelInterface::readPreparedKernels(ModuleOp module) {
+  prepared.clear();
+  module.walk([&](Operation *op) {
+    if (op->getName().getStringRef() != "kiln.kernel")
+      return;
+    auto callee = op->getAttrOfType<FlatSymbolRefAttr>("callee");
+    if (!callee || !callee.getValue().starts_with("kiln_rt_dnnl_"))
+      return;
+    PreparedKernel kernel{callee.getValue().str(), {}, {}};
+    for (Value operand : op->getOperands()) {
+      auto type = dyn_cast<MemRefType>(operand.getType());
+      if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
+        return; // sized or laid out at call time: made on the first call
+      kernel.operandShapes.emplace_back(type.getShape().begin(), type.getShape().end());
+    }
+    if (auto scalars = op->getAttrOfType<ArrayAttr>("scalars"))
+      for (Attribute scalar : scalars) {
+        if (auto integer = dyn_cast<IntegerAttr>(scalar))
+          kernel.scalars.push_back(integer.getInt());
+        else if (auto real = dyn_cast<FloatAttr>(scalar))
+          kernel.scalars.push_back(real.getValueAsDouble());
+      }
+    if (!llvm::is_contained(prepared, kernel))
+      prepared.push_back(std::move(kernel));
+  });
+}
+
 std::string ModelInterface::manifestJson() const {
   llvm::json::Array entriesJson;
   for (const EntrySpec &entry : entries) {
@@ -165,8 +192,23 @@ std::string ModelInterface::manifestJson() const {
                                              {"outputs", tensorsJson(entry.outputs)},
                                              {"arena", std::move(arena)}});
   }
-  llvm::json::Value manifest = llvm::json::Object{
-      {"model", modelName}, {"params", tensorsJson(params)}, {"entries", std::move(entriesJson)}};
+  llvm::json::Array preparedJson;
+  for (const PreparedKernel &kernel : prepared) {
+    llvm::json::Array operands, scalars;
+    for (auto [i, shape] : llvm::enumerate(kernel.operandShapes))
+      operands.push_back(llvm::json::Object{{"name", std::to_string(i)},
+                                            {"dtype", "f32"},
+                                            {"shape", llvm::json::Array(shape)}});
+    for (const auto &scalar : kernel.scalars)
+      std::visit([&](auto value) { scalars.push_back(value); }, scalar);
+    preparedJson.push_back(llvm::json::Object{{"kernel", kernel.kernel},
+                                              {"operands", std::move(operands)},
+                                              {"scalars", std::move(scalars)}});
+  }
+  llvm::json::Value manifest = llvm::json::Object{{"model", modelName},
+                                                  {"params", tensorsJson(params)},
+                                                  {"entries", std::move(entriesJson)},
+                                                  {"prepare", std::move(preparedJson)}};
   std::string text;
   llvm::raw_string_ostream os(text);
   os << manifest;

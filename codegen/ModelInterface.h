@@ -41,6 +41,15 @@ struct EntrySpec {
   std::vector<ArenaTerm> arena;
 };
 
+/// A oneDNN kernel call with static, dense operands: the runtime makes its
+/// primitive at create time (runtime/src/prepare.c).
+struct PreparedKernel {
+  std::string kernel;
+  std::vector<std::vector<int64_t>> operandShapes;
+  std::vector<std::variant<int64_t, double>> scalars;
+  bool operator==(const PreparedKernel &other) const = default;
+};
+
 struct ModelInterface {
   std::string modelName;
   std::vector<TensorSpec> params;
@@ -50,6 +59,13 @@ struct ModelInterface {
   static mlir::FailureOr<ModelInterface> fromKilnModule(mlir::ModuleOp module);
   /// Reads each entry's `kiln.arena` terms from the bufferized module.
   mlir::LogicalResult readArenaPlan(mlir::ModuleOp module);
+
+  /// Library kernel calls whose primitives can be made at create time.
+  std::vector<PreparedKernel> prepared;
+
+  /// Collects `prepared` from the bufferized module: every memref-form
+  /// kiln.kernel calling a oneDNN kernel whose operands are static and dense.
+  void readPreparedKernels(mlir::ModuleOp module);
 
   /// The JSON manifest the runtime parses (docs/abi.md).
   std::string manifestJson() const;

@@ -65,6 +65,13 @@ dnnl_primitive_t kiln_dnnl_primitive(kiln_dnnl_create_fn create, const void *key
   return primitive;
 }
 
+int32_t kiln_dnnl_cache_size(void) {
+  pthread_mutex_lock(&cache_lock);
+  int32_t size = cache_size;
+  pthread_mutex_unlock(&cache_lock);
+  return size;
+}
+
 bool kiln_dnnl_describe(dnnl_memory_desc_t *md, const kiln_dnnl_tensor *t) {
   dnnl_dims_t dims, strides;
   for (int32_t i = 0; i < t->rank; ++i) {
@@ -75,10 +82,18 @@ bool kiln_dnnl_describe(dnnl_memory_desc_t *md, const kiln_dnnl_tensor *t) {
   return dnnl_memory_desc_init_by_strides(md, t->rank, dims, dnnl_f32, strides) == dnnl_success;
 }
 
+static _Thread_local bool prepare_only;
+
+void kiln_dnnl_set_prepare_only(bool on) { prepare_only = on; }
+
+bool kiln_dnnl_prepare_only(void) { return prepare_only; }
+
 #define MAX_ARGS 8
 
 bool kiln_dnnl_execute(dnnl_primitive_t primitive, const kiln_dnnl_arg *args, int count,
                        int32_t threads) {
+  if (prepare_only)
+    return true;
   dnnl_engine_t e = kiln_dnnl_engine();
   if (!e || count > MAX_ARGS)
     return false;

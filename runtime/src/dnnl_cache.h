@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define KILN_DNNL_MAX_RANK 6
 
 /* A strided f32 tensor as oneDNN sees it. */
@@ -50,7 +54,20 @@ typedef struct kiln_dnnl_arg {
 bool kiln_dnnl_execute(dnnl_primitive_t primitive, const kiln_dnnl_arg *args, int count,
                        int32_t threads);
 
+/* While set on this thread, the oneDNN kernels only make (and cache) their
+ * primitive: kiln_dnnl_execute does nothing and no fallback runs, so the
+ * descriptors may point at no data. kiln_rt_create uses it (prepare.c). */
+void kiln_dnnl_set_prepare_only(bool on);
+bool kiln_dnnl_prepare_only(void);
+
+/* How many primitives the cache holds (for tests). */
+int32_t kiln_dnnl_cache_size(void);
+
 /* Counts a call that oneDNN could not serve (kiln_rt_dnnl_fallbacks). */
 void kiln_dnnl_count_fallback(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KILN_DNNL_CACHE_H */

@@ -280,7 +280,7 @@ static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, i
   bool done = primitive && execute(primitive, &p, &d);
   if (owned)
     dnnl_primitive_destroy(primitive);
-  if (!done)
+  if (!done && !kiln_dnnl_prepare_only())
     fallback(&p, &d);
 }
 

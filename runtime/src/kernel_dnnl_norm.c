@@ -125,7 +125,7 @@ void kiln_rt_dnnl_softmax_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(out), int64_t 
   bool done = primitive && kiln_dnnl_execute(primitive, args, 2, p.threads);
   if (owned)
     dnnl_primitive_destroy(primitive);
-  if (!done)
+  if (!done && !kiln_dnnl_prepare_only())
     softmax_fallback(&p, xd, od);
 }
 
@@ -174,6 +174,6 @@ void kiln_rt_dnnl_layer_norm_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight),
   bool done = primitive && kiln_dnnl_execute(primitive, args, 4, p.threads);
   if (owned)
     dnnl_primitive_destroy(primitive);
-  if (!done)
+  if (!done && !kiln_dnnl_prepare_only())
     layer_norm_fallback(&p, xd, wd, bd, od);
 }

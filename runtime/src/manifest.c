@@ -221,6 +221,31 @@ static bool parse_entry(ctx *c, const kiln_json *v, kiln_entry_spec *e) {
          parse_arena(c, v, e);
 }
 
+/* "prepare": [{"kernel": name, "operands": [static tensors], "scalars": [numbers]}] */
+static bool parse_prepared(ctx *c, const kiln_json *v, kiln_prepared_kernel *k) {
+  if (v->kind != KILN_JSON_OBJECT)
+    return bad(c, v, "a prepared kernel is not an object");
+  const kiln_json *kernel = member(c, v, "kernel", KILN_JSON_STRING, "a prepared kernel");
+  if (!kernel || !copy_name(c, kernel, &k->kernel, "a kernel name") ||
+      !parse_tensors(c, v, "operands", NULL, &k->num_operands, &k->operands, "operand"))
+    return false;
+  const kiln_json *scalars = optional_array(c, v, "scalars", k->kernel);
+  if (!scalars || !check_count(c, scalars, "scalars") ||
+      !alloc_array(c, (void **)&k->scalars, scalars->u.array.count, sizeof *k->scalars))
+    return false;
+  k->num_scalars = (int32_t)scalars->u.array.count;
+  for (int32_t i = 0; i < k->num_scalars; ++i) {
+    const kiln_json *x = &scalars->u.array.items[i];
+    if (x->kind == KILN_JSON_INT)
+      k->scalars[i] = (double)x->u.integer;
+    else if (x->kind == KILN_JSON_NUMBER)
+      k->scalars[i] = x->u.number;
+    else
+      return bad(c, x, "scalar %d of prepared kernel '%s' is not a number", i, k->kernel);
+  }
+  return true;
+}
+
 int32_t kiln_manifest_parse(const char *json, size_t len, kiln_manifest *out,
                             kiln_error_slot *err) {
   memset(out, 0, sizeof *out);
@@ -257,6 +282,15 @@ int32_t kiln_manifest_parse(const char *json, size_t len, kiln_manifest *out,
                    out->entries[i].name);
     }
   }
+  const kiln_json *prepared = NULL;
+  ok = ok && (prepared = optional_array(&c, &root, "prepare", "the manifest")) &&
+       check_count(&c, prepared, "prepared kernels") &&
+       alloc_array(&c, (void **)&out->prepared, prepared->u.array.count, sizeof *out->prepared);
+  if (ok) {
+    out->num_prepared = (int32_t)prepared->u.array.count;
+    for (int32_t i = 0; ok && i < out->num_prepared; ++i)
+      ok = parse_prepared(&c, &prepared->u.array.items[i], &out->prepared[i]);
+  }
   kiln_json_free(&root);
   if (!ok)
     kiln_manifest_free(out);
@@ -287,5 +321,11 @@ void kiln_manifest_free(kiln_manifest *m) {
     free(e->terms);
   }
   free(m->entries);
+  for (int32_t i = 0; m->prepared && i < m->num_prepared; ++i) {
+    free(m->prepared[i].kernel);
+    free_tensors(m->prepared[i].operands, m->prepared[i].num_operands);
+    free(m->prepared[i].scalars);
+  }
+  free(m->prepared);
   memset(m, 0, sizeof *m);
 }

@@ -44,12 +44,25 @@ typedef struct kiln_entry_spec {
   kiln_arena_term *terms;
 } kiln_entry_spec;
 
+/* A library kernel call with static shapes whose primitive create makes
+ * ahead of the first call: the callee, its operands' shapes (dense, f32) and
+ * its scalars, as the generated code passes them. */
+typedef struct kiln_prepared_kernel {
+  char *kernel;
+  int32_t num_operands;
+  kiln_tensor_spec *operands;
+  int32_t num_scalars;
+  double *scalars;
+} kiln_prepared_kernel;
+
 typedef struct kiln_manifest {
   char *model;
   int32_t num_params;
   kiln_tensor_spec *params;
   int32_t num_entries;
   kiln_entry_spec *entries;
+  int32_t num_prepared;
+  kiln_prepared_kernel *prepared;
 } kiln_manifest;
 
 /* Parses and validates json[0..len). Returns KILN_OK, KILN_ERROR_INTERNAL (a

@@ -5,6 +5,7 @@
 #include "memref.h"
 #include "model.h"
 #include "parallel.h"
+#include "prepare.h"
 
 /* The kernels only read parameters; the descriptor type is not const. */
 static void *unconst(const void *p) { return (void *)(uintptr_t)p; }
@@ -94,6 +95,8 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
     status = kiln_weights_load(&m->manifest, weights_path, &m->weights, NULL);
   if (status == KILN_OK)
     status = build_param_descriptors(m);
+  if (status == KILN_OK)
+    kiln_prepare_kernels(&m->manifest, m->num_threads);
   if (status != KILN_OK) {
     free_model(m);
     return status;

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "dnnl_cache.h"
 #include "error.h"
 #include "kiln/runtime.h"
 #include "manifest.h"
@@ -151,6 +152,31 @@ TEST_F(Create, MalformedManifestIsInternal) {
   const kiln_entry_fn withNull[2] = {noopEntry, nullptr};
   EXPECT_EQ(createFrom(path_.c_str(), kManifest, withNull, 2), KILN_ERROR_INTERNAL);
   expectMessage({"'stats'"});
+}
+
+// The manifest's "prepare" list: create makes the oneDNN primitive of each
+// listed static call (kernels it does not know are left to their first call),
+// and a second model with the same call reuses the cached primitive.
+TEST_F(Create, PreparesListedOneDnnKernels) {
+  path_ = dir_.write("model.safetensors", buildSafetensors(modelTensors()));
+  std::string manifest = kManifest;
+  manifest.replace(manifest.rfind('}'), 1, R"json(, "prepare": [
+    {"kernel": "kiln_rt_dnnl_matmul_bias_f32", "scalars": [34], "operands": [
+      {"name": "0", "dtype": "f32", "shape": [61, 128]},
+      {"name": "1", "dtype": "f32", "shape": [96, 128]},
+      {"name": "2", "dtype": "f32", "shape": [96]},
+      {"name": "3", "dtype": "f32", "shape": [61, 96]} ]},
+    {"kernel": "kiln_rt_some_future_kernel", "operands": []} ]})json");
+  int32_t before = kiln_dnnl_cache_size();
+  ASSERT_EQ(createFrom(path_.c_str(), manifest), KILN_OK) << message_;
+  EXPECT_EQ(kiln_dnnl_cache_size(), before + 1);
+  ASSERT_EQ(createFrom(path_.c_str(), manifest), KILN_OK) << message_;
+  EXPECT_EQ(kiln_dnnl_cache_size(), before + 1);
+
+  std::string bad = manifest;
+  bad.replace(bad.find("[34]"), 4, "[\"x\"]");
+  EXPECT_EQ(createFrom(path_.c_str(), bad), KILN_ERROR_INTERNAL);
+  expectMessage({"scalar 0 of prepared kernel 'kiln_rt_dnnl_matmul_bias_f32'"});
 }
 
 TEST_F(Create, ThreadLocalErrorSlot) {
