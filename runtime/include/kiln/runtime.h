@@ -30,7 +30,7 @@ enum {
 
 /* Layout-compatible with the generated NAME_options. */
 typedef struct kiln_options {
-  int32_t num_threads; /* 0: runtime's choice; must not be negative */
+  int32_t num_threads; /* 0: one per CPU in the affinity mask; must not be negative */
 } kiln_options;
 
 /* A loaded model: the parsed manifest, the mapped weights and a reusable arena. */
