@@ -122,6 +122,24 @@ struct SoftmaxKlDivToKernel : OpRewritePattern<SoftmaxKlDivOp> {
   }
 };
 
+struct DistillationToKernel : OpRewritePattern<DistillationLossOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DistillationLossOp op, PatternRewriter &rewriter) const override {
+    if (!isF32(op.getStudent()) || !isF32(op.getTeacher()) || !isI64(op.getTargets()))
+      return rewriter.notifyMatchFailure(op, "not f32 logits with i64 targets");
+    Location loc = op.getLoc();
+    auto lossType = cast<RankedTensorType>(op.getSoft().getType());
+    Value soft = emptyLike(rewriter, loc, lossType, Value());
+    Value hard = emptyLike(rewriter, loc, lossType, Value());
+    KernelOp kernel = createKernel(
+        rewriter, loc, "kiln_rt_distillation_f32",
+        {op.getStudent(), op.getTeacher(), op.getTargets()}, {soft, hard},
+        {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
+    rewriter.replaceOp(op, kernel.getResults());
+    return success();
+  }
+};
+
 struct ContrastiveCeToKernel : OpRewritePattern<ContrastiveCrossEntropyOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ContrastiveCrossEntropyOp op,
@@ -389,7 +407,7 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     RewritePatternSet patterns(&getContext());
     if (fusedKernels)
       patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
-                   ContrastiveCeToKernel, AttentionToKernel>(&getContext());
+                   DistillationToKernel, ContrastiveCeToKernel, AttentionToKernel>(&getContext());
     if (*chosen != Backend::Native) {
       patterns.add<MatmulToOneDnn, FusedLinearToOneDnn>(&getContext(), *chosen);
     if (*chosen == Backend::OneDnn)

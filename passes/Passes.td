@@ -29,7 +29,9 @@ def KilnFuseSoftmaxCrossEntropy
      - the loss together with `softmax(logits, axis = 1) - one_hot(targets, C)`
        -> `kiln.softmax_cross_entropy_grad` (loss and gradient, one read);
      - distillation, `kl_div(log_softmax(s / T), softmax(t / T))` over [N, C]
-       -> `kiln.softmax_kl_div {temperature = T}`;
+       -> `kiln.softmax_kl_div {temperature = T}`, and with a cross-entropy of
+       the same student against hard labels -> `kiln.distillation_loss`
+       (both terms, one read of the student);
      - contrastive, `cross_entropy(S, t)` and `cross_entropy(transpose(S), t)`
        -> `kiln.contrastive_cross_entropy` (no transposed copy of S).
   }];
@@ -129,9 +131,9 @@ def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
     call when its types fit the kernel (f32 data, i64 targets); what stays is
     lowered through linalg.
      - `kiln.softmax_cross_entropy` (and `_grad`), `kiln.softmax_kl_div`,
-       `kiln.contrastive_cross_entropy` -> one-read native kernels
-       (`kiln_rt_softmax_ce*_f32`, `kiln_rt_softmax_kl_div_f32`,
-       `kiln_rt_contrastive_ce_f32`);
+       `kiln.distillation_loss`, `kiln.contrastive_cross_entropy` -> one-read
+       native kernels (`kiln_rt_softmax_ce*_f32`, `kiln_rt_softmax_kl_div_f32`,
+       `kiln_rt_distillation_f32`, `kiln_rt_contrastive_ce_f32`);
      - `kiln.attention` -> the flash-attention kernel, unless the cost rule
        (`preferFlashAttention`) says the unfused chain is cheaper;
      - with `backend=onednn|auto`: `kiln.matmul` (rank 2-4, a transposed

@@ -184,12 +184,47 @@ struct FuseCrossEntropyGradient : OpRewritePattern<SubOp> {
   }
 };
 
+/// Distillation's two terms on the same student logits: the temperature KL
+/// (already kiln.softmax_kl_div) and a cross-entropy of the student against
+/// hard labels -> kiln.distillation_loss, one read of the student.
+struct FuseDistillationWithLabels : OpRewritePattern<SoftmaxKlDivOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxKlDivOp op, PatternRewriter &rewriter) const override {
+    Value student = op.getStudent();
+    Operation *hard = nullptr;
+    for (Operation *user : student.getUsers())
+      if (user->getBlock() == op->getBlock() && crossEntropyTargets(user) &&
+          user->getOperand(0) == student) {
+        hard = user;
+        break;
+      }
+    if (!hard)
+      return rewriter.notifyMatchFailure(op, "no cross-entropy of the student logits");
+    Value targets = crossEntropyTargets(hard);
+    // The teacher and the targets must exist where the fused op goes, before
+    // the earlier of the two ops.
+    Operation *first = hard->isBeforeInBlock(op) ? hard : op.getOperation();
+    for (Value operand : {Value(op.getTeacher()), targets})
+      if (Operation *def = operand.getDefiningOp();
+          def && def->getBlock() == op->getBlock() && !def->isBeforeInBlock(first))
+        return rewriter.notifyMatchFailure(op, "an operand is computed between the two terms");
+    rewriter.setInsertionPoint(first);
+    Type lossType = op.getType();
+    auto fused = DistillationLossOp::create(rewriter, op.getLoc(), lossType,
+                                            hard->getResult(0).getType(), student,
+                                            op.getTeacher(), targets, op.getTemperatureAttr());
+    rewriter.replaceOp(op, fused.getSoft());
+    rewriter.replaceOp(hard, fused.getHard());
+    return success();
+  }
+};
+
 struct FuseSoftmaxCrossEntropyPass
     : impl::KilnFuseSoftmaxCrossEntropyBase<FuseSoftmaxCrossEntropyPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy, FuseCrossEntropyGradient,
-                 FuseContrastiveCrossEntropy, FuseDistillation>(&getContext());
+                 FuseContrastiveCrossEntropy, FuseDistillation, FuseDistillationWithLabels>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

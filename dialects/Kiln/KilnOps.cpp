@@ -306,20 +306,40 @@ LogicalResult ContrastiveCrossEntropyOp::verify() {
   return success();
 }
 
-LogicalResult SoftmaxKlDivOp::verify() {
-  auto student = getStudent().getType();
-  auto teacher = getTeacher().getType();
+namespace {
+/// Student and teacher logits of one [N, C] type at a positive temperature.
+LogicalResult verifyDistillationInputs(Operation *op, RankedTensorType student,
+                                       RankedTensorType teacher, double temperature) {
   if (student.getRank() != 2 || student.getElementType() != teacher.getElementType() ||
       !shapesCompatible(student.getShape(), teacher.getShape()))
-    return emitOpError("student and teacher must be [N, C] of one type, got ")
+    return op->emitOpError("student and teacher must be [N, C] of one type, got ")
            << formatTensorType(student) << " and " << formatTensorType(teacher);
-  if (!(getTemperature().convertToDouble() > 0))
-    return emitOpError("temperature must be positive, got ")
-           << getTemperature().convertToDouble();
+  if (!(temperature > 0))
+    return op->emitOpError("temperature must be positive, got ") << temperature;
+  return success();
+}
+} // namespace
+
+LogicalResult SoftmaxKlDivOp::verify() {
+  auto student = getStudent().getType();
+  if (failed(verifyDistillationInputs(*this, student, getTeacher().getType(),
+                                      getTemperature().convertToDouble())))
+    return failure();
   auto loss = cast<RankedTensorType>(getLoss().getType());
   if (loss.getRank() != 0 || loss.getElementType() != student.getElementType())
     return emitOpError("loss must be a scalar of the logits' element type, got ")
            << formatTensorType(loss);
+  return success();
+}
+
+LogicalResult DistillationLossOp::verify() {
+  auto student = getStudent().getType();
+  if (failed(verifyDistillationInputs(*this, student, getTeacher().getType(),
+                                      getTemperature().convertToDouble())) ||
+      failed(verifyFusedCrossEntropy(*this, student, getTargets().getType(), getHard())))
+    return failure();
+  if (getSoft().getType() != getHard().getType())
+    return emitOpError("soft and hard losses differ in type");
   return success();
 }
 

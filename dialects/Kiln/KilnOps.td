@@ -412,6 +412,23 @@ def Kiln_SoftmaxKlDivOp : Kiln_Op<"softmax_kl_div", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_DistillationLossOp : Kiln_Op<"distillation_loss", [Pure]> {
+  let summary = "Fused distillation terms: the temperature KL and the hard-label cross-entropy";
+  let description = [{
+    `student`, `teacher: [N, C]`, integer `targets: [N]` -> `soft`, exactly
+    `kiln.softmax_kl_div(student, teacher) {temperature}`, and `hard`, exactly
+    `kiln.cross_entropy(student, targets)`. Made by
+    `kiln-fuse-softmax-cross-entropy` when a function computes both on the
+    same student logits; the native kernel reads each row of both once.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$student, Kiln_FloatTensor:$teacher,
+                       Kiln_IntTensor:$targets, F64Attr:$temperature);
+  let results = (outs Kiln_FloatTensor:$soft, Kiln_FloatTensor:$hard);
+  let assemblyFormat = "$student `,` $teacher `,` $targets `temperature` `=` $temperature "
+                       "attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_ContrastiveCrossEntropyOp : Kiln_Op<"contrastive_cross_entropy", [Pure]> {
   let summary = "Fused cross-entropy over a similarity matrix in both directions";
   let description = [{

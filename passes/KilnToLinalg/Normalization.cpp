@@ -269,6 +269,22 @@ struct LowerSoftmaxKlDiv : OpRewritePattern<SoftmaxKlDivOp> {
   }
 };
 
+/// Without a native kernel: the two terms as their own fused ops.
+struct LowerDistillationLoss : OpRewritePattern<DistillationLossOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DistillationLossOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value soft = SoftmaxKlDivOp::create(rewriter, loc, op.getSoft().getType(), op.getStudent(),
+                                        op.getTeacher(), op.getTemperatureAttr());
+    Value hard = SoftmaxCrossEntropyOp::create(rewriter, loc, op.getHard().getType(),
+                                               /*lse=*/Type(), op.getStudent(), op.getTargets(),
+                                               /*with_lse=*/false)
+                     .getLoss();
+    rewriter.replaceOp(op, {soft, hard});
+    return success();
+  }
+};
+
 /// Without a native kernel: the two cross-entropies, the second over S^T.
 struct LowerContrastiveCrossEntropy : OpRewritePattern<ContrastiveCrossEntropyOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -443,7 +459,8 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
 
 void populateNormalizationPatterns(RewritePatternSet &patterns, bool onlineSoftmax) {
   patterns.add<LowerSoftmaxCrossEntropy>(patterns.getContext(), onlineSoftmax);
-  patterns.add<LowerSoftmaxCrossEntropyGrad, LowerSoftmaxKlDiv, LowerContrastiveCrossEntropy>(
+  patterns.add<LowerSoftmaxCrossEntropyGrad, LowerSoftmaxKlDiv, LowerContrastiveCrossEntropy,
+               LowerDistillationLoss>(
       patterns.getContext());
   patterns.add<LowerSoftmax, LowerLogSoftmax, LowerCrossEntropy, LowerReduce<ReduceSumOp, sumOver>,
                LowerReduce<ReduceMaxOp, maxOver>, LowerReduce<ReduceMeanOp, meanOver>,

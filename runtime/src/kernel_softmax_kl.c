@@ -1,4 +1,5 @@
-/* Distillation's soft term (kiln_rt_softmax_kl_div_f32, kernels.h).
+/* Distillation's soft term (kiln_rt_softmax_kl_div_f32, kernels.h), and
+ * both its terms at once (kiln_rt_distillation_f32).
  *
  * With a = student / T, b = teacher / T, p = softmax(b) and q = softmax(a),
  * a row's KL(p || q) = sum_c p_c (log p_c - log q_c)
@@ -18,11 +19,23 @@
  * -inf); a student -inf under a teacher that is not makes the row +inf; a NaN
  * or +inf anywhere, or a row of either all -inf, makes it NaN.
  *
- * Rows are split across threads; each row's KL goes to a per-row buffer that
- * is summed in row order, so the mean does not depend on the thread count. */
+ * kiln_rt_distillation_f32 adds the hard term, cross_entropy(s, y) at
+ * temperature 1, to the same pass (the row body inlined with with_ce true;
+ * the KL alone inlines it with with_ce false, where the extra state folds
+ * away): per lane a running max mr of the raw student s and Zr = sum
+ * exp(s - mr), rescaled like the others, give a row's loss as
+ * (mr - s[y]) + log Zr in double. mr is kept on s itself rather than taken
+ * as T ms: s / T rounds, and T (a - ms) would be off by ~1e-3 at logits of
+ * 1e4. One exp more an element. A row whose loss is not finite is recomputed
+ * by a scalar double pass; a target outside [0, C) gives NaN.
+ *
+ * Rows are split across threads; each row's KL (and loss) goes to a per-row
+ * buffer that is summed in row order, so the means do not depend on the
+ * thread count. */
 #include "kernels.h"
 
 #include <float.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "parallel.h"
@@ -46,19 +59,24 @@ SKL_INLINE kiln_v16 skl_exp(kiln_v16 x) {
   return x < kiln_v16_splat(-87.3365479f) ? kiln_v16_splat(0.0f) : e;
 }
 
-/* Per-lane running state of a row pair. */
+/* Per-lane running state of a row pair. The last two fields belong to the
+ * hard (cross-entropy) term of kiln_rt_distillation_f32 and are left alone,
+ * and optimized away, when the body is inlined with with_ce false. */
 typedef struct skl_state {
   kiln_v16 ms, zs; /* student: max, sum exp(a - ms) */
   kiln_v16 mt, zt; /* teacher: max, sum exp(b - mt) */
   kiln_v16 acc;    /* sum exp(b - mt) ((b - mt) - (a - ms)) */
+  kiln_v16 mr, zr; /* raw student s = T a: max, sum exp(s - mr) (with_ce) */
 } skl_state;
 
 /* Raises the maxima to cover bms and bmt (block maxima of a and b, or the
- * row's maxima) and rescales the sums; a lane whose maxima do not rise is
- * scaled by exp(0) = 1 and shifted by 0. acc's terms move by
- * -(mt' - mt) + (ms' - ms) each, zt of them; where zt is still 0 the shift
- * is skipped, as mt' - mt may be inf (from the initial -FLT_MAX). */
-SKL_INLINE void skl_rescale(skl_state *st, kiln_v16 bms, kiln_v16 bmt) {
+ * row's maxima), and with with_ce bmr (of the raw student), and rescales the
+ * sums; a lane whose maxima do not rise is scaled by exp(0) = 1 and shifted
+ * by 0. acc's terms move by -(mt' - mt) + (ms' - ms) each, zt of them; where
+ * zt is still 0 the shift is skipped, as mt' - mt may be inf (from the
+ * initial -FLT_MAX). */
+SKL_INLINE void skl_rescale(skl_state *st, kiln_v16 bms, kiln_v16 bmt, bool with_ce,
+                            kiln_v16 bmr) {
   kiln_v16 ms = kiln_v16_select_max(st->ms, bms), mt = kiln_v16_select_max(st->mt, bmt);
   kiln_v16 shift = st->zt * ((mt - st->mt) - (ms - st->ms));
   kiln_v16 acc = st->zt > 0.0f ? st->acc - shift : st->acc;
@@ -68,17 +86,29 @@ SKL_INLINE void skl_rescale(skl_state *st, kiln_v16 bms, kiln_v16 bmt) {
   st->acc = acc * w;
   st->ms = ms;
   st->mt = mt;
+  if (with_ce) {
+    kiln_v16 mr = kiln_v16_select_max(st->mr, bmr);
+    st->zr *= kiln_v16_exp_nonpositive(st->mr - mr);
+    st->mr = mr;
+  }
 }
 
-SKL_INLINE int skl_rises(const skl_state *st, kiln_v16 bms, kiln_v16 bmt) {
+/* The raw maximum is tested on its own: fl(s k) is monotonic in s but not
+ * strictly, so a raw maximum can rise while the scaled one stays. */
+SKL_INLINE int skl_rises(const skl_state *st, kiln_v16 bms, kiln_v16 bmt, bool with_ce,
+                         kiln_v16 bmr) {
+  if (with_ce)
+    return __builtin_reduce_or((bms > st->ms) | (bmt > st->mt) | (bmr > st->mr)) != 0;
   return __builtin_reduce_or((bms > st->ms) | (bmt > st->mt)) != 0;
 }
 
-/* One vector of scaled logits a, b; the first n lanes are the row's, the
- * rest (n < 16 in the tail only) are filled with -inf and masked out of acc. */
-SKL_INLINE void skl_step(skl_state *st, kiln_v16 a, kiln_v16 b, int64_t n) {
-  if (skl_rises(st, a, b))
-    skl_rescale(st, a, b);
+/* One vector of scaled logits a, b (and with with_ce the raw student r, a =
+ * r k); the first n lanes are the row's, the rest (n < 16 in the tail only)
+ * are filled with -inf and masked out of acc. */
+SKL_INLINE void skl_step(skl_state *st, kiln_v16 a, kiln_v16 b, int64_t n, bool with_ce,
+                         kiln_v16 r) {
+  if (skl_rises(st, a, b, with_ce, r))
+    skl_rescale(st, a, b, with_ce, r);
   kiln_v16 xa = a - st->ms, xb = b - st->mt;
   kiln_v16 et = skl_exp(xb), d = xb - xa;
   if (n < KILN_VL)
@@ -87,6 +117,8 @@ SKL_INLINE void skl_step(skl_state *st, kiln_v16 a, kiln_v16 b, int64_t n) {
   st->zs += skl_exp(xa);
   st->zt += et;
   st->acc = kiln_v16_fma(et, d, st->acc);
+  if (with_ce)
+    st->zr += kiln_v16_exp_nonpositive(r - st->mr);
 }
 
 /* The scalar double pass for rows whose fast result is not finite. */
@@ -124,31 +156,63 @@ static double skl_row_careful(const float *s, int64_t ss, const float *t, int64_
   return acc / zt - (mt - ms) - __builtin_log(zt) + __builtin_log(zs);
 }
 
-/* One row pair's KL, strides ss and ts between elements; inlined once with
- * both 1 (vector loads) and once with any strides (gathers). */
+/* The same for the hard term, cross_entropy(s, y) of a row at temperature 1
+ * with an in-range target y, as PyTorch's log_softmax gives it: NaN for a
+ * row holding NaN or +inf or of all -inf; +inf when s[y] alone is -inf; a
+ * -inf elsewhere adds nothing. */
+static double skl_row_ce_careful(const float *s, int64_t ss, int64_t c, int64_t y) {
+  const double inf = __builtin_inf();
+  double m = -inf;
+  for (int64_t i = 0; i < c; ++i) {
+    double x = s[i * ss];
+    if (__builtin_isnan(x) || x == inf)
+      return __builtin_nan("");
+    m = x > m ? x : m;
+  }
+  if (m == -inf)
+    return __builtin_nan("");
+  double sy = s[y * ss];
+  if (sy == -inf)
+    return inf;
+  double z = 0.0;
+  for (int64_t i = 0; i < c; ++i)
+    z += __builtin_exp(s[i * ss] - m);
+  return (m - sy) + __builtin_log(z);
+}
+
+/* One row pair's KL, strides ss and ts between elements; inlined with both 1
+ * (vector loads) and with any strides (gathers), each with and without the
+ * hard term. With with_ce, *hard gets cross_entropy(s, y) for a target y in
+ * [0, c) and NaN for any other. */
 SKL_INLINE double skl_row_body(const float *s, int64_t ss, const float *t, int64_t ts, int64_t c,
-                               float k) {
+                               float k, bool with_ce, int64_t y, double *hard) {
   const kiln_v16 kv = kiln_v16_splat(k);
+  const kiln_v16 none = kiln_v16_splat(0.0f); /* the unused raw vectors without with_ce */
   skl_state st = {
       kiln_v16_splat(SKL_MAX_INIT), kiln_v16_splat(0.0f), kiln_v16_splat(SKL_MAX_INIT),
-      kiln_v16_splat(0.0f),         kiln_v16_splat(0.0f),
+      kiln_v16_splat(0.0f),         kiln_v16_splat(0.0f), kiln_v16_splat(SKL_MAX_INIT),
+      kiln_v16_splat(0.0f),
   };
   int64_t i = 0;
   /* Four vectors a step: one max test for all four, independent exps, and
    * one add into each sum on the loop-carried chains. */
   for (; i + 4 * KILN_VL <= c; i += 4 * KILN_VL) {
-    kiln_v16 a0 = kiln_v16_load_strided(s + i * ss, ss, KILN_VL, 0.0f) * kv;
-    kiln_v16 a1 = kiln_v16_load_strided(s + (i + KILN_VL) * ss, ss, KILN_VL, 0.0f) * kv;
-    kiln_v16 a2 = kiln_v16_load_strided(s + (i + 2 * KILN_VL) * ss, ss, KILN_VL, 0.0f) * kv;
-    kiln_v16 a3 = kiln_v16_load_strided(s + (i + 3 * KILN_VL) * ss, ss, KILN_VL, 0.0f) * kv;
+    kiln_v16 r0 = kiln_v16_load_strided(s + i * ss, ss, KILN_VL, 0.0f);
+    kiln_v16 r1 = kiln_v16_load_strided(s + (i + KILN_VL) * ss, ss, KILN_VL, 0.0f);
+    kiln_v16 r2 = kiln_v16_load_strided(s + (i + 2 * KILN_VL) * ss, ss, KILN_VL, 0.0f);
+    kiln_v16 r3 = kiln_v16_load_strided(s + (i + 3 * KILN_VL) * ss, ss, KILN_VL, 0.0f);
+    kiln_v16 a0 = r0 * kv, a1 = r1 * kv, a2 = r2 * kv, a3 = r3 * kv;
     kiln_v16 b0 = kiln_v16_load_strided(t + i * ts, ts, KILN_VL, 0.0f) * kv;
     kiln_v16 b1 = kiln_v16_load_strided(t + (i + KILN_VL) * ts, ts, KILN_VL, 0.0f) * kv;
     kiln_v16 b2 = kiln_v16_load_strided(t + (i + 2 * KILN_VL) * ts, ts, KILN_VL, 0.0f) * kv;
     kiln_v16 b3 = kiln_v16_load_strided(t + (i + 3 * KILN_VL) * ts, ts, KILN_VL, 0.0f) * kv;
     kiln_v16 bms = kiln_v16_select_max(kiln_v16_select_max(a0, a1), kiln_v16_select_max(a2, a3));
     kiln_v16 bmt = kiln_v16_select_max(kiln_v16_select_max(b0, b1), kiln_v16_select_max(b2, b3));
-    if (skl_rises(&st, bms, bmt))
-      skl_rescale(&st, bms, bmt);
+    kiln_v16 bmr =
+        with_ce ? kiln_v16_select_max(kiln_v16_select_max(r0, r1), kiln_v16_select_max(r2, r3))
+                : none;
+    if (skl_rises(&st, bms, bmt, with_ce, bmr))
+      skl_rescale(&st, bms, bmt, with_ce, bmr);
     a0 -= st.ms, a1 -= st.ms, a2 -= st.ms, a3 -= st.ms;
     b0 -= st.mt, b1 -= st.mt, b2 -= st.mt, b3 -= st.mt;
     kiln_v16 e0 = skl_exp(b0), e1 = skl_exp(b1), e2 = skl_exp(b2), e3 = skl_exp(b3);
@@ -157,20 +221,27 @@ SKL_INLINE double skl_row_body(const float *s, int64_t ss, const float *t, int64
     kiln_v16 w = kiln_v16_fma(e0, b0 - a0, e1 * (b1 - a1));
     w += kiln_v16_fma(e2, b2 - a2, e3 * (b3 - a3));
     st.acc += w;
+    if (with_ce)
+      st.zr += (kiln_v16_exp_nonpositive(r0 - st.mr) + kiln_v16_exp_nonpositive(r1 - st.mr)) +
+               (kiln_v16_exp_nonpositive(r2 - st.mr) + kiln_v16_exp_nonpositive(r3 - st.mr));
   }
-  for (; i + KILN_VL <= c; i += KILN_VL)
-    skl_step(&st, kiln_v16_load_strided(s + i * ss, ss, KILN_VL, 0.0f) * kv,
-             kiln_v16_load_strided(t + i * ts, ts, KILN_VL, 0.0f) * kv, KILN_VL);
+  for (; i + KILN_VL <= c; i += KILN_VL) {
+    kiln_v16 r = kiln_v16_load_strided(s + i * ss, ss, KILN_VL, 0.0f);
+    skl_step(&st, r * kv, kiln_v16_load_strided(t + i * ts, ts, KILN_VL, 0.0f) * kv, KILN_VL,
+             with_ce, with_ce ? r : none);
+  }
   if (i < c) {
-    kiln_v16 a = kiln_v16_load_strided(s + i * ss, ss, c - i, 0.0f) * kv;
+    kiln_v16 r = kiln_v16_load_strided(s + i * ss, ss, c - i, 0.0f);
+    kiln_v16 a = r * kv;
     kiln_v16 b = kiln_v16_load_strided(t + i * ts, ts, c - i, 0.0f) * kv;
     for (int64_t l = c - i; l < KILN_VL; ++l)
-      a[l] = b[l] = -__builtin_inff();
-    skl_step(&st, a, b, c - i);
+      a[l] = b[l] = r[l] = -__builtin_inff();
+    skl_step(&st, a, b, c - i, with_ce, with_ce ? r : none);
   }
   /* The lanes, brought to the rows' maxima, summed. */
   skl_rescale(&st, kiln_v16_splat(kiln_v16_reduce_max(st.ms)),
-              kiln_v16_splat(kiln_v16_reduce_max(st.mt)));
+              kiln_v16_splat(kiln_v16_reduce_max(st.mt)), with_ce,
+              with_ce ? kiln_v16_splat(kiln_v16_reduce_max(st.mr)) : none);
   float zs = kiln_v16_reduce_add(st.zs), zt = kiln_v16_reduce_add(st.zt);
   float acc = kiln_v16_reduce_add(st.acc);
   /* zs, zt >= 1 (each max's own term is exactly 1) unless a row is all -inf
@@ -179,13 +250,28 @@ SKL_INLINE double skl_row_body(const float *s, int64_t ss, const float *t, int64
   double kl = (double)acc / zt - __builtin_log((double)zt) + __builtin_log((double)zs);
   if (!__builtin_isfinite(kl))
     kl = skl_row_careful(s, ss, t, ts, c, k);
+  if (with_ce) {
+    double ce = __builtin_nan("");
+    if (y >= 0 && y < c) {
+      /* zr >= 1 as zs; mr - s[y] is exact in double, so logits of 1e4 keep
+       * their digits. NaN, +inf, all -inf rows and a -inf s[y] come out not
+       * finite. */
+      float mr = st.mr[0], zr = kiln_v16_reduce_add(st.zr);
+      ce = ((double)mr - s[y * ss]) + __builtin_log((double)zr);
+      if (!__builtin_isfinite(ce))
+        ce = skl_row_ce_careful(s, ss, c, y);
+    }
+    *hard = ce;
+  }
   return kl;
 }
 
-static double skl_row(const float *s, int64_t ss, const float *t, int64_t ts, int64_t c, float k) {
+/* One row pair, dense (vector loads) or at any strides (gathers). */
+SKL_INLINE double skl_row(const float *s, int64_t ss, const float *t, int64_t ts, int64_t c,
+                          float k, bool with_ce, int64_t y, double *hard) {
   if (ss == 1 && ts == 1)
-    return skl_row_body(s, 1, t, 1, c, k);
-  return skl_row_body(s, ss, t, ts, c, k);
+    return skl_row_body(s, 1, t, 1, c, k, with_ce, y, hard);
+  return skl_row_body(s, ss, t, ts, c, k, with_ce, y, hard);
 }
 
 typedef struct skl_job {
@@ -194,23 +280,45 @@ typedef struct skl_job {
   float k;     /* 1 / T */
   double *row; /* per-row KL, [N]; NULL: rows run serially, summing into sum */
   double sum;
+  /* kiln_rt_distillation_f32's hard term: targets NULL for the KL alone. */
+  const int64_t *targets;
+  int64_t ys;
+  double *hard_row; /* per-row cross-entropy, [N], with row */
+  double hard_sum;
 } skl_job;
 
-static void skl_rows(void *ctx, int64_t begin, int64_t end) {
-  skl_job *job = ctx;
+SKL_INLINE void skl_rows_body(skl_job *job, int64_t begin, int64_t end, bool with_ce) {
   for (int64_t n = begin; n < end; ++n) {
-    double kl =
-        skl_row(job->s + n * job->ss0, job->ss1, job->t + n * job->ts0, job->ts1, job->c, job->k);
-    if (job->row)
+    const float *s = job->s + n * job->ss0, *t = job->t + n * job->ts0;
+    double ce = 0.0;
+    int64_t y = with_ce ? job->targets[n * job->ys] : 0;
+    double kl = skl_row(s, job->ss1, t, job->ts1, job->c, job->k, with_ce, y, &ce);
+    if (job->row) {
       job->row[n] = kl;
-    else
+      if (with_ce)
+        job->hard_row[n] = ce;
+    } else {
       job->sum += kl;
+      if (with_ce)
+        job->hard_sum += ce;
+    }
   }
 }
 
-void kiln_rt_softmax_kl_div_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
-                                KILN_MEMREF_ARG(loss), double temperature) {
-  (void)loss_rank;
+/* The KL alone, and with the hard term: separate functions, so that the
+ * former is the code it was before the hard term existed. */
+static void skl_rows(void *ctx, int64_t begin, int64_t end) {
+  skl_rows_body(ctx, begin, end, false);
+}
+
+static void skl_rows_ce(void *ctx, int64_t begin, int64_t end) {
+  skl_rows_body(ctx, begin, end, true);
+}
+
+/* Runs the rows and stores the means: loss, and with targets hard. */
+static void skl_run(int64_t student_rank, kiln_memref *student, int64_t teacher_rank,
+                    kiln_memref *teacher, int64_t targets_rank, kiln_memref *targets,
+                    kiln_memref *loss, kiln_memref *hard, double temperature) {
   const int64_t *sd = student->sizes_strides, *td = teacher->sizes_strides;
   int64_t n = sd[0], c = sd[1];
   skl_job job = {
@@ -223,19 +331,48 @@ void kiln_rt_softmax_kl_div_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teache
       .ts1 = td[teacher_rank + 1],
       .k = (float)(1.0 / temperature),
   };
-  double sum = 0.0;
-  job.row = n > 0 ? malloc((size_t)n * sizeof(double)) : NULL;
+  if (targets) {
+    job.targets = (const int64_t *)targets->aligned + targets->offset;
+    job.ys = targets->sizes_strides[targets_rank];
+  }
+  size_t per_row = targets ? 2 : 1;
+  double sum = 0.0, hard_sum = 0.0;
+  job.row = n > 0 ? malloc((size_t)n * per_row * sizeof(double)) : NULL;
   if (job.row) {
+    if (targets)
+      job.hard_row = job.row + n;
     int64_t grain = c >= SKL_MIN_RANGE_ELEMS ? 1 : SKL_MIN_RANGE_ELEMS / (c > 0 ? c : 1);
-    kiln_parallel_for(n, grain, skl_rows, &job);
+    kiln_parallel_for(n, grain, targets ? skl_rows_ce : skl_rows, &job);
     for (int64_t i = 0; i < n; ++i)
       sum += job.row[i];
+    if (targets)
+      for (int64_t i = 0; i < n; ++i)
+        hard_sum += job.hard_row[i];
     free(job.row);
   } else {
     /* Out of memory (or no rows): one thread, summing as it goes. */
-    skl_rows(&job, 0, n);
+    (targets ? skl_rows_ce : skl_rows)(&job, 0, n);
     sum = job.sum;
+    hard_sum = job.hard_sum;
   }
-  /* batchmean over no rows is 0 / 0, NaN as in PyTorch. */
+  /* batchmean over no rows is 0 / 0, NaN as in PyTorch; so is the mean
+   * cross-entropy of no rows. */
   *((float *)loss->aligned + loss->offset) = (float)(sum / (double)n);
+  if (hard)
+    *((float *)hard->aligned + hard->offset) = (float)(hard_sum / (double)n);
+}
+
+void kiln_rt_softmax_kl_div_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
+                                KILN_MEMREF_ARG(loss), double temperature) {
+  (void)loss_rank;
+  skl_run(student_rank, student, teacher_rank, teacher, 0, NULL, loss, NULL, temperature);
+}
+
+void kiln_rt_distillation_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
+                              KILN_MEMREF_ARG(targets), KILN_MEMREF_ARG(soft),
+                              KILN_MEMREF_ARG(hard), double temperature) {
+  (void)soft_rank;
+  (void)hard_rank;
+  skl_run(student_rank, student, teacher_rank, teacher, targets_rank, targets, soft, hard,
+          temperature);
 }

@@ -44,6 +44,16 @@ void kiln_rt_softmax_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(target
 void kiln_rt_softmax_kl_div_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
                                 KILN_MEMREF_ARG(loss), double temperature);
 
+/* Distillation's two terms at once (kiln.distillation_loss): student,
+ * teacher f32 [N, C], targets i64 [N] -> soft = the loss of
+ * kiln_rt_softmax_kl_div_f32 (temperature T) and hard =
+ * cross_entropy(student, targets) at temperature 1, both rank-0 f32 means.
+ * Each row of both matrices is read once. A target outside [0, C) makes hard
+ * NaN and leaves soft alone; NaN for both when N = 0. */
+void kiln_rt_distillation_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
+                              KILN_MEMREF_ARG(targets), KILN_MEMREF_ARG(soft),
+                              KILN_MEMREF_ARG(hard), double temperature);
+
 /* CLIP's contrastive loss in both directions (kiln.contrastive_cross_entropy):
  * logits f32 [N, N], targets i64 [N] -> row_loss = cross_entropy(logits,
  * targets) and col_loss = cross_entropy(transpose(logits), targets), both

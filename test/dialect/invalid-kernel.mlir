@@ -171,3 +171,19 @@ func.func @contrastive_not_square(%s: tensor<4x5xf32>, %t: tensor<4xi64>) -> (te
   %0:2 = kiln.contrastive_cross_entropy %s, %t : (tensor<4x5xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<f32>)
   return %0#0, %0#1 : tensor<f32>, tensor<f32>
 }
+
+// -----
+
+func.func @distillation_targets(%s: tensor<4x10xf32>, %t: tensor<4x10xf32>, %y: tensor<5xi64>) -> (tensor<f32>, tensor<f32>) {
+  // expected-error @+1 {{'kiln.distillation_loss' op batch sizes differ: logits}}
+  %0:2 = kiln.distillation_loss %s, %t, %y temperature = 2.0 : (tensor<4x10xf32>, tensor<4x10xf32>, tensor<5xi64>) -> (tensor<f32>, tensor<f32>)
+  return %0#0, %0#1 : tensor<f32>, tensor<f32>
+}
+
+// -----
+
+func.func @distillation_temperature(%s: tensor<4x10xf32>, %t: tensor<4x10xf32>, %y: tensor<4xi64>) -> (tensor<f32>, tensor<f32>) {
+  // expected-error @+1 {{'kiln.distillation_loss' op temperature must be positive, got -1}}
+  %0:2 = kiln.distillation_loss %s, %t, %y temperature = -1.0 : (tensor<4x10xf32>, tensor<4x10xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<f32>)
+  return %0#0, %0#1 : tensor<f32>, tensor<f32>
+}

@@ -126,3 +126,55 @@ func.func @one_direction(%logits: tensor<?x?xf32>, %labels: tensor<?xi64>) -> te
   %c = kiln.cross_entropy %lt, %labels : (tensor<?x?xf32>, tensor<?xi64>) -> tensor<f32>
   return %c : tensor<f32>
 }
+
+// -----
+
+// Distillation's full loss: the temperature KL and the hard-label
+// cross-entropy of the same student become one kiln.distillation_loss.
+// CHECK-LABEL: func.func @distill_with_labels
+// CHECK-NEXT: %[[S:.*]], %[[H:.*]] = kiln.distillation_loss %arg0, %arg1, %arg2 temperature = 4.000000e+00 : (tensor<?x10xf32>, tensor<?x10xf32>, tensor<?xi64>) -> (tensor<f32>, tensor<f32>)
+// CHECK-NEXT: kiln.add %[[S]], %[[H]]
+func.func @distill_with_labels(%s: tensor<?x10xf32>, %t: tensor<?x10xf32>, %y: tensor<?xi64>) -> tensor<f32> {
+  %c = arith.constant dense<4.0> : tensor<f32>
+  %ss = kiln.div %s, %c : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  %ls = kiln.log_softmax %ss axis = 1 : tensor<?x10xf32>
+  %ts = kiln.div %t, %c : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  %p = kiln.softmax %ts axis = 1 : tensor<?x10xf32>
+  %kl = kiln.kl_div %ls, %p : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<f32>
+  %ce = kiln.cross_entropy %s, %y : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+  %sum = kiln.add %kl, %ce : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %sum : tensor<f32>
+}
+
+// -----
+
+// Near miss: the cross-entropy is of the teacher, not the student.
+// CHECK-LABEL: func.func @labels_on_teacher
+// CHECK-NOT: kiln.distillation_loss
+// CHECK: kiln.softmax_kl_div
+// CHECK: kiln.softmax_cross_entropy %arg1, %arg2
+func.func @labels_on_teacher(%s: tensor<8x10xf32>, %t: tensor<8x10xf32>, %y: tensor<8xi64>) -> (tensor<f32>, tensor<f32>) {
+  %ls = kiln.log_softmax %s axis = 1 : tensor<8x10xf32>
+  %p = kiln.softmax %t axis = 1 : tensor<8x10xf32>
+  %kl = kiln.kl_div %ls, %p : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<f32>
+  %ce = kiln.cross_entropy %t, %y : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+  return %kl, %ce : tensor<f32>, tensor<f32>
+}
+
+// -----
+
+// Near miss: the hard labels are computed after the KL term, so no place
+// before both terms has them: the two stay apart.
+// CHECK-LABEL: func.func @labels_after_kl
+// CHECK-NOT: kiln.distillation_loss
+// CHECK: kiln.softmax_kl_div
+// CHECK: kiln.arange
+// CHECK: kiln.softmax_cross_entropy
+func.func @labels_after_kl(%s: tensor<?x10xf32>, %t: tensor<?x10xf32>, %n: index) -> (tensor<f32>, tensor<f32>) {
+  %ls = kiln.log_softmax %s axis = 1 : tensor<?x10xf32>
+  %p = kiln.softmax %t axis = 1 : tensor<?x10xf32>
+  %kl = kiln.kl_div %ls, %p : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<f32>
+  %y = kiln.arange[%n] : tensor<?xi64>
+  %ce = kiln.cross_entropy %s, %y : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
+  return %kl, %ce : tensor<f32>, tensor<f32>
+}

@@ -3,10 +3,13 @@
 // softmax(t / T), batchmean): widths around the vector length, the
 // distillation example's width and a vocabulary's, temperatures, extreme and
 // non-finite values, identical inputs, strided views and one or two threads.
+// Then kiln_rt_distillation_f32 (Distill*): its soft term the KL kernel's
+// result bit for bit, its hard term against a double cross-entropy reference.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -20,6 +23,14 @@ namespace {
 
 using kiln_test::Desc;
 using kiln_test::ThreadCount;
+
+// The rows one after another, as one [N, C] matrix.
+std::vector<float> concatRows(const std::vector<std::vector<float>> &rows) {
+  std::vector<float> all;
+  for (const std::vector<float> &row : rows)
+    all.insert(all.end(), row.begin(), row.end());
+  return all;
+}
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr float kInfF = std::numeric_limits<float>::infinity();
@@ -203,11 +214,7 @@ TEST(SoftmaxKl, ExtremeValues) {
   student.push_back(s), teacher.push_back(t);
 
   int64_t n = static_cast<int64_t>(student.size());
-  std::vector<float> sx, tx;
-  for (int64_t i = 0; i < n; ++i) {
-    sx.insert(sx.end(), student[i].begin(), student[i].end());
-    tx.insert(tx.end(), teacher[i].begin(), teacher[i].end());
-  }
+  std::vector<float> sx = concatRows(student), tx = concatRows(teacher);
   for (double temp : {1.0, 4.0, 0.5}) {
     SCOPED_TRACE("T " + std::to_string(temp));
     // Row by row (the mean hides a single row's error), then all rows.
@@ -340,6 +347,311 @@ TEST(SoftmaxKl, StridedViews) {
         double ref2 = reference({s.data(), c, 1}, sv, n, c, temp);
         expectClose(ref2, run(s.data(), {}, 0, sbuf.data(), {srs, 2}, soff, n, c, temp),
                     "dense student, strided teacher");
+      }
+    }
+  }
+}
+
+// ---- kiln_rt_distillation_f32 ----
+
+struct Distill {
+  float soft, hard;
+};
+
+Distill runDistill(const float *s, std::vector<int64_t> s_strides, int64_t s_off, const float *t,
+                   std::vector<int64_t> t_strides, int64_t t_off, const int64_t *y,
+                   std::vector<int64_t> y_strides, int64_t n, int64_t c, double temp) {
+  Distill r{-1.0f, -1.0f};
+  Desc ds(const_cast<float *>(s), {n, c}, s_strides, s_off);
+  Desc dt(const_cast<float *>(t), {n, c}, t_strides, t_off);
+  Desc dy(const_cast<int64_t *>(y), {n}, y_strides);
+  Desc dsoft(&r.soft, {}), dhard(&r.hard, {});
+  kiln_rt_distillation_f32(ds.rank(), ds.get(), dt.rank(), dt.get(), dy.rank(), dy.get(),
+                           dsoft.rank(), dsoft.get(), dhard.rank(), dhard.get(), temp);
+  return r;
+}
+
+Distill runDistillDense(const std::vector<float> &s, const std::vector<float> &t,
+                        const std::vector<int64_t> &y, int64_t n, int64_t c, double temp) {
+  return runDistill(s.data(), {}, 0, t.data(), {}, 0, y.data(), {}, n, c, temp);
+}
+
+// mean_n cross_entropy(s[n, :], y[n]) at temperature 1, as PyTorch's
+// log_softmax gives it: NaN for a target outside [0, c), a row holding NaN or
+// +inf or of all -inf; +inf for a -inf at the target; a -inf elsewhere
+// contributes nothing.
+double ceReference(const View &s, const int64_t *y, int64_t ys, int64_t n, int64_t c) {
+  double total = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t target = y[i * ys];
+    if (target < 0 || target >= c)
+      return std::nan("");
+    double m = -kInf;
+    for (int64_t j = 0; j < c; ++j) {
+      double x = s.at(i, j);
+      if (std::isnan(x) || x == kInf)
+        return std::nan("");
+      m = std::max(m, x);
+    }
+    if (m == -kInf)
+      return std::nan("");
+    double sum = 0.0;
+    for (int64_t j = 0; j < c; ++j)
+      sum += std::exp(s.at(i, j) - m);
+    total += (m - s.at(i, target)) + std::log(sum);
+  }
+  return total / static_cast<double>(n);
+}
+
+bool sameBits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+std::vector<int64_t> randomTargets(int64_t n, int64_t c, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int64_t> dist(0, c - 1);
+  std::vector<int64_t> y(n);
+  for (int64_t &v : y)
+    v = dist(gen);
+  return y;
+}
+
+// Dense problem at one and two threads: soft the KL kernel's bits, hard close
+// to the reference, both the same bits at both thread counts.
+void checkDistill(const std::vector<float> &s, const std::vector<float> &t,
+                  const std::vector<int64_t> &y, int64_t n, int64_t c, double temp) {
+  double ref = ceReference({s.data(), c, 1}, y.data(), 1, n, c);
+  Distill one, two;
+  float kl;
+  {
+    ThreadCount tc(1);
+    one = runDistillDense(s, t, y, n, c, temp);
+    kl = runDense(s, t, n, c, temp);
+  }
+  {
+    ThreadCount tc(2);
+    two = runDistillDense(s, t, y, n, c, temp);
+  }
+  EXPECT_TRUE(sameBits(kl, one.soft)) << "soft " << one.soft << ", KL kernel " << kl;
+  expectClose(ref, one.hard, "hard, 1 thread");
+  EXPECT_TRUE(sameBits(one.soft, two.soft)) << one.soft << " vs " << two.soft;
+  EXPECT_TRUE(sameBits(one.hard, two.hard)) << one.hard << " vs " << two.hard;
+}
+
+TEST(Distill, MatchesReferenceAcrossWidths) {
+  for (int64_t c : {1, 10, 16, 17, 63, 64, 65, 1000, 32000}) {
+    for (double temp : {1.0, 4.0, 0.5}) {
+      int64_t n = c >= 32000 ? 3 : 7;
+      SCOPED_TRACE(trace(n, c, temp));
+      uint32_t seed = static_cast<uint32_t>(c) + 500;
+      checkDistill(randomLogits(n * c, -15.0f, 15.0f, seed),
+                   randomLogits(n * c, -15.0f, 15.0f, seed + 1), randomTargets(n, c, seed + 2), n,
+                   c, temp);
+    }
+  }
+}
+
+// The student's maximum rising through a row (ascending logits), late
+// (at the last element, in the tail) and falling (descending): the per-lane
+// running maxima and their rescaling.
+TEST(Distill, RisingAndLateMaxima) {
+  for (int64_t c : {17, 100, 1000}) {
+    std::vector<float> s(3 * c), t = randomLogits(3 * c, -3.0f, 3.0f, 61);
+    for (int64_t j = 0; j < c; ++j) {
+      s[j] = -40.0f + 0.25f * static_cast<float>(j);
+      s[c + j] = j == c - 1 ? 30.0f : -static_cast<float>(j % 13);
+      s[2 * c + j] = 50.0f - 0.5f * static_cast<float>(j);
+    }
+    std::vector<int64_t> y = {c / 2, c - 1, 0};
+    for (double temp : {1.0, 4.0, 0.5}) {
+      SCOPED_TRACE(trace(3, c, temp));
+      for (int64_t i = 0; i < 3; ++i) {
+        SCOPED_TRACE("row " + std::to_string(i));
+        std::vector<float> s1(s.begin() + i * c, s.begin() + (i + 1) * c);
+        std::vector<float> t1(t.begin() + i * c, t.begin() + (i + 1) * c);
+        checkDistill(s1, t1, {y[i]}, 1, c, temp);
+      }
+      checkDistill(s, t, y, 3, c, temp);
+    }
+  }
+}
+
+TEST(Distill, ExtremeRows) {
+  const int64_t c = 100;
+  std::vector<std::vector<float>> student, teacher;
+  std::vector<int64_t> target;
+  std::vector<float> s(c), t(c);
+  // +-80 alternating, the target at -80 and at +80.
+  for (int64_t j = 0; j < c; ++j) {
+    s[j] = j % 2 ? 80.0f : -80.0f;
+    t[j] = -s[j];
+  }
+  student.push_back(s), teacher.push_back(t), target.push_back(4);
+  student.push_back(s), teacher.push_back(t), target.push_back(7);
+  // Logits of 1e4 (exp would overflow; 1e4 / T rounds in float): the loss
+  // must keep its digits, at the max and below it.
+  for (int64_t j = 0; j < c; ++j) {
+    s[j] = 1e4f + static_cast<float>(j % 5);
+    t[j] = -1e4f + static_cast<float>(j % 7);
+  }
+  student.push_back(s), teacher.push_back(t), target.push_back(4);
+  student.push_back(s), teacher.push_back(t), target.push_back(50);
+  for (int64_t j = 0; j < c; ++j)
+    s[j] = -1e4f - 0.125f * static_cast<float>(j);
+  student.push_back(s), teacher.push_back(t), target.push_back(0);
+  // A confident student: one class at 80 in the tail after the 4-vector
+  // steps; the target there (loss ~0) and elsewhere (loss ~160).
+  for (int64_t j = 0; j < c; ++j)
+    s[j] = j == 97 ? 80.0f : -80.0f;
+  student.push_back(s), teacher.push_back(std::vector<float>(c, 1.0f)), target.push_back(97);
+  student.push_back(s), teacher.push_back(std::vector<float>(c, 1.0f)), target.push_back(3);
+  // -inf off the target: contributes nothing (and makes the KL +inf, which
+  // must leave the hard term alone).
+  std::vector<float> base = randomLogits(c, -5.0f, 5.0f, 71);
+  s = base;
+  for (int64_t j = 1; j < c; j += 3)
+    s[j] = -kInfF;
+  student.push_back(s), teacher.push_back(base), target.push_back(0);
+
+  int64_t n = static_cast<int64_t>(student.size());
+  std::vector<float> sx = concatRows(student), tx = concatRows(teacher);
+  for (double temp : {1.0, 4.0, 0.5}) {
+    SCOPED_TRACE("T " + std::to_string(temp));
+    for (int64_t i = 0; i < n; ++i) {
+      SCOPED_TRACE("row " + std::to_string(i));
+      checkDistill(student[i], teacher[i], {target[i]}, 1, c, temp);
+    }
+    checkDistill(sx, tx, target, n, c, temp);
+  }
+  // The -inf row's hard term is finite, its KL +inf.
+  Distill r = runDistillDense(student.back(), teacher.back(), {0}, 1, c, 2.0);
+  EXPECT_EQ(kInfF, r.soft);
+  EXPECT_TRUE(std::isfinite(r.hard)) << r.hard;
+}
+
+TEST(Distill, NonFiniteLogits) {
+  const int64_t c = 37;
+  std::vector<float> base_s = randomLogits(c, -3.0f, 3.0f, 81);
+  std::vector<float> base_t = randomLogits(c, -3.0f, 3.0f, 82);
+  auto run1 = [&](const std::vector<float> &s, const std::vector<float> &t, int64_t y) {
+    return runDistillDense(s, t, {y}, 1, c, 2.0);
+  };
+  // -inf at the target: +inf (whatever else is -inf).
+  std::vector<float> s = base_s;
+  s[20] = -kInfF;
+  EXPECT_EQ(kInfF, run1(s, base_t, 20).hard);
+  s[3] = -kInfF;
+  EXPECT_EQ(kInfF, run1(s, base_t, 20).hard);
+  // ... elsewhere: the reference's finite loss.
+  expectClose(ceReference({s.data(), c, 1}, std::vector<int64_t>{5}.data(), 1, 1, c),
+              run1(s, base_t, 5).hard, "-inf off the target");
+  EXPECT_TRUE(std::isfinite(run1(s, base_t, 5).hard));
+  // NaN or +inf in the student, at or off the target: NaN.
+  for (float bad : {std::nanf(""), kInfF}) {
+    for (int64_t at : {int64_t{0}, int64_t{36}}) {
+      s = base_s;
+      s[at] = bad;
+      for (int64_t y : {int64_t{0}, int64_t{36}, int64_t{10}}) {
+        float h = run1(s, base_t, y).hard;
+        EXPECT_TRUE(std::isnan(h)) << "s[" << at << "] = " << bad << ", y " << y << ": " << h;
+      }
+    }
+  }
+  // An all -inf student row: NaN.
+  EXPECT_TRUE(std::isnan(run1(std::vector<float>(c, -kInfF), base_t, 2).hard));
+  // A NaN teacher makes soft NaN and leaves hard alone.
+  std::vector<float> t = base_t;
+  t[9] = std::nanf("");
+  Distill r = run1(base_s, t, 9);
+  EXPECT_TRUE(std::isnan(r.soft));
+  expectClose(ceReference({base_s.data(), c, 1}, std::vector<int64_t>{9}.data(), 1, 1, c), r.hard,
+              "NaN teacher");
+  // Every student element -FLT_MAX: the running max's initial value, finite.
+  s = std::vector<float>(c, -std::numeric_limits<float>::max());
+  r = runDistillDense(s, base_t, {3}, 1, c, 1.0);
+  EXPECT_NEAR(std::log(static_cast<double>(c)), r.hard, 1e-5);
+}
+
+TEST(Distill, OutOfRangeTargetsMakeHardNaN) {
+  for (int64_t c : {1, 10, 100}) {
+    int64_t n = 4;
+    std::vector<float> s = randomLogits(n * c, -4.0f, 4.0f, 91);
+    std::vector<float> t = randomLogits(n * c, -4.0f, 4.0f, 92);
+    float kl = runDense(s, t, n, c, 2.0);
+    for (int64_t bad : {int64_t{-1}, c, int64_t{1} << 40}) {
+      SCOPED_TRACE("C " + std::to_string(c) + ", target " + std::to_string(bad));
+      std::vector<int64_t> y(n, 0);
+      y[2] = bad;
+      for (int32_t threads : {1, 2}) {
+        ThreadCount tc(threads);
+        Distill r = runDistillDense(s, t, y, n, c, 2.0);
+        EXPECT_TRUE(std::isnan(r.hard)) << r.hard;
+        EXPECT_TRUE(std::isfinite(r.soft));
+        EXPECT_TRUE(sameBits(kl, r.soft)) << r.soft << " vs " << kl;
+      }
+    }
+    // In range at both ends: finite.
+    std::vector<int64_t> y(n, 0);
+    y[1] = c - 1;
+    checkDistill(s, t, y, n, c, 2.0);
+  }
+  // No columns: no target is in range.
+  std::vector<float> x(1);
+  Distill r = runDistillDense(x, x, {0, 0}, 2, 0, 1.0);
+  EXPECT_TRUE(std::isnan(r.hard));
+  EXPECT_EQ(0.0f, r.soft);
+}
+
+TEST(Distill, ManyRowsSplitAcrossThreads) {
+  // 16384 / 10 = 1638 rows a range: a second thread takes part.
+  int64_t n = 3001, c = 10;
+  checkDistill(randomLogits(n * c, -6.0f, 6.0f, 101), randomLogits(n * c, -6.0f, 6.0f, 102),
+               randomTargets(n, c, 103), n, c, 3.0);
+  n = 40, c = 1000;
+  checkDistill(randomLogits(n * c, -6.0f, 6.0f, 104), randomLogits(n * c, -6.0f, 6.0f, 105),
+               randomTargets(n, c, 106), n, c, 1.0);
+}
+
+TEST(Distill, NoRows) {
+  std::vector<float> x(1);
+  std::vector<int64_t> y(1);
+  Distill r = runDistillDense(x, x, y, 0, 5, 1.0);
+  EXPECT_TRUE(std::isnan(r.soft));
+  EXPECT_TRUE(std::isnan(r.hard));
+}
+
+// A student with inner stride 2 at an offset, a teacher through a transposed
+// view, targets at stride 3; then dense students with a strided teacher.
+TEST(Distill, StridedViews) {
+  for (int64_t c : {10, 17, 100}) {
+    const int64_t n = 5, srs = 2 * c + 3, soff = 2;
+    std::vector<float> sbuf = randomLogits(soff + n * srs, -5.0f, 5.0f, 111);
+    std::vector<float> tbuf = randomLogits(c * n + 1, -5.0f, 5.0f, 112);
+    std::vector<int64_t> ybuf = randomTargets(3 * n, c, 113);
+    View sv{sbuf.data() + soff, srs, 2}, tv{tbuf.data() + 1, 1, n};
+    std::vector<float> s(n * c), t(n * c);
+    std::vector<int64_t> y(n);
+    for (int64_t i = 0; i < n; ++i) {
+      y[i] = ybuf[3 * i];
+      for (int64_t j = 0; j < c; ++j) {
+        s[i * c + j] = sv.at(i, j);
+        t[i * c + j] = tv.at(i, j);
+      }
+    }
+    for (double temp : {1.0, 3.0}) {
+      SCOPED_TRACE(trace(n, c, temp));
+      double ref = ceReference(sv, ybuf.data(), 3, n, c);
+      float kl = run(sbuf.data(), {srs, 2}, soff, tbuf.data(), {1, n}, 1, n, c, temp);
+      Distill dense = runDistillDense(s, t, y, n, c, temp);
+      expectClose(ref, dense.hard, "dense");
+      for (int32_t threads : {1, 2}) {
+        ThreadCount tc(threads);
+        Distill r = runDistill(sbuf.data(), {srs, 2}, soff, tbuf.data(), {1, n}, 1, ybuf.data(),
+                               {3}, n, c, temp);
+        expectClose(ref, r.hard, "strided student, transposed teacher");
+        EXPECT_TRUE(sameBits(kl, r.soft)) << r.soft << " vs " << kl;
+        // Dense student, strided teacher.
+        r = runDistill(s.data(), {}, 0, sbuf.data(), {srs, 2}, soff, y.data(), {}, n, c, temp);
+        expectClose(ref, r.hard, "dense student, strided teacher");
+        EXPECT_TRUE(sameBits(run(s.data(), {}, 0, sbuf.data(), {srs, 2}, soff, n, c, temp), r.soft));
       }
     }
   }
