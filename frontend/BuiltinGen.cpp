@@ -601,7 +601,7 @@ MaybeValue BuiltinGen::emitAttention() {
     return std::nullopt;
   TensorType type{q->type.element, {qd[0], qd[1], qd[2], vd[3]}};
   auto op = AttentionOp::create(gen.builder, loc(), mlirType(type), q->value, k->value, v->value,
-                                mask, gen.builder.getF64FloatAttr(*scale));
+                                mask, /*bias=*/mlir::Value(), gen.builder.getF64FloatAttr(*scale));
   op.setCausal(causal);
   return result(op, type);
 }

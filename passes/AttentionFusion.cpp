@@ -34,8 +34,23 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
     if (scoresType.getRank() != 4 || softmax.getAxis() != 3)
       return rewriter.notifyMatchFailure(op, "softmax is not over the keys of [B, H, S, T]");
 
+    // An optional additive bias (a 0 / -inf mask, a positional bias) on the
+    // scaled scores: scores + bias or bias + scores, of the scores' shape.
+    Value scores = softmax.getInput(), bias;
+    if (auto add = soleUseProducer<AddOp>(scores); add && add.getType() == scoresType) {
+      Value lhs = add.getLhs(), rhs = add.getRhs();
+      auto fromScores = [](Value x) {
+        return x.getDefiningOp<MatmulOp>() || x.getDefiningOp<MulOp>() || x.getDefiningOp<DivOp>();
+      };
+      if (!fromScores(lhs) && fromScores(rhs))
+        std::swap(lhs, rhs);
+      if (lhs.getType() == scoresType && fromScores(lhs)) {
+        scores = lhs;
+        bias = rhs;
+      }
+    }
+
     // An optional scale: scores * c, c * scores or scores / c.
-    Value scores = softmax.getInput();
     double scale = 1.0;
     if (Operation *producer = scores.getDefiningOp();
         producer && isa<MulOp, DivOp>(producer) && producer->getResult(0).hasOneUse()) {
@@ -67,7 +82,7 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
     if (qt.getElementType() != vt.getElementType() || qt.getElementType() != kt4.getElementType())
       return rewriter.notifyMatchFailure(op, "element types differ");
 
-    rewriter.replaceOpWithNewOp<AttentionOp>(op, op.getType(), q, k, v, /*mask=*/Value(),
+    rewriter.replaceOpWithNewOp<AttentionOp>(op, op.getType(), q, k, v, /*mask=*/Value(), bias,
                                              rewriter.getF64FloatAttr(scale),
                                              rewriter.getBoolAttr(false));
     return success();

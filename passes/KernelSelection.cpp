@@ -188,6 +188,12 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
                                  {op.getValue(), 3}});
     SmallVector<Value> inputs{op.getQuery(), op.getKey(), op.getValue()};
     StringRef callee = "kiln_rt_attention_f32";
+    if (op.getMask() && op.getBias())
+      return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
+    if (Value bias = op.getBias()) {
+      inputs.push_back(bias);
+      callee = "kiln_rt_attention_bias_f32";
+    }
     if (Value mask = op.getMask()) {
       // The kernel reads one byte per flag; i1 tensors may be bit-packed.
       auto maskType = cast<RankedTensorType>(mask.getType());

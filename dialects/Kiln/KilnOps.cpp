@@ -516,6 +516,19 @@ LogicalResult AttentionOp::verify() {
                                   << " must be [B, T] = " << formatShape(expected) << " for key "
                                   << formatShape(ks);
   }
+  if (Value bias = getBias()) {
+    auto b = cast<RankedTensorType>(bias.getType());
+    SmallVector<int64_t> scores{qs[0], qs[1], qs[2], ks[2]};
+    ArrayRef<int64_t> bs = b.getShape();
+    bool fits = b.getRank() <= 4 && b.getElementType() == q.getElementType();
+    for (int64_t i = 0; fits && i < b.getRank(); ++i) {
+      int64_t size = bs[b.getRank() - 1 - i];
+      fits = size == 1 || shapesCompatible(size, scores[3 - i]);
+    }
+    if (!fits)
+      return emitOpError("bias ") << formatTensorType(b) << " must broadcast to the scores "
+                                  << formatShape(scores) << " and have the query's element type";
+  }
   return verifyResultShape(*this, q.getElementType(), {qs[0], qs[1], qs[2], vs[3]});
 }
 

@@ -285,22 +285,26 @@ def Kiln_EmbeddingOp : Kiln_Op<"embedding", [Pure]> {
 // Attention and convolution
 //===----------------------------------------------------------------------===//
 
-def Kiln_AttentionOp : Kiln_Op<"attention", [Pure]> {
+def Kiln_AttentionOp : Kiln_Op<"attention", [Pure, AttrSizedOperandSegments]> {
   let summary = "Scaled dot-product attention";
   let description = [{
     `query: [B, H, S, D]`, `key: [B, H, T, D]`, `value: [B, H, T, E]` ->
-    `[B, H, S, E]`: `softmax(scale * query @ key^T + masks) @ value`, the
-    softmax over T. `causal` hides key positions `t > s`; the optional
-    `mask: i1[B, T]` is a key-padding mask (true = attend). A row with every
-    key hidden gives NaN, as PyTorch's `scaled_dot_product_attention` does.
-    One op so that a fused kernel can match it; lowered by decomposition.
+    `[B, H, S, E]`: `softmax(scale * query @ key^T + bias + masks) @ value`,
+    the softmax over T. `causal` hides key positions `t > s`; the optional
+    `mask: i1[B, T]` is a key-padding mask (true = attend); the optional
+    `bias` (the scores' element type, rank <= 4, broadcasting to
+    `[B, H, S, T]` from the right) is added to the scaled scores, as an
+    additive 0 / -inf mask or a positional bias is. A row with every key
+    hidden gives NaN, as PyTorch's `scaled_dot_product_attention` does.
+    Lowered to the flash-attention kernel or by decomposition.
   }];
   let arguments = (ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
                        Kiln_FloatTensor:$value, Optional<RankedTensorOf<[I1]>>:$mask,
+                       Optional<Kiln_FloatTensor>:$bias,
                        F64Attr:$scale, DefaultValuedAttr<BoolAttr, "false">:$causal);
   let results = (outs Kiln_FloatTensor:$result);
-  let assemblyFormat = "$query `,` $key `,` $value (`mask` $mask^)? `scale` `=` $scale "
-                       "attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "$query `,` $key `,` $value (`mask` $mask^)? (`bias` $bias^)? "
+                       "`scale` `=` $scale attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

@@ -162,8 +162,20 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
       maps.push_back(
           AffineMap::get(4, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(3, ctx)}, ctx));
     }
+    if (Value bias = op.getBias()) {
+      // Right-aligned broadcasting: a size-1 (or missing) dim reads index 0.
+      auto biasType = cast<RankedTensorType>(bias.getType());
+      SmallVector<AffineExpr> exprs;
+      for (int64_t i = 0, rank = biasType.getRank(); i < rank; ++i)
+        exprs.push_back(biasType.getDimSize(i) == 1
+                            ? getAffineConstantExpr(0, ctx)
+                            : getAffineDimExpr(4 - rank + i, ctx));
+      inputs.push_back(bias);
+      maps.push_back(AffineMap::get(4, 0, exprs, ctx));
+    }
     maps.push_back(rewriter.getMultiDimIdentityMap(4));
     bool causal = op.getCausal(), masked = op.getMask() != nullptr;
+    bool biased = op.getBias() != nullptr;
     double scale = op.getScale().convertToDouble();
     Value empty = buildEmpty(rewriter, loc, scoresType, {scores});
     SmallVector<utils::IteratorType> parallel(4, utils::IteratorType::parallel);
@@ -173,6 +185,8 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
             [&](OpBuilder &b, Location l, ValueRange a) {
               Value value =
                   arith::MulFOp::create(b, l, a[0], floatConstant(b, l, elementType, scale));
+              if (biased)
+                value = arith::AddFOp::create(b, l, value, a[masked ? 2 : 1]);
               Value hidden =
                   floatConstant(b, l, elementType, -std::numeric_limits<double>::infinity());
               if (causal) {

@@ -1,4 +1,4 @@
-/* kiln_rt_attention_f32 and _masked_f32: flash attention on the CPU.
+/* kiln_rt_attention_f32, _masked_f32 and _bias_f32: flash attention on the CPU.
  *
  * One work item is a block of up to QB queries of one (batch, head). It walks
  * the keys a block of up to KB keys at a time with an online softmax, so the
@@ -15,7 +15,13 @@
  * chunks] += A(row, k) B[k][chunk], with A a broadcast read in place through
  * its strides (K or V: never packed) and B a packed, contiguous tile (Q^T or
  * P^T). Arbitrary T and E cost nothing extra (they are rows); only the last
- * query block of a head wastes lanes. */
+ * query block of a head wastes lanes.
+ *
+ * An additive bias (_bias_f32) is added to S^T before the masks and the
+ * softmax: for key t, the 16 queries of a lane chunk read bias[s..s+15][t], a
+ * gather at the bias's query stride (T for a dense [.., S, T] bias), a splat
+ * when that dim is broadcast, a plain load when it is contiguous. A -inf bias
+ * gives a -inf score, which the softmax treats as hidden like the masks'. */
 #include <stdlib.h>
 
 #include "kernels.h"
@@ -32,8 +38,10 @@ typedef struct attn_args {
   const float *q, *k, *v;
   float *out;
   const uint8_t *mask; /* NULL: no key-padding mask */
+  const float *bias;   /* NULL: no additive bias */
   int64_t heads, s_len, t_len, d_len, e_len, nqb;
   int64_t qs[4], ks[4], vs[4], os[4], ms[2]; /* element strides */
+  int64_t bs[4]; /* bias element strides, 0 along its broadcast (size 1) dims */
   float scale;
   int causal;
 } attn_args;
@@ -168,6 +176,41 @@ static void softmax_block(const attn_scratch *w, int64_t kn, int nr) {
   }
 }
 
+/* Adds the bias to S^T rows [0, kn) of the key block at k0, for the qn queries of the block at q0
+ * (lanes past qn read no bias memory). bias points at bias[b][h][q0][0]. */
+static void bias_block(const attn_args *a, const attn_scratch *w, const float *bias, int64_t qn,
+                       int64_t k0, int64_t kn, int nr) {
+  int64_t sq = a->bs[2], sk = a->bs[3];
+  if (sq == 0) { /* broadcast over queries: one value per key */
+    for (int64_t t = 0; t < kn; ++t) {
+      kiln_v16 bv = kiln_v16_splat(bias[(k0 + t) * sk]);
+      for (int j = 0; j < nr; ++j) {
+        float *p = w->st + t * QB + j * KILN_VL;
+        kiln_v16_store(p, kiln_v16_load(p) + bv);
+      }
+    }
+    return;
+  }
+  for (int j = 0; j < nr; ++j) {
+    int64_t n = qn - j * KILN_VL < KILN_VL ? qn - j * KILN_VL : KILN_VL;
+    const float *bj = bias + j * KILN_VL * sq + k0 * sk;
+    float *col = w->st + j * KILN_VL;
+    if (sq == 1 || n < KILN_VL || sq > INT32_MAX / KILN_VL) {
+      for (int64_t t = 0; t < kn; ++t)
+        kiln_v16_store(col + t * QB, kiln_v16_load(col + t * QB) +
+                                         kiln_v16_load_strided(bj + t * sk, sq, n, 0.0f));
+    } else {
+      /* A full chunk at a query stride that fits int32 indices: one gather per key. */
+      kiln_v16i idx = lane_index() * (int32_t)sq;
+      const _Bool all __attribute__((ext_vector_type(16))) = (kiln_v16i)(1) != 0;
+      for (int64_t t = 0; t < kn; ++t) {
+        kiln_v16 bv = __builtin_masked_gather(all, idx, bj + t * sk);
+        kiln_v16_store(col + t * QB, kiln_v16_load(col + t * QB) + bv);
+      }
+    }
+  }
+}
+
 /* Hides what the masks hide in S^T rows [0, kn) of the key block at k0, for the query block at
  * q0: keys with mask[b, t] == 0, and (causal) lanes whose query s < t. */
 static void mask_block(const attn_args *a, const attn_scratch *w, int64_t b, int64_t q0, int64_t k0,
@@ -232,10 +275,13 @@ static void attention_item(const attn_args *a, const attn_scratch *w, int64_t it
   int64_t kend = a->causal && q0 + qn < T ? q0 + qn : T;
   const float *kbase = a->k + b * a->ks[0] + h * a->ks[1];
   const float *vbase = a->v + b * a->vs[0] + h * a->vs[1];
+  const float *bias = a->bias ? a->bias + b * a->bs[0] + h * a->bs[1] + q0 * a->bs[2] : NULL;
   for (int64_t k0 = 0; k0 < kend; k0 += KB) {
     int64_t kn = kend - k0 < KB ? kend - k0 : KB;
     /* S^T[t][i] = sum_d K[k0 + t][d] Q^T[d][i] */
     gemm_rows(kn, nr, D, kbase + k0 * a->ks[2], a->ks[2], a->ks[3], w->qt, w->st, NULL);
+    if (bias)
+      bias_block(a, w, bias, qn, k0, kn, nr);
     mask_block(a, w, b, q0, k0, kn, nr);
     softmax_block(w, kn, nr);
     /* O^T[e][i] = O^T[e][i] corr[i] + sum_t V[k0 + t][e] P^T[t][i] */
@@ -291,7 +337,8 @@ static void load_strides(const kiln_memref *m, int64_t rank, int64_t *strides) {
 }
 
 static void attention(const kiln_memref *query, const kiln_memref *key, const kiln_memref *value,
-                      const kiln_memref *mask, kiln_memref *out, double scale, int64_t causal) {
+                      const kiln_memref *mask, const kiln_memref *bias, kiln_memref *out,
+                      double scale, int64_t causal) {
   attn_args a;
   const int64_t *qsz = query->sizes_strides;
   int64_t batch = qsz[0];
@@ -315,6 +362,14 @@ static void attention(const kiln_memref *query, const kiln_memref *key, const ki
     a.mask = (const uint8_t *)mask->aligned + mask->offset;
     load_strides(mask, 2, a.ms);
   }
+  a.bias = NULL;
+  if (bias) {
+    a.bias = (const float *)bias->aligned + bias->offset;
+    load_strides(bias, 4, a.bs);
+    for (int i = 0; i < 4; ++i)
+      if (bias->sizes_strides[i] == 1)
+        a.bs[i] = 0;
+  }
   a.scale = (float)scale;
   a.causal = causal != 0;
   a.nqb = (a.s_len + QB - 1) / QB;
@@ -324,12 +379,35 @@ static void attention(const kiln_memref *query, const kiln_memref *key, const ki
 void kiln_rt_attention_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key), KILN_MEMREF_ARG(value),
                            KILN_MEMREF_ARG(out), double scale, int64_t causal) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank;
-  attention(query, key, value, NULL, out, scale, causal);
+  attention(query, key, value, NULL, NULL, out, scale, causal);
 }
 
 void kiln_rt_attention_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                   KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
                                   KILN_MEMREF_ARG(out), double scale, int64_t causal) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)mask_rank, (void)out_rank;
-  attention(query, key, value, mask, out, scale, causal);
+  attention(query, key, value, mask, NULL, out, scale, causal);
+}
+
+void kiln_rt_attention_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(out),
+                                double scale, int64_t causal) {
+  (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank;
+  /* A bias of rank < 4 broadcasts from the right ([S, T] over batch and
+   * heads): view it as rank 4 with leading size-1 dims. */
+  int64_t words[(sizeof(kiln_memref) / sizeof(int64_t)) + 8];
+  kiln_memref *bias4 = bias;
+  if (bias_rank < 4) {
+    bias4 = (kiln_memref *)(void *)words;
+    bias4->allocated = bias->allocated;
+    bias4->aligned = bias->aligned;
+    bias4->offset = bias->offset;
+    int64_t lead = 4 - bias_rank;
+    for (int64_t i = 0; i < 4; ++i) {
+      bool given = i >= lead;
+      bias4->sizes_strides[i] = given ? bias->sizes_strides[i - lead] : 1;
+      bias4->sizes_strides[4 + i] = given ? bias->sizes_strides[bias_rank + i - lead] : 0;
+    }
+  }
+  attention(query, key, value, NULL, bias4, out, scale, causal);
 }

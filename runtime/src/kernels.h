@@ -77,6 +77,15 @@ void kiln_rt_attention_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
 void kiln_rt_attention_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                   KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
                                   KILN_MEMREF_ARG(out), double scale, int64_t causal);
+/* The same with an additive score bias (kiln.attention's `bias`): bias f32 of
+ * rank <= 4 aligned to the right of the scores' [B, H, S, T] (a missing dim
+ * broadcasts), each dim that size or 1 (broadcast), added
+ * to scale * q k^T before the softmax (a 0 / -inf mask, ALiBi, ...). A -inf
+ * bias hides a key exactly as the masks do (rows with every key hidden are
+ * NaN); causal still applies on top. */
+void kiln_rt_attention_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
+                                KILN_MEMREF_ARG(out), double scale, int64_t causal);
 
 /* Matmul on oneDNN (kiln.matmul, kiln.fused_linear): c = act(a @ b + bias)
  * + residual, with NumPy batch broadcasting over ranks 2-4. flags: bit 0, a

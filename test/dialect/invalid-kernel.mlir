@@ -187,3 +187,11 @@ func.func @distillation_temperature(%s: tensor<4x10xf32>, %t: tensor<4x10xf32>, 
   %0:2 = kiln.distillation_loss %s, %t, %y temperature = -1.0 : (tensor<4x10xf32>, tensor<4x10xf32>, tensor<4xi64>) -> (tensor<f32>, tensor<f32>)
   return %0#0, %0#1 : tensor<f32>, tensor<f32>
 }
+
+// -----
+
+func.func @attention_bias_shape(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x12x16xf32>, %b: tensor<8x13xf32>) -> tensor<2x4x8x16xf32> {
+  // expected-error @+1 {{'kiln.attention' op bias f32[8, 13] must broadcast to the scores [2, 4, 8, 12] and have the query's element type}}
+  %0 = kiln.attention %q, %k, %k bias %b scale = 0.25 : (tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x16xf32>, tensor<8x13xf32>) -> tensor<2x4x8x16xf32>
+  return %0 : tensor<2x4x8x16xf32>
+}

@@ -122,3 +122,52 @@ func.func @broadcast(%q: tensor<1x2x3x16xf32>, %k: tensor<2x2x5x16xf32>, %v: ten
   %o = kiln.matmul %p, %v : (tensor<2x2x3x5xf32>, tensor<2x2x5x16xf32>) -> tensor<2x2x3x16xf32>
   return %o : tensor<2x2x3x16xf32>
 }
+
+// -----
+
+// An additive bias (here a [S, T] mask) on the scaled scores becomes the
+// op's bias, whichever side of the add it is on.
+// CHECK-LABEL: func.func @additive_mask
+// CHECK-NEXT: %[[A:.*]] = kiln.attention %arg0, %arg1, %arg2 bias %arg3 scale = 1.250000e-01 : (tensor<2x2x3x16xf32>, tensor<2x2x5x16xf32>, tensor<2x2x5x16xf32>, tensor<3x5xf32>) -> tensor<2x2x3x16xf32>
+// CHECK-NEXT: return %[[A]]
+func.func @additive_mask(%q: tensor<2x2x3x16xf32>, %k: tensor<2x2x5x16xf32>, %v: tensor<2x2x5x16xf32>, %m: tensor<3x5xf32>) -> tensor<2x2x3x16xf32> {
+  %kt = kiln.transpose %k [0, 1, 3, 2] : (tensor<2x2x5x16xf32>) -> tensor<2x2x16x5xf32>
+  %s = kiln.matmul %q, %kt : (tensor<2x2x3x16xf32>, tensor<2x2x16x5xf32>) -> tensor<2x2x3x5xf32>
+  %c = arith.constant dense<8.0> : tensor<f32>
+  %ss = kiln.div %s, %c : (tensor<2x2x3x5xf32>, tensor<f32>) -> tensor<2x2x3x5xf32>
+  %sm = kiln.add %m, %ss : (tensor<3x5xf32>, tensor<2x2x3x5xf32>) -> tensor<2x2x3x5xf32>
+  %p = kiln.softmax %sm axis = 3 : tensor<2x2x3x5xf32>
+  %o = kiln.matmul %p, %v : (tensor<2x2x3x5xf32>, tensor<2x2x5x16xf32>) -> tensor<2x2x3x16xf32>
+  return %o : tensor<2x2x3x16xf32>
+}
+
+// -----
+
+// Not fused: the biased scores are also returned.
+// CHECK-LABEL: func.func @biased_scores_used
+// CHECK-NOT: kiln.attention
+// CHECK: kiln.softmax
+func.func @biased_scores_used(%q: tensor<2x2x3x16xf32>, %k: tensor<2x2x5x16xf32>, %v: tensor<2x2x5x16xf32>, %m: tensor<2x1x1x5xf32>) -> (tensor<2x2x3x16xf32>, tensor<2x2x3x5xf32>) {
+  %kt = kiln.transpose %k [0, 1, 3, 2] : (tensor<2x2x5x16xf32>) -> tensor<2x2x16x5xf32>
+  %s = kiln.matmul %q, %kt : (tensor<2x2x3x16xf32>, tensor<2x2x16x5xf32>) -> tensor<2x2x3x5xf32>
+  %sm = kiln.add %s, %m : (tensor<2x2x3x5xf32>, tensor<2x1x1x5xf32>) -> tensor<2x2x3x5xf32>
+  %p = kiln.softmax %sm axis = 3 : tensor<2x2x3x5xf32>
+  %o = kiln.matmul %p, %v : (tensor<2x2x3x5xf32>, tensor<2x2x5x16xf32>) -> tensor<2x2x3x16xf32>
+  return %o, %sm : tensor<2x2x3x16xf32>, tensor<2x2x3x5xf32>
+}
+
+// -----
+
+// Not fused: the "bias" would broadcast the scores themselves (a batch of 4
+// against scores of batch 2 is not a bias of the scores).
+// CHECK-LABEL: func.func @bias_broadcasts_scores
+// CHECK-NOT: kiln.attention
+// CHECK: kiln.softmax
+func.func @bias_broadcasts_scores(%q: tensor<1x2x3x16xf32>, %k: tensor<1x2x5x16xf32>, %v: tensor<4x2x5x16xf32>, %m: tensor<4x1x1x5xf32>) -> tensor<4x2x3x16xf32> {
+  %kt = kiln.transpose %k [0, 1, 3, 2] : (tensor<1x2x5x16xf32>) -> tensor<1x2x16x5xf32>
+  %s = kiln.matmul %q, %kt : (tensor<1x2x3x16xf32>, tensor<1x2x16x5xf32>) -> tensor<1x2x3x5xf32>
+  %sm = kiln.add %s, %m : (tensor<1x2x3x5xf32>, tensor<4x1x1x5xf32>) -> tensor<4x2x3x5xf32>
+  %p = kiln.softmax %sm axis = 3 : tensor<4x2x3x5xf32>
+  %o = kiln.matmul %p, %v : (tensor<4x2x3x5xf32>, tensor<4x2x5x16xf32>) -> tensor<4x2x3x16xf32>
+  return %o : tensor<4x2x3x16xf32>
+}

@@ -1,7 +1,9 @@
-// kiln_rt_attention_f32 / _masked_f32 against a plain double-precision
-// softmax(scale q k^T + masks) v: odd sizes that cross and split the kernel's
-// blocks, causal with S == T and S != T, key-padding masks (with fully hidden
-// rows, which must be NaN), non-dense strides, and 1 or 2 threads.
+// kiln_rt_attention_f32 / _masked_f32 / _bias_f32 against a plain
+// double-precision softmax(scale q k^T + bias + masks) v: odd sizes that cross
+// and split the kernel's blocks, causal with S == T and S != T, key-padding
+// masks (with fully hidden rows, which must be NaN), additive biases of every
+// broadcast shape (-inf entries hide keys), non-dense strides, and 1 or 2
+// threads.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -32,9 +34,10 @@ struct View {
   }
 };
 
-// [B][H][S][E] in double; rows with every key hidden are NaN.
+// [B][H][S][E] in double; rows with every key hidden are NaN. bias: a view of
+// [B, H, S, T] (stride 0 along broadcast dims), added to the scaled scores.
 std::vector<double> reference(const Shape &sh, View q, View k, View v, const uint8_t *mask,
-                              double scale, bool causal) {
+                              double scale, bool causal, const View *bias = nullptr) {
   std::vector<double> out(sh.B * sh.H * sh.S * sh.E);
   std::vector<double> p(sh.T);
   for (int64_t b = 0; b < sh.B; ++b)
@@ -46,7 +49,8 @@ std::vector<double> reference(const Shape &sh, View q, View k, View v, const uin
           double dot = 0;
           for (int64_t d = 0; d < sh.D; ++d)
             dot += double(q.at(b, h, s, d)) * double(k.at(b, h, t, d));
-          p[t] = hidden ? -std::numeric_limits<double>::infinity() : dot * scale;
+          double bv = bias ? double(bias->at(b, h, s, t)) : 0.0;
+          p[t] = hidden ? -std::numeric_limits<double>::infinity() : dot * scale + bv;
           mx = std::max(mx, p[t]);
         }
         double *o = &out[((b * sh.H + h) * sh.S + s) * sh.E];
@@ -278,6 +282,251 @@ TEST(Attention, ThreadCountsAgree) {
     kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), 0.125, 1);
   }
   EXPECT_EQ(one, two); // each query block is computed the same way on any thread
+}
+
+// --- kiln_rt_attention_bias_f32 ---
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// An additive bias: data, its logical sizes (each the scores' [B, H, S, T]
+// size or 1) and element strides (dense row-major unless given) and offset.
+struct Bias {
+  std::vector<float> data;
+  std::vector<int64_t> sizes, strides;
+  int64_t offset = 0;
+
+  Bias(std::vector<int64_t> sz, std::vector<int64_t> st = {}, int64_t off = 0)
+      : sizes(std::move(sz)), strides(std::move(st)), offset(off) {
+    if (strides.empty()) {
+      strides.assign(4, 1);
+      for (int i = 2; i >= 0; --i)
+        strides[i] = strides[i + 1] * sizes[i + 1];
+    }
+    int64_t span = 1;
+    for (int i = 0; i < 4; ++i)
+      span += (sizes[i] - 1) * strides[i];
+    data.assign(offset + span, 777.0f); // never read: only offset + the view's elements are set
+  }
+  float &at(int64_t b, int64_t h, int64_t s, int64_t t) {
+    return data[offset + b * strides[0] + h * strides[1] + s * strides[2] + t * strides[3]];
+  }
+  // Fills every logical element with f(b, h, s, t).
+  template <class F> void fill(F f) {
+    for (int64_t b = 0; b < sizes[0]; ++b)
+      for (int64_t h = 0; h < sizes[1]; ++h)
+        for (int64_t s = 0; s < sizes[2]; ++s)
+          for (int64_t t = 0; t < sizes[3]; ++t)
+            at(b, h, s, t) = f(b, h, s, t);
+  }
+  // The reference's view of it as [B, H, S, T]: stride 0 along size-1 dims.
+  View view() const {
+    View v{data.data() + offset, {}};
+    for (int i = 0; i < 4; ++i)
+      v.s[i] = sizes[i] == 1 ? 0 : strides[i];
+    return v;
+  }
+};
+
+// Runs kiln_rt_attention_bias_f32 on dense random q/k/v (the seeds of
+// check_dense) and returns out [B, H, S, E]; compares it with the reference
+// unless told not to.
+std::vector<float> run_bias(const Shape &sh, Bias &bias, bool causal, int32_t threads,
+                            double scale = -1, bool check = true) {
+  ThreadCount tc(threads);
+  if (scale < 0)
+    scale = 1.0 / std::sqrt(double(sh.D));
+  auto q = randoms(sh.B * sh.H * sh.S * sh.D, 1), k = randoms(sh.B * sh.H * sh.T * sh.D, 2);
+  auto v = randoms(sh.B * sh.H * sh.T * sh.E, 3);
+  std::vector<float> out(sh.B * sh.H * sh.S * sh.E, 12345.0f);
+  Desc dq(q.data(), {sh.B, sh.H, sh.S, sh.D}), dk(k.data(), {sh.B, sh.H, sh.T, sh.D});
+  Desc dv(v.data(), {sh.B, sh.H, sh.T, sh.E}), dout(out.data(), {sh.B, sh.H, sh.S, sh.E});
+  Desc db(bias.data.data(), bias.sizes, bias.strides, bias.offset);
+  kiln_rt_attention_bias_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, db.get(), 4, dout.get(),
+                             scale, causal);
+  if (check) {
+    View vq{q.data(), {sh.H * sh.S * sh.D, sh.S * sh.D, sh.D, 1}};
+    View vk{k.data(), {sh.H * sh.T * sh.D, sh.T * sh.D, sh.D, 1}};
+    View vv{v.data(), {sh.H * sh.T * sh.E, sh.T * sh.E, sh.E, 1}};
+    View vo{out.data(), {sh.H * sh.S * sh.E, sh.S * sh.E, sh.E, 1}};
+    View vb = bias.view();
+    expect_close(sh, vo, reference(sh, vq, vk, vv, nullptr, scale, causal, &vb));
+  }
+  return out;
+}
+
+// The dense kernels' output on the same q/k/v as run_bias.
+std::vector<float> run_plain(const Shape &sh, bool causal, const std::vector<uint8_t> *mask,
+                             double scale = -1) {
+  if (scale < 0)
+    scale = 1.0 / std::sqrt(double(sh.D));
+  auto q = randoms(sh.B * sh.H * sh.S * sh.D, 1), k = randoms(sh.B * sh.H * sh.T * sh.D, 2);
+  auto v = randoms(sh.B * sh.H * sh.T * sh.E, 3);
+  std::vector<float> out(sh.B * sh.H * sh.S * sh.E, 12345.0f);
+  Desc dq(q.data(), {sh.B, sh.H, sh.S, sh.D}), dk(k.data(), {sh.B, sh.H, sh.T, sh.D});
+  Desc dv(v.data(), {sh.B, sh.H, sh.T, sh.E}), dout(out.data(), {sh.B, sh.H, sh.S, sh.E});
+  if (mask) {
+    Desc dm(const_cast<uint8_t *>(mask->data()), {sh.B, sh.T});
+    kiln_rt_attention_masked_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 2, dm.get(), 4, dout.get(),
+                                 scale, causal);
+  } else {
+    kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), scale, causal);
+  }
+  return out;
+}
+
+// Equal element by element, NaN matching NaN.
+void expect_same(const std::vector<float> &a, const std::vector<float> &b) {
+  ASSERT_EQ(a.size(), b.size());
+  int64_t diff = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    diff += !(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])));
+  EXPECT_EQ(diff, 0);
+}
+
+// A [1, 1, S, T] 0 / -inf bias hiding t > s is the causal mask: the result
+// equals the causal kernel's (hidden keys contribute exactly 0 and leave the
+// running max and sum as they were) and the reference.
+TEST(AttentionBias, CausalMaskAsBias) {
+  for (Shape sh : {Shape{2, 2, 130, 130, 20, 24}, Shape{1, 2, 70, 130, 16, 24},
+                   Shape{1, 2, 130, 70, 16, 24}}) {
+    Bias bias({1, 1, sh.S, sh.T});
+    bias.fill([](int64_t, int64_t, int64_t s, int64_t t) { return t > s ? kNegInf : 0.0f; });
+    auto out = run_bias(sh, bias, false, 1);
+    expect_same(out, run_plain(sh, true, nullptr));
+  }
+}
+
+// A [B, 1, 1, T] key-padding bias (-inf = padded) equals the masked kernel;
+// batch 1 pads every key (all its rows NaN), batch 2 a whole key block.
+TEST(AttentionBias, KeyPaddingBias) {
+  Shape sh{3, 2, 70, 130, 20, 24};
+  auto mask = key_padding(sh.B, sh.T, 7);
+  for (int64_t t = 0; t < sh.T; ++t)
+    mask[1 * sh.T + t] = 0;
+  for (int64_t t = 0; t < 64; ++t)
+    mask[2 * sh.T + t] = 0;
+  Bias bias({sh.B, 1, 1, sh.T});
+  bias.fill(
+      [&](int64_t b, int64_t, int64_t, int64_t t) { return mask[b * sh.T + t] ? 0.0f : kNegInf; });
+  for (bool causal : {false, true})
+    for (int32_t threads : {1, 2}) {
+      auto out = run_bias(sh, bias, causal, threads);
+      expect_same(out, run_plain(sh, causal, &mask));
+      for (int64_t i = 0; i < sh.H * sh.S * sh.E; ++i)
+        ASSERT_TRUE(std::isnan(out[1 * sh.H * sh.S * sh.E + i])) << i;
+    }
+}
+
+// Full [B, H, S, T] random finite biases, over shapes that cross and split
+// blocks, including the Q-Former's 32 queries x 257 keys.
+TEST(AttentionBias, FullRandomBias) {
+  for (Shape sh : {Shape{2, 3, 130, 130, 20, 24}, Shape{2, 3, 32, 257, 64, 64},
+                   Shape{1, 2, 5, 7, 8, 20}, Shape{1, 1, 200, 90, 16, 16}}) {
+    Bias bias({sh.B, sh.H, sh.S, sh.T});
+    auto r = randoms(sh.B * sh.H * sh.S * sh.T, 11, -3.0f, 3.0f);
+    bias.fill([&, i = int64_t(0)](int64_t, int64_t, int64_t, int64_t) mutable { return r[i++]; });
+    run_bias(sh, bias, false, 1);
+    run_bias(sh, bias, false, 2);
+  }
+}
+
+// Bias and causal together, with -inf entries: some rows' only visible keys
+// (under causal) are biased away, so they are NaN; the rest are not.
+TEST(AttentionBias, BiasAndCausal) {
+  for (Shape sh : {Shape{2, 2, 130, 130, 20, 24}, Shape{1, 2, 70, 130, 16, 24},
+                   Shape{1, 2, 130, 70, 16, 24}}) {
+    Bias bias({1, sh.H, sh.S, sh.T});
+    auto r = randoms(sh.H * sh.S * sh.T, 13, -2.0f, 2.0f);
+    bias.fill([&, i = int64_t(0)](int64_t, int64_t h, int64_t s, int64_t t) mutable {
+      float x = r[i++];
+      // head 1: key t <= 9 hidden for rows s < 10, i.e. everything causal lets them see
+      if (h == 1 && s < 10 && t < 10)
+        return kNegInf;
+      return x > 1.5f ? kNegInf : x;
+    });
+    auto out = run_bias(sh, bias, true, 1);
+    for (int64_t s = 0; s < sh.S; ++s)
+      EXPECT_EQ(std::isnan(out[((0 * sh.H + 1) * sh.S + s) * sh.E]), s < 10) << s;
+    expect_same(out, run_bias(sh, bias, true, 2, -1, false));
+  }
+}
+
+// ALiBi-style linear biases -slope_h |s - t| with slopes up to 16 (biases
+// down to ~-4000, far past exp's underflow), per head [1, H, S, T], and the
+// original query-independent form -slope_h (T - 1 - t) as [1, H, 1, T].
+TEST(AttentionBias, AlibiLargeMagnitudes) {
+  Shape sh{2, 6, 130, 257, 32, 16};
+  auto slope = [](int64_t h) { return std::ldexp(1.0f, int(h) - 2); }; // 1/4 .. 8
+  Bias rel({1, sh.H, sh.S, sh.T});
+  rel.fill([&](int64_t, int64_t h, int64_t s, int64_t t) {
+    return -2 * slope(h) * float(std::abs(s - t));
+  });
+  run_bias(sh, rel, false, 1);
+  run_bias(sh, rel, true, 2);
+  Bias abs_pos({1, sh.H, 1, sh.T});
+  abs_pos.fill(
+      [&](int64_t, int64_t h, int64_t, int64_t t) { return -slope(h) * float(sh.T - 1 - t); });
+  run_bias(sh, abs_pos, false, 1);
+  run_bias(sh, abs_pos, true, 2);
+}
+
+// Other broadcast shapes: [1, 1, 1, T], [B, H, 1, T], [1, 1, S, 1] and
+// [B, 1, S, T].
+TEST(AttentionBias, BroadcastShapes) {
+  Shape sh{2, 3, 70, 130, 16, 8};
+  auto r = randoms(sh.B * sh.H * sh.S * sh.T, 17, -2.0f, 2.0f);
+  for (std::vector<int64_t> sizes : {std::vector<int64_t>{1, 1, 1, sh.T},
+                                     {sh.B, sh.H, 1, sh.T},
+                                     {1, 1, sh.S, 1},
+                                     {sh.B, 1, sh.S, sh.T}}) {
+    Bias bias(sizes);
+    bias.fill([&, i = int64_t(0)](int64_t, int64_t, int64_t, int64_t) mutable { return r[i++]; });
+    run_bias(sh, bias, false, 1);
+    run_bias(sh, bias, true, 2);
+  }
+}
+
+// Non-dense bias views with an offset: [B, H, S, T] over [B, H, T, S] memory
+// (query stride 1: contiguous loads, partial last chunk), over [T, S, H, B]
+// memory (query stride H B), and a [1, H, S, T] view whose query stride is 0
+// without being broadcast (an expanded [1, H, 1, T]).
+TEST(AttentionBias, StridedBiasViews) {
+  Shape sh{2, 2, 70, 130, 16, 8};
+  int64_t B = sh.B, H = sh.H, S = sh.S, T = sh.T;
+  auto r = randoms(B * H * S * T, 19, -2.0f, 2.0f);
+  auto val = [&](int64_t b, int64_t h, int64_t s, int64_t t) {
+    float x = r[((b * H + h) * S + s) * T + t];
+    return x > 1.7f ? kNegInf : x;
+  };
+  Bias bhts({B, H, S, T}, {H * T * S, T * S, 1, S}, 3);
+  bhts.fill(val);
+  Bias tshb({B, H, S, T}, {1, B, H * B, S * H * B}, 5);
+  tshb.fill(val);
+  for (Bias *bias : {&bhts, &tshb})
+    for (bool causal : {false, true}) {
+      auto out = run_bias(sh, *bias, causal, 1);
+      expect_same(out, run_bias(sh, *bias, causal, 2, -1, false));
+    }
+  Bias expanded({1, H, S, T}, {H * T, T, 0, 1}, 2);
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t t = 0; t < T; ++t)
+      expanded.at(0, h, 0, t) = r[h * T + t];
+  run_bias(sh, expanded, false, 2);
+}
+
+// 1 and 2 threads give bit-identical results with a bias.
+TEST(AttentionBias, ThreadCountsAgree) {
+  Shape sh{1, 2, 300, 200, 64, 64};
+  Bias bias({1, sh.H, sh.S, sh.T});
+  auto r = randoms(sh.H * sh.S * sh.T, 23, -2.0f, 2.0f);
+  bias.fill([&, i = int64_t(0)](int64_t, int64_t, int64_t, int64_t) mutable { return r[i++]; });
+  for (bool causal : {false, true}) {
+    auto one = run_bias(sh, bias, causal, 1, 0.125, false);
+    auto two = run_bias(sh, bias, causal, 2, 0.125, false);
+    EXPECT_EQ(one, two);
+    // and the bias mattered: without it the result differs
+    EXPECT_NE(one, run_plain(sh, causal, nullptr, 0.125));
+  }
 }
 
 } // namespace
