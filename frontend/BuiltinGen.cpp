@@ -586,6 +586,25 @@ MaybeValue BuiltinGen::emitAttention() {
                   {&m});
     mask = m.value;
   }
+  mlir::Value bias;
+  if (byParam[6]) {
+    MaybeValue b = floatTensor(6, "a float bias of the scores [B, H, S, T]");
+    if (!b)
+      return std::nullopt;
+    TensorType scores{q->type.element, {qd[0], qd[1], qd[2], kd[2]}};
+    const auto &bd = b->type.dims;
+    bool fits = b->type.element == q->type.element && bd.size() <= 4;
+    for (size_t i = 0; fits && i < bd.size(); ++i) {
+      const Dim &dim = bd[bd.size() - 1 - i];
+      fits = dim == scores.dims[3 - i] || dim.isStatic(1);
+    }
+    if (!fits)
+      return fail(6,
+                  "bias of " + name + " must broadcast to the scores " + scores.str() + ", got " +
+                      b->type.str(),
+                  {&*b});
+    bias = b->value;
+  }
   bool causal = gen.getStaticArg(call, 4).value_or(0) != 0;
   std::optional<double> scale = 1.0;
   if (call.boundArgs[5]) {
@@ -601,7 +620,7 @@ MaybeValue BuiltinGen::emitAttention() {
     return std::nullopt;
   TensorType type{q->type.element, {qd[0], qd[1], qd[2], vd[3]}};
   auto op = AttentionOp::create(gen.builder, loc(), mlirType(type), q->value, k->value, v->value,
-                                mask, /*bias=*/mlir::Value(), gen.builder.getF64FloatAttr(*scale));
+                                mask, bias, gen.builder.getF64FloatAttr(*scale));
   op.setCausal(causal);
   return result(op, type);
 }

@@ -44,7 +44,8 @@ const P kSelect[] = {
     {"x", P::Tensor, true, {}}, {"axis", P::Int, true, {}}, {"index", P::Int, true, {}}};
 const P kAttention[] = {{"q", P::Tensor, true, {}},    {"k", P::Tensor, true, {}},
                         {"v", P::Tensor, true, {}},    {"mask", P::Tensor, false, {}},
-                        {"causal", P::Bool, false, 0}, {"scale", P::Float, false, {}}};
+                        {"causal", P::Bool, false, 0}, {"scale", P::Float, false, {}},
+                        {"bias", P::Tensor, false, {}}};
 const P kConv2D[] = {{"x", P::Tensor, true, {}},
                      {"weight", P::Tensor, true, {}},
                      {"bias", P::Tensor, true, {}},
@@ -102,7 +103,7 @@ const BuiltinInfo kBuiltins[] = {
     {"select", BuiltinKind::Select, kSelect, "select(x, axis, index)"},
     {"concat", BuiltinKind::Concat, kConcat, "concat(tensors..., axis=0)"},
     {"attention", BuiltinKind::Attention, kAttention,
-     "attention(q, k, v, mask=<none>, causal=false, scale=1/sqrt(D))"},
+     "attention(q, k, v, mask=<none>, causal=false, scale=1/sqrt(D), bias=<none>)"},
     {"conv2d", BuiltinKind::Conv2D, kConv2D, "conv2d(x, weight, bias, stride=1)"},
     {"kl_div", BuiltinKind::KlDiv, kKlDiv, "kl_div(log_input, target)"},
     {"l2_normalize", BuiltinKind::L2Normalize, kL2Normalize, "l2_normalize(x, axis=-1, eps=1e-12)"},
