@@ -145,8 +145,8 @@ struct FuseDistillation : OpRewritePattern<KlDivOp> {
     auto [student, studentT] = unscaled(logSoftmax.getInput());
     auto [teacher, teacherT] = unscaled(softmax.getInput());
     auto type = cast<RankedTensorType>(student.getType());
-    if (type.getRank() != 2 || teacher.getType() != type ||
-        logSoftmax.getType() != type || studentT != teacherT || !(studentT > 0))
+    if (type.getRank() != 2 || teacher.getType() != type || logSoftmax.getType() != type ||
+        studentT != teacherT || !(studentT > 0))
       return rewriter.notifyMatchFailure(op, "not one temperature over [N, C] logits");
     rewriter.replaceOpWithNewOp<SoftmaxKlDivOp>(op, op.getType(), student, teacher,
                                                 rewriter.getF64FloatAttr(studentT));
@@ -175,9 +175,8 @@ struct FuseCrossEntropyGradient : OpRewritePattern<SubOp> {
     // Both operands dominate both ops, so the earlier of the two is a place
     // where the fused op dominates every use of its results.
     rewriter.setInsertionPoint(loss->isBeforeInBlock(op) ? loss : op.getOperation());
-    auto fused = SoftmaxCrossEntropyGradOp::create(rewriter, op.getLoc(),
-                                                   loss->getResult(0).getType(), type, logits,
-                                                   targets);
+    auto fused = SoftmaxCrossEntropyGradOp::create(
+        rewriter, op.getLoc(), loss->getResult(0).getType(), type, logits, targets);
     rewriter.replaceOp(loss, fused.getLoss());
     rewriter.replaceOp(op, fused.getGrad());
     return success();
@@ -210,9 +209,9 @@ struct FuseDistillationWithLabels : OpRewritePattern<SoftmaxKlDivOp> {
         return rewriter.notifyMatchFailure(op, "an operand is computed between the two terms");
     rewriter.setInsertionPoint(first);
     Type lossType = op.getType();
-    auto fused = DistillationLossOp::create(rewriter, op.getLoc(), lossType,
-                                            hard->getResult(0).getType(), student,
-                                            op.getTeacher(), targets, op.getTemperatureAttr());
+    auto fused =
+        DistillationLossOp::create(rewriter, op.getLoc(), lossType, hard->getResult(0).getType(),
+                                   student, op.getTeacher(), targets, op.getTemperatureAttr());
     rewriter.replaceOp(op, fused.getSoft());
     rewriter.replaceOp(hard, fused.getHard());
     return success();
@@ -224,7 +223,8 @@ struct FuseSoftmaxCrossEntropyPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy, FuseCrossEntropyGradient,
-                 FuseContrastiveCrossEntropy, FuseDistillation, FuseDistillationWithLabels>(&getContext());
+                 FuseContrastiveCrossEntropy, FuseDistillation, FuseDistillationWithLabels>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -80,7 +80,8 @@ static sce_lse sce_row_lse_dense(const float *x, int64_t c) {
     kiln_v16 bm = kiln_v16_select_max(kiln_v16_select_max(x0, x1), kiln_v16_select_max(x2, x3));
     if (sce_any_greater(bm, m))
       sce_rescale(&m, &s, bm);
-    s += (kiln_v16_exp_nonpositive(x0 - m) + kiln_v16_exp_nonpositive(x1 - m)) + (kiln_v16_exp_nonpositive(x2 - m) + kiln_v16_exp_nonpositive(x3 - m));
+    s += (kiln_v16_exp_nonpositive(x0 - m) + kiln_v16_exp_nonpositive(x1 - m)) +
+         (kiln_v16_exp_nonpositive(x2 - m) + kiln_v16_exp_nonpositive(x3 - m));
   }
   for (; i + KILN_VL <= c; i += KILN_VL)
     sce_step(&m, &s, kiln_v16_load(x + i));
@@ -124,8 +125,9 @@ static void sce_row_softmax(const float *x, int64_t xs, float *g, int64_t gs, in
     for (; i + KILN_VL <= c; i += KILN_VL)
       kiln_v16_store(g + i, kiln_v16_exp_nonpositive(kiln_v16_load(x + i) - mx - l));
     if (i < c)
-      kiln_v16_store_partial(g + i, kiln_v16_exp_nonpositive(kiln_v16_load_partial(x + i, c - i, 0.0f) - mx - l),
-                             c - i);
+      kiln_v16_store_partial(
+          g + i, kiln_v16_exp_nonpositive(kiln_v16_load_partial(x + i, c - i, 0.0f) - mx - l),
+          c - i);
     return;
   }
   for (int64_t i = 0; i < c; i += KILN_VL) {
