@@ -140,7 +140,9 @@ def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
        operand folded into its strides) and `kiln.fused_linear` (bias,
        activation and residual as oneDNN post-ops) -> a oneDNN matmul whose
        primitive the runtime creates once per shape and caches. `auto` keeps
-       matmuls too small to amortize a library call in native code.
+       matmuls too small to amortize a library call in native code. f32
+       `kiln.conv2d` goes to a oneDNN convolution under both; `kiln.softmax`
+       and `kiln.layer_norm` under onednn only.
   }];
   let options = [
     Option<"backend", "backend", "std::string", /*default=*/"\"auto\"",

@@ -111,6 +111,12 @@ void kiln_rt_dnnl_softmax_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(out), int64_t 
 void kiln_rt_dnnl_layer_norm_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight),
                                  KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(out), double eps);
 
+/* 2-D convolution on oneDNN (kiln.conv2d): x [B, C, H, W], weight
+ * [O, C, KH, KW], bias [O] -> out [B, O, OH, OW], no padding, the given
+ * strides, forward inference; primitives cached as for the matmul. */
+void kiln_rt_dnnl_conv2d_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight), KILN_MEMREF_ARG(bias),
+                             KILN_MEMREF_ARG(out), int64_t stride_h, int64_t stride_w);
+
 /* How many calls of the oneDNN kernels oneDNN could not serve, so that their
  * plain-loop fallback computed them (for tests: supported problems must never
  * get there). */

@@ -27,18 +27,23 @@ static void replay(const kiln_prepared_kernel *k, kiln_memref **d) {
   int64_t r[MAX_OPERANDS];
   for (int32_t i = 0; i < k->num_operands; ++i)
     r[i] = k->operands[i].rank;
-  int64_t flags = k->num_scalars > 0 ? (int64_t)k->scalars[0] : 0;
+  /* The first integer scalar: matmul flags, a softmax axis or a stride. */
+  int64_t s0 = k->num_scalars > 0 ? (int64_t)k->scalars[0] : 0;
   if (strcmp(name, "kiln_rt_dnnl_matmul_f32") == 0 && k->num_operands == 3)
-    kiln_rt_dnnl_matmul_f32(r[0], d[0], r[1], d[1], r[2], d[2], flags);
+    kiln_rt_dnnl_matmul_f32(r[0], d[0], r[1], d[1], r[2], d[2], s0);
   else if (strcmp(name, "kiln_rt_dnnl_matmul_bias_f32") == 0 && k->num_operands == 4)
-    kiln_rt_dnnl_matmul_bias_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], flags);
+    kiln_rt_dnnl_matmul_bias_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], s0);
   else if (strcmp(name, "kiln_rt_dnnl_matmul_residual_f32") == 0 && k->num_operands == 4)
-    kiln_rt_dnnl_matmul_residual_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], flags);
+    kiln_rt_dnnl_matmul_residual_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], s0);
   else if (strcmp(name, "kiln_rt_dnnl_matmul_bias_residual_f32") == 0 && k->num_operands == 5)
     kiln_rt_dnnl_matmul_bias_residual_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], r[4],
-                                          d[4], flags);
+                                          d[4], s0);
   else if (strcmp(name, "kiln_rt_dnnl_softmax_f32") == 0 && k->num_operands == 2)
-    kiln_rt_dnnl_softmax_f32(r[0], d[0], r[1], d[1], flags);
+    kiln_rt_dnnl_softmax_f32(r[0], d[0], r[1], d[1], s0);
+  else if (strcmp(name, "kiln_rt_dnnl_conv2d_f32") == 0 && k->num_operands == 4 &&
+           k->num_scalars == 2)
+    kiln_rt_dnnl_conv2d_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], s0,
+                            (int64_t)k->scalars[1]);
   else if (strcmp(name, "kiln_rt_dnnl_layer_norm_f32") == 0 && k->num_operands == 4 &&
            k->num_scalars > 0)
     kiln_rt_dnnl_layer_norm_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], k->scalars[0]);

@@ -422,3 +422,20 @@ func.func @softmax_and_layer_norm(%x: tensor<?x4x77xf32>, %w: tensor<77xf32>, %b
   %1 = kiln.layer_norm %0, %w, %b eps = 1.0e-5 : (tensor<?x4x77xf32>, tensor<77xf32>, tensor<77xf32>) -> tensor<?x4x77xf32>
   return %1 : tensor<?x4x77xf32>
 }
+
+// -----
+
+// conv2d goes to a oneDNN convolution under onednn and auto (Kiln's own
+// lowering is a scalar loop nest), not under native; the strides are its
+// scalars and the output's batch comes from the input.
+// CHECK-LABEL: func.func @conv2d(
+// DNNL: %[[C0:.*]] = arith.constant 0 : index
+// DNNL: %[[B:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x3x32x32xf32>
+// DNNL: %[[INIT:.*]] = tensor.empty(%[[B]]) : tensor<?x64x4x8xf32>
+// DNNL: kiln.kernel @kiln_rt_dnnl_conv2d_f32 ins(%arg0, %arg1, %arg2 : tensor<?x3x32x32xf32>, tensor<64x3x8x4xf32>, tensor<64xf32>) outs(%[[INIT]] : tensor<?x64x4x8xf32>) scalars [8, 4] -> tensor<?x64x4x8xf32>
+// NATIVE-NOT: kiln.kernel
+// NATIVE: kiln.conv2d
+func.func @conv2d(%x: tensor<?x3x32x32xf32>, %w: tensor<64x3x8x4xf32>, %b: tensor<64xf32>) -> tensor<?x64x4x8xf32> {
+  %0 = kiln.conv2d %x, %w, %b strides = [8, 4] : (tensor<?x3x32x32xf32>, tensor<64x3x8x4xf32>, tensor<64xf32>) -> tensor<?x64x4x8xf32>
+  return %0 : tensor<?x64x4x8xf32>
+}
