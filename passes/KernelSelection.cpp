@@ -179,6 +179,8 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
     auto query = cast<RankedTensorType>(op.getQuery().getType());
     if (!preferFlashAttention(query.getDimSize(2)))
       return rewriter.notifyMatchFailure(op, "the cost rule prefers the unfused chain");
+    if (op.getMask() && op.getBias())
+      return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
     Location loc = op.getLoc();
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
     Value init = emptyWithSizes(rewriter, loc, resultType,
@@ -188,8 +190,6 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
                                  {op.getValue(), 3}});
     SmallVector<Value> inputs{op.getQuery(), op.getKey(), op.getValue()};
     StringRef callee = "kiln_rt_attention_f32";
-    if (op.getMask() && op.getBias())
-      return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
     if (Value bias = op.getBias()) {
       inputs.push_back(bias);
       callee = "kiln_rt_attention_bias_f32";

@@ -439,3 +439,21 @@ func.func @conv2d(%x: tensor<?x3x32x32xf32>, %w: tensor<64x3x8x4xf32>, %b: tenso
   %0 = kiln.conv2d %x, %w, %b strides = [8, 4] : (tensor<?x3x32x32xf32>, tensor<64x3x8x4xf32>, tensor<64xf32>) -> tensor<?x64x4x8xf32>
   return %0 : tensor<?x64x4x8xf32>
 }
+
+// -----
+
+// A bias selects the bias kernel; a key-padding mask and a bias together
+// keep the unfused chain (the kernel takes one of them).
+// CHECK-LABEL: func.func @attention_bias(
+// FUSED: kiln.kernel @kiln_rt_attention_bias_f32 ins(%arg0, %arg1, %arg1, %arg2 : tensor<2x4x16x16xf32>, tensor<2x4x20x16xf32>, tensor<2x4x20x16xf32>, tensor<16x20xf32>) outs(%{{.*}} : tensor<2x4x16x16xf32>) scalars [2.500000e-01, 0]
+// CHECK-LABEL: func.func @attention_mask_and_bias(
+// CHECK-NOT: kiln.kernel @kiln_rt_attention
+// CHECK: kiln.attention %arg0, %arg1, %arg1 mask %arg3 bias %arg2
+func.func @attention_bias(%q: tensor<2x4x16x16xf32>, %k: tensor<2x4x20x16xf32>, %b: tensor<16x20xf32>) -> tensor<2x4x16x16xf32> {
+  %0 = kiln.attention %q, %k, %k bias %b scale = 0.25 : (tensor<2x4x16x16xf32>, tensor<2x4x20x16xf32>, tensor<2x4x20x16xf32>, tensor<16x20xf32>) -> tensor<2x4x16x16xf32>
+  return %0 : tensor<2x4x16x16xf32>
+}
+func.func @attention_mask_and_bias(%q: tensor<2x4x16x16xf32>, %k: tensor<2x4x20x16xf32>, %b: tensor<16x20xf32>, %m: tensor<2x20xi1>) -> tensor<2x4x16x16xf32> {
+  %0 = kiln.attention %q, %k, %k mask %m bias %b scale = 0.25 : (tensor<2x4x16x16xf32>, tensor<2x4x20x16xf32>, tensor<2x4x20x16xf32>, tensor<2x20xi1>, tensor<16x20xf32>) -> tensor<2x4x16x16xf32>
+  return %0 : tensor<2x4x16x16xf32>
+}
