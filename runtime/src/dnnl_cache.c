@@ -72,6 +72,30 @@ int32_t kiln_dnnl_cache_size(void) {
   return size;
 }
 
+kiln_dnnl_tensor kiln_dnnl_tensor_of(const kiln_memref *m, int64_t rank, float **data) {
+  kiln_dnnl_tensor t;
+  memset(&t, 0, sizeof t);
+  t.rank = (int32_t)rank;
+  for (int64_t i = 0; i < rank; ++i) {
+    t.dims[i] = m->sizes_strides[i];
+    t.strides[i] = m->sizes_strides[rank + i];
+  }
+  *data = (float *)m->aligned + m->offset;
+  return t;
+}
+
+dnnl_primitive_t kiln_dnnl_make_primitive(const void *op_desc, const_dnnl_primitive_attr_t attr,
+                                          dnnl_engine_t engine) {
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t primitive = NULL;
+  if (dnnl_primitive_desc_create(&pd, op_desc, attr, engine, NULL) == dnnl_success &&
+      dnnl_primitive_create(&primitive, pd) != dnnl_success)
+    primitive = NULL;
+  if (pd)
+    dnnl_primitive_desc_destroy(pd);
+  return primitive;
+}
+
 bool kiln_dnnl_describe(dnnl_memory_desc_t *md, const kiln_dnnl_tensor *t) {
   dnnl_dims_t dims, strides;
   for (int32_t i = 0; i < t->rank; ++i) {

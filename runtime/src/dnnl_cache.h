@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memref.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -26,6 +28,16 @@ typedef struct kiln_dnnl_tensor {
   int64_t dims[KILN_DNNL_MAX_RANK];
   int64_t strides[KILN_DNNL_MAX_RANK];
 } kiln_dnnl_tensor;
+
+/* The view of a memref descriptor of this rank (<= KILN_DNNL_MAX_RANK), and
+ * the address of its element 0 in *data. Zeroes unused dims, so that keys
+ * built from views compare bytewise. */
+kiln_dnnl_tensor kiln_dnnl_tensor_of(const kiln_memref *m, int64_t rank, float **data);
+
+/* A primitive for an op descriptor (dnnl_*_desc_t) and attributes (NULL:
+ * defaults); NULL when oneDNN declines. */
+dnnl_primitive_t kiln_dnnl_make_primitive(const void *op_desc, const_dnnl_primitive_attr_t attr,
+                                          dnnl_engine_t engine);
 
 /* Makes the primitive for a problem key; NULL when oneDNN declines. */
 typedef dnnl_primitive_t (*kiln_dnnl_create_fn)(const void *key, dnnl_engine_t engine);

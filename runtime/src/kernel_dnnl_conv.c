@@ -17,18 +17,6 @@ typedef struct conv_problem {
   int32_t threads;
 } conv_problem;
 
-static kiln_dnnl_tensor tensor_of(const kiln_memref *m, int64_t rank, float **data) {
-  kiln_dnnl_tensor t;
-  memset(&t, 0, sizeof t);
-  t.rank = (int32_t)rank;
-  for (int64_t i = 0; i < rank; ++i) {
-    t.dims[i] = m->sizes_strides[i];
-    t.strides[i] = m->sizes_strides[rank + i];
-  }
-  *data = (float *)m->aligned + m->offset;
-  return t;
-}
-
 static dnnl_primitive_t create_conv(const void *key, dnnl_engine_t engine) {
   const conv_problem *p = key;
   dnnl_memory_desc_t x, w, bias, out;
@@ -36,18 +24,11 @@ static dnnl_primitive_t create_conv(const void *key, dnnl_engine_t engine) {
   dnnl_dims_t strides = {p->stride_h, p->stride_w}, padding = {0, 0};
   if (!kiln_dnnl_describe(&x, &p->x) || !kiln_dnnl_describe(&w, &p->w) ||
       !kiln_dnnl_describe(&bias, &p->bias) || !kiln_dnnl_describe(&out, &p->out) ||
-      dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
-                                         &x, &w, &bias, &out, strides, padding,
+      dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &x,
+                                         &w, &bias, &out, strides, padding,
                                          padding) != dnnl_success)
     return NULL;
-  dnnl_primitive_desc_t pd = NULL;
-  dnnl_primitive_t primitive = NULL;
-  if (dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL) == dnnl_success &&
-      dnnl_primitive_create(&primitive, pd) != dnnl_success)
-    primitive = NULL;
-  if (pd)
-    dnnl_primitive_desc_destroy(pd);
-  return primitive;
+  return kiln_dnnl_make_primitive(&desc, NULL, engine);
 }
 
 static float at4(const kiln_dnnl_tensor *t, const float *data, int64_t a, int64_t b, int64_t c,
@@ -55,8 +36,8 @@ static float at4(const kiln_dnnl_tensor *t, const float *data, int64_t a, int64_
   return data[a * t->strides[0] + b * t->strides[1] + c * t->strides[2] + d * t->strides[3]];
 }
 
-static void conv_fallback(const conv_problem *p, const float *x, const float *w,
-                          const float *bias, float *out) {
+static void conv_fallback(const conv_problem *p, const float *x, const float *w, const float *bias,
+                          float *out) {
   kiln_dnnl_count_fallback();
   int64_t B = p->out.dims[0], O = p->out.dims[1], OH = p->out.dims[2], OW = p->out.dims[3];
   int64_t C = p->w.dims[1], KH = p->w.dims[2], KW = p->w.dims[3];
@@ -80,10 +61,10 @@ void kiln_rt_dnnl_conv2d_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight), KILN_M
   conv_problem p;
   memset(&p, 0, sizeof p);
   float *xd, *wd, *bd, *od;
-  p.x = tensor_of(x, x_rank, &xd);
-  p.w = tensor_of(weight, weight_rank, &wd);
-  p.bias = tensor_of(bias, bias_rank, &bd);
-  p.out = tensor_of(out, out_rank, &od);
+  p.x = kiln_dnnl_tensor_of(x, x_rank, &xd);
+  p.w = kiln_dnnl_tensor_of(weight, weight_rank, &wd);
+  p.bias = kiln_dnnl_tensor_of(bias, bias_rank, &bd);
+  p.out = kiln_dnnl_tensor_of(out, out_rank, &od);
   p.stride_h = stride_h;
   p.stride_w = stride_w;
   p.threads = kiln_thread_count();

@@ -41,18 +41,6 @@ typedef struct operands_data {
   float *a, *b, *c, *bias, *residual;
 } operands_data;
 
-static operand from_memref(const kiln_memref *m, int64_t rank, float **data) {
-  operand o;
-  memset(&o, 0, sizeof o);
-  o.rank = (int32_t)rank;
-  for (int64_t i = 0; i < rank; ++i) {
-    o.dims[i] = m->sizes_strides[i];
-    o.strides[i] = m->sizes_strides[rank + i];
-  }
-  *data = (float *)m->aligned + m->offset;
-  return o;
-}
-
 static void swap_last_two(operand *o) {
   int32_t r = o->rank;
   int64_t d = o->dims[r - 1], s = o->strides[r - 1];
@@ -155,7 +143,6 @@ static dnnl_primitive_t create_primitive(const void *key, dnnl_engine_t engine) 
     return NULL;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t post_ops = NULL;
-  dnnl_primitive_desc_t pd = NULL;
   dnnl_primitive_t primitive = NULL;
   bool ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
             dnnl_post_ops_create(&post_ops) == dnnl_success;
@@ -167,11 +154,7 @@ static dnnl_primitive_t create_primitive(const void *key, dnnl_engine_t engine) 
   if (ok)
     ok = dnnl_primitive_attr_set_post_ops(attr, post_ops) == dnnl_success;
   if (ok)
-    ok = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL) == dnnl_success;
-  if (ok && dnnl_primitive_create(&primitive, pd) != dnnl_success)
-    primitive = NULL;
-  if (pd)
-    dnnl_primitive_desc_destroy(pd);
+    primitive = kiln_dnnl_make_primitive(&desc, attr, engine);
   if (post_ops)
     dnnl_post_ops_destroy(post_ops);
   if (attr)
@@ -180,9 +163,8 @@ static dnnl_primitive_t create_primitive(const void *key, dnnl_engine_t engine) 
 }
 
 static bool execute(dnnl_primitive_t primitive, const problem *p, const operands_data *d) {
-  kiln_dnnl_arg args[5] = {{DNNL_ARG_SRC, &p->a, d->a},
-                           {DNNL_ARG_WEIGHTS, &p->b, d->b},
-                           {DNNL_ARG_DST, &p->c, d->c}};
+  kiln_dnnl_arg args[5] = {
+      {DNNL_ARG_SRC, &p->a, d->a}, {DNNL_ARG_WEIGHTS, &p->b, d->b}, {DNNL_ARG_DST, &p->c, d->c}};
   int count = 3;
   if (p->has_bias)
     args[count++] = (kiln_dnnl_arg){DNNL_ARG_BIAS, &p->bias, d->bias};
@@ -258,19 +240,19 @@ static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, i
   problem p;
   memset(&p, 0, sizeof p);
   operands_data d = {NULL, NULL, NULL, NULL, NULL};
-  p.a = from_memref(a, a_rank, &d.a);
-  p.b = from_memref(b, b_rank, &d.b);
-  p.c = from_memref(c, c_rank, &d.c);
+  p.a = kiln_dnnl_tensor_of(a, a_rank, &d.a);
+  p.b = kiln_dnnl_tensor_of(b, b_rank, &d.b);
+  p.c = kiln_dnnl_tensor_of(c, c_rank, &d.c);
   if (flags & FLAG_TRANSPOSE_A)
     swap_last_two(&p.a);
   if (flags & FLAG_TRANSPOSE_B)
     swap_last_two(&p.b);
   p.has_bias = bias != NULL;
   if (bias)
-    p.bias = from_memref(bias, bias_rank, &d.bias);
+    p.bias = kiln_dnnl_tensor_of(bias, bias_rank, &d.bias);
   p.has_residual = residual != NULL;
   if (residual)
-    p.residual = from_memref(residual, residual_rank, &d.residual);
+    p.residual = kiln_dnnl_tensor_of(residual, residual_rank, &d.residual);
   p.activation = (int32_t)((flags >> ACTIVATION_SHIFT) & ACTIVATION_MASK);
   p.threads = kiln_thread_count();
   normalize(&p);

@@ -22,30 +22,6 @@ typedef struct layer_norm_problem {
   int32_t threads;
 } layer_norm_problem;
 
-static kiln_dnnl_tensor tensor_of(const kiln_memref *m, int64_t rank, float **data) {
-  kiln_dnnl_tensor t;
-  memset(&t, 0, sizeof t);
-  t.rank = (int32_t)rank;
-  for (int64_t i = 0; i < rank; ++i) {
-    t.dims[i] = m->sizes_strides[i];
-    t.strides[i] = m->sizes_strides[rank + i];
-  }
-  *data = (float *)m->aligned + m->offset;
-  return t;
-}
-
-/* Builds a primitive from an op descriptor; NULL when oneDNN declines. */
-static dnnl_primitive_t primitive_for(const void *desc, dnnl_engine_t engine) {
-  dnnl_primitive_desc_t pd = NULL;
-  dnnl_primitive_t primitive = NULL;
-  if (dnnl_primitive_desc_create(&pd, desc, NULL, engine, NULL) == dnnl_success &&
-      dnnl_primitive_create(&primitive, pd) != dnnl_success)
-    primitive = NULL;
-  if (pd)
-    dnnl_primitive_desc_destroy(pd);
-  return primitive;
-}
-
 static dnnl_primitive_t create_softmax(const void *key, dnnl_engine_t engine) {
   const softmax_problem *p = key;
   dnnl_memory_desc_t x, out;
@@ -54,7 +30,7 @@ static dnnl_primitive_t create_softmax(const void *key, dnnl_engine_t engine) {
       dnnl_softmax_v2_forward_desc_init(&desc, dnnl_forward_inference, dnnl_softmax_accurate, &x,
                                         &out, p->axis) != dnnl_success)
     return NULL;
-  return primitive_for(&desc, engine);
+  return kiln_dnnl_make_primitive(&desc, NULL, engine);
 }
 
 static dnnl_primitive_t create_layer_norm(const void *key, dnnl_engine_t engine) {
@@ -67,7 +43,7 @@ static dnnl_primitive_t create_layer_norm(const void *key, dnnl_engine_t engine)
       dnnl_layer_normalization_forward_desc_init(&desc, dnnl_forward_inference, &x, NULL, p->eps,
                                                  dnnl_use_scale | dnnl_use_shift) != dnnl_success)
     return NULL;
-  return primitive_for(&desc, engine);
+  return kiln_dnnl_make_primitive(&desc, NULL, engine);
 }
 
 /* Offset of the element with flat row-major index `flat` in t, skipping one
@@ -113,8 +89,8 @@ void kiln_rt_dnnl_softmax_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(out), int64_t 
   softmax_problem p;
   memset(&p, 0, sizeof p);
   float *xd, *od;
-  p.x = tensor_of(x, x_rank, &xd);
-  p.out = tensor_of(out, out_rank, &od);
+  p.x = kiln_dnnl_tensor_of(x, x_rank, &xd);
+  p.out = kiln_dnnl_tensor_of(out, out_rank, &od);
   p.axis = (int32_t)axis;
   p.threads = kiln_thread_count();
   bool owned = false;
@@ -150,23 +126,22 @@ static void layer_norm_fallback(const layer_norm_problem *p, const float *x, con
   }
 }
 
-void kiln_rt_dnnl_layer_norm_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight),
-                                 KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(out), double eps) {
+void kiln_rt_dnnl_layer_norm_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight), KILN_MEMREF_ARG(bias),
+                                 KILN_MEMREF_ARG(out), double eps) {
   layer_norm_problem p;
   memset(&p, 0, sizeof p);
   float *xd, *wd, *bd, *od;
-  p.x = tensor_of(x, x_rank, &xd);
-  p.scale = tensor_of(weight, weight_rank, &wd);
-  p.shift = tensor_of(bias, bias_rank, &bd);
-  p.out = tensor_of(out, out_rank, &od);
+  p.x = kiln_dnnl_tensor_of(x, x_rank, &xd);
+  p.scale = kiln_dnnl_tensor_of(weight, weight_rank, &wd);
+  p.shift = kiln_dnnl_tensor_of(bias, bias_rank, &bd);
+  p.out = kiln_dnnl_tensor_of(out, out_rank, &od);
   p.eps = (float)eps;
   p.threads = kiln_thread_count();
   bool same_layout = memcmp(&p.x, &p.out, sizeof p.x) == 0;
   bool owned = false;
-  dnnl_primitive_t primitive =
-      same_layout && x_rank <= KILN_DNNL_MAX_RANK
-          ? kiln_dnnl_primitive(create_layer_norm, &p, sizeof p, &owned)
-          : NULL;
+  dnnl_primitive_t primitive = same_layout && x_rank <= KILN_DNNL_MAX_RANK
+                                   ? kiln_dnnl_primitive(create_layer_norm, &p, sizeof p, &owned)
+                                   : NULL;
   kiln_dnnl_arg args[4] = {{DNNL_ARG_SRC, &p.x, xd},
                            {DNNL_ARG_DST, &p.out, od},
                            {DNNL_ARG_SCALE, &p.scale, wd},

@@ -20,14 +20,7 @@ struct ConvShape {
   int64_t B, C, H, W, O, KH, KW, SH, SW;
 };
 
-std::vector<float> randoms(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = dist(gen);
-  return v;
-}
+std::vector<float> randoms(size_t n, uint32_t seed) { return kiln_test::uniformFloats(n, seed); }
 
 void check(const ConvShape &s, int threads) {
   ThreadCount tc(threads);

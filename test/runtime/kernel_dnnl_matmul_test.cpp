@@ -21,14 +21,7 @@ using kiln_test::ThreadCount;
 enum { kTransposeA = 1, kTransposeB = 2, kActivationShift = 4 };
 enum Activation { kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid };
 
-std::vector<float> randoms(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = dist(gen);
-  return v;
-}
+std::vector<float> randoms(size_t n, uint32_t seed) { return kiln_test::uniformFloats(n, seed); }
 
 double activate(int activation, double x) {
   switch (activation) {
@@ -100,9 +93,8 @@ void check(const Case &k, int threads) {
   Desc da(a.data(), aStored), db(b.data(), bStored), dc(c.data(), k.c);
   Desc dbias(bias.data(), {n}), dres(residual.data(), k.c);
   if (k.bias && k.residual)
-    kiln_rt_dnnl_matmul_bias_residual_f32(da.rank(), da.get(), db.rank(), db.get(), 1,
-                                          dbias.get(), dres.rank(), dres.get(), dc.rank(),
-                                          dc.get(), k.flags);
+    kiln_rt_dnnl_matmul_bias_residual_f32(da.rank(), da.get(), db.rank(), db.get(), 1, dbias.get(),
+                                          dres.rank(), dres.get(), dc.rank(), dc.get(), k.flags);
   else if (k.bias)
     kiln_rt_dnnl_matmul_bias_f32(da.rank(), da.get(), db.rank(), db.get(), 1, dbias.get(),
                                  dc.rank(), dc.get(), k.flags);
@@ -110,8 +102,7 @@ void check(const Case &k, int threads) {
     kiln_rt_dnnl_matmul_residual_f32(da.rank(), da.get(), db.rank(), db.get(), dres.rank(),
                                      dres.get(), dc.rank(), dc.get(), k.flags);
   else
-    kiln_rt_dnnl_matmul_f32(da.rank(), da.get(), db.rank(), db.get(), dc.rank(), dc.get(),
-                            k.flags);
+    kiln_rt_dnnl_matmul_f32(da.rank(), da.get(), db.rank(), db.get(), dc.rank(), dc.get(), k.flags);
 
   // Logical views: a transposed operand reads its storage with swapped strides.
   auto logical = [&](const float *data, const std::vector<int64_t> &shape,
@@ -158,8 +149,12 @@ TEST(DnnlMatmul, TransposedOperands) {
 
 TEST(DnnlMatmul, LinearLayerFoldsBatchIntoRows) {
   for (int activation : {kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid})
-    check({{3, 17, 64}, {64, 48}, {3, 17, 48}, kTransposeB | (activation << kActivationShift),
-           /*bias=*/true, /*residual=*/true},
+    check({{3, 17, 64},
+           {64, 48},
+           {3, 17, 48},
+           kTransposeB | (activation << kActivationShift),
+           /*bias=*/true,
+           /*residual=*/true},
           activation % 2 + 1);
 }
 

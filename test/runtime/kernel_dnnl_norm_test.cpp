@@ -17,12 +17,7 @@ using kiln_test::Desc;
 using kiln_test::ThreadCount;
 
 std::vector<float> randoms(size_t n, uint32_t seed, float scale) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = dist(gen);
-  return v;
+  return kiln_test::uniformFloats(n, seed, -scale, scale);
 }
 
 // Softmax of a dense [outer, len, inner] view along the middle dim.

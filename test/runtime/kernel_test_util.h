@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -43,5 +44,16 @@ public:
 private:
   int32_t previous_;
 };
+
+// n uniform floats in [lo, hi) from a fixed seed.
+inline std::vector<float> uniformFloats(size_t n, uint32_t seed, float lo = -1.0f,
+                                        float hi = 1.0f) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = dist(gen);
+  return v;
+}
 
 } // namespace kiln_test
