@@ -34,15 +34,11 @@ static dnnl_engine_t engine_locked(void) {
   return engine;
 }
 
-dnnl_engine_t kiln_dnnl_engine(void) {
-  pthread_mutex_lock(&cache_lock);
-  dnnl_engine_t e = engine_locked();
-  pthread_mutex_unlock(&cache_lock);
-  return e;
-}
-
-dnnl_primitive_t kiln_dnnl_primitive(kiln_dnnl_create_fn create, const void *key, size_t key_size,
-                                     bool *owned) {
+/* The cached primitive for (create, key), made on first use. When the cache
+ * is full the primitive is made for this call only and *owned is set: the
+ * caller destroys it. NULL when oneDNN cannot make one. */
+static dnnl_primitive_t find_primitive(kiln_dnnl_create_fn create, const void *key, size_t key_size,
+                                       bool *owned) {
   *owned = false;
   pthread_mutex_lock(&cache_lock);
   dnnl_primitive_t primitive = NULL;
@@ -110,16 +106,14 @@ static _Thread_local bool prepare_only;
 
 void kiln_dnnl_set_prepare_only(bool on) { prepare_only = on; }
 
-bool kiln_dnnl_prepare_only(void) { return prepare_only; }
-
 #define MAX_ARGS 8
 
-bool kiln_dnnl_execute(dnnl_primitive_t primitive, const kiln_dnnl_arg *args, int count,
-                       int32_t threads) {
-  if (prepare_only)
-    return true;
-  dnnl_engine_t e = kiln_dnnl_engine();
-  if (!e || count > MAX_ARGS)
+/* Binds args to primitive (no copies) and executes it. */
+static bool execute(dnnl_primitive_t primitive, const kiln_dnnl_arg *args, int count,
+                    int32_t threads) {
+  /* Set under cache_lock when this thread found or made the primitive. */
+  dnnl_engine_t e = engine;
+  if (count > MAX_ARGS)
     return false;
   dnnl_exec_arg_t exec_args[MAX_ARGS];
   dnnl_memory_t memories[MAX_ARGS] = {NULL};
@@ -154,3 +148,13 @@ static atomic_long fallbacks;
 void kiln_dnnl_count_fallback(void) { atomic_fetch_add(&fallbacks, 1); }
 
 long kiln_rt_dnnl_fallbacks(void) { return atomic_load(&fallbacks); }
+
+bool kiln_dnnl_run(kiln_dnnl_create_fn create, const void *key, size_t key_size,
+                   const kiln_dnnl_arg *args, int count, int32_t threads) {
+  bool owned;
+  dnnl_primitive_t primitive = find_primitive(create, key, key_size, &owned);
+  bool done = prepare_only || (primitive && execute(primitive, args, count, threads));
+  if (owned)
+    dnnl_primitive_destroy(primitive);
+  return done;
+}

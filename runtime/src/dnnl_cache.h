@@ -42,15 +42,6 @@ dnnl_primitive_t kiln_dnnl_make_primitive(const void *op_desc, const_dnnl_primit
 /* Makes the primitive for a problem key; NULL when oneDNN declines. */
 typedef dnnl_primitive_t (*kiln_dnnl_create_fn)(const void *key, dnnl_engine_t engine);
 
-/* The engine, created on first use; NULL when oneDNN has no CPU engine. */
-dnnl_engine_t kiln_dnnl_engine(void);
-
-/* The cached primitive for (create, key), made on first use. When the cache
- * is full the primitive is made for this call only and *owned is set: the
- * caller destroys it. NULL when oneDNN cannot make one. */
-dnnl_primitive_t kiln_dnnl_primitive(kiln_dnnl_create_fn create, const void *key, size_t key_size,
-                                     bool *owned);
-
 /* A memory descriptor for t (f32); false when oneDNN rejects it. */
 bool kiln_dnnl_describe(dnnl_memory_desc_t *md, const kiln_dnnl_tensor *t);
 
@@ -61,16 +52,18 @@ typedef struct kiln_dnnl_arg {
   void *data;
 } kiln_dnnl_arg;
 
-/* Runs primitive on args (at most 8) with `threads` OpenMP threads, the
- * workers pinned (parallel.h); the caller's OpenMP setting is restored. */
-bool kiln_dnnl_execute(dnnl_primitive_t primitive, const kiln_dnnl_arg *args, int count,
-                       int32_t threads);
+/* Runs the problem `key` (made by `create`, cached) on args (at most 8) with
+ * `threads` OpenMP threads, the workers pinned (parallel.h); the caller's
+ * OpenMP setting is restored. False when oneDNN cannot serve it: the kernel
+ * then computes the result its own way. In prepare-only mode it only makes
+ * the primitive and reports true (there is nothing to compute). */
+bool kiln_dnnl_run(kiln_dnnl_create_fn create, const void *key, size_t key_size,
+                   const kiln_dnnl_arg *args, int count, int32_t threads);
 
-/* While set on this thread, the oneDNN kernels only make (and cache) their
- * primitive: kiln_dnnl_execute does nothing and no fallback runs, so the
- * descriptors may point at no data. kiln_rt_create uses it (prepare.c). */
+/* While set on this thread, kiln_dnnl_run only makes (and caches) the
+ * primitive, so the descriptors may point at no data. kiln_rt_create uses it
+ * (prepare.c). */
 void kiln_dnnl_set_prepare_only(bool on);
-bool kiln_dnnl_prepare_only(void);
 
 /* How many primitives the cache holds (for tests). */
 int32_t kiln_dnnl_cache_size(void);

@@ -68,15 +68,10 @@ void kiln_rt_dnnl_conv2d_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight), KILN_M
   p.stride_h = stride_h;
   p.stride_w = stride_w;
   p.threads = kiln_thread_count();
-  bool owned = false;
-  dnnl_primitive_t primitive = kiln_dnnl_primitive(create_conv, &p, sizeof p, &owned);
   kiln_dnnl_arg args[4] = {{DNNL_ARG_SRC, &p.x, xd},
                            {DNNL_ARG_WEIGHTS, &p.w, wd},
                            {DNNL_ARG_BIAS, &p.bias, bd},
                            {DNNL_ARG_DST, &p.out, od}};
-  bool done = primitive && kiln_dnnl_execute(primitive, args, 4, p.threads);
-  if (owned)
-    dnnl_primitive_destroy(primitive);
-  if (!done && !kiln_dnnl_prepare_only())
+  if (!kiln_dnnl_run(create_conv, &p, sizeof p, args, 4, p.threads))
     conv_fallback(&p, xd, wd, bd, od);
 }

@@ -162,7 +162,8 @@ static dnnl_primitive_t create_primitive(const void *key, dnnl_engine_t engine) 
   return primitive;
 }
 
-static bool execute(dnnl_primitive_t primitive, const problem *p, const operands_data *d) {
+/* Runs p on oneDNN; false when it cannot. */
+static bool run(const problem *p, const operands_data *d) {
   kiln_dnnl_arg args[5] = {
       {DNNL_ARG_SRC, &p->a, d->a}, {DNNL_ARG_WEIGHTS, &p->b, d->b}, {DNNL_ARG_DST, &p->c, d->c}};
   int count = 3;
@@ -172,7 +173,7 @@ static bool execute(dnnl_primitive_t primitive, const problem *p, const operands
     args[count++] = (kiln_dnnl_arg){
         DNNL_ARG_ATTR_MULTIPLE_POST_OP(p->activation != ACT_NONE ? 1 : 0) | DNNL_ARG_SRC_1,
         &p->residual, d->residual};
-  return kiln_dnnl_execute(primitive, args, count, p->threads);
+  return kiln_dnnl_run(create_primitive, p, sizeof *p, args, count, p->threads);
 }
 
 /* Offset of element idx (rank-r index) in o, with size-1 dims broadcast. */
@@ -257,12 +258,7 @@ static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, i
   p.threads = kiln_thread_count();
   normalize(&p);
 
-  bool owned;
-  dnnl_primitive_t primitive = kiln_dnnl_primitive(create_primitive, &p, sizeof p, &owned);
-  bool done = primitive && execute(primitive, &p, &d);
-  if (owned)
-    dnnl_primitive_destroy(primitive);
-  if (!done && !kiln_dnnl_prepare_only())
+  if (!run(&p, &d))
     fallback(&p, &d);
 }
 

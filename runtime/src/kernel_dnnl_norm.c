@@ -93,15 +93,11 @@ void kiln_rt_dnnl_softmax_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(out), int64_t 
   p.out = kiln_dnnl_tensor_of(out, out_rank, &od);
   p.axis = (int32_t)axis;
   p.threads = kiln_thread_count();
-  bool owned = false;
-  dnnl_primitive_t primitive = x_rank <= KILN_DNNL_MAX_RANK
-                                   ? kiln_dnnl_primitive(create_softmax, &p, sizeof p, &owned)
-                                   : NULL;
   kiln_dnnl_arg args[2] = {{DNNL_ARG_SRC, &p.x, xd}, {DNNL_ARG_DST, &p.out, od}};
-  bool done = primitive && kiln_dnnl_execute(primitive, args, 2, p.threads);
-  if (owned)
-    dnnl_primitive_destroy(primitive);
-  if (!done && !kiln_dnnl_prepare_only())
+  /* prepare.c only replays ranks oneDNN takes, so the fallback never runs on
+   * its data-less descriptors. */
+  if (x_rank > KILN_DNNL_MAX_RANK ||
+      !kiln_dnnl_run(create_softmax, &p, sizeof p, args, 2, p.threads))
     softmax_fallback(&p, xd, od);
 }
 
@@ -138,17 +134,13 @@ void kiln_rt_dnnl_layer_norm_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight), KI
   p.eps = (float)eps;
   p.threads = kiln_thread_count();
   bool same_layout = memcmp(&p.x, &p.out, sizeof p.x) == 0;
-  bool owned = false;
-  dnnl_primitive_t primitive = same_layout && x_rank <= KILN_DNNL_MAX_RANK
-                                   ? kiln_dnnl_primitive(create_layer_norm, &p, sizeof p, &owned)
-                                   : NULL;
   kiln_dnnl_arg args[4] = {{DNNL_ARG_SRC, &p.x, xd},
                            {DNNL_ARG_DST, &p.out, od},
                            {DNNL_ARG_SCALE, &p.scale, wd},
                            {DNNL_ARG_SHIFT, &p.shift, bd}};
-  bool done = primitive && kiln_dnnl_execute(primitive, args, 4, p.threads);
-  if (owned)
-    dnnl_primitive_destroy(primitive);
-  if (!done && !kiln_dnnl_prepare_only())
+  /* prepare.c replays dense x and out of one shape, so same_layout holds
+   * there and the fallback never runs on its data-less descriptors. */
+  if (!same_layout || x_rank > KILN_DNNL_MAX_RANK ||
+      !kiln_dnnl_run(create_layer_norm, &p, sizeof p, args, 4, p.threads))
     layer_norm_fallback(&p, xd, wd, bd, od);
 }
