@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
 #include "passes/CostModel.h"
+#include "passes/LinalgBuilders.h"
 #include "passes/Passes.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -30,20 +31,19 @@ bool hasElementType(Value value, Type type) {
 }
 
 bool isF32(Value value) { return hasElementType(value, Float32Type::get(value.getContext())); }
-bool isI64(Value value) {
-  return hasElementType(value, IntegerType::get(value.getContext(), 64));
+bool isI64(Value value) { return hasElementType(value, IntegerType::get(value.getContext(), 64)); }
+
+/// The outs of a kernel standing for `op`: one uninitialized tensor per
+/// result, dynamic sizes taken from `sources` as `buildEmpty` does.
+SmallVector<Value> initsFor(OpBuilder &b, Operation *op, ValueRange sources = {}) {
+  SmallVector<Value> inits;
+  for (Type type : op->getResultTypes())
+    inits.push_back(buildEmpty(b, op->getLoc(), cast<RankedTensorType>(type), sources));
+  return inits;
 }
 
-/// An uninitialized tensor of `type`, its dynamic sizes read from `like`
-/// (same rank) or given.
-Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type, Value like) {
-  SmallVector<Value> dynamic;
-  for (auto [i, size] : llvm::enumerate(type.getShape()))
-    if (ShapedType::isDynamic(size))
-      dynamic.push_back(tensor::DimOp::create(b, loc, like, i));
-  return tensor::EmptyOp::create(b, loc, type, dynamic);
-}
-
+/// An uninitialized tensor of `type` whose dim i has the size of dim
+/// sizeSources[i].second of sizeSources[i].first (read only when dynamic).
 Value emptyWithSizes(OpBuilder &b, Location loc, RankedTensorType type,
                      ArrayRef<std::pair<Value, int64_t>> sizeSources) {
   SmallVector<Value> dynamic;
@@ -53,11 +53,13 @@ Value emptyWithSizes(OpBuilder &b, Location loc, RankedTensorType type,
   return tensor::EmptyOp::create(b, loc, type, dynamic);
 }
 
-KernelOp createKernel(OpBuilder &b, Location loc, StringRef callee, ValueRange inputs,
-                      ValueRange outputs, ArrayRef<Attribute> scalars = {}) {
-  return KernelOp::create(b, loc, ValueRange(outputs).getTypes(),
-                          FlatSymbolRefAttr::get(b.getContext(), callee), inputs, outputs,
-                          b.getArrayAttr(scalars));
+/// Replaces `op` by a call of the runtime kernel `callee` writing `outputs`.
+void replaceWithKernel(PatternRewriter &rewriter, Operation *op, StringRef callee,
+                       ValueRange inputs, ValueRange outputs, ArrayRef<Attribute> scalars = {}) {
+  auto kernel = KernelOp::create(rewriter, op->getLoc(), ValueRange(outputs).getTypes(),
+                                 FlatSymbolRefAttr::get(rewriter.getContext(), callee), inputs,
+                                 outputs, rewriter.getArrayAttr(scalars));
+  rewriter.replaceOp(op, kernel.getResults());
 }
 
 //===----------------------------------------------------------------------===//
@@ -65,8 +67,7 @@ KernelOp createKernel(OpBuilder &b, Location loc, StringRef callee, ValueRange i
 //===----------------------------------------------------------------------===//
 
 bool fitsSoftmaxCeKernel(Value logits, Value targets) {
-  return isF32(logits) && isI64(targets) &&
-         cast<RankedTensorType>(logits.getType()).getRank() == 2;
+  return isF32(logits) && isI64(targets) && cast<RankedTensorType>(logits.getType()).getRank() == 2;
 }
 
 struct SoftmaxCeToKernel : OpRewritePattern<SoftmaxCrossEntropyOp> {
@@ -75,16 +76,13 @@ struct SoftmaxCeToKernel : OpRewritePattern<SoftmaxCrossEntropyOp> {
                                 PatternRewriter &rewriter) const override {
     if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
       return rewriter.notifyMatchFailure(op, "not f32 logits [N, C] with i64 targets");
-    Location loc = op.getLoc();
     SmallVector<Value> outputs{
-        emptyLike(rewriter, loc, cast<RankedTensorType>(op.getLoss().getType()), Value())};
+        buildEmpty(rewriter, op.getLoc(), cast<RankedTensorType>(op.getLoss().getType()), {})};
     if (Value lse = op.getLse())
-      outputs.push_back(emptyWithSizes(rewriter, loc, cast<RankedTensorType>(lse.getType()),
+      outputs.push_back(emptyWithSizes(rewriter, op.getLoc(), cast<RankedTensorType>(lse.getType()),
                                        {{op.getLogits(), 0}}));
     StringRef callee = op.getLse() ? "kiln_rt_softmax_ce_lse_f32" : "kiln_rt_softmax_ce_f32";
-    KernelOp kernel =
-        createKernel(rewriter, loc, callee, {op.getLogits(), op.getTargets()}, outputs);
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, callee, {op.getLogits(), op.getTargets()}, outputs);
     return success();
   }
 };
@@ -95,13 +93,8 @@ struct SoftmaxCeGradToKernel : OpRewritePattern<SoftmaxCrossEntropyGradOp> {
                                 PatternRewriter &rewriter) const override {
     if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
       return rewriter.notifyMatchFailure(op, "not f32 logits [N, C] with i64 targets");
-    Location loc = op.getLoc();
-    Value loss = emptyLike(rewriter, loc, cast<RankedTensorType>(op.getLoss().getType()), Value());
-    Value grad =
-        emptyLike(rewriter, loc, cast<RankedTensorType>(op.getGrad().getType()), op.getLogits());
-    KernelOp kernel = createKernel(rewriter, loc, "kiln_rt_softmax_ce_grad_f32",
-                                   {op.getLogits(), op.getTargets()}, {loss, grad});
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, "kiln_rt_softmax_ce_grad_f32",
+                      {op.getLogits(), op.getTargets()}, initsFor(rewriter, op, op.getLogits()));
     return success();
   }
 };
@@ -111,13 +104,9 @@ struct SoftmaxKlDivToKernel : OpRewritePattern<SoftmaxKlDivOp> {
   LogicalResult matchAndRewrite(SoftmaxKlDivOp op, PatternRewriter &rewriter) const override {
     if (!isF32(op.getStudent()) || !isF32(op.getTeacher()))
       return rewriter.notifyMatchFailure(op, "not f32");
-    Location loc = op.getLoc();
-    Value loss = emptyLike(rewriter, loc, cast<RankedTensorType>(op.getLoss().getType()), Value());
-    KernelOp kernel =
-        createKernel(rewriter, loc, "kiln_rt_softmax_kl_div_f32",
-                     {op.getStudent(), op.getTeacher()}, {loss},
-                     {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, "kiln_rt_softmax_kl_div_f32",
+                      {op.getStudent(), op.getTeacher()}, initsFor(rewriter, op),
+                      {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
     return success();
   }
 };
@@ -127,15 +116,9 @@ struct DistillationToKernel : OpRewritePattern<DistillationLossOp> {
   LogicalResult matchAndRewrite(DistillationLossOp op, PatternRewriter &rewriter) const override {
     if (!isF32(op.getStudent()) || !isF32(op.getTeacher()) || !isI64(op.getTargets()))
       return rewriter.notifyMatchFailure(op, "not f32 logits with i64 targets");
-    Location loc = op.getLoc();
-    auto lossType = cast<RankedTensorType>(op.getSoft().getType());
-    Value soft = emptyLike(rewriter, loc, lossType, Value());
-    Value hard = emptyLike(rewriter, loc, lossType, Value());
-    KernelOp kernel = createKernel(
-        rewriter, loc, "kiln_rt_distillation_f32",
-        {op.getStudent(), op.getTeacher(), op.getTargets()}, {soft, hard},
-        {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, "kiln_rt_distillation_f32",
+                      {op.getStudent(), op.getTeacher(), op.getTargets()}, initsFor(rewriter, op),
+                      {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
     return success();
   }
 };
@@ -146,13 +129,8 @@ struct ContrastiveCeToKernel : OpRewritePattern<ContrastiveCrossEntropyOp> {
                                 PatternRewriter &rewriter) const override {
     if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
       return rewriter.notifyMatchFailure(op, "not f32 logits [N, N] with i64 targets");
-    Location loc = op.getLoc();
-    auto lossType = cast<RankedTensorType>(op.getRowLoss().getType());
-    Value rows = emptyLike(rewriter, loc, lossType, Value());
-    Value columns = emptyLike(rewriter, loc, lossType, Value());
-    KernelOp kernel = createKernel(rewriter, loc, "kiln_rt_contrastive_ce_f32",
-                                   {op.getLogits(), op.getTargets()}, {rows, columns});
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, "kiln_rt_contrastive_ce_f32", {op.getLogits(), op.getTargets()},
+                      initsFor(rewriter, op));
     return success();
   }
 };
@@ -183,11 +161,9 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
       return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
     Location loc = op.getLoc();
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
-    Value init = emptyWithSizes(rewriter, loc, resultType,
-                                {{op.getQuery(), 0},
-                                 {op.getQuery(), 1},
-                                 {op.getQuery(), 2},
-                                 {op.getValue(), 3}});
+    Value init = emptyWithSizes(
+        rewriter, loc, resultType,
+        {{op.getQuery(), 0}, {op.getQuery(), 1}, {op.getQuery(), 2}, {op.getValue(), 3}});
     SmallVector<Value> inputs{op.getQuery(), op.getKey(), op.getValue()};
     StringRef callee = "kiln_rt_attention_f32";
     if (Value bias = op.getBias()) {
@@ -202,8 +178,7 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
     }
     SmallVector<Attribute> scalars{rewriter.getF64FloatAttr(op.getScale().convertToDouble()),
                                    rewriter.getI64IntegerAttr(op.getCausal() ? 1 : 0)};
-    KernelOp kernel = createKernel(rewriter, loc, callee, inputs, {init}, scalars);
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, callee, inputs, init, scalars);
     return success();
   }
 };
@@ -276,9 +251,8 @@ struct MatmulToOneDnn : OpRewritePattern<MatmulOp> {
     }
     Location loc = op.getLoc();
     Value init = emptyMatmulResult(rewriter, loc, op.getLhs(), op.getRhs(), resultType);
-    KernelOp kernel = createKernel(rewriter, loc, "kiln_rt_dnnl_matmul_f32", {lhs, rhs}, {init},
-                                   {rewriter.getI64IntegerAttr(flags)});
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, "kiln_rt_dnnl_matmul_f32", {lhs, rhs}, init,
+                      {rewriter.getI64IntegerAttr(flags)});
     return success();
   }
 
@@ -318,13 +292,12 @@ struct FusedLinearToOneDnn : OpRewritePattern<FusedLinearOp> {
   LogicalResult matchAndRewrite(FusedLinearOp op, PatternRewriter &rewriter) const override {
     auto inputType = cast<RankedTensorType>(op.getInput().getType());
     if (backend == Backend::Auto &&
-        !worthOneDnn(cast<RankedTensorType>(op.getResult().getType()),
-                     inputType.getShape().back()))
+        !worthOneDnn(cast<RankedTensorType>(op.getResult().getType()), inputType.getShape().back()))
       return rewriter.notifyMatchFailure(op, "too small for a library call");
     std::optional<int64_t> activation = activationCode(op.getActivation());
-    if (!activation || !isF32(op.getInput()) || !isF32(op.getWeight()) ||
-        inputType.getRank() < 2 || inputType.getRank() > 4 ||
-        (op.getBias() && !isF32(op.getBias())) || (op.getResidual() && !isF32(op.getResidual())))
+    if (!activation || !isF32(op.getInput()) || !isF32(op.getWeight()) || inputType.getRank() < 2 ||
+        inputType.getRank() > 4 || (op.getBias() && !isF32(op.getBias())) ||
+        (op.getResidual() && !isF32(op.getResidual())))
       return rewriter.notifyMatchFailure(op, "not an f32 linear oneDNN can take");
     Location loc = op.getLoc();
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
@@ -345,9 +318,7 @@ struct FusedLinearToOneDnn : OpRewritePattern<FusedLinearOp> {
     }
     callee += "_f32";
     int64_t flags = kTransposeB | (*activation << kActivationShift);
-    KernelOp kernel =
-        createKernel(rewriter, loc, callee, inputs, {init}, {rewriter.getI64IntegerAttr(flags)});
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, callee, inputs, init, {rewriter.getI64IntegerAttr(flags)});
     return success();
   }
 
@@ -368,11 +339,9 @@ struct SoftmaxToOneDnn : OpRewritePattern<SoftmaxOp> {
     auto type = cast<RankedTensorType>(op.getType());
     if (!isF32(op.getInput()) || type.getRank() > 6)
       return rewriter.notifyMatchFailure(op, "not f32 of rank <= 6");
-    Value init = emptyLike(rewriter, op.getLoc(), type, op.getInput());
-    KernelOp kernel = createKernel(rewriter, op.getLoc(), "kiln_rt_dnnl_softmax_f32",
-                                   {op.getInput()}, {init},
-                                   {rewriter.getI64IntegerAttr(int64_t(op.getAxis()))});
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, "kiln_rt_dnnl_softmax_f32", {op.getInput()},
+                      initsFor(rewriter, op, op.getInput()),
+                      {rewriter.getI64IntegerAttr(int64_t(op.getAxis()))});
     return success();
   }
 };
@@ -387,12 +356,10 @@ struct LayerNormToOneDnn : OpRewritePattern<LayerNormOp> {
     if (!isF32(op.getInput()) || !isF32(op.getWeight()) || !isF32(op.getBias()) ||
         type.getRank() > 6 || weight.getRank() != 1 || bias.getRank() != 1)
       return rewriter.notifyMatchFailure(op, "not f32 of rank <= 6 with [C] weight and bias");
-    Value init = emptyLike(rewriter, op.getLoc(), type, op.getInput());
-    KernelOp kernel = createKernel(
-        rewriter, op.getLoc(), "kiln_rt_dnnl_layer_norm_f32",
-        {op.getInput(), op.getWeight(), op.getBias()}, {init},
-        {rewriter.getF64FloatAttr(op.getEps().convertToDouble())});
-    rewriter.replaceOp(op, kernel.getResults());
+    replaceWithKernel(rewriter, op, "kiln_rt_dnnl_layer_norm_f32",
+                      {op.getInput(), op.getWeight(), op.getBias()},
+                      initsFor(rewriter, op, op.getInput()),
+                      {rewriter.getF64FloatAttr(op.getEps().convertToDouble())});
     return success();
   }
 };
@@ -404,16 +371,13 @@ struct Conv2DToOneDnn : OpRewritePattern<Conv2DOp> {
   LogicalResult matchAndRewrite(Conv2DOp op, PatternRewriter &rewriter) const override {
     if (!isF32(op.getInput()) || !isF32(op.getWeight()) || !isF32(op.getBias()))
       return rewriter.notifyMatchFailure(op, "not f32");
-    auto type = cast<RankedTensorType>(op.getType());
-    Value init = emptyWithSizes(rewriter, op.getLoc(), type,
-                                {{op.getInput(), 0}, {op.getWeight(), 0}, {op.getInput(), 2},
-                                 {op.getInput(), 3}});
+    // Only the batch can be dynamic (conv2d's verifier wants static spatial
+    // dims and weight), and it is the input's.
     ArrayRef<int64_t> strides = op.getStrides();
-    KernelOp kernel = createKernel(
-        rewriter, op.getLoc(), "kiln_rt_dnnl_conv2d_f32",
-        {op.getInput(), op.getWeight(), op.getBias()}, {init},
+    replaceWithKernel(
+        rewriter, op, "kiln_rt_dnnl_conv2d_f32", {op.getInput(), op.getWeight(), op.getBias()},
+        initsFor(rewriter, op, op.getInput()),
         {rewriter.getI64IntegerAttr(strides[0]), rewriter.getI64IntegerAttr(strides[1])});
-    rewriter.replaceOp(op, kernel.getResults());
     return success();
   }
 };
