@@ -11,7 +11,8 @@
  */
 #include "mlp.h"
 
-#include <errno.h>
+#include "../common/fixture.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,49 +24,6 @@
 #define NUM_SHOWN 10
 #define REL_TOL 1e-5
 #define ABS_TOL 1e-7
-
-/* Reads a whole file into a malloc'd buffer. Returns NULL (message printed) on failure. */
-static void *read_file(const char *dir, const char *name, size_t *size) {
-  size_t path_len = strlen(dir) + 1 + strlen(name) + 1;
-  char *path = malloc(path_len);
-  if (!path) {
-    fprintf(stderr, "error: out of memory\n");
-    return NULL;
-  }
-  snprintf(path, path_len, "%s/%s", dir, name);
-
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "error: cannot open %s: %s\n", path, strerror(errno));
-    free(path);
-    return NULL;
-  }
-  size_t cap = 1 << 16, len = 0;
-  unsigned char *buf = malloc(cap);
-  while (buf) {
-    len += fread(buf + len, 1, cap - len, f);
-    if (len < cap) break;
-    unsigned char *bigger = realloc(buf, cap * 2);
-    if (!bigger) {
-      free(buf);
-      buf = NULL;
-      break;
-    }
-    buf = bigger;
-    cap *= 2;
-  }
-  if (!buf) {
-    fprintf(stderr, "error: out of memory reading %s\n", path);
-  } else if (ferror(f)) {
-    fprintf(stderr, "error: cannot read %s\n", path);
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  free(path);
-  *size = len;
-  return buf;
-}
 
 /* Checks that a file holds exactly `expected` bytes. */
 static int check_size(const char *name, size_t size, size_t expected, const char *what) {
@@ -127,7 +85,7 @@ int main(int argc, char **argv) {
   float loss = 0.0f;
 
   /* Test data. */
-  x = read_file(data_dir, "test_x.f32", &size);
+  x = fx_read_whole(data_dir, "test_x.f32", &size);
   if (!x) goto done;
   if (size == 0 || size % (NUM_FEATURES * sizeof(float)) != 0) {
     fprintf(stderr, "error: test_x.f32 has %zu bytes, expected a positive multiple of %zu "
@@ -136,7 +94,7 @@ int main(int argc, char **argv) {
   }
   n = size / (NUM_FEATURES * sizeof(float));
 
-  y = read_file(data_dir, "test_y.i64", &size);
+  y = fx_read_whole(data_dir, "test_y.i64", &size);
   if (!y || !check_size("test_y.i64", size, n * sizeof(int64_t), "N int64 labels")) goto done;
   for (size_t i = 0; i < n; ++i) {
     if (y[i] < 0 || y[i] >= (int64_t)NUM_CLASSES) {
@@ -147,12 +105,12 @@ int main(int argc, char **argv) {
   }
 
   if (check) {
-    expected_probs = read_file(data_dir, "expected_probs.f32", &size);
+    expected_probs = fx_read_whole(data_dir, "expected_probs.f32", &size);
     if (!expected_probs ||
         !check_size("expected_probs.f32", size, n * NUM_CLASSES * sizeof(float),
                     "N x 10 f32"))
       goto done;
-    expected_loss = read_file(data_dir, "expected_loss.f32", &size);
+    expected_loss = fx_read_whole(data_dir, "expected_loss.f32", &size);
     if (!expected_loss || !check_size("expected_loss.f32", size, sizeof(float), "1 f32"))
       goto done;
   }
