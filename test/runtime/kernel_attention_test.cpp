@@ -73,12 +73,7 @@ std::vector<double> reference(const Shape &sh, View q, View k, View v, const uin
 }
 
 std::vector<float> randoms(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> x(n);
-  for (float &f : x)
-    f = dist(gen);
-  return x;
+  return kiln_test::uniformFloats(size_t(n), seed, lo, hi);
 }
 
 // Checks out (through its view) against ref: NaN exactly where ref is NaN,
@@ -103,11 +98,10 @@ void expect_close(const Shape &sh, View out, const std::vector<double> &ref) {
   EXPECT_LE(max_err, 2e-5 * max_ref + 1e-7) << "max |ref| " << max_ref;
 }
 
-// Dense q/k/v/out, optional mask; runs the kernel and compares with the
-// reference.
-void check_dense(const Shape &sh, bool causal, const std::vector<uint8_t> *mask = nullptr,
-                 int32_t threads = 1, double scale = -1, float range = 1.0f) {
-  ThreadCount tc(threads);
+// The dense kernels' output on random q/k/v (q and k in [-range, range]),
+// with an optional mask; run_bias uses the same q/k/v.
+std::vector<float> run_plain(const Shape &sh, bool causal, const std::vector<uint8_t> *mask,
+                             double scale = -1, float range = 1.0f) {
   if (scale < 0)
     scale = 1.0 / std::sqrt(double(sh.D));
   auto q = randoms(sh.B * sh.H * sh.S * sh.D, 1, -range, range);
@@ -123,6 +117,21 @@ void check_dense(const Shape &sh, bool causal, const std::vector<uint8_t> *mask 
   } else {
     kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), scale, causal);
   }
+  return out;
+}
+
+// Dense q/k/v/out, optional mask; runs the kernel and compares with the
+// reference.
+void check_dense(const Shape &sh, bool causal, const std::vector<uint8_t> *mask = nullptr,
+                 int32_t threads = 1, double scale = -1, float range = 1.0f) {
+  ThreadCount tc(threads);
+  if (scale < 0)
+    scale = 1.0 / std::sqrt(double(sh.D));
+  std::vector<float> out = run_plain(sh, causal, mask, scale, range);
+  // The same inputs as run_plain's, for the reference.
+  auto q = randoms(sh.B * sh.H * sh.S * sh.D, 1, -range, range);
+  auto k = randoms(sh.B * sh.H * sh.T * sh.D, 2, -range, range);
+  auto v = randoms(sh.B * sh.H * sh.T * sh.E, 3);
   View vq{q.data(), {sh.H * sh.S * sh.D, sh.S * sh.D, sh.D, 1}};
   View vk{k.data(), {sh.H * sh.T * sh.D, sh.T * sh.D, sh.D, 1}};
   View vv{v.data(), {sh.H * sh.T * sh.E, sh.T * sh.E, sh.E, 1}};
@@ -350,26 +359,6 @@ std::vector<float> run_bias(const Shape &sh, Bias &bias, bool causal, int32_t th
     View vo{out.data(), {sh.H * sh.S * sh.E, sh.S * sh.E, sh.E, 1}};
     View vb = bias.view();
     expect_close(sh, vo, reference(sh, vq, vk, vv, nullptr, scale, causal, &vb));
-  }
-  return out;
-}
-
-// The dense kernels' output on the same q/k/v as run_bias.
-std::vector<float> run_plain(const Shape &sh, bool causal, const std::vector<uint8_t> *mask,
-                             double scale = -1) {
-  if (scale < 0)
-    scale = 1.0 / std::sqrt(double(sh.D));
-  auto q = randoms(sh.B * sh.H * sh.S * sh.D, 1), k = randoms(sh.B * sh.H * sh.T * sh.D, 2);
-  auto v = randoms(sh.B * sh.H * sh.T * sh.E, 3);
-  std::vector<float> out(sh.B * sh.H * sh.S * sh.E, 12345.0f);
-  Desc dq(q.data(), {sh.B, sh.H, sh.S, sh.D}), dk(k.data(), {sh.B, sh.H, sh.T, sh.D});
-  Desc dv(v.data(), {sh.B, sh.H, sh.T, sh.E}), dout(out.data(), {sh.B, sh.H, sh.S, sh.E});
-  if (mask) {
-    Desc dm(const_cast<uint8_t *>(mask->data()), {sh.B, sh.T});
-    kiln_rt_attention_masked_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 2, dm.get(), 4, dout.get(),
-                                 scale, causal);
-  } else {
-    kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), scale, causal);
   }
   return out;
 }

@@ -123,12 +123,7 @@ void check(const std::vector<float> &x, const std::vector<int64_t> &t, int64_t n
 }
 
 std::vector<float> randomLogits(int64_t count, float lo, float hi, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(count);
-  for (float &x : v)
-    x = dist(gen);
-  return v;
+  return kiln_test::uniformFloats(size_t(count), seed, lo, hi);
 }
 
 std::vector<int64_t> arange(int64_t n) {

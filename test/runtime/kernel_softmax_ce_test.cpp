@@ -117,12 +117,7 @@ void check(const std::vector<float> &logits, const std::vector<int64_t> &targets
 }
 
 std::vector<float> randomLogits(int64_t count, float lo, float hi, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(count);
-  for (float &x : v)
-    x = dist(gen);
-  return v;
+  return kiln_test::uniformFloats(size_t(count), seed, lo, hi);
 }
 
 std::vector<int64_t> randomTargets(int64_t n, int64_t c, uint32_t seed) {

@@ -125,12 +125,7 @@ void check(const std::vector<float> &s, const std::vector<float> &t, int64_t n, 
 }
 
 std::vector<float> randomLogits(int64_t count, float lo, float hi, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(count);
-  for (float &x : v)
-    x = dist(gen);
-  return v;
+  return kiln_test::uniformFloats(size_t(count), seed, lo, hi);
 }
 
 std::string trace(int64_t n, int64_t c, double temp) {
