@@ -35,10 +35,6 @@ LogicalResult reportLLVMError(ModuleOp module, llvm::Error error) {
 LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_ostream &os,
                       llvm::StringRef outputDir) {
   Stage stop = options.stop;
-  if (stop == Stage::Kiln) {
-    module.print(os);
-    return success();
-  }
   FailureOr<ModelInterface> model = ModelInterface::fromKilnModule(module);
   if (failed(model))
     return failure();
@@ -48,7 +44,8 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     Stage stage;
     AddPasses addPasses;
   };
-  const MlirStage mlirStages[] = {{Stage::Fused, addFusionPasses},
+  const MlirStage mlirStages[] = {{Stage::Kiln, addInlinePasses},
+                                  {Stage::Fused, addFusionPasses},
                                   {Stage::Linalg, addKilnToLinalgPasses},
                                   {Stage::Vector, addVectorizationPasses},
                                   {Stage::Bufferized, addBufferizationPasses}};
@@ -70,11 +67,13 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
 
   // The interface has been read: drop kiln.* attributes, which LLVM IR has no
   // place for, and give entries `_mlir_ciface_<name>` wrappers taking
-  // descriptor pointers.
+  // descriptor pointers. Outlined method functions lose theirs too.
   for (auto func : module.getOps<func::FuncOp>()) {
-    if (!func->hasAttr(kEntryAttrName))
-      continue;
-    func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), UnitAttr::get(module.getContext()));
+    if (func.isExternal())
+      continue; // a runtime kernel's declaration
+    if (func->hasAttr(kEntryAttrName))
+      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                    UnitAttr::get(module.getContext()));
     func.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
     func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
     for (NamedAttribute attr : llvm::to_vector(func->getDiscardableAttrs()))

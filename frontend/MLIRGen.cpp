@@ -16,12 +16,11 @@ using llvm::SMLoc;
 using llvm::StringRef;
 using llvm::Twine;
 
-/// Expression evaluations allowed in one compilation. Inlining can blow up
-/// exponentially (f calls g twice, g calls h twice, ...); real models stay
-/// far below this.
+/// Expression evaluations allowed in one compilation: a bound on the work a
+/// pathological model can cause; real models stay far below this.
 static constexpr uint64_t kMaxWork = 2000000;
 
-/// Inlining and checking recurse along call chains.
+/// Emission and checking recurse along call chains.
 static constexpr size_t kMaxFrames = 100;
 
 /// Leading dims of a method with `...`, named so that messages can show
@@ -44,11 +43,7 @@ mlir::Location MLIRGen::getLoc(SMLoc loc) {
   StringRef fileName = diags.getFileName();
   if (unsigned id = sourceMgr.FindBufferContainingLoc(loc))
     fileName = sourceMgr.getMemoryBuffer(id)->getBufferIdentifier();
-  mlir::Location result = mlir::FileLineColLoc::get(&context, fileName, line, col);
-  // Inlined code says where it came from and through which call.
-  if (!frames.empty() && frame().callSite)
-    return mlir::CallSiteLoc::get(result, *frame().callSite);
-  return result;
+  return mlir::FileLineColLoc::get(&context, fileName, line, col);
 }
 
 /// Replaces bound symbols; unbound ones keep their names.
@@ -227,8 +222,9 @@ const Instance *MLIRGen::walkInstances(llvm::ArrayRef<InstanceStep> steps, SMLoc
 }
 
 MLIRGen::Frame MLIRGen::makeOwnFrame(const Instance &instance, const FnDecl &fn,
-                                     const Signature &signature, mlir::Block &entry) {
-  Frame frame{&instance, &fn, &signature, {}, {}, std::nullopt};
+                                     const Signature &signature, mlir::Block &entry,
+                                     FrameKind kind) {
+  Frame frame{&instance, &fn, &signature, {}, {}, kind};
   // Its symbols are free: `B` stays `B`.
   for (const TensorType &type : signature.args)
     for (const Dim &dim : type.dims)
@@ -267,7 +263,7 @@ void MLIRGen::emitEntry(const Instance &root, const FnDecl &fn) {
 
   mlir::Block *entry = func.addEntryBlock();
   builder.setInsertionPointToStart(entry);
-  Frame f = makeOwnFrame(root, fn, *signature, *entry);
+  Frame f = makeOwnFrame(root, fn, *signature, *entry, FrameKind::Entry);
   frames.push_back(&f);
   auto results = emitBody(f);
   frames.pop_back();
@@ -308,7 +304,7 @@ bool MLIRGen::ensureChecked(const Instance &instance, const FnDecl &fn,
                                             builder.getFunctionType(argTypes, {}));
   mlir::Block *entry = scratch.addEntryBlock();
   builder.setInsertionPointToStart(entry);
-  Frame f = makeOwnFrame(instance, fn, *signature, *entry);
+  Frame f = makeOwnFrame(instance, fn, *signature, *entry, FrameKind::Check);
   frames.push_back(&f);
   bool ok = emitBody(f).has_value();
   frames.pop_back();
@@ -603,9 +599,8 @@ MaybeValue MLIRGen::emitName(const NameExprAST &name) {
     const InstanceParam *param = owner ? owner->getParam(name.resolvedParam) : nullptr;
     if (!param || !param->type)
       return std::nullopt; // Its declaration's error was reported.
-    mlir::Value value =
-        ParamOp::create(builder, getLoc(name.getLoc()), param->type->toMLIR(&context), param->path);
-    return TypedValue{value, *param->type, std::nullopt, name.getName(), param->decl->getLoc()};
+    return TypedValue{getParamValue(*param, name.getLoc()), *param->type, std::nullopt,
+                      name.getName(), param->decl->getLoc()};
   }
   case NameExprAST::Resolution::Unresolved:
   case NameExprAST::Resolution::DimSymbol:
@@ -690,19 +685,131 @@ std::optional<llvm::SmallVector<TypedValue, 1>> MLIRGen::emitMethodCall(const Ca
   if (!ensureChecked(*callee, fn, leadingRank))
     return std::nullopt;
 
-  // Inline the body with the callee's symbols bound to the caller's dims.
-  Frame f{callee, &fn, signature, std::move(bindings), {}, getLoc(call.getLoc())};
-  for (auto [i, arg] : llvm::enumerate(args)) {
-    const FnArg &param = fn.getArgs()[i];
-    arg.declName = param.name.name;
-    arg.declLoc = param.name.loc;
-    f.locals[param.name.name] = arg;
+  llvm::SmallVector<TypedValue, 1> results;
+  llvm::SmallVector<mlir::Type, 1> resultTypes;
+  for (const TensorType &declared : signature->results) {
+    results.push_back({{}, substituteWith(declared, bindings), std::nullopt, {}, {}});
+    resultTypes.push_back(results.back().type.toMLIR(&context));
   }
+  mlir::Location loc = getLoc(call.getLoc());
+  if (frame().kind == FrameKind::Check) {
+    // Only the types matter here: the callee's body checked on its own.
+    auto placeholder = mlir::UnrealizedConversionCastOp::create(builder, loc, resultTypes,
+                                                                mlir::ValueRange{});
+    for (auto [result, value] : llvm::zip(results, placeholder.getResults()))
+      result.value = value;
+    return results;
+  }
+
+  OutlinedFn &outlined = getOutlined(*callee, fn, *signature, bindings);
+  llvm::SmallVector<mlir::Value, 8> operands;
+  for (const TypedValue &arg : args)
+    operands.push_back(arg.value);
+  llvm::SmallVector<const InstanceParam *> calleeParams;
+  callee->collectParams(calleeParams);
+  for (unsigned index : outlined.params)
+    operands.push_back(getParamValue(*calleeParams[index], call.getLoc()));
+  auto callOp = mlir::func::CallOp::create(builder, loc, outlined.func, operands);
+  for (auto [result, value] : llvm::zip(results, callOp.getResults()))
+    result.value = value;
+  return results;
+}
+
+mlir::Value MLIRGen::getParamValue(const InstanceParam &param, SMLoc loc) {
+  Frame &f = frame();
+  mlir::Type type = param.type->toMLIR(&context);
+  if (f.kind != FrameKind::Outlined)
+    return ParamOp::create(builder, getLoc(loc), type, param.path);
+  // An outlined body reads its parameters from trailing arguments, so each
+  // call passes its own instance's weights.
+  if (f.paramIndex.empty()) {
+    llvm::SmallVector<const InstanceParam *> params;
+    f.instance->collectParams(params);
+    for (auto [i, p] : llvm::enumerate(params))
+      f.paramIndex[p] = i;
+  }
+  unsigned index = f.paramIndex.at(&param);
+  mlir::func::FuncOp func = f.outlined->func;
+  mlir::Block &entry = func.getBody().front();
+  unsigned numDataArgs = entry.getNumArguments() - f.outlined->params.size();
+  for (auto [i, known] : llvm::enumerate(f.outlined->params))
+    if (known == index)
+      return entry.getArgument(numDataArgs + i);
+  f.outlined->params.push_back(index);
+  mlir::Value arg = entry.addArgument(type, getLoc(param.decl->getLoc()));
+  // Named by its path within the instance: `attn.q_proj.weight`.
+  llvm::StringRef relative = llvm::StringRef(param.path);
+  if (!f.instance->getPath().empty())
+    relative = relative.drop_front(f.instance->getPath().size() + 1);
+  func.setType(builder.getFunctionType(entry.getArgumentTypes(), func.getResultTypes()));
+  func.setArgAttr(entry.getNumArguments() - 1, kParamAttrName, builder.getStringAttr(relative));
+  return arg;
+}
+
+MLIRGen::OutlinedFn &MLIRGen::getOutlined(const Instance &instance, const FnDecl &fn,
+                                          const Signature &signature,
+                                          const llvm::StringMap<Dim> &bindings) {
+  // The callee's own symbols, except those the caller binds to a size.
+  llvm::StringMap<Dim> symbols;
+  for (const TensorType &type : signature.args)
+    for (const Dim &dim : type.dims)
+      if (dim.isSymbolic()) {
+        const Dim &bound = bindings.lookup(dim.symbol);
+        symbols.try_emplace(dim.symbol, bound.isSymbolic() ? dim : bound);
+      }
+  llvm::SmallVector<TensorType, 4> argTypes;
+  std::string key = instance.getKey() + "::" + fn.getName().str() + "(";
+  for (const TensorType &type : signature.args) {
+    argTypes.push_back(substituteWith(type, symbols));
+    key += argTypes.back().str() + ";";
+  }
+  key += ")";
+  std::unique_ptr<OutlinedFn> &slot = outlinedFns[key];
+  if (slot)
+    return *slot;
+  slot = std::make_unique<OutlinedFn>();
+  OutlinedFn &outlined = *slot;
+  for (const TensorType &type : signature.results)
+    outlined.results.push_back(substituteWith(type, symbols));
+
+  // `TransformerBlock.forward`, then `TransformerBlock.forward.1`, ...
+  std::string name = (instance.getDecl().getName() + "." + fn.getName()).str();
+  if (unsigned n = outlinedNames[name]++)
+    name += "." + std::to_string(n);
+  llvm::SmallVector<mlir::Type, 4> types, resultTypes;
+  for (const TensorType &type : argTypes)
+    types.push_back(type.toMLIR(&context));
+  for (const TensorType &type : outlined.results)
+    resultTypes.push_back(type.toMLIR(&context));
+  mlir::OpBuilder::InsertionGuard guard(builder);
+  outlined.func = mlir::func::FuncOp::create(getLoc(fn.getLoc()), name,
+                                             builder.getFunctionType(types, resultTypes));
+  outlined.func.setPrivate();
+  for (auto [i, arg] : llvm::enumerate(fn.getArgs())) {
+    outlined.func.setArgAttr(i, kArgNameAttrName, builder.getStringAttr(arg.name.name));
+    outlined.func.setArgAttr(i, kDimsAttrName, argTypes[i].getDimsAttr(&context));
+  }
+  for (auto [i, type] : llvm::enumerate(outlined.results))
+    outlined.func.setResultAttr(i, kDimsAttrName, type.getDimsAttr(&context));
+  mlir::Block *entry = outlined.func.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  Frame f{&instance, &fn, &signature, std::move(symbols), {}, FrameKind::Outlined};
+  f.outlined = &outlined;
+  for (auto [i, arg] : llvm::enumerate(fn.getArgs()))
+    f.locals[arg.name.name] = TypedValue{entry->getArgument(i), argTypes[i], std::nullopt,
+                                         arg.name.name, arg.name.loc};
   frames.push_back(&f);
   auto results = emitBody(f);
   frames.pop_back();
+  llvm::SmallVector<mlir::Value, 1> values;
   if (results)
-    for (TypedValue &result : *results)
-      result.declLoc = SMLoc(); // Notes should not point inside the callee.
-  return results;
+    for (const TypedValue &value : *results)
+      values.push_back(value.value);
+  // Checked already, so only a reported error (the module is then dropped)
+  // leaves it without results.
+  if (values.size() == resultTypes.size())
+    mlir::func::ReturnOp::create(builder, getLoc(fn.getEndLoc()), values);
+  // After its callees: the module lists functions callees first.
+  module.getBody()->push_back(outlined.func);
+  return outlined;
 }

@@ -4,15 +4,20 @@
 // every instance is first checked on its own, with its declared signature
 // and its symbolic dims free (like a function body in C): errors are
 // reported once, in the method's own terms (`f32[B, 64]`). A call site only
-// unifies the arguments with the callee's signature and then inlines the
-// callee's body with its symbols replaced by the caller's dims. The shape
-// rules are monotone under that substitution, so an inlined body that checked
-// on its own cannot fail, and the emitted module has no func.call: only the
-// `export fn` entries.
+// unifies the arguments with the callee's signature. The shape rules are
+// monotone under substituting dims for symbols, so a body that checked on its
+// own cannot fail at any call.
 //
 // Checking a method on its own emits it into a scratch function that is
-// thrown away. Entries are emitted into the module only once every method
-// has passed.
+// thrown away; calls in it yield placeholders of the result types, so each
+// body is checked once. Entries are emitted into the module only once every
+// method has passed. A method call there becomes a func.call of a private
+// function emitted once per (module key, method, argument types), like a
+// C++ template instantiated per type: a symbol the caller binds to a static
+// size is static in it, one bound to a symbol stays symbolic. The callee
+// takes the parameters it reads as trailing arguments, so the twelve blocks
+// of a ViT share one body and each call passes its own layer's weights.
+// Inlining is a later pass (kiln-inline).
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_FRONTEND_MLIRGEN_H
@@ -21,6 +26,7 @@
 #include "frontend/Builtins.h"
 #include "frontend/Instance.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -76,8 +82,25 @@ public:
   mlir::OwningOpRef<mlir::ModuleOp> emitModel(const ModuleDecl &top, llvm::StringRef modelName);
 
 private:
-  /// One function body being emitted (an entry, a method checked on its
-  /// own, or a method inlined into a caller).
+  /// What a frame's body is emitted for.
+  enum class FrameKind {
+    Entry,    ///< an `export fn`: parameters are read with kiln.param
+    Check,    ///< a method checked on its own, thrown away
+    Outlined, ///< a method's private function: parameters are arguments
+  };
+
+  /// A method's private function, emitted once per key.
+  struct OutlinedFn {
+    mlir::func::FuncOp func;
+    /// The parameters it takes after its data arguments: indices into its
+    /// instance's collectParams() order (the same in every instance with the
+    /// same key).
+    llvm::SmallVector<unsigned, 8> params;
+    /// Result types in the callee's own symbols.
+    llvm::SmallVector<TensorType, 1> results;
+  };
+
+  /// One function body being emitted.
   struct Frame {
     const Instance *instance;
     const FnDecl *fn;
@@ -85,8 +108,7 @@ private:
     /// Callee symbol -> dim in the namespace of the function being emitted.
     llvm::StringMap<Dim> symbols;
     llvm::StringMap<MaybeValue> locals;
-    /// The call that inlined this frame; null at the outermost frame.
-    std::optional<mlir::Location> callSite;
+    FrameKind kind;
     /// The iteration each enclosing `for` loop is in.
     llvm::DenseMap<const ForStmtAST *, int64_t> loopIndex{};
     /// Names a block's `let`s shadowed, restored when the block ends;
@@ -95,12 +117,23 @@ private:
       llvm::StringMap<std::optional<MaybeValue>> shadowed;
     };
     llvm::SmallVector<Scope, 2> scopes{};
+    /// Outlined frames: the instance's parameters by collectParams() index,
+    /// and the argument each one read so far arrived in.
+    llvm::DenseMap<const InstanceParam *, unsigned> paramIndex{};
+    OutlinedFn *outlined = nullptr;
   };
 
   /// The frame of a function emitted on its own (an entry, or a method
   /// being checked): free symbols, arguments from `entry`.
   Frame makeOwnFrame(const Instance &instance, const FnDecl &fn, const Signature &signature,
-                     mlir::Block &entry);
+                     mlir::Block &entry, FrameKind kind);
+  /// The private function of `fn` in `instance` for the caller's bindings
+  /// of its symbols, emitted on first use.
+  OutlinedFn &getOutlined(const Instance &instance, const FnDecl &fn, const Signature &signature,
+                          const llvm::StringMap<Dim> &bindings);
+  /// The value of `param` in the current frame: a kiln.param read in an
+  /// entry, an argument of an outlined function (added on first use).
+  mlir::Value getParamValue(const InstanceParam &param, llvm::SMLoc loc);
 
   // Model-level steps (MLIRGen.cpp).
   void emitParameters(const Instance &root);
@@ -174,6 +207,10 @@ private:
   enum class CheckState { InProgress, Ok, Failed };
   llvm::StringMap<CheckState> checkStates;
   llvm::StringMap<std::optional<Signature>> signatures;
+  /// Outlined functions by instance key, method and argument types.
+  llvm::StringMap<std::unique_ptr<OutlinedFn>> outlinedFns;
+  /// How many functions were named after each method, for unique names.
+  llvm::StringMap<unsigned> outlinedNames;
   /// Expressions evaluated so far: bounds the work that inlining can cause.
   uint64_t workDone = 0;
   bool reportedTooLarge = false;

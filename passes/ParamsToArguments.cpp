@@ -32,7 +32,7 @@ struct ParamsToArgumentsPass : impl::KilnParamsToArgumentsBase<ParamsToArguments
       for (auto [i, param] : llvm::enumerate(params)) {
         types.push_back(param.getType());
         attrs.push_back(DictionaryAttr::get(
-            &getContext(), {NamedAttribute(StringAttr::get(&getContext(), "kiln.param"),
+            &getContext(), {NamedAttribute(StringAttr::get(&getContext(), kParamAttrName),
                                            param.getSymNameAttr())}));
         locs.push_back(param.getLoc());
         indexOf[param.getSymName()] = i;

@@ -26,11 +26,13 @@ namespace kiln {
 /// The stages of the CPU pipeline, in order. kilnc's --emit=<stage> stops
 /// after the named one; each is also a kiln-opt pipeline taking the options
 /// above (`-kiln-to-linalg='backend=onednn'`).
+///  kiln:       the frontend's method functions, inlined by kiln-inline
 ///  fused:      kiln -> kiln with fused ops (softmax + cross-entropy, ...)
 ///  linalg:     kernels selected (kiln.kernel), the rest to linalg on tensors
 ///  vector:     tiled and vectorized for the host
 ///  bufferized: memrefs, results as out-params, buffers planned into the arena
 ///  llvm-mlir:  the LLVM dialect, kernels as calls into the runtime
+void addInlinePasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addFusionPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addKilnToLinalgPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addVectorizationPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
@@ -47,7 +49,7 @@ void registerKernelBufferization(mlir::DialectRegistry &registry);
 void registerPasses();
 
 /// Registers the stages above as named kiln-opt pipelines
-/// (`kiln-fuse`, `kiln-to-linalg`, `kiln-vectorize`, `kiln-bufferize`, `kiln-to-llvm`).
+/// (`kiln-inline-methods`, `kiln-fuse`, `kiln-to-linalg`, `kiln-vectorize`, `kiln-bufferize`, `kiln-to-llvm`).
 void registerKilnPipelines();
 
 } // namespace kiln

@@ -15,6 +15,31 @@ def KilnParamsToArguments : Pass<"kiln-params-to-arguments", "::mlir::ModuleOp">
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def KilnInline : Pass<"kiln-inline", "::mlir::ModuleOp"> {
+  let summary = "Inlines the frontend's outlined method functions by a size rule";
+  let description = [{
+    The frontend emits each module method once per (module, constructor
+    arguments, argument types) as a private `func.func`, called per layer
+    with that layer's parameters. This pass inlines calls of private
+    functions, callees before callers (so a callee's size is counted with its
+    own callees already inlined):
+     - `mode=always`: every call (one function per entry, as if written out);
+     - `mode=never`: none;
+     - `mode=auto`: a function called from one place, or whose body has at
+       most `max-ops` operations (a Linear, a LayerNorm, a head split), is
+       inlined; larger shared bodies (a transformer block called per layer)
+       stay functions. Small bodies inlined keep fusion across them
+       (`x @ w^T + b` then `gelu` in the caller still fuses).
+    Functions left without calls are erased.
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"auto\"",
+           "always, never or auto">,
+    Option<"maxOps", "max-ops", "int64_t", /*default=*/"16",
+           "auto inlines bodies of at most this many operations">,
+  ];
+}
+
 def KilnFuseSoftmaxCrossEntropy
     : Pass<"kiln-fuse-softmax-cross-entropy", "::mlir::func::FuncOp"> {
   let summary = "Fuses softmax and cross-entropy into kiln.softmax_cross_entropy";
@@ -109,6 +134,23 @@ def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::func::FuncOp"> 
   }];
   let dependentDialects = ["::mlir::math::MathDialect", "::mlir::arith::ArithDialect",
                            "::mlir::vector::VectorDialect", "::mlir::LLVM::LLVMDialect"];
+}
+
+def KilnCallResultsToOutParams
+    : Pass<"kiln-call-results-to-out-params", "::mlir::ModuleOp"> {
+  let summary = "Results of private functions become buffers their callers provide";
+  let description = [{
+    After bufferization, every private function with memref results (a
+    module method's outlined body) takes one more trailing argument per
+    result and returns nothing; each call site allocates those buffers, with
+    dynamic sizes read from the call's operands through the callee's
+    `kiln.dims` (a result dim `B` is the size of an argument dim named `B`),
+    so the caller's arena planner sees them. A returned buffer the callee
+    allocated becomes the out-param itself; anything else is copied into it.
+    Upstream `buffer-results-to-out-params` does the entries, whose buffers
+    the runtime provides (it cannot size dynamic results of calls).
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def KilnPlanArena : Pass<"kiln-plan-arena", "::mlir::ModuleOp"> {

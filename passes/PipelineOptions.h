@@ -17,6 +17,9 @@ struct PipelineOptions {
   /// Fusion passes and the fused native kernels (attention, softmax-CE); off
   /// gives the op-by-op lowering that bench/ compares against.
   bool fusion = true;
+  /// Which outlined method functions are inlined: "always", "never" or
+  /// "auto" (by size, kiln-inline).
+  std::string inlining = "auto";
 };
 
 } // namespace kiln

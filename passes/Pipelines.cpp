@@ -24,6 +24,12 @@ void addUpstream(OpPassManager &pm, StringRef pipeline) {
 }
 } // namespace
 
+void addInlinePasses(OpPassManager &pm, const PipelineOptions &options) {
+  // Small method bodies are inlined before anything else, so fusions see
+  // across them.
+  pm.addPass(createKilnInline({/*mode=*/options.inlining}));
+}
+
 void addFusionPasses(OpPassManager &pm, const PipelineOptions &options) {
   if (!options.fusion)
     return;
@@ -48,17 +54,24 @@ void addKilnToLinalgPasses(OpPassManager &pm, const PipelineOptions &options) {
 
 void addVectorizationPasses(OpPassManager &pm, const PipelineOptions &) {
   pm.addNestedPass<func::FuncOp>(createKilnTileAndVectorize());
-  addUpstream(pm, "canonicalize,cse");
+  // Sizes of tiled results read back from the arguments, not through chains
+  // of loops: one-shot bufferization's slice analysis grows with each link
+  // of such a chain, and the arena planner traces sizes to arguments.
+  addUpstream(pm, "canonicalize,func.func(scf-for-loop-canonicalization),"
+                  "resolve-ranked-shaped-type-result-dims,canonicalize,cse");
 }
 
 void addBufferizationPasses(OpPassManager &pm, const PipelineOptions &) {
   // Results become caller-provided out-params (the runtime passes the user's
-  // output buffers); every remaining allocation is placed in the arena.
+  // output buffers, a caller those of its calls); every remaining
+  // allocation is placed in the arena.
   addUpstream(pm, "eliminate-empty-tensors,"
                   "one-shot-bufferize{bufferize-function-boundaries=1 "
                   "function-boundary-type-conversion=identity-layout-map},"
-                  "canonicalize,cse,"
-                  "buffer-results-to-out-params{hoist-static-allocs=1 "
+                  "canonicalize,cse");
+  // Method functions' results first: upstream cannot size dynamic ones.
+  pm.addPass(createKilnCallResultsToOutParams());
+  addUpstream(pm, "buffer-results-to-out-params{hoist-static-allocs=1 "
                   "hoist-dynamic-allocs=1 modify-public-functions=1},"
                   "canonicalize,cse");
   pm.addPass(createKilnPlanArena());
@@ -90,18 +103,23 @@ struct PipelineCliOptions : PassPipelineOptions<PipelineCliOptions> {
                               llvm::cl::init("auto")};
   Option<bool> fusion{*this, "fusion", llvm::cl::desc("Fusion passes and fused kernels"),
                       llvm::cl::init(true)};
+  Option<std::string> inlining{*this, "inline",
+                               llvm::cl::desc("Inline method functions: always, never or auto"),
+                               llvm::cl::init("auto")};
 };
 
 template <void (*addPasses)(OpPassManager &, const PipelineOptions &)>
 void registerStage(StringRef name, StringRef description) {
   PassPipelineRegistration<PipelineCliOptions>(
       name, description, [](OpPassManager &pm, const PipelineCliOptions &cli) {
-        addPasses(pm, PipelineOptions{cli.backend, cli.fusion});
+        addPasses(pm, PipelineOptions{cli.backend, cli.fusion, cli.inlining});
       });
 }
 } // namespace
 
 void registerKilnPipelines() {
+  registerStage<addInlinePasses>("kiln-inline-methods",
+                                 "inline method functions (the `inline` option)");
   registerStage<addFusionPasses>("kiln-fuse", "kiln ops to fused kiln ops");
   registerStage<addKilnToLinalgPasses>("kiln-to-linalg",
                                        "kernels selected, other kiln ops to linalg on tensors");

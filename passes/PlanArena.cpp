@@ -12,6 +12,13 @@
 //     memref.view of a new leading `memref<?xi8>` arena argument;
 //  4. records the arena's size terms on the entry as `kiln.arena`.
 //
+// Private functions (module methods kept as functions) are planned the same
+// way, callees first. A call's frame is the callee's arena with its symbols
+// read at the call; all of a function's calls share one frame region after
+// its own groups (calls run one at a time), sized by the largest coefficient
+// each product of symbols has among the calls. A callee's scratch is planned
+// once, however many layers call it.
+//
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnDialect.h"
 #include "passes/Passes.h"
@@ -34,6 +41,8 @@ constexpr int64_t kAlignment = 64;
 constexpr unsigned kMaxTraceDepth = 16;
 
 using Monomial = SmallVector<std::string, 2>; // sorted symbol names
+/// An arena size: bytes per unit of each product of symbols.
+using Polynomial = std::map<Monomial, int64_t>;
 
 struct Buffer {
   memref::AllocOp alloc;
@@ -185,15 +194,94 @@ int64_t packGroup(MutableArrayRef<Buffer *> group) {
   return peak;
 }
 
+/// A function planned: its arena size in its own symbols.
+struct Plan {
+  Polynomial size;
+};
+
+/// The calls of planned functions in `func`, with each call's frame size in
+/// `func`'s symbols.
+struct CallFrame {
+  func::CallOp call;
+  Polynomial size;
+};
+
+/// Reads the callee's arena size at `call`: each callee symbol becomes the
+/// caller's size of the argument dim that symbol names.
+FailureOr<Polynomial> frameAtCall(func::CallOp call, func::FuncOp callee, const Plan &plan,
+                                  SymbolTracer &tracer) {
+  Polynomial size;
+  for (const auto &[monomial, coeff] : plan.size) {
+    Monomial mapped;
+    int64_t scaled = coeff;
+    for (const std::string &symbol : monomial) {
+      std::optional<std::string> found;
+      // The callee's arena argument (0) has no operand at the call yet.
+      for (unsigned i = 1; i < callee.getNumArguments() && !found; ++i) {
+        auto dims = callee.getArgAttrOfType<ArrayAttr>(i, kDimsAttrName);
+        if (!dims)
+          continue;
+        for (auto [d, dim] : llvm::enumerate(dims)) {
+          auto name = dyn_cast<StringAttr>(dim);
+          if (!name || name.getValue() != symbol)
+            continue;
+          Value operand = call.getOperand(i - 1);
+          auto type = cast<MemRefType>(operand.getType());
+          if (!type.isDynamicDim(d)) {
+            scaled *= type.getDimSize(d);
+            found = "";
+          } else {
+            found = tracer.traceDim(operand, d, 0);
+          }
+          if (found)
+            break;
+        }
+      }
+      if (!found)
+        return call.emitOpError("passes a size for '")
+               << symbol << "' of '" << callee.getSymName()
+               << "' that is not a symbolic dim of the caller's arguments";
+      if (!found->empty())
+        mapped.push_back(*found);
+    }
+    llvm::sort(mapped);
+    size[mapped] += scaled;
+  }
+  return size;
+}
+
 struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
   void runOnOperation() override {
-    for (auto func : getOperation().getOps<func::FuncOp>())
-      if (func->hasAttr(kEntryAttrName) && !func.isExternal())
-        if (failed(planEntry(func)))
-          return signalPassFailure();
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    // Callees first: a call's frame is its callee's finished plan.
+    SmallVector<func::FuncOp> order;
+    DenseSet<Operation *> visited;
+    std::function<void(func::FuncOp)> visit = [&](func::FuncOp func) {
+      if (!visited.insert(func).second)
+        return;
+      func.walk([&](func::CallOp call) {
+        if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+          visit(callee);
+      });
+      order.push_back(func);
+    };
+    for (auto func : module.getOps<func::FuncOp>())
+      visit(func);
+
+    DenseMap<Operation *, Plan> plans;
+    for (func::FuncOp func : order) {
+      if (func.isExternal() || !(func->hasAttr(kEntryAttrName) || func.isPrivate()))
+        continue;
+      FailureOr<Plan> plan = planFunction(func, symbols, plans);
+      if (failed(plan))
+        return signalPassFailure();
+      plans[func] = std::move(*plan);
+    }
   }
 
-  LogicalResult planEntry(func::FuncOp func) {
+  FailureOr<Plan> planFunction(func::FuncOp func, SymbolTable &symbols,
+                               const DenseMap<Operation *, Plan> &plans) {
     Block &block = func.getBody().front();
     DenseMap<Operation *, unsigned> positions;
     for (auto [i, op] : llvm::enumerate(block))
@@ -201,7 +289,25 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
 
     SymbolTracer tracer(func);
     std::vector<Buffer> buffers;
-    WalkResult walk = func.walk([&](memref::AllocOp alloc) -> WalkResult {
+    std::vector<CallFrame> calls;
+    WalkResult walk = func.walk([&](Operation *op) -> WalkResult {
+      if (auto call = dyn_cast<func::CallOp>(op)) {
+        auto callee = symbols.lookup<func::FuncOp>(call.getCallee());
+        auto plan = callee ? plans.find(callee) : plans.end();
+        if (plan == plans.end())
+          return WalkResult::advance(); // a runtime function
+        if (call->getBlock() != &block)
+          return call.emitOpError("calls inside a loop or region; "
+                                  "the arena planner only places entry-level frames");
+        FailureOr<Polynomial> size = frameAtCall(call, callee, plan->second, tracer);
+        if (failed(size))
+          return WalkResult::interrupt();
+        calls.push_back({call, std::move(*size)});
+        return WalkResult::advance();
+      }
+      auto alloc = dyn_cast<memref::AllocOp>(op);
+      if (!alloc)
+        return WalkResult::advance();
       if (alloc->getBlock() != &block)
         return alloc.emitOpError("allocates inside a loop or region; "
                                  "the arena planner only places entry-level buffers");
@@ -219,7 +325,7 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
         std::optional<std::string> symbol = tracer.trace(size);
         if (!symbol)
           return alloc.emitOpError("has a dynamic size that is not a symbolic "
-                                   "dim of the entry's arguments");
+                                   "dim of the function's arguments");
         buffer.monomial.push_back(*symbol);
       }
       llvm::sort(buffer.monomial);
@@ -235,6 +341,13 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
     std::map<Monomial, SmallVector<Buffer *>> groups;
     for (Buffer &buffer : buffers)
       groups[buffer.monomial].push_back(&buffer);
+    // One region for all frames: per product of symbols, the largest
+    // coefficient any call needs (an upper bound of every call's size, as
+    // sizes are at least 1).
+    Polynomial frames;
+    for (const CallFrame &frame : calls)
+      for (const auto &[monomial, coeff] : frame.size)
+        frames[monomial] = std::max(frames[monomial], coeff);
 
     MLIRContext *ctx = &getContext();
     OpBuilder b(ctx);
@@ -250,37 +363,58 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
     // the running sum of the previous groups' sizes.
     b.setInsertionPointToStart(&block);
     Value base = arith::ConstantIndexOp::create(b, loc, 0);
-    SmallVector<Attribute> terms;
-    for (auto &[monomial, group] : groups) {
-      int64_t peak = packGroup(group);
+    auto unitOf = [&](const Monomial &monomial) {
       Value unit = arith::ConstantIndexOp::create(b, loc, 1);
       for (const std::string &symbol : monomial)
         unit = b.createOrFold<arith::MulIOp>(loc, unit, tracer.materialize(b, symbol));
+      return unit;
+    };
+    auto scaled = [&](Value unit, int64_t coeff) {
+      return b.createOrFold<arith::MulIOp>(loc, unit,
+                                           arith::ConstantIndexOp::create(b, loc, coeff));
+    };
+    Plan plan;
+    for (auto &[monomial, group] : groups) {
+      int64_t peak = packGroup(group);
+      Value unit = unitOf(monomial);
       for (Buffer *buffer : group) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPoint(buffer->alloc);
-        Value offset = b.createOrFold<arith::AddIOp>(
-            loc, base,
-            b.createOrFold<arith::MulIOp>(loc, unit,
-                                          arith::ConstantIndexOp::create(b, loc, buffer->offset)));
+        Value offset = b.createOrFold<arith::AddIOp>(loc, base, scaled(unit, buffer->offset));
         auto view = memref::ViewOp::create(b, buffer->alloc.getLoc(), buffer->alloc.getType(),
                                            arena, offset, buffer->alloc.getDynamicSizes());
         buffer->alloc.replaceAllUsesWith(view.getResult());
       }
-      base = b.createOrFold<arith::AddIOp>(
-          loc, base,
-          b.createOrFold<arith::MulIOp>(loc, unit, arith::ConstantIndexOp::create(b, loc, peak)));
-      SmallVector<Attribute> names;
-      for (const std::string &symbol : monomial)
-        names.push_back(b.getStringAttr(symbol));
-      terms.push_back(b.getDictionaryAttr({b.getNamedAttr("coeff", b.getI64IntegerAttr(peak)),
-                                           b.getNamedAttr("symbols", b.getArrayAttr(names))}));
+      base = b.createOrFold<arith::AddIOp>(loc, base, scaled(unit, peak));
+      plan.size[monomial] += peak;
     }
+    // Each call gets the frame region, viewed at its own size.
+    for (CallFrame &frame : calls) {
+      Value size = arith::ConstantIndexOp::create(b, loc, 0);
+      for (const auto &[monomial, coeff] : frame.size)
+        size = b.createOrFold<arith::AddIOp>(loc, size, scaled(unitOf(monomial), coeff));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(frame.call);
+      auto view = memref::ViewOp::create(b, frame.call.getLoc(), arenaType, arena, base,
+                                         ValueRange{size});
+      frame.call->insertOperands(0, {view.getResult()});
+    }
+    for (const auto &[monomial, coeff] : frames)
+      plan.size[monomial] += coeff;
+
     // Erased only now: the builder's insertion point may sit on an alloc.
     for (Buffer &buffer : buffers)
       buffer.alloc.erase();
+    SmallVector<Attribute> terms;
+    for (const auto &[monomial, coeff] : plan.size) {
+      SmallVector<Attribute> names;
+      for (const std::string &symbol : monomial)
+        names.push_back(b.getStringAttr(symbol));
+      terms.push_back(b.getDictionaryAttr({b.getNamedAttr("coeff", b.getI64IntegerAttr(coeff)),
+                                           b.getNamedAttr("symbols", b.getArrayAttr(names))}));
+    }
     func->setAttr("kiln.arena", b.getArrayAttr(terms));
-    return success();
+    return plan;
   }
 };
 

@@ -18,6 +18,10 @@ inline constexpr llvm::StringLiteral kEntryAttrName = "kiln.entry";
 /// (`x`, `y`) and the symbolic dims (`["B", 64]`) of an entry's tensors.
 inline constexpr llvm::StringLiteral kArgNameAttrName = "kiln.name";
 inline constexpr llvm::StringLiteral kDimsAttrName = "kiln.dims";
+/// Per-argument attribute naming the parameter an argument carries: its
+/// `state_dict` path on an entry, its path within the module on a method's
+/// outlined function (`attn.q_proj.weight`).
+inline constexpr llvm::StringLiteral kParamAttrName = "kiln.param";
 } // namespace kiln
 
 #endif // KILN_DIALECTS_KILN_KILNDIALECT_H

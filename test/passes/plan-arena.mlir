@@ -45,7 +45,7 @@ func.func @nested(%x: memref<?xf32> {kiln.dims = ["B"]}) attributes {kiln.entry}
 // -----
 
 func.func @untraceable(%x: memref<?xf32> {kiln.dims = ["B"]}, %n: index) attributes {kiln.entry} {
-  // expected-error @+1 {{has a dynamic size that is not a symbolic dim of the entry's arguments}}
+  // expected-error @+1 {{has a dynamic size that is not a symbolic dim of the function's arguments}}
   %a = memref.alloc(%n) : memref<?xf32>
   "test.use"(%a) : (memref<?xf32>) -> ()
   return

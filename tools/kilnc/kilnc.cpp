@@ -80,6 +80,10 @@ cl::opt<bool> fusion("fusion",
                      cl::desc("Fusion passes and fused kernels (default: on; --fusion=false "
                               "lowers op by op)"),
                      cl::init(true), cl::cat(kilncCategory));
+cl::opt<std::string> inlining("inline",
+                              cl::desc("Inline the functions of module methods: always, never or "
+                                       "auto (small or once-called bodies; the default)"),
+                              cl::init("auto"), cl::cat(kilncCategory));
 cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
                                cl::cat(kilncCategory));
 cl::opt<std::string> targetFeatures("mattr", cl::desc("Extra target features, e.g. -avx512f"),
@@ -148,6 +152,8 @@ int main(int argc, char **argv) {
 
   if (backend != "native" && backend != "onednn" && backend != "auto")
     return fail("unknown backend '" + backend + "': expected native, onednn or auto");
+  if (inlining != "always" && inlining != "never" && inlining != "auto")
+    return fail("unknown --inline mode '" + inlining + "': expected always, never or auto");
   std::string name = modelName.empty() ? defaultModelName(inputPath) : modelName.getValue();
   if (!isIdentifier(name))
     return fail("model name '" + name + "' is not a C identifier (use --name)");
@@ -208,7 +214,7 @@ int main(int argc, char **argv) {
   kiln::CompileOptions options;
   options.stop = toStage(emit);
   options.target = {targetCpu, targetFeatures};
-  options.pipeline = {backend, fusion};
+  options.pipeline = {backend, fusion, inlining};
   options.sourceName = llvm::sys::path::filename(inputPath).str();
   llvm::raw_ostream &os = outputFile ? outputFile->os() : llvm::nulls();
   if (mlir::failed(kiln::compile(*module, options, os, output)))

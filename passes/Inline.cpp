@@ -1,0 +1,99 @@
+//===- Inline.cpp - Inlines outlined method functions by a size rule ------===//
+//
+// The frontend keeps every module method a function; this pass decides which
+// calls to replace by the body (see Passes.td for the rule). Callees are
+// visited before their callers, so a function's size is measured after its
+// own small callees were inlined into it.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Kiln/KilnDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/Inliner.h"
+#include "mlir/Transforms/InliningUtils.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNINLINE
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// Functions in post-order of the call graph: callees first.
+SmallVector<func::FuncOp> calleesFirst(ModuleOp module, SymbolTable &symbols) {
+  llvm::SetVector<Operation *> done;
+  SmallVector<func::FuncOp> order;
+  // The frontend's call graph is acyclic (Sema rejects recursion); a cycle
+  // in hand-written IR is cut where it closes.
+  DenseSet<Operation *> onStack;
+  std::function<void(func::FuncOp)> visit = [&](func::FuncOp func) {
+    if (done.contains(func) || !onStack.insert(func).second)
+      return;
+    func.walk([&](func::CallOp call) {
+      if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+        visit(callee);
+    });
+    onStack.erase(func);
+    if (done.insert(func))
+      order.push_back(func);
+  };
+  for (auto func : module.getOps<func::FuncOp>())
+    visit(func);
+  return order;
+}
+
+int64_t countOps(func::FuncOp func) {
+  int64_t count = 0;
+  func.walk([&](Operation *op) { count += op != func.getOperation(); });
+  return count;
+}
+
+struct InlinePass : impl::KilnInlineBase<InlinePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (mode != "always" && mode != "never" && mode != "auto") {
+      getOperation().emitError("kiln-inline: unknown mode '")
+          << mode << "': expected always, never or auto";
+      return signalPassFailure();
+    }
+    if (mode == "never")
+      return;
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SymbolTableCollection collection;
+    SymbolUserMap users(collection, module);
+    InlinerInterface interface(&getContext());
+    InlinerConfig config;
+
+    for (func::FuncOp callee : calleesFirst(module, symbols)) {
+      if (!callee.isPrivate() || callee.isExternal() || callee->hasAttr(kEntryAttrName))
+        continue;
+      SmallVector<func::CallOp> calls;
+      for (Operation *user : users.getUsers(callee))
+        if (auto call = dyn_cast<func::CallOp>(user))
+          calls.push_back(call);
+      bool inlineAll = mode == "always" || calls.size() <= 1 || countOps(callee) <= maxOps;
+      if (!inlineAll)
+        continue;
+      for (func::CallOp call : calls) {
+        if (failed(inlineCall(interface, config.getCloneCallback(), call, callee,
+                              &callee.getBody()))) {
+          call.emitError("cannot inline '") << callee.getSymName() << "'";
+          return signalPassFailure();
+        }
+        call.erase();
+      }
+      if (users.getUsers(callee).size() == calls.size())
+        callee.erase();
+    }
+  }
+};
+
+} // namespace
+} // namespace kiln
