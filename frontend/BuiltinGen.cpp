@@ -9,6 +9,7 @@
 #include "frontend/MLIRGen.h"
 
 #include "dialects/Kiln/KilnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 
 #include <cmath>
 #include <limits>
@@ -627,9 +628,9 @@ MaybeValue BuiltinGen::emitAttention() {
 
 MaybeValue BuiltinGen::emitConv2D() {
   MaybeValue x = floatTensor(0, "a float input [B, C, H, W]");
-  MaybeValue w = tensor(1), b = tensor(2);
+  MaybeValue w = tensor(1);
   std::optional<int64_t> stride = gen.getStaticArg(call, 3);
-  if (!x || !w || !b || !stride)
+  if (!x || !w || !stride)
     return std::nullopt;
   const auto &xd = x->type.dims, &wd = w->type.dims;
   if (x->type.getRank() != 4 || xd[2].isSymbolic() || xd[3].isSymbolic())
@@ -642,8 +643,22 @@ MaybeValue BuiltinGen::emitConv2D() {
                     w->type.str(),
                 {&*x, &*w});
   TensorType bias{x->type.element, {wd[0]}};
-  if (b->type != bias)
-    return fail(2, "bias of " + name + " must be " + bias.str() + ", got " + b->type.str(), {&*b});
+  mlir::Value biasValue;
+  if (byParam[2]) {
+    MaybeValue b = tensor(2);
+    if (!b)
+      return std::nullopt;
+    if (b->type != bias)
+      return fail(2, "bias of " + name + " must be " + bias.str() + ", got " + b->type.str(),
+                  {&*b});
+    biasValue = b->value;
+  } else {
+    // No bias (nn.Conv2d(..., bias=False)): a zero splat, one constant in the IR.
+    mlir::RankedTensorType zeros = mlirType(bias);
+    biasValue = mlir::arith::ConstantOp::create(
+        gen.builder, loc(),
+        mlir::DenseElementsAttr::get(zeros, gen.builder.getZeroAttr(zeros.getElementType())));
+  }
   if (*stride < 1)
     return fail(3, "stride of " + name + " must be positive, got " + Twine(*stride));
   if (wd[2].size > xd[2].size || wd[3].size > xd[3].size)
@@ -654,7 +669,7 @@ MaybeValue BuiltinGen::emitConv2D() {
   TensorType type{x->type.element,
                   {xd[0], wd[0], Dim::getStatic((xd[2].size - wd[2].size) / *stride + 1),
                    Dim::getStatic((xd[3].size - wd[3].size) / *stride + 1)}};
-  return result(Conv2DOp::create(gen.builder, loc(), mlirType(type), x->value, w->value, b->value,
+  return result(Conv2DOp::create(gen.builder, loc(), mlirType(type), x->value, w->value, biasValue,
                                  llvm::ArrayRef<int64_t>{*stride, *stride}),
                 type);
 }

@@ -48,7 +48,7 @@ const P kAttention[] = {{"q", P::Tensor, true, {}},    {"k", P::Tensor, true, {}
                         {"bias", P::Tensor, false, {}}};
 const P kConv2D[] = {{"x", P::Tensor, true, {}},
                      {"weight", P::Tensor, true, {}},
-                     {"bias", P::Tensor, true, {}},
+                     {"bias", P::Tensor, false, {}},
                      {"stride", P::Int, false, 1}};
 const P kKlDiv[] = {{"log_input", P::Tensor, true, {}}, {"target", P::Tensor, true, {}}};
 const P kL2Normalize[] = {
@@ -104,7 +104,7 @@ const BuiltinInfo kBuiltins[] = {
     {"concat", BuiltinKind::Concat, kConcat, "concat(tensors..., axis=0)"},
     {"attention", BuiltinKind::Attention, kAttention,
      "attention(q, k, v, mask=<none>, causal=false, scale=1/sqrt(D), bias=<none>)"},
-    {"conv2d", BuiltinKind::Conv2D, kConv2D, "conv2d(x, weight, bias, stride=1)"},
+    {"conv2d", BuiltinKind::Conv2D, kConv2D, "conv2d(x, weight, bias=<none>, stride=1)"},
     {"kl_div", BuiltinKind::KlDiv, kKlDiv, "kl_div(log_input, target)"},
     {"l2_normalize", BuiltinKind::L2Normalize, kL2Normalize, "l2_normalize(x, axis=-1, eps=1e-12)"},
     {"cosine_similarity", BuiltinKind::CosineSimilarity, kCosineSimilarity,

@@ -57,7 +57,7 @@ mlir::OwningOpRef<mlir::ModuleOp> kiln::emitKiln(llvm::SourceMgr &sourceMgr,
   if (!top)
     return nullptr;
   std::string modelName = options.modelName.empty() ? top->getName().str() : options.modelName;
-  return MLIRGen(context, diags).emitModel(*top, modelName);
+  return MLIRGen(context, diags).emitModel(*top, options.settings, modelName);
 }
 
 std::vector<std::string> kiln::getDefaultStdlibDirs(llvm::StringRef executablePath) {

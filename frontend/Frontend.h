@@ -25,6 +25,9 @@ struct FrontendOptions {
   /// Where `import "x.kiln"` looks after the importing file's folder, in
   /// order: `kilnc -I` folders, then the standard library's.
   std::vector<std::string> importPaths;
+  /// Values for the compiled module's constructor arguments (`kilnc -D
+  /// depth=2`), name and text, replacing their defaults.
+  std::vector<std::pair<std::string, std::string>> settings;
 };
 
 /// The standard library folders that exist: `<bin>/../share/kiln/stdlib`

@@ -4,6 +4,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
+#include <cmath>
 #include <cstdlib>
 
 using namespace kiln;
@@ -287,15 +288,19 @@ public:
   /// The constructor arguments of an instance of `target`: `boundArgs`
   /// evaluated over the caller's `scope`, and the defaults of the rest.
   /// std::nullopt after reporting.
-  std::optional<llvm::SmallVector<CtorValue, 4>> evaluateArgs(const ModuleDecl &target,
-                                                              llvm::ArrayRef<ExprAST *> boundArgs,
-                                                              llvm::ArrayRef<CtorValue> scope,
-                                                              llvm::SMLoc loc) {
+  /// `overrides` replace defaults by name (the top module's settings); a
+  /// default after an overridden argument reads the new value.
+  std::optional<llvm::SmallVector<CtorValue, 4>>
+  evaluateArgs(const ModuleDecl &target, llvm::ArrayRef<ExprAST *> boundArgs,
+               llvm::ArrayRef<CtorValue> scope, llvm::SMLoc loc,
+               const llvm::StringMap<CtorValue> &overrides = {}) {
     llvm::SmallVector<CtorValue, 4> values;
     for (auto [i, param] : llvm::enumerate(target.getCtorParams())) {
       const ExprAST *arg = i < boundArgs.size() ? boundArgs[i] : nullptr;
       std::optional<CtorValue> value;
-      if (arg) {
+      if (auto found = overrides.find(param.name.name); found != overrides.end()) {
+        value = found->second;
+      } else if (arg) {
         value = evaluateCtorValue(*arg, scope, diags);
       } else if (param.defaultValue) {
         // A default reads the arguments before it, in the callee.
@@ -342,10 +347,76 @@ private:
 };
 } // namespace kiln
 
-std::unique_ptr<Instance> kiln::instantiate(const ModuleDecl &top, Diagnostics &diags) {
+/// Reads `text` as a value of the constructor argument `param`'s type.
+static std::optional<CtorValue> parseSetting(const CtorParam &param, llvm::StringRef text) {
+  switch (param.type) {
+  case CtorType::Int: {
+    int64_t value;
+    if (text.getAsInteger(10, value))
+      return std::nullopt;
+    return CtorValue::getInt(value);
+  }
+  case CtorType::Float: {
+    double value;
+    if (text.getAsDouble(value) || !std::isfinite(value))
+      return std::nullopt;
+    return CtorValue::getFloat(value);
+  }
+  case CtorType::Bool:
+    if (text == "true" || text == "false")
+      return CtorValue::getBool(text == "true");
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+/// The top module's settings by argument name; std::nullopt after reporting
+/// every unknown name and unreadable value.
+static std::optional<llvm::StringMap<CtorValue>>
+parseSettings(const ModuleDecl &top, const Settings &settings, Diagnostics &diags) {
+  llvm::StringMap<CtorValue> values;
+  bool ok = true;
+  for (const auto &[name, text] : settings) {
+    const CtorParam *param = nullptr;
+    for (const CtorParam &candidate : top.getCtorParams())
+      if (candidate.name.name == name)
+        param = &candidate;
+    if (!param) {
+      std::string known;
+      for (const CtorParam &candidate : top.getCtorParams())
+        known += (known.empty() ? "" : ", ") + candidate.name.name.str();
+      diags.error(llvm::SMLoc(), "-D " + name + ": module '" + top.getName() +
+                                     "' has no constructor argument '" + name + "'" +
+                                     (known.empty() ? Twine(" (it takes none)")
+                                                    : Twine(" (it takes " + known + ")")));
+      ok = false;
+      continue;
+    }
+    std::optional<CtorValue> value = parseSetting(*param, text);
+    if (!value) {
+      diags.error(llvm::SMLoc(), "-D " + name + "=" + text + ": '" + name + "' of '" +
+                                     top.getName() + "' is " +
+                                     (param->type == CtorType::Int ? "an " : "a ") +
+                                     getCtorTypeName(param->type) + ", got '" + text + "'");
+      diags.note(param->name.loc, "'" + name + "' declared here");
+      ok = false;
+      continue;
+    }
+    values[name] = *value; // The last of repeated settings wins, as with -D.
+  }
+  if (!ok)
+    return std::nullopt;
+  return values;
+}
+
+std::unique_ptr<Instance> kiln::instantiate(const ModuleDecl &top, const Settings &settings,
+                                            Diagnostics &diags) {
   Instantiator instantiator(diags);
+  std::optional<llvm::StringMap<CtorValue>> overrides = parseSettings(top, settings, diags);
+  if (!overrides)
+    return nullptr;
   // The top module's arguments all have defaults (selectTopModule).
-  auto args = instantiator.evaluateArgs(top, {}, {}, llvm::SMLoc());
+  auto args = instantiator.evaluateArgs(top, {}, {}, llvm::SMLoc(), *overrides);
   if (!args)
     return nullptr;
   auto root = std::make_unique<Instance>(top, std::move(*args), "", nullptr);

@@ -95,10 +95,16 @@ private:
   llvm::DenseMap<const InstanceDecl *, llvm::SmallVector<Instance *, 4>> listByDecl;
 };
 
-/// Builds the instance tree under `top` (which takes no arguments). Reports
-/// bad parameter dims and constructor arguments; returns null only if the
-/// tree is unusable (too many instances).
-std::unique_ptr<Instance> instantiate(const ModuleDecl &top, Diagnostics &diags);
+/// Values for the top module's constructor arguments, as written on the
+/// command line (`kilnc -D depth=2`): name and text.
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+/// Builds the instance tree under `top`, whose constructor arguments take
+/// their defaults except those `settings` gives. Reports unknown or
+/// ill-typed settings, bad parameter dims and constructor arguments; returns
+/// null if a setting is bad or the tree is unusable (too many instances).
+std::unique_ptr<Instance> instantiate(const ModuleDecl &top, const Settings &settings,
+                                      Diagnostics &diags);
 
 /// Evaluates a compile-time integer (literals, constructor arguments of
 /// `ctorValues`' module, + - * / with exact division). Reports overflow,

@@ -86,9 +86,11 @@ static bool unify(const TensorType &declared, const TensorType &actual,
 // The model
 //===----------------------------------------------------------------------===//
 
-mlir::OwningOpRef<mlir::ModuleOp> MLIRGen::emitModel(const ModuleDecl &top, StringRef modelName) {
+mlir::OwningOpRef<mlir::ModuleOp> MLIRGen::emitModel(const ModuleDecl &top,
+                                                     const Settings &settings,
+                                                     StringRef modelName) {
   unsigned errorsBefore = diags.getNumErrors();
-  std::unique_ptr<Instance> root = instantiate(top, diags);
+  std::unique_ptr<Instance> root = instantiate(top, settings, diags);
   if (!root)
     return nullptr;
 

@@ -78,8 +78,10 @@ class MLIRGen {
 public:
   MLIRGen(mlir::MLIRContext &context, Diagnostics &diags);
 
-  /// Emits the model rooted at `top`; null after reporting errors.
-  mlir::OwningOpRef<mlir::ModuleOp> emitModel(const ModuleDecl &top, llvm::StringRef modelName);
+  /// Emits the model rooted at `top` with its constructor arguments' values
+  /// from `settings` or their defaults; null after reporting errors.
+  mlir::OwningOpRef<mlir::ModuleOp> emitModel(const ModuleDecl &top, const Settings &settings,
+                                              llvm::StringRef modelName);
 
 private:
   /// What a frame's body is emitted for.

@@ -67,6 +67,10 @@ cl::opt<std::string> modelName("name",
 cl::opt<std::string> topModule("top",
                                cl::desc("The module to compile (default: the one with export fns)"),
                                cl::cat(kilncCategory));
+cl::list<std::string> settings("D", cl::Prefix,
+                               cl::desc("Set a constructor argument of the compiled module, "
+                                        "replacing its default: -D depth=2"),
+                               cl::value_desc("name=value"), cl::cat(kilncCategory));
 cl::list<std::string> importDirs("I", cl::Prefix,
                                  cl::desc("Add a folder where 'import' looks for .kiln files "
                                           "(after the importing file's folder)"),
@@ -199,8 +203,14 @@ int main(int argc, char **argv) {
     if (module && (!modelName.empty() || !(*module)->hasAttr("kiln.model")))
       (*module)->setAttr("kiln.model", mlir::StringAttr::get(&context, name));
   } else {
-    kiln::FrontendOptions frontendOptions{name, topModule, {}};
+    kiln::FrontendOptions frontendOptions{name, topModule, {}, {}};
     frontendOptions.importPaths.assign(importDirs.begin(), importDirs.end());
+    for (llvm::StringRef setting : settings) {
+      auto [settingName, value] = setting.split('=');
+      if (settingName.empty() || !setting.contains('='))
+        return fail("-D " + setting.str() + ": expected name=value");
+      frontendOptions.settings.emplace_back(settingName.trim().str(), value.trim().str());
+    }
     // Then the standard library: installed beside kilnc, or the source tree's.
     std::string executable =
         llvm::sys::fs::getMainExecutable(argv[0], reinterpret_cast<void *>(&defaultModelName));
