@@ -280,8 +280,15 @@ private:
     if (auto *loop = llvm::dyn_cast<ForStmtAST>(&stmt)) {
       line() << "for " << loop->getVar().name << " in ";
       printPath(loop->getList(), os);
+      const auto &range = loop->getRange();
+      if (range)
+        os << "[" << (range->start ? "start" : "") << ":" << (range->end ? "end" : "") << "]";
       loc(loop->getLoc());
       Nested nested(indent);
+      if (range && range->start)
+        dump(*range->start);
+      if (range && range->end)
+        dump(*range->end);
       for (const StmtPtr &inner : loop->getBody())
         dump(*inner);
       return;

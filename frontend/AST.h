@@ -17,6 +17,7 @@
 #include "llvm/Support/Casting.h"
 #include "llvm/Support/SMLoc.h"
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace llvm {
@@ -304,14 +305,23 @@ private:
   ExprPtr value;
 };
 
-/// `for layer in layers { ... }`: unrolled over a list of instances.
+/// `for layer in layers { ... }`: unrolled over a list of instances, or over
+/// a range of it (`layers[1:]`, `layers[:depth / 2]`).
 class ForStmtAST : public StmtAST {
 public:
+  /// A `[start:end]` after the list; either bound may be omitted.
+  struct Range {
+    llvm::SMLoc loc;
+    ExprPtr start, end;
+  };
+
   ForStmtAST(llvm::SMLoc loc, Ident var, llvm::SmallVector<PathPart, 1> list,
-             std::vector<StmtPtr> body)
-      : StmtAST(Stmt_For, loc), var(var), list(std::move(list)), body(std::move(body)) {}
+             std::optional<Range> range, std::vector<StmtPtr> body)
+      : StmtAST(Stmt_For, loc), var(var), list(std::move(list)), range(std::move(range)),
+        body(std::move(body)) {}
   const Ident &getVar() const { return var; }
   llvm::ArrayRef<PathPart> getList() const { return list; }
+  const std::optional<Range> &getRange() const { return range; }
   llvm::ArrayRef<StmtPtr> getBody() const { return body; }
   static bool classof(const StmtAST *s) { return s->getKind() == Stmt_For; }
 
@@ -322,6 +332,7 @@ public:
 private:
   Ident var;
   llvm::SmallVector<PathPart, 1> list;
+  std::optional<Range> range;
   std::vector<StmtPtr> body;
 };
 

@@ -89,6 +89,8 @@ const BuiltinInfo kBuiltins[] = {
     {"gelu_tanh", BuiltinKind::GeluTanh, kUnary, "gelu_tanh(x)"},
     {"rsqrt", BuiltinKind::Rsqrt, kUnary, "rsqrt(x)"},
     {"abs", BuiltinKind::Abs, kUnary, "abs(x)"},
+    {"sin", BuiltinKind::Sin, kUnary, "sin(x)"},
+    {"cos", BuiltinKind::Cos, kUnary, "cos(x)"},
     {"pow", BuiltinKind::Pow, kBinary, "pow(a, b)"},
     {"clamp", BuiltinKind::Clamp, kClamp, "clamp(x, min=-inf, max=inf)"},
     {"where", BuiltinKind::Where, kWhere, "where(cond, a, b)"},

@@ -36,6 +36,8 @@ enum class BuiltinKind {
   GeluTanh,
   Rsqrt,
   Abs,
+  Sin,
+  Cos,
   Pow,
   Clamp,
   Where,

@@ -391,8 +391,27 @@ void MLIRGen::emitFor(const ForStmtAST &loop) {
   if (!owner)
     return;
   const InstanceDecl &list = *steps.back().decl;
-  size_t size = owner->getListElements(&list).size();
-  for (size_t i = 0; i < size; ++i) {
+  int64_t size = owner->getListElements(&list).size();
+  // A range clamps like a Python slice: `layers[1:]` of a 1-list is empty.
+  int64_t begin = 0, end = size;
+  if (const auto &range = loop.getRange()) {
+    auto bound = [&](const ExprAST *expr, int64_t fallback) -> std::optional<int64_t> {
+      if (!expr)
+        return fallback;
+      auto value = evaluateStaticInt(*expr, frame().instance->getCtorValues(), diags);
+      if (!value)
+        return std::nullopt;
+      int64_t resolved = *value < 0 ? *value + size : *value;
+      return std::clamp<int64_t>(resolved, 0, size);
+    };
+    std::optional<int64_t> first = bound(range->start.get(), 0);
+    std::optional<int64_t> last = bound(range->end.get(), size);
+    if (!first || !last)
+      return;
+    begin = *first;
+    end = *last;
+  }
+  for (int64_t i = begin; i < end; ++i) {
     frame().loopIndex[&loop] = i;
     // Errors inside say which element they were found with.
     DiagnosticContext context(

@@ -305,6 +305,8 @@ MaybeValue MLIRGen::emitBuiltin(const CallExprAST &call) {
   case BuiltinKind::GeluTanh:
   case BuiltinKind::Rsqrt:
   case BuiltinKind::Abs:
+  case BuiltinKind::Sin:
+  case BuiltinKind::Cos:
   case BuiltinKind::Softmax:
   case BuiltinKind::LogSoftmax:
   case BuiltinKind::Sum:
@@ -352,6 +354,12 @@ MaybeValue MLIRGen::emitBuiltin(const CallExprAST &call) {
     break;
   case BuiltinKind::Abs:
     value = AbsOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Sin:
+    value = SinOp::create(builder, location, type, x);
+    break;
+  case BuiltinKind::Cos:
+    value = CosOp::create(builder, location, type, x);
     break;
   case BuiltinKind::Gelu:
     value = GeluOp::create(builder, location, type, x, "none");

@@ -628,11 +628,32 @@ std::unique_ptr<ForStmtAST> Parser::parseFor() {
   llvm::SmallVector<PathPart, 1> list;
   if (!parsePath(list))
     return nullptr;
+  std::optional<ForStmtAST::Range> range;
+  if (tok.is(Tok::l_square)) {
+    // `layers[start:end]`: parsePath leaves a '[' with a ':' inside.
+    range.emplace();
+    range->loc = tok.getLoc();
+    consume();
+    if (tok.isNot(Tok::colon) && !(range->start = parseExpr()))
+      return nullptr;
+    if (!consumeIf(Tok::colon)) {
+      errorExpected("':' in the range of the loop's list");
+      return nullptr;
+    }
+    if (tok.isNot(Tok::r_square) && !(range->end = parseExpr()))
+      return nullptr;
+    if (!consumeIf(Tok::r_square)) {
+      errorExpected("']' after the range");
+      note(range->loc, "to match this '['");
+      return nullptr;
+    }
+  }
   std::vector<StmtPtr> body;
   SMLoc endLoc;
   if (!parseBlock(body, endLoc, /*fnName=*/""))
     return nullptr;
-  return std::make_unique<ForStmtAST>(loc, var, std::move(list), std::move(body));
+  return std::make_unique<ForStmtAST>(loc, var, std::move(list), std::move(range),
+                                      std::move(body));
 }
 
 std::unique_ptr<LetStmtAST> Parser::parseLet() {

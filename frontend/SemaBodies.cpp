@@ -134,6 +134,12 @@ void NameResolver::checkFor(ForStmtAST &loop, const FnDecl &fn) {
       loop.resolvedList = steps;
     }
   }
+  if (const auto &range = loop.getRange()) {
+    if (range->start)
+      checkStaticInt(*range->start, "the start of a loop's range");
+    if (range->end)
+      checkStaticInt(*range->end, "the end of a loop's range");
+  }
   // The loop variable and the body's `let`s are scoped to the body;
   // assignments to outer names persist.
   const Ident &var = loop.getVar();

@@ -59,6 +59,14 @@ def elementwise():
                              np.clip(x64, -1.0, 0.5)]):
         save("elementwise", "unary", f"out{i}", out.astype(np.float32))
 
+    # sin and cos far from 0 (rotary angles reach thousands of radians); an
+    # own generator, so the draws below stay as they were.
+    g = np.random.default_rng(20261206)
+    angles = (g.standard_normal((B, 20)) * 1000).astype(np.float32)
+    save("elementwise", "trig", "x", angles)
+    save("elementwise", "trig", "out0", np.sin(angles.astype(np.float64)).astype(np.float32))
+    save("elementwise", "trig", "out1", np.cos(angles.astype(np.float64)).astype(np.float32))
+
     y = f32(20)
     save("elementwise", "power", "x", x)
     save("elementwise", "power", "y", y)

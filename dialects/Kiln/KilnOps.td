@@ -78,6 +78,8 @@ def Kiln_ExpOp : Kiln_UnaryOp<"exp", "Natural exponential">;
 def Kiln_LogOp : Kiln_UnaryOp<"log", "Natural logarithm">;
 def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "Square root">;
 def Kiln_RsqrtOp : Kiln_UnaryOp<"rsqrt", "Reciprocal square root, 1 / sqrt(x)">;
+def Kiln_SinOp : Kiln_UnaryOp<"sin", "Sine (radians)">;
+def Kiln_CosOp : Kiln_UnaryOp<"cos", "Cosine (radians)">;
 def Kiln_AbsOp : Kiln_UnaryOp<"abs", "Absolute value">;
 
 def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {

@@ -157,6 +157,10 @@ void populateElementwisePatterns(RewritePatternSet &patterns) {
   addUnary<SqrtOp>(patterns, simpleBody<SqrtOp, math::SqrtOp>);
   addUnary<RsqrtOp>(patterns, simpleBody<RsqrtOp, math::RsqrtOp>);
   addUnary<AbsOp>(patterns, simpleBody<AbsOp, math::AbsFOp>);
+  // libm's sinf/cosf, not a polynomial: rotary angles reach thousands of
+  // radians, where a short range reduction loses digits.
+  addUnary<SinOp>(patterns, simpleBody<SinOp, math::SinOp>);
+  addUnary<CosOp>(patterns, simpleBody<CosOp, math::CosOp>);
   addUnary<GeluOp>(patterns, geluBody);
   addUnary<ClampOp>(patterns, clampBody);
   addUnary<CastOp>(patterns, castBody);

@@ -19,6 +19,11 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 5; ++i)
     check_f32(names[i], out[i], B * 20);
 
+  float *angles = F32("trig.x.f32", B * 20);
+  check_status("trig", elementwise_trig(m, B, angles, out[0], out[1]), elementwise_last_error(m));
+  check_f32("trig.out0.f32", out[0], B * 20);
+  check_f32("trig.out1.f32", out[1], B * 20);
+
   float *y = F32("power.y.f32", 20);
   check_status("power", elementwise_power(m, B, x, y, out[0]), elementwise_last_error(m));
   check_f32("power.out.f32", out[0], B * 20);
