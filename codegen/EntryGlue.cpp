@@ -47,6 +47,72 @@ Function *createPackedEntry(Module &module, const EntrySpec &entry) {
   return packed;
 }
 
+/// NAME_cache_*: the key/value cache of a generation pair, each a call of
+/// its kiln_rt_cache_* function (runtime.h).
+template <typename DefinePublic>
+void addCacheGlue(Module &module, const ModelInterface &model, const GenerationSpec &generation,
+                  DefinePublic &definePublic) {
+  LLVMContext &ctx = module.getContext();
+  Type *i32 = Type::getInt32Ty(ctx), *i64 = Type::getInt64Ty(ctx);
+  Type *ptr = PointerType::get(ctx, 0), *voidTy = Type::getVoidTy(ctx);
+  auto runtime = [&](StringRef name, Type *result, ArrayRef<Type *> params) {
+    return module.getOrInsertFunction(name, FunctionType::get(result, params, false));
+  };
+  // Forwards every argument of the public function to `callee`, after `extra`.
+  auto forward = [&](StringRef suffix, Type *result, ArrayRef<Type *> params,
+                     FunctionCallee callee, auto makeArgs) {
+    Function *f = definePublic(suffix.str(), FunctionType::get(result, params, false));
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
+    SmallVector<Value *> args = makeArgs(b, f);
+    Value *call = b.CreateCall(callee, args);
+    if (result->isVoidTy())
+      b.CreateRetVoid();
+    else
+      b.CreateRet(call);
+  };
+  auto allArgs = [](IRBuilder<> &, Function *f) {
+    SmallVector<Value *> args;
+    for (Argument &arg : f->args())
+      args.push_back(&arg);
+    return args;
+  };
+
+  FunctionCallee create = runtime("kiln_rt_cache_create", i32, {ptr, i32, i32, i64, i64, ptr});
+  forward("cache_create", i32, {ptr, i64, i64, ptr}, create, [&](IRBuilder<> &b, Function *f) {
+    return SmallVector<Value *>{f->getArg(0), b.getInt32(generation.prefill),
+                                b.getInt32(generation.decode), f->getArg(1), f->getArg(2),
+                                f->getArg(3)};
+  });
+  forward("cache_destroy", voidTy, {ptr}, runtime("kiln_rt_cache_destroy", voidTy, {ptr}),
+          allArgs);
+  forward("cache_reset", voidTy, {ptr}, runtime("kiln_rt_cache_reset", voidTy, {ptr}), allArgs);
+  forward("cache_length", i64, {ptr}, runtime("kiln_rt_cache_length", i64, {ptr}), allArgs);
+
+  // NAME_cache_prefill(model, cache, dims..., inputs..., outputs but the cache's...).
+  const EntrySpec &prefill = model.entries[generation.prefill];
+  size_t numDims = generation.prefillDims.size();
+  size_t numInputs = prefill.inputs.size(), numOutputs = prefill.outputs.size() - 1;
+  SmallVector<Type *> params{ptr, ptr};
+  params.append(numDims, i64);
+  params.append(numInputs + numOutputs, ptr);
+  FunctionCallee rtPrefill = runtime("kiln_rt_cache_prefill", i32, {ptr, ptr, ptr, ptr, ptr});
+  forward("cache_prefill", i32, params, rtPrefill, [&](IRBuilder<> &b, Function *f) {
+    SmallVector<Value *> dims, inputs, outputs;
+    unsigned next = 2;
+    for (size_t i = 0; i < numDims; ++i)
+      dims.push_back(f->getArg(next++));
+    for (size_t i = 0; i < numInputs; ++i)
+      inputs.push_back(f->getArg(next++));
+    for (size_t i = 0; i < numOutputs; ++i)
+      outputs.push_back(f->getArg(next++));
+    return SmallVector<Value *>{f->getArg(0), f->getArg(1), stackArray(b, i64, dims, "dims"),
+                                stackArray(b, ptr, inputs, "inputs"),
+                                stackArray(b, ptr, outputs, "outputs")};
+  });
+  forward("cache_decode_step", i32, {ptr, ptr, ptr, ptr},
+          runtime("kiln_rt_cache_decode_step", i32, {ptr, ptr, ptr, ptr}), allArgs);
+}
+
 } // namespace
 
 std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &model) {
@@ -127,6 +193,9 @@ std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &mode
         rtInvoke, {modelArg, b.getInt32(index), stackArray(b, i64, dims, "dims"),
                    stackArray(b, ptr, inputs, "inputs"), stackArray(b, ptr, outputs, "outputs")}));
   }
+
+  if (model.generation)
+    addCacheGlue(module, model, *model.generation, definePublic);
   return publicNames;
 }
 

@@ -86,6 +86,49 @@ void writeTensorMacros(llvm::raw_ostream &os, const std::string &prefix, const T
      << numelExpr(t) << "\n";
 }
 
+/// NAME_cache_*: generation through a key/value cache (docs/abi.md).
+void writeCacheApi(const ModelInterface &model, const GenerationSpec &generation,
+                   llvm::raw_ostream &os) {
+  const std::string &name = model.modelName;
+  const EntrySpec &prefill = model.entries[generation.prefill];
+  const EntrySpec &decode = model.entries[generation.decode];
+  std::string cache = name + "_cache";
+  os << "\n/* Generation with a key/value cache. A cache holds up to max_seq positions\n"
+     << " * of one batch (" << formatDims(generation.position) << " each, " << generation.batch
+     << " = batch): " << name << "_cache_prefill\n"
+     << " * runs prefill on an empty cache and keeps the prompt's keys and values;\n"
+     << " * each " << name << "_cache_decode_step runs decode_step for one token per row\n"
+     << " * at position " << name << "_cache_length() and appends it, reading the\n"
+     << " * cache in place (O(positions) per token). Use a cache from one thread at a\n"
+     << " * time; several caches (independent sequences) may share one model. Errors\n"
+     << " * (a prompt longer than max_seq, a step past it, a cache of another model\n"
+     << " * handle) are reported on the model: " << name << "_last_error(model). */\n";
+  os << "typedef struct " << cache << " " << cache << ";\n";
+  os << "int " << cache << "_create(" << name << "_model *model, int64_t batch, int64_t max_seq, "
+     << cache << " **cache);\n";
+  os << "/* NULL is ignored. */\n";
+  os << "void " << cache << "_destroy(" << cache << " *cache);\n";
+  os << "/* Forgets every position: the next call must be " << cache << "_prefill. */\n";
+  os << "void " << cache << "_reset(" << cache << " *cache);\n";
+  os << "/* The positions held; -1 for NULL. */\n";
+  os << "int64_t " << cache << "_length(const " << cache << " *cache);\n";
+  os << "/* prefill's inputs and outputs as " << name << "_" << prefill.name
+     << " takes them, but the batch (the\n"
+     << " * cache's) and the last output (kept in the cache). */\n";
+  os << "int " << cache << "_prefill(" << name << "_model *model, " << cache << " *cache";
+  for (const std::string &symbol : generation.prefillDims)
+    os << ", int64_t " << symbol;
+  for (const TensorSpec &t : prefill.inputs)
+    os << ", const " << cType(t.dtype) << " *" << t.name;
+  for (const TensorSpec &t : llvm::ArrayRef(prefill.outputs).drop_back())
+    os << ", " << cType(t.dtype) << " *" << t.name;
+  os << ");\n";
+  os << "/* tokens[batch] -> " << decode.outputs[0].name << formatDims(decode.outputs[0].dims)
+     << " at the next position. */\n";
+  os << "int " << cache << "_decode_step(" << name << "_model *model, " << cache
+     << " *cache, const int64_t *tokens, float *" << decode.outputs[0].name << ");\n";
+}
+
 } // namespace
 
 void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::raw_ostream &os) {
@@ -177,6 +220,9 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
       os << ", " << cType(t.dtype) << " *" << t.name;
     os << ");\n";
   }
+
+  if (model.generation)
+    writeCacheApi(model, *model.generation, os);
 
   os << "\n#ifdef __cplusplus\n} /* extern \"C\" */\n#endif\n\n#endif /* " << guard << " */\n";
 }

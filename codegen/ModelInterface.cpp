@@ -84,6 +84,92 @@ llvm::json::Array tensorsJson(const std::vector<TensorSpec> &tensors) {
   return array;
 }
 
+std::string formatDims(const std::vector<Dim> &dims) {
+  std::string text = "[";
+  for (auto [i, dim] : llvm::enumerate(dims)) {
+    text += i ? ", " : "";
+    if (auto *size = std::get_if<int64_t>(&dim))
+      text += std::to_string(*size);
+    else
+      text += std::get<std::string>(dim);
+  }
+  return text + "]";
+}
+
+bool isSymbol(const Dim &dim, llvm::StringRef name) {
+  auto *symbol = std::get_if<std::string>(&dim);
+  return symbol && *symbol == name;
+}
+
+/// Checks the generation pair's shapes when both entries exist (docs/abi.md,
+/// "Generation"); std::nullopt when the model has no such pair.
+FailureOr<std::optional<GenerationSpec>> readGeneration(ModuleOp module,
+                                                        const std::vector<EntrySpec> &entries) {
+  auto find = [&](llvm::StringRef name) -> const EntrySpec * {
+    for (const EntrySpec &entry : entries)
+      if (entry.name == name)
+        return &entry;
+    return nullptr;
+  };
+  const EntrySpec *prefill = find("prefill"), *decode = find("decode_step");
+  if (!prefill || !decode)
+    return std::optional<GenerationSpec>();
+  auto fail = [&](const llvm::Twine &why) {
+    return emitError(module.getLoc(), "entries 'prefill' and 'decode_step' make a generation pair, but ")
+           << why
+           << " (expected decode_step(tokens: i64[B, 1], positions: i64[B, 1], past: f32[T, "
+              "...]) -> (logits: f32[B, V], present: f32[1, ...]) and prefill(...) -> (..., "
+              "present: f32[P, ...]) with the same cache position `...`, which holds B once)";
+  };
+  if (decode->inputs.size() != 3 || decode->outputs.size() != 2 || decode->symbols.size() != 2)
+    return fail("decode_step takes " + llvm::Twine(decode->inputs.size()) + " inputs, gives " +
+                llvm::Twine(decode->outputs.size()) + " outputs and has " +
+                llvm::Twine(decode->symbols.size()) + " symbolic dims");
+  const TensorSpec &tokens = decode->inputs[0], &positions = decode->inputs[1];
+  const TensorSpec &past = decode->inputs[2];
+  if (past.dtype != "f32" || past.dims.size() < 2 || !std::holds_alternative<std::string>(past.dims[0]))
+    return fail("decode_step's past is " + past.dtype + formatDims(past.dims));
+  std::string time = std::get<std::string>(past.dims[0]);
+  std::vector<Dim> rest(past.dims.begin() + 1, past.dims.end());
+  std::string batch;
+  for (const Dim &dim : rest)
+    if (auto *symbol = std::get_if<std::string>(&dim)) {
+      if (!batch.empty() || *symbol == time)
+        return fail("decode_step's past " + formatDims(past.dims) + " has more symbols than T and B");
+      batch = *symbol;
+    }
+  if (batch.empty())
+    return fail("decode_step's past " + formatDims(past.dims) + " has no batch symbol");
+  auto isBatchColumn = [&](const TensorSpec &t) {
+    return t.dtype == "i64" && t.dims.size() == 2 && isSymbol(t.dims[0], batch) &&
+           std::get_if<int64_t>(&t.dims[1]) && std::get<int64_t>(t.dims[1]) == 1;
+  };
+  if (!isBatchColumn(tokens) || !isBatchColumn(positions))
+    return fail("decode_step's tokens and positions are " + tokens.dtype + formatDims(tokens.dims) +
+                " and " + positions.dtype + formatDims(positions.dims));
+  const TensorSpec &logits = decode->outputs[0], &present = decode->outputs[1];
+  std::vector<Dim> step{int64_t(1)};
+  step.insert(step.end(), rest.begin(), rest.end());
+  if (logits.dtype != "f32" || logits.dims.size() != 2 || !isSymbol(logits.dims[0], batch) ||
+      present.dtype != "f32" || present.dims != step)
+    return fail("decode_step gives " + logits.dtype + formatDims(logits.dims) + " and " +
+                present.dtype + formatDims(present.dims));
+  const TensorSpec &filled = prefill->outputs.back();
+  if (filled.dtype != "f32" || filled.dims.size() != past.dims.size() ||
+      !std::equal(rest.begin(), rest.end(), filled.dims.begin() + 1))
+    return fail("prefill's last output is " + filled.dtype + formatDims(filled.dims) +
+                ", not the prompt's positions of " + formatDims(rest));
+  GenerationSpec spec;
+  spec.prefill = prefill - entries.data();
+  spec.decode = decode - entries.data();
+  for (const std::string &symbol : prefill->symbols)
+    if (symbol != batch)
+      spec.prefillDims.push_back(symbol);
+  spec.batch = batch;
+  spec.position = rest;
+  return std::optional<GenerationSpec>(std::move(spec));
+}
+
 } // namespace
 
 FailureOr<ModelInterface> ModelInterface::fromKilnModule(ModuleOp module) {
@@ -125,6 +211,10 @@ FailureOr<ModelInterface> ModelInterface::fromKilnModule(ModuleOp module) {
   }
   if (model.entries.empty())
     return module.emitError("the model has no entry (`export fn`)");
+  FailureOr<std::optional<GenerationSpec>> generation = readGeneration(module, model.entries);
+  if (failed(generation))
+    return failure();
+  model.generation = std::move(*generation);
   return model;
 }
 

@@ -12,6 +12,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -50,10 +51,22 @@ struct PreparedKernel {
   bool operator==(const PreparedKernel &other) const = default;
 };
 
+/// A model whose entries `prefill` and `decode_step` make a generation pair
+/// gets a key/value cache API (docs/abi.md, "Generation").
+struct GenerationSpec {
+  unsigned prefill = 0, decode = 0; // indices into `entries`
+  /// prefill's symbols other than the batch, in order: the C caller's.
+  std::vector<std::string> prefillDims;
+  /// The batch symbol and the tensor of one cache position (`rest`).
+  std::string batch;
+  std::vector<Dim> position;
+};
+
 struct ModelInterface {
   std::string modelName;
   std::vector<TensorSpec> params;
   std::vector<EntrySpec> entries;
+  std::optional<GenerationSpec> generation;
 
   /// Reads parameters and entries from a module in the kiln dialect.
   static mlir::FailureOr<ModelInterface> fromKilnModule(mlir::ModuleOp module);

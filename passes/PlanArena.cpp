@@ -105,6 +105,22 @@ public:
     }
     if (auto cast = source.getDefiningOp<memref::CastOp>())
       return traceDim(cast.getSource(), index, depth + 1);
+    if (auto subview = source.getDefiningOp<memref::SubViewOp>()) {
+      // A slice's size (`past[:, 0]` keeps `T` whole); dims the subview
+      // drops are skipped when counting.
+      llvm::SmallBitVector dropped = subview.getDroppedDims();
+      SmallVector<OpFoldResult> sizes = subview.getMixedSizes();
+      for (unsigned d = 0, kept = 0; d < sizes.size(); ++d) {
+        if (dropped.test(d))
+          continue;
+        if (kept++ != index)
+          continue;
+        if (auto sizeValue = dyn_cast<Value>(sizes[d]))
+          return trace(sizeValue, depth + 1);
+        return std::nullopt;
+      }
+      return std::nullopt;
+    }
     auto arg = dyn_cast<BlockArgument>(source);
     if (!arg || arg.getOwner() != &func.getBody().front())
       return std::nullopt;

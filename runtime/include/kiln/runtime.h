@@ -75,6 +75,37 @@ const char *kiln_rt_last_error(const kiln_model *model);
 /* Unmaps and frees everything; NULL is a no-op. */
 void kiln_rt_destroy(kiln_model *model);
 
+/*
+ * A key/value cache for a model with the generation pair of entries
+ * (docs/abi.md, "Generation"): `prefill(..., tokens) -> (..., present[P, rest])`
+ * and `decode_step(tokens[B, 1], positions[B, 1], past[T, rest]) -> (logits,
+ * present[1, rest])`, where `rest` holds the batch symbol once. The cache owns
+ * max_seq positions of `rest` for one batch; prefill writes the prompt's
+ * positions, each decode step reads the T held ones and appends one. One
+ * sequence (or batch of them) per cache: several caches may share a model.
+ * A cache is used by one thread at a time.
+ */
+typedef struct kiln_cache kiln_cache;
+
+/* prefill and decode are the entries' indices in the manifest. */
+int32_t kiln_rt_cache_create(kiln_model *model, int32_t prefill, int32_t decode, int64_t batch,
+                             int64_t max_seq, kiln_cache **out);
+void kiln_rt_cache_destroy(kiln_cache *cache);
+/* Forgets the held positions: the next call must be a prefill. */
+void kiln_rt_cache_reset(kiln_cache *cache);
+/* The positions held, or -1 for a NULL or destroyed cache. */
+int64_t kiln_rt_cache_length(const kiln_cache *cache);
+/*
+ * Runs prefill on an empty cache. dims holds prefill's symbolic dims other than
+ * the batch, in manifest order; inputs all its inputs; outputs all its outputs
+ * but the last, which the cache provides.
+ */
+int32_t kiln_rt_cache_prefill(kiln_model *model, kiln_cache *cache, const int64_t *dims,
+                              const void *const *inputs, void *const *outputs);
+/* Runs decode_step for tokens[batch] at position length(); logits[batch, V]. */
+int32_t kiln_rt_cache_decode_step(kiln_model *model, kiln_cache *cache, const int64_t *tokens,
+                                  float *logits);
+
 /* MLIR's UnrankedMemRefType: a rank and a pointer to a ranked descriptor. */
 typedef struct kiln_unranked_memref {
   int64_t rank;
