@@ -23,3 +23,14 @@ config.substitutions.append(("%cc", config.kiln_c_compiler))
 config.substitutions.append(("%kiln_libs", "-ldnnl -lgomp -lm"))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%examples", os.path.join(config.kiln_src_root, "examples")))
+
+# Tests that generate their fixtures with PyTorch at run time (the full-size
+# models) need Debian's python3-torch; without it they are reported as
+# unsupported, with the reason in their REQUIRES line.
+import subprocess
+try:
+    if subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True,
+                      timeout=120).returncode == 0:
+        config.available_features.add("torch")
+except (OSError, subprocess.TimeoutExpired):
+    pass

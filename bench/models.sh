@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Real-size models, Kiln vs PyTorch eager, in one run (issue 8's measures):
+#  - a ~125 M-parameter LLaMA-style decoder (examples/llama at vocab 32000,
+#    d 768, 12 layers, 12 heads, 4 kv heads, MLP 2048): prefill of 32 tokens,
+#    and one decode step after 32, 256 and 1024 cached positions;
+#  - OpenAI CLIP ViT-B/32's image encoder (examples/clip-vit-b32) at B = 1, 8.
+# Both at 1 and 2 threads, pinned (OMP_PROC_BIND=close, OMP_PLACES=cores);
+# medians; seeded random weights (made once by bench/models/torch_models.py,
+# ~1.1 GB in build-bench/models). PyTorch is Debian's python3-torch, in two
+# columns (see torch_models.py). Prints every timing, then the ratios.
+#
+#   bench/models.sh
+#   KILN_MODELS_THREADS="1" KILN_MODELS_LENGTHS="32 256" bench/models.sh
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+kilnc=${KILNC:-$root/build/bin/kilnc}
+work=${KILN_MODELS_DIR:-$root/build-bench/models}
+threads=${KILN_MODELS_THREADS:-1 2}
+prompt=32
+lengths=${KILN_MODELS_LENGTHS:-32 256 1024}
+batches="1 8"
+mkdir -p "$work"
+[[ -x "$kilnc" ]] || "$root/scripts/build.sh"
+
+/usr/bin/python3 "$root/bench/models/torch_models.py" weights "$work"
+"$kilnc" -D vocab_size=32000 -D hidden_size=768 -D num_hidden_layers=12 \
+  -D num_attention_heads=12 -D num_key_value_heads=4 -D intermediate_size=2048 \
+  --name decoder "$root/examples/llama/llama.kiln" -o "$work"
+"$kilnc" --name clip_vit_b32 "$root/examples/clip-vit-b32/clip_vit_b32.kiln" -o "$work"
+cc=${CC:-clang-22}
+"$cc" -std=c11 -O2 -I"$work" "$root/bench/models/decoder_timing.c" -L"$work" -ldecoder \
+  -ldnnl -lgomp -lm -o "$work/decoder_timing"
+"$cc" -std=c11 -O2 -I"$work" "$root/bench/models/clip_timing.c" -L"$work" -lclip_vit_b32 \
+  -ldnnl -lgomp -lm -o "$work/clip_timing"
+
+export OMP_PROC_BIND=close OMP_PLACES=cores
+echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs"
+results=$work/results.txt
+: > "$results"
+for t in $threads; do
+  echo "== $t thread(s)"
+  {
+    "$work/decoder_timing" "$work/decoder.safetensors" $prompt "$lengths" "$t" |
+      sed "s/^/kiln /"
+    "$work/clip_timing" "$work/clip_vit_b32.safetensors" "$batches" "$t" | sed "s/^/kiln /"
+    /usr/bin/python3 "$root/bench/models/torch_models.py" time "$work" "$t" $prompt "$lengths" \
+      "$batches"
+  } | sed "s/^/threads=$t /" | tee -a "$results"
+done
+
+echo "== Kiln vs PyTorch (time ratio; > 1: Kiln faster)"
+/usr/bin/python3 - "$results" <<'PY'
+import collections, sys
+ms = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    threads, column, *case, _, value = line.split()
+    ms[(threads, " ".join(case))][column] = float(value)
+print(f"{'threads':8} {'case':22} {'kiln ms':>9} {'torch ms':>9} {'onednn ms':>10} "
+      f"{'vs torch':>9} {'vs onednn':>10}")
+for (threads, case), cols in ms.items():
+    k, t, o = cols.get("kiln"), cols.get("torch"), cols.get("torch-onednn")
+    print(f"{threads[8:]:8} {case:22} {k:9.2f} {t:9.2f} {o:10.2f} {t / k:9.2f} {o / k:10.2f}")
+PY
