@@ -6,6 +6,7 @@
  * Prints `encode_image B=<b> ms <t>`. The model is examples/clip-vit-b32
  * compiled as `clip_vit_b32`.
  */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "clip_vit_b32.h"
 
 #include <stdio.h>

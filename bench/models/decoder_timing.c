@@ -9,6 +9,7 @@
  * medians of repeated calls, batch 1. The model is compiled as `decoder`
  * (kilnc --name decoder).
  */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "decoder.h"
 
 #include <stdio.h>

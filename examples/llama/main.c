@@ -16,6 +16,7 @@
 #include "llama.h"
 
 #include "../common/fixture.h"
+#include "../common/sampling.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -27,54 +28,6 @@
 #define NEW_TOKENS 8
 #define MAX_SEQ 64
 #define VOCAB LLAMA_DECODE_STEP_OUT0_DIM1
-
-/* splitmix64: a tiny seeded generator, the same on every platform. */
-static uint64_t next_random(uint64_t *state) {
-  uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-  return z ^ (z >> 31);
-}
-
-static int64_t argmax(const float *row, int n) {
-  int64_t best = 0;
-  for (int i = 1; i < n; ++i)
-    if (row[i] > row[best])
-      best = i;
-  return best;
-}
-
-/* Samples from softmax(row / temperature) restricted to the top_k largest
- * logits (ties broken by the lower id). */
-static int64_t sample_top_k(const float *row, int n, double temperature, int top_k,
-                            uint64_t *state) {
-  int64_t ids[64];
-  double weights[64];
-  if (top_k > 64)
-    top_k = 64;
-  int count = 0;
-  for (int i = 0; i < n; ++i) {
-    /* Insertion into the sorted top list. */
-    int at = count < top_k ? count++ : top_k;
-    while (at > 0 && row[i] > row[ids[at - 1]]) {
-      if (at < top_k)
-        ids[at] = ids[at - 1];
-      --at;
-    }
-    if (at < top_k)
-      ids[at] = i;
-  }
-  double total = 0;
-  for (int j = 0; j < count; ++j)
-    total += weights[j] = exp((row[ids[j]] - row[ids[0]]) / temperature);
-  double u = (double)(next_random(state) >> 11) * 0x1.0p-53 * total;
-  for (int j = 0; j < count; ++j) {
-    if (u < weights[j])
-      return ids[j];
-    u -= weights[j];
-  }
-  return ids[count - 1];
-}
 
 /* Runs prefill and NEW_TOKENS - 1 decode steps on `cache`; tokens[b][i] is
  * row b's i-th new token. step_logits (may be NULL) receives each step's
@@ -93,8 +46,8 @@ static int generate(llama_model *model, llama_cache *cache, const int64_t *promp
     for (int b = 0; b < B; ++b) {
       const float *row = step == 0 ? prompt_logits + ((size_t)b * PROMPT + PROMPT - 1) * VOCAB
                                    : logits + (size_t)b * VOCAB;
-      next[b] = temperature > 0 ? sample_top_k(row, VOCAB, temperature, 20, &state)
-                                : argmax(row, VOCAB);
+      next[b] = temperature > 0 ? sampling_top_k(row, VOCAB, temperature, 20, &state)
+                                : sampling_argmax(row, VOCAB);
       tokens[b][step] = next[b];
     }
     if (step + 1 == NEW_TOKENS)

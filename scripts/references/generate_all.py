@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
 
-MODELS = ["contrastive", "distill", "flamingo", "qformer", "gcn", "llava", "clip"]
+MODELS = ["contrastive", "distill", "flamingo", "qformer", "gcn", "llava", "llama", "clip"]
 
 
 def main(argv):

@@ -115,12 +115,15 @@ class Llama(nn.Module):
 
     def forward(self, tokens):
         """Logits of every position, and the cache [S, L, 2, B, KVH, hd]."""
-        b, s = tokens.shape
+        return self.forward_embeds(self.model.embed_tokens(tokens))
+
+    def forward_embeds(self, x):
+        """forward() from the input embeddings x [B, S, d] (LLaVA's image tokens)."""
+        b, s, _ = x.shape
         hd = self.c["hidden_size"] // self.c["num_attention_heads"]
         dtype = self.lm_head.weight.dtype
         positions = torch.arange(s)[None].expand(b, s)
         cos, sin = rotary_tables(positions, hd, self.c["rope_theta"], dtype)
-        x = self.model.embed_tokens(tokens)
         cache = []
         for layer in self.model.layers:
             x, k, v = layer(x, cos, sin)
