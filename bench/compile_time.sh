@@ -4,7 +4,8 @@
 #  - stacks of 1, 2, 4, 8, 12, 24, 32 pre-norm transformer blocks at d=768
 #    (ViT-B width, 50 tokens, symbolic batch B): time must grow linearly;
 #  - OpenAI CLIP ViT-B/32 (examples/clip-vit-b32, image and text towers);
-#  - a 32-layer d=2048 causal decoder (symbolic batch and sequence);
+#  - examples/llama as a 32-layer d=2048 LLaMA (32 heads, 8 kv heads, MLP
+#    5632, vocabulary 32000; prefill and decode_step, symbolic B, S and T);
 #  - the seed examples.
 # Prints one table; bench/README.md records a run.
 #
@@ -34,26 +35,6 @@ module Stack(depth: int = $1) {
 KILN
 }
 
-# A 32-layer causal decoder, d=2048, 16 heads, MLP 8192, vocabulary 32000.
-decoder() {
-  cat <<'KILN'
-import "nn.kiln"
-module Decoder(depth: int = 32) {
-  embed = Embedding(32000, 2048)
-  layers = [TransformerBlock(2048, 16, 8192); depth]
-  norm = LayerNorm(2048)
-  lm_head = LinearNoBias(2048, 32000)
-  export fn logits(tokens: i64[B, S]) -> f32[B, S, 32000] {
-    let x = embed(tokens)
-    for layer in layers {
-      x = layer.causal(x)
-    }
-    return lm_head(norm(x))
-  }
-}
-KILN
-}
-
 # Times `kilnc ARGS...`; prints "seconds peak-MiB", or "failed" and the log.
 measure() {
   local log=$work/log
@@ -77,12 +58,13 @@ for depth in $depths; do
   read -r s m <<< "$(measure "$work/stack$depth.kiln")" || true
   row "stack d=768 depth=$depth" "$s" "${m:-}"
 done
-decoder > "$work/decoder.kiln"
-read -r s m <<< "$(measure "$work/decoder.kiln")" || true
-row "decoder d=2048 depth=32" "$s" "${m:-}"
+read -r s m <<< "$(measure -D vocab_size=32000 -D hidden_size=2048 -D num_hidden_layers=32 \
+  -D num_attention_heads=32 -D num_key_value_heads=8 -D intermediate_size=5632 \
+  "$root/examples/llama/llama.kiln")" || true
+row "llama d=2048 depth=32" "$s" "${m:-}"
 read -r s m <<< "$(measure "$root/examples/clip-vit-b32/clip_vit_b32.kiln")" || true
 row "clip-vit-b32 (image + text)" "$s" "${m:-}"
-for example in mlp clip llava qformer flamingo gcn distill contrastive; do
+for example in mlp clip llava llama qformer flamingo gcn distill contrastive; do
   read -r s m <<< "$(measure "$root/examples/$example/$example.kiln")" || true
   row "examples/$example" "$s" "${m:-}"
 done
