@@ -8,25 +8,14 @@
  */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "clip_vit_b32.h"
+#include "timing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define REPS 7
 #define IMAGE ((size_t)3 * CLIP_VIT_B32_ENCODE_IMAGE_IMAGE_DIM2 * CLIP_VIT_B32_ENCODE_IMAGE_IMAGE_DIM3)
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
   if (argc != 4) {
@@ -55,8 +44,7 @@ int main(int argc, char **argv) {
       if (rep >= 0)
         samples[rep] = now_ms() - start;
     }
-    qsort(samples, REPS, sizeof samples[0], cmp);
-    printf("encode_image B=%lld ms %.3f\n", (long long)batch, samples[REPS / 2]);
+    printf("encode_image B=%lld ms %.3f\n", (long long)batch, median(samples, REPS));
     free(images);
     free(features);
   }

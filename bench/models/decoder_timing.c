@@ -11,30 +11,14 @@
  */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "decoder.h"
+#include "timing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define VOCAB DECODER_DECODE_STEP_OUT0_DIM1
 #define REPS 9
-
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *samples) {
-  qsort(samples, REPS, sizeof *samples, cmp);
-  return samples[REPS / 2];
-}
 
 int main(int argc, char **argv) {
   if (argc != 5) {
@@ -64,7 +48,7 @@ int main(int argc, char **argv) {
     if (rep >= 0)
       samples[rep] = now_ms() - start;
   }
-  printf("prefill S=%lld ms %.3f\n", (long long)prompt_len, median(samples));
+  printf("prefill S=%lld ms %.3f\n", (long long)prompt_len, median(samples, REPS));
 
   for (char *p = strtok(argv[3], " "); p; p = strtok(NULL, " ")) {
     int64_t length = atoll(p), token = 42, at = length;
@@ -82,7 +66,7 @@ int main(int argc, char **argv) {
       if (rep >= 0)
         samples[rep] = now_ms() - start;
     }
-    printf("decode T=%lld ms %.3f\n", (long long)length, median(samples));
+    printf("decode T=%lld ms %.3f\n", (long long)length, median(samples, REPS));
     free(past);
   }
   decoder_destroy(model);

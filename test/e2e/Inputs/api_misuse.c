@@ -2,17 +2,9 @@
  * message, and nothing crashes. */
 #include "mlp.h"
 
+#include "expect_status.h"
+
 #include <stdio.h>
-
-static int failures = 0;
-
-static void expect(const char *what, int status, int expected, const char *message) {
-  printf("%s: status %d: %s\n", what, status, message);
-  if (status != expected) {
-    printf("  FAILED: expected status %d\n", expected);
-    ++failures;
-  }
-}
 
 int main(int argc, char **argv) {
   if (argc != 2)

@@ -3,18 +3,10 @@
  * stays usable afterwards. */
 #include "llama.h"
 
+#include "expect_status.h"
+
 #include <stdio.h>
 #include <string.h>
-
-static int failures = 0;
-
-static void expect(const char *what, int status, int expected, const char *message) {
-  printf("%s: status %d: %s\n", what, status, message);
-  if (status != expected) {
-    printf("  FAILED: expected status %d\n", expected);
-    ++failures;
-  }
-}
 
 int main(int argc, char **argv) {
   if (argc != 2)
