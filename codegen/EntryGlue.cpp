@@ -171,6 +171,13 @@ std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &mode
     IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
     b.CreateRet(b.CreateCall(rtLastError, {f->getArg(0)}));
   }
+  {
+    FunctionCallee rtSave = module.getOrInsertFunction(
+        "kiln_rt_save_weights", FunctionType::get(i32, {ptr, ptr}, false));
+    Function *f = definePublic("save_weights", FunctionType::get(i32, {ptr, ptr}, false));
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
+    b.CreateRet(b.CreateCall(rtSave, {f->getArg(0), f->getArg(1)}));
+  }
 
   // NAME_<entry>(model, symbols..., inputs..., outputs...).
   for (auto [index, entry] : llvm::enumerate(model.entries)) {

@@ -189,7 +189,11 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
   os << "void " << name << "_destroy(" << name << "_model *model);\n\n";
   os << "/* The last error on this model, or of the last failed create on this\n"
      << " * thread when model is NULL. Never NULL; \"\" when there is none. */\n";
-  os << "const char *" << name << "_last_error(const " << name << "_model *model);\n";
+  os << "const char *" << name << "_last_error(const " << name << "_model *model);\n\n";
+  os << "/* Writes the parameters to a .safetensors file under their state_dict names\n"
+     << " * (PyTorch's load_file + load_state_dict accept it). Written beside path and\n"
+     << " * renamed over it: on failure a previous file at path is left as it was. */\n";
+  os << "int " << name << "_save_weights(" << name << "_model *model, const char *path);\n";
 
   for (const EntrySpec &entry : model.entries) {
     std::string ENTRY = NAME + "_" + upper(entry.name);

@@ -24,6 +24,10 @@ const char *kiln_dtype_name(kiln_dtype dtype) {
   return (unsigned)dtype < KILN_DTYPE_COUNT ? kDtypes[dtype].manifest : "?";
 }
 
+const char *kiln_dtype_safetensors_name(kiln_dtype dtype) {
+  return (unsigned)dtype < KILN_DTYPE_COUNT ? kDtypes[dtype].safetensors : "?";
+}
+
 static bool lookup(const char *s, size_t len, bool manifest, kiln_dtype *out) {
   for (int i = 0; i < KILN_DTYPE_COUNT; ++i) {
     const char *name = manifest ? kDtypes[i].manifest : kDtypes[i].safetensors;

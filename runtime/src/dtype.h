@@ -30,6 +30,9 @@ int64_t kiln_dtype_size(kiln_dtype dtype);
 /* The manifest spelling, e.g. "f32"; also used in messages. */
 const char *kiln_dtype_name(kiln_dtype dtype);
 
+/* The safetensors spelling, e.g. "F32". */
+const char *kiln_dtype_safetensors_name(kiln_dtype dtype);
+
 /* Looks up a manifest spelling ("f32") or a safetensors one ("F32");
  * len bytes, no NUL needed. False when unknown. */
 bool kiln_dtype_from_manifest(const char *s, size_t len, kiln_dtype *out);

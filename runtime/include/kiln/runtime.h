@@ -76,6 +76,15 @@ const char *kiln_rt_last_error(const kiln_model *model);
 void kiln_rt_destroy(kiln_model *model);
 
 /*
+ * Writes the model's parameters to path as .safetensors, in manifest order,
+ * each tensor under its state_dict name, so PyTorch's load_file +
+ * load_state_dict accept it. The file is written beside path under a
+ * temporary name, synced and renamed over path: a failure leaves any previous
+ * file at path as it was and no temporary behind.
+ */
+int32_t kiln_rt_save_weights(kiln_model *model, const char *path);
+
+/*
  * A key/value cache for a model with the generation pair of entries
  * (docs/abi.md, "Generation"): `prefill(..., tokens) -> (..., present[P, rest])`
  * and `decode_step(tokens[B, 1], positions[B, 1], past[T, rest]) -> (logits,
