@@ -163,7 +163,7 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
 
   os << "typedef struct " << name << "_model " << name << "_model;\n\n";
   os << "typedef struct " << name << "_options {\n"
-     << "  int32_t num_threads; /* 0: one per CPU available; threads are pinned */\n"
+     << "  int32_t num_threads; /* 0: one per CPU available, also the most used; pinned */\n"
      << "} " << name << "_options;\n\n";
 
   int64_t numValues = 0;

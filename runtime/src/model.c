@@ -69,8 +69,11 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
     return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY, "out of memory creating the model");
   atomic_flag_clear(&m->arena_busy);
   kiln_error_slot_init(&m->error);
-  /* 0: one thread per CPU this process may run on. */
-  m->num_threads = opts && opts->num_threads > 0 ? opts->num_threads : kiln_available_cpus();
+  /* 0: one thread per CPU this process may run on; more than that is capped
+   * there, since the pinned workers would only take turns on the same CPUs. */
+  int32_t cpus = kiln_available_cpus();
+  m->num_threads = opts && opts->num_threads > 0 && opts->num_threads < cpus ? opts->num_threads
+                                                                             : cpus;
 
   int32_t status = kiln_manifest_parse(manifest_json, manifest_len, &m->manifest, NULL);
   if (status == KILN_OK && m->manifest.num_entries != num_entries)

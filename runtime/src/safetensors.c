@@ -106,6 +106,60 @@ static int compare_by_name(const void *a, const void *b) {
   return strcmp((*(kiln_st_tensor *const *)a)->name, (*(kiln_st_tensor *const *)b)->name);
 }
 
+static int compare_by_offsets(const void *a, const void *b) {
+  const kiln_st_tensor *x = *(kiln_st_tensor *const *)a, *y = *(kiln_st_tensor *const *)b;
+  if (x->begin != y->begin)
+    return x->begin < y->begin ? -1 : 1;
+  return (x->end > y->end) - (x->end < y->end);
+}
+
+/* The format requires the data section to be fully indexed: the tensors'
+ * byte ranges, in offset order, start at 0, touch without overlapping and end
+ * at the end of the file. */
+static int32_t check_coverage(const kiln_st_file *f, const char *path, uint64_t data_size,
+                              kiln_error_slot *err) {
+  kiln_st_tensor **order = f->count ? malloc(f->count * sizeof *order) : NULL;
+  if (f->count && !order)
+    return kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY,
+                       "out of memory while reading weights file '%s'", path);
+  for (size_t i = 0; i < f->count; ++i)
+    order[i] = &f->tensors[i];
+  qsort(order, f->count, sizeof *order, compare_by_offsets);
+  int32_t status = KILN_OK;
+  uint64_t covered = 0;
+  const kiln_st_tensor *previous = NULL;
+  for (size_t i = 0; status == KILN_OK && i < f->count; ++i) {
+    const kiln_st_tensor *t = order[i];
+    if (t->begin < covered)
+      status = kiln_errorf(err, KILN_ERROR_FORMAT,
+                           "weights file '%s' has overlapping tensors: '%s' [%llu, %llu) and "
+                           "'%s' [%llu, %llu)",
+                           path, previous->name, (unsigned long long)previous->begin,
+                           (unsigned long long)previous->end, t->name,
+                           (unsigned long long)t->begin, (unsigned long long)t->end);
+    else if (t->begin > covered)
+      status = kiln_errorf(err, KILN_ERROR_FORMAT,
+                           "weights file '%s' has %llu bytes that no tensor indexes, [%llu, "
+                           "%llu) before tensor '%s' (the data must be fully indexed)",
+                           path, (unsigned long long)(t->begin - covered),
+                           (unsigned long long)covered, (unsigned long long)t->begin, t->name);
+    covered = t->end;
+    previous = t;
+  }
+  if (status == KILN_OK && covered < data_size && previous)
+    status = kiln_errorf(err, KILN_ERROR_FORMAT,
+                         "weights file '%s' has %llu bytes after its last tensor '%s' (the "
+                         "data must be fully indexed)",
+                         path, (unsigned long long)(data_size - covered), previous->name);
+  else if (status == KILN_OK && covered < data_size)
+    status = kiln_errorf(err, KILN_ERROR_FORMAT,
+                         "weights file '%s' has %llu bytes of data but no tensor (the data "
+                         "must be fully indexed)",
+                         path, (unsigned long long)data_size);
+  free(order);
+  return status;
+}
+
 int32_t kiln_st_parse(const unsigned char *bytes, size_t size, const char *path,
                       kiln_st_file *out, kiln_error_slot *err) {
   memset(out, 0, sizeof *out);
@@ -173,6 +227,8 @@ int32_t kiln_st_parse(const unsigned char *bytes, size_t size, const char *path,
   }
   /* Keys moved into tensors were set to NULL above, so this frees the rest. */
   kiln_json_free(&header);
+  if (status == KILN_OK)
+    status = check_coverage(out, path, data_size, err);
   if (status != KILN_OK) {
     kiln_st_close(out);
     return status;

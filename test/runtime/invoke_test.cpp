@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kiln/runtime.h"
+#include "parallel.h"
 #include "test_model.h"
 
 using namespace kiln::test;
@@ -20,6 +21,7 @@ namespace {
 // concurrency test uses its own entries).
 struct Seen {
   int calls = 0;
+  int32_t threads = 0; // kiln_thread_count() during the call
   std::vector<Desc> descs;
   std::vector<void *> raw; // descriptors[i] themselves
 };
@@ -28,6 +30,7 @@ Seen seen;
 // predict: arena, fc1.weight[4,3], fc1.bias[4], x[B,3], out[B,4].
 void predictEntry(void **descriptors) {
   ++seen.calls;
+  seen.threads = kiln_thread_count();
   const int ranks[] = {1, 2, 1, 2, 2};
   seen.descs.clear();
   seen.raw.assign(descriptors, descriptors + 5);
@@ -280,3 +283,21 @@ TEST(InvokeConcurrency, BusyArenaIsNotShared) {
 }
 
 } // namespace
+
+// A thread count above the CPUs available is capped there (pinned workers
+// beyond them would only take turns); 1 stays 1, 0 means all of them.
+TEST_F(Invoke, ThreadCountIsCappedAtTheAvailableCpus) {
+  std::string path = dir_.write("threads.safetensors", buildSafetensors(modelTensors()));
+  std::vector<float> x(3, 1.0f), out(4);
+  const int32_t cpus = kiln_available_cpus();
+  for (auto [asked, expected] : {std::pair{1000000, cpus}, {0, cpus}, {1, 1}}) {
+    kiln_rt_destroy(model_);
+    kiln_options options{asked};
+    ASSERT_EQ(kiln_rt_create(kManifest.data(), kManifest.size(), kEntries, 2, path.c_str(),
+                             &options, &model_),
+              KILN_OK)
+        << kiln_rt_last_error(nullptr);
+    ASSERT_EQ(predict(1, x.data(), out.data()), KILN_OK) << error();
+    EXPECT_EQ(seen.threads, expected) << "num_threads = " << asked;
+  }
+}

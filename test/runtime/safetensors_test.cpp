@@ -193,3 +193,26 @@ TEST_F(Safetensors, ParseFromMemory) {
 }
 
 } // namespace
+
+// The format requires the data section to be fully indexed: no two tensors
+// share bytes, no bytes are left between them or after the last one.
+TEST_F(Safetensors, DataMustBeFullyIndexed) {
+  const std::string data(16, '\0');
+  auto two = [](const std::string &a, const std::string &b) {
+    return R"({"a":{"dtype":"F32","shape":[2],"data_offsets":)" + a +
+           R"(},"b":{"dtype":"F32","shape":[2],"data_offsets":)" + b + "}}";
+  };
+  expectFormat(rawSafetensors(two("[0, 8]", "[0, 8]"), data.substr(0, 8)),
+               {"overlapping tensors", "'a' [0, 8)", "'b' [0, 8)"});
+  expectFormat(rawSafetensors(two("[0, 8]", "[4, 12]"), data.substr(0, 12)),
+               {"overlapping tensors", "'a'", "'b' [4, 12)"});
+  expectFormat(rawSafetensors(two("[0, 8]", "[12, 20]"), data + "1234"),
+               {"4 bytes that no tensor indexes", "[8, 12)", "before tensor 'b'"});
+  expectFormat(rawSafetensors(two("[8, 16]", "[16, 24]"), data + "12345678"),
+               {"8 bytes that no tensor indexes", "[0, 8)", "before tensor 'a'"});
+  expectFormat(rawSafetensors(two("[0, 8]", "[8, 16]"), data + "xyz"),
+               {"3 bytes after its last tensor 'b'", "fully indexed"});
+  expectFormat(rawSafetensors("{}", "junk"), {"4 bytes of data but no tensor", "fully indexed"});
+  // In order or not, touching ranges are fine.
+  EXPECT_EQ(open(rawSafetensors(two("[8, 16]", "[0, 8]"), data)), KILN_OK) << message_;
+}
