@@ -7,6 +7,45 @@
 
 using namespace kiln;
 
+/// A longer source line is shown as this many characters around the caret
+/// (as clang does), and a longer message is cut: a hostile one-line source
+/// must not be repeated in full by every diagnostic.
+static constexpr size_t kShownLine = 160;
+static constexpr size_t kShownMessage = 1000;
+
+/// `message`, cut after kShownMessage characters with a count of the rest.
+static std::string clipMessage(const llvm::Twine &message) {
+  std::string text = message.str();
+  if (text.size() > kShownMessage)
+    text = text.substr(0, kShownMessage) + "... (" +
+           std::to_string(text.size() - kShownMessage) + " more characters)";
+  return text;
+}
+
+/// Prints `diag` as SourceMgr does, but a long source line as a window
+/// around the caret; the location keeps the real column.
+static void printClipped(const llvm::SourceMgr &sourceMgr, llvm::SMLoc loc,
+                         const llvm::SMDiagnostic &diag) {
+  llvm::StringRef line = diag.getLineContents();
+  if (line.size() <= kShownLine) {
+    sourceMgr.PrintMessage(llvm::errs(), diag);
+    return;
+  }
+  size_t column = diag.getColumnNo();
+  size_t begin = std::min(column > kShownLine / 2 ? column - kShownLine / 2 : 0,
+                          line.size() - kShownLine);
+  std::string shown = (begin ? "..." : "") + line.substr(begin, kShownLine).str() +
+                      (begin + kShownLine < line.size() ? "..." : "");
+  int shownColumn = static_cast<int>(column - begin + (begin ? 3 : 0));
+  llvm::SMDiagnostic window(sourceMgr, loc, diag.getFilename(), diag.getLineNo(), shownColumn,
+                            diag.getKind(), diag.getMessage(), shown, {});
+  sourceMgr.PrintIncludeStack(
+      sourceMgr.getBufferInfo(sourceMgr.FindBufferContainingLoc(loc)).IncludeLoc, llvm::errs());
+  llvm::errs() << diag.getFilename() << ':' << diag.getLineNo() << ':' << column + 1 << ": ";
+  window.print(/*ProgName=*/nullptr, llvm::errs(), /*ShowColors=*/true, /*ShowKindLabel=*/true,
+               /*ShowLocation=*/false);
+}
+
 llvm::StringRef Diagnostics::getFileName() const {
   if (sourceMgr.getNumBuffers() == 0)
     return "<input>";
@@ -17,11 +56,11 @@ llvm::StringRef Diagnostics::getFileName() const {
 void Diagnostics::print(llvm::SMLoc loc, llvm::SourceMgr::DiagKind kind,
                         const llvm::Twine &message) {
   if (loc.isValid()) {
-    sourceMgr.PrintMessage(loc, kind, message);
+    printClipped(sourceMgr, loc, sourceMgr.GetMessage(loc, kind, clipMessage(message)));
     return;
   }
   // No location: name the file, like clang does for whole-file problems.
-  llvm::SMDiagnostic diag(getFileName(), kind, message.str());
+  llvm::SMDiagnostic diag(getFileName(), kind, clipMessage(message));
   sourceMgr.PrintMessage(llvm::errs(), diag);
 }
 
