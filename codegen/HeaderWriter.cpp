@@ -25,19 +25,6 @@ std::string cType(llvm::StringRef dtype) {
 
 std::string upper(llvm::StringRef text) { return llvm::StringRef(text).upper(); }
 
-std::string formatDims(const std::vector<Dim> &dims) {
-  std::string text = "[";
-  for (auto [i, dim] : llvm::enumerate(dims)) {
-    if (i)
-      text += ", ";
-    if (auto *size = std::get_if<int64_t>(&dim))
-      text += std::to_string(*size);
-    else
-      text += std::get<std::string>(dim);
-  }
-  return text + "]";
-}
-
 std::string formatTensor(const TensorSpec &t) { return t.dtype + formatDims(t.dims); }
 
 /// "B, S" for a macro's parameter list.

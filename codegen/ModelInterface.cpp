@@ -30,6 +30,18 @@ std::string dtypeName(Type type) {
   return "";
 }
 
+std::string formatDims(const std::vector<Dim> &dims) {
+  std::string text = "[";
+  for (auto [i, dim] : llvm::enumerate(dims)) {
+    text += i ? ", " : "";
+    if (auto *size = std::get_if<int64_t>(&dim))
+      text += std::to_string(*size);
+    else
+      text += std::get<std::string>(dim);
+  }
+  return text + "]";
+}
+
 namespace {
 
 /// Builds a TensorSpec from a tensor type and the `kiln.name`/`kiln.dims`
@@ -84,18 +96,6 @@ llvm::json::Array tensorsJson(const std::vector<TensorSpec> &tensors) {
   return array;
 }
 
-std::string formatDims(const std::vector<Dim> &dims) {
-  std::string text = "[";
-  for (auto [i, dim] : llvm::enumerate(dims)) {
-    text += i ? ", " : "";
-    if (auto *size = std::get_if<int64_t>(&dim))
-      text += std::to_string(*size);
-    else
-      text += std::get<std::string>(dim);
-  }
-  return text + "]";
-}
-
 bool isSymbol(const Dim &dim, llvm::StringRef name) {
   auto *symbol = std::get_if<std::string>(&dim);
   return symbol && *symbol == name;
@@ -115,7 +115,8 @@ FailureOr<std::optional<GenerationSpec>> readGeneration(ModuleOp module,
   if (!prefill || !decode)
     return std::optional<GenerationSpec>();
   auto fail = [&](const llvm::Twine &why) {
-    return emitError(module.getLoc(), "entries 'prefill' and 'decode_step' make a generation pair, but ")
+    return emitError(module.getLoc(),
+                     "entries 'prefill' and 'decode_step' make a generation pair, but ")
            << why
            << " (expected decode_step(tokens: i64[B, 1], positions: i64[B, 1], past: f32[T, "
               "...]) -> (logits: f32[B, V], present: f32[1, ...]) and prefill(...) -> (..., "
@@ -127,7 +128,8 @@ FailureOr<std::optional<GenerationSpec>> readGeneration(ModuleOp module,
                 llvm::Twine(decode->symbols.size()) + " symbolic dims");
   const TensorSpec &tokens = decode->inputs[0], &positions = decode->inputs[1];
   const TensorSpec &past = decode->inputs[2];
-  if (past.dtype != "f32" || past.dims.size() < 2 || !std::holds_alternative<std::string>(past.dims[0]))
+  if (past.dtype != "f32" || past.dims.size() < 2 ||
+      !std::holds_alternative<std::string>(past.dims[0]))
     return fail("decode_step's past is " + past.dtype + formatDims(past.dims));
   std::string time = std::get<std::string>(past.dims[0]);
   std::vector<Dim> rest(past.dims.begin() + 1, past.dims.end());
@@ -135,7 +137,8 @@ FailureOr<std::optional<GenerationSpec>> readGeneration(ModuleOp module,
   for (const Dim &dim : rest)
     if (auto *symbol = std::get_if<std::string>(&dim)) {
       if (!batch.empty() || *symbol == time)
-        return fail("decode_step's past " + formatDims(past.dims) + " has more symbols than T and B");
+        return fail("decode_step's past " + formatDims(past.dims) +
+                    " has more symbols than T and B");
       batch = *symbol;
     }
   if (batch.empty())

@@ -87,6 +87,9 @@ struct ModelInterface {
 /// The dtype name of an MLIR element type, or "" if Kiln has no C type for it.
 std::string dtypeName(mlir::Type elementType);
 
+/// `[B, 64]`: dims as the header and the messages write them.
+std::string formatDims(const std::vector<Dim> &dims);
+
 } // namespace kiln
 
 #endif // KILN_CODEGEN_MODELINTERFACE_H

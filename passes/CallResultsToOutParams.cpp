@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnDialect.h"
+#include "passes/MethodFunctions.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
@@ -21,51 +22,32 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-/// Where the size named `symbol` can be read at a call: argument `arg`,
-/// dim `dim`.
-struct DimSource {
-  unsigned arg;
-  unsigned dim;
-};
-
-std::optional<DimSource> findSymbol(func::FuncOp func, StringRef symbol) {
-  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    auto dims = func.getArgAttrOfType<ArrayAttr>(i, kDimsAttrName);
-    if (!dims)
-      continue;
-    for (auto [d, dim] : llvm::enumerate(dims))
-      if (auto name = dyn_cast<StringAttr>(dim); name && name.getValue() == symbol)
-        return DimSource{i, static_cast<unsigned>(d)};
-  }
-  return std::nullopt;
-}
-
 /// For each result, how a call computes each of its dynamic sizes.
-FailureOr<SmallVector<SmallVector<DimSource>>> resultSizeSources(func::FuncOp func) {
-  SmallVector<SmallVector<DimSource>> sources;
+FailureOr<SmallVector<SmallVector<ArgDim>>> resultSizeSources(func::FuncOp func) {
+  SmallVector<SmallVector<ArgDim>> sources;
   for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {
     auto memref = cast<MemRefType>(type);
     auto dims = func.getResultAttrOfType<ArrayAttr>(i, kDimsAttrName);
-    SmallVector<DimSource> &result = sources.emplace_back();
+    SmallVector<ArgDim> &result = sources.emplace_back();
     for (int64_t d = 0; d < memref.getRank(); ++d) {
       if (!memref.isDynamicDim(d))
         continue;
-      auto name = dims && d < static_cast<int64_t>(dims.size())
-                      ? dyn_cast<StringAttr>(dims[d])
-                      : StringAttr();
-      std::optional<DimSource> source = name ? findSymbol(func, name.getValue()) : std::nullopt;
-      if (!source)
+      auto name = dims && d < static_cast<int64_t>(dims.size()) ? dyn_cast<StringAttr>(dims[d])
+                                                                : StringAttr();
+      SmallVector<ArgDim, 2> named =
+          name ? argDimsNamed(func, name.getValue()) : SmallVector<ArgDim, 2>();
+      if (named.empty())
         return func.emitOpError("result ")
                << i << " has a dynamic dim " << d
                << " that names no symbolic dim of the arguments (`kiln.dims`)";
-      result.push_back(*source);
+      result.push_back(named.front());
     }
   }
   return sources;
 }
 
 LogicalResult convertCallee(func::FuncOp func, SymbolUserMap &users) {
-  FailureOr<SmallVector<SmallVector<DimSource>>> sources = resultSizeSources(func);
+  FailureOr<SmallVector<SmallVector<ArgDim>>> sources = resultSizeSources(func);
   if (failed(sources))
     return failure();
   unsigned numArgs = func.getNumArguments();
@@ -108,7 +90,7 @@ LogicalResult convertCallee(func::FuncOp func, SymbolUserMap &users) {
     SmallVector<Value> outs;
     for (auto [i, type] : llvm::enumerate(resultTypes)) {
       SmallVector<Value> sizes;
-      for (DimSource source : (*sources)[i])
+      for (ArgDim source : (*sources)[i])
         sizes.push_back(memref::DimOp::create(cb, call.getLoc(), operands[source.arg],
                                               static_cast<int64_t>(source.dim)));
       auto alloc = memref::AllocOp::create(cb, call.getLoc(), cast<MemRefType>(type), sizes,

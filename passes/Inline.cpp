@@ -7,12 +7,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnDialect.h"
+#include "passes/MethodFunctions.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/Inliner.h"
 #include "mlir/Transforms/InliningUtils.h"
-#include "llvm/ADT/SetVector.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNINLINE
@@ -23,29 +23,6 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
-
-/// Functions in post-order of the call graph: callees first.
-SmallVector<func::FuncOp> calleesFirst(ModuleOp module, SymbolTable &symbols) {
-  llvm::SetVector<Operation *> done;
-  SmallVector<func::FuncOp> order;
-  // The frontend's call graph is acyclic (Sema rejects recursion); a cycle
-  // in hand-written IR is cut where it closes.
-  DenseSet<Operation *> onStack;
-  std::function<void(func::FuncOp)> visit = [&](func::FuncOp func) {
-    if (done.contains(func) || !onStack.insert(func).second)
-      return;
-    func.walk([&](func::CallOp call) {
-      if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
-        visit(callee);
-    });
-    onStack.erase(func);
-    if (done.insert(func))
-      order.push_back(func);
-  };
-  for (auto func : module.getOps<func::FuncOp>())
-    visit(func);
-  return order;
-}
 
 int64_t countOps(func::FuncOp func) {
   int64_t count = 0;

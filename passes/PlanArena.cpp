@@ -21,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnDialect.h"
+#include "passes/MethodFunctions.h"
 #include "passes/Passes.h"
 
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -136,23 +137,15 @@ public:
   Value materialize(OpBuilder &b, StringRef symbol) {
     if (Value cached = values.lookup(symbol))
       return cached;
+    SmallVector<ArgDim, 2> named = argDimsNamed(func, symbol);
+    assert(!named.empty() && "symbol traced from an argument must be found again");
     Block &entry = func.getBody().front();
-    for (BlockArgument arg : entry.getArguments()) {
-      auto dims = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), kDimsAttrName);
-      if (!dims)
-        continue;
-      for (auto [i, dim] : llvm::enumerate(dims)) {
-        auto name = dyn_cast<StringAttr>(dim);
-        if (name && name.getValue() == symbol) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&entry);
-          Value v = memref::DimOp::create(b, arg.getLoc(), arg, i);
-          values[symbol] = v;
-          return v;
-        }
-      }
-    }
-    llvm_unreachable("symbol traced from an argument must be found again");
+    BlockArgument arg = entry.getArgument(named.front().arg);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&entry);
+    Value v = memref::DimOp::create(b, arg.getLoc(), arg, named.front().dim);
+    values[symbol] = v;
+    return v;
   }
 
 private:
@@ -233,25 +226,17 @@ FailureOr<Polynomial> frameAtCall(func::CallOp call, func::FuncOp callee, const 
     for (const std::string &symbol : monomial) {
       std::optional<std::string> found;
       // The callee's arena argument (0) has no operand at the call yet.
-      for (unsigned i = 1; i < callee.getNumArguments() && !found; ++i) {
-        auto dims = callee.getArgAttrOfType<ArrayAttr>(i, kDimsAttrName);
-        if (!dims)
-          continue;
-        for (auto [d, dim] : llvm::enumerate(dims)) {
-          auto name = dyn_cast<StringAttr>(dim);
-          if (!name || name.getValue() != symbol)
-            continue;
-          Value operand = call.getOperand(i - 1);
-          auto type = cast<MemRefType>(operand.getType());
-          if (!type.isDynamicDim(d)) {
-            scaled *= type.getDimSize(d);
-            found = "";
-          } else {
-            found = tracer.traceDim(operand, d, 0);
-          }
-          if (found)
-            break;
+      for (ArgDim source : argDimsNamed(callee, symbol, /*firstArg=*/1)) {
+        Value operand = call.getOperand(source.arg - 1);
+        auto type = cast<MemRefType>(operand.getType());
+        if (!type.isDynamicDim(source.dim)) {
+          scaled *= type.getDimSize(source.dim);
+          found = "";
+        } else {
+          found = tracer.traceDim(operand, source.dim, 0);
         }
+        if (found)
+          break;
       }
       if (!found)
         return call.emitOpError("passes a size for '")
@@ -271,19 +256,7 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
     // Callees first: a call's frame is its callee's finished plan.
-    SmallVector<func::FuncOp> order;
-    DenseSet<Operation *> visited;
-    std::function<void(func::FuncOp)> visit = [&](func::FuncOp func) {
-      if (!visited.insert(func).second)
-        return;
-      func.walk([&](func::CallOp call) {
-        if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
-          visit(callee);
-      });
-      order.push_back(func);
-    };
-    for (auto func : module.getOps<func::FuncOp>())
-      visit(func);
+    SmallVector<func::FuncOp> order = calleesFirst(module, symbols);
 
     DenseMap<Operation *, Plan> plans;
     for (func::FuncOp func : order) {
@@ -411,8 +384,8 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
         size = b.createOrFold<arith::AddIOp>(loc, size, scaled(unitOf(monomial), coeff));
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(frame.call);
-      auto view = memref::ViewOp::create(b, frame.call.getLoc(), arenaType, arena, base,
-                                         ValueRange{size});
+      auto view =
+          memref::ViewOp::create(b, frame.call.getLoc(), arenaType, arena, base, ValueRange{size});
       frame.call->insertOperands(0, {view.getResult()});
     }
     for (const auto &[monomial, coeff] : frames)

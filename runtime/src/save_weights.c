@@ -61,6 +61,14 @@ static void append_string(text *t, const char *s) {
   append(t, "\"");
 }
 
+/* A parameter's size in bytes (the manifest's sizes were checked at create). */
+static uint64_t param_bytes(const kiln_tensor_spec *p) {
+  uint64_t bytes = (uint64_t)kiln_dtype_size(p->dtype);
+  for (int32_t d = 0; d < p->rank; ++d)
+    bytes *= (uint64_t)p->dims[d];
+  return bytes;
+}
+
 /* The header: {"__metadata__": {"format": "pt"}, name: {dtype, shape,
  * data_offsets}, ...}, padded with spaces so the data starts 8-aligned. */
 static bool build_header(const kiln_model *m, text *t) {
@@ -68,14 +76,12 @@ static bool build_header(const kiln_model *m, text *t) {
   append(t, "{\"__metadata__\":{\"format\":\"pt\"}");
   for (int32_t i = 0; i < m->manifest.num_params; ++i) {
     const kiln_tensor_spec *p = &m->manifest.params[i];
-    uint64_t bytes = (uint64_t)kiln_dtype_size(p->dtype);
+    uint64_t bytes = param_bytes(p);
     append(t, ",");
     append_string(t, p->name);
     append(t, ":{\"dtype\":\"%s\",\"shape\":[", kiln_dtype_safetensors_name(p->dtype));
-    for (int32_t d = 0; d < p->rank; ++d) {
+    for (int32_t d = 0; d < p->rank; ++d)
       append(t, "%s%lld", d ? "," : "", (long long)p->dims[d]);
-      bytes *= (uint64_t)p->dims[d]; /* the manifest's sizes were checked at create */
-    }
     append(t, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)offset,
            (unsigned long long)(offset + bytes));
     offset += bytes;
@@ -125,21 +131,16 @@ int32_t kiln_rt_save_weights(kiln_model *m, const char *path) {
     int error = errno;
     free(header.data);
     free(temp);
-    return kiln_errorf(&m->error, KILN_ERROR_IO, "save_weights: cannot create a file beside '%s': %s",
-                       path, strerror(error));
+    return kiln_errorf(&m->error, KILN_ERROR_IO,
+                       "save_weights: cannot create a file beside '%s': %s", path, strerror(error));
   }
   /* 8 bytes of little-endian header length, the header, the tensors. */
   unsigned char length[8];
   for (int i = 0; i < 8; ++i)
     length[i] = (unsigned char)((uint64_t)header.len >> (8 * i));
   bool ok = write_all(fd, length, sizeof length) && write_all(fd, header.data, header.len);
-  for (int32_t i = 0; ok && i < m->manifest.num_params; ++i) {
-    const kiln_tensor_spec *p = &m->manifest.params[i];
-    size_t bytes = (size_t)kiln_dtype_size(p->dtype);
-    for (int32_t d = 0; d < p->rank; ++d)
-      bytes *= (size_t)p->dims[d];
-    ok = write_all(fd, m->weights.data[i], bytes);
-  }
+  for (int32_t i = 0; ok && i < m->manifest.num_params; ++i)
+    ok = write_all(fd, m->weights.data[i], (size_t)param_bytes(&m->manifest.params[i]));
   int error = ok ? 0 : errno;
   if (ok && fsync(fd) != 0) {
     ok = false;
