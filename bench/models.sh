@@ -20,6 +20,8 @@ prompt=32
 lengths=${KILN_MODELS_LENGTHS:-32 256 1024}
 batches="1 8"
 mkdir -p "$work"
+# PyTorch (the peer and the weights' generator) is not in the default set-up.
+KILN_SETUP_PYTHON=1 "$root/scripts/setup.sh"
 [[ -x "$kilnc" ]] || "$root/scripts/build.sh"
 
 /usr/bin/python3 "$root/bench/models/torch_models.py" weights "$work"
