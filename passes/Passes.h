@@ -26,7 +26,8 @@ namespace kiln {
 /// The stages of the CPU pipeline, in order. kilnc's --emit=<stage> stops
 /// after the named one; each is also a kiln-opt pipeline taking the options
 /// above (`-kiln-to-linalg='backend=onednn'`).
-///  kiln:       the frontend's method functions, inlined by kiln-inline
+///  kiln:       the frontend's method functions, inlined by kiln-inline, and
+///              train entries differentiated by kiln-autodiff
 ///  fused:      kiln -> kiln with fused ops (softmax + cross-entropy, ...)
 ///  linalg:     kernels selected (kiln.kernel), the rest to linalg on tensors
 ///  vector:     tiled and vectorized for the host

@@ -40,6 +40,27 @@ def KilnInline : Pass<"kiln-inline", "::mlir::ModuleOp"> {
   ];
 }
 
+def KilnAutodiff : Pass<"kiln-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Differentiates each train entry: its loss becomes the loss and the gradients";
+  let description = [{
+    A train entry (`func.func` with `kiln.train = {params = [...], ...}`)
+    computes one f32 loss. This pass appends its reverse-mode derivative:
+    the entry then returns the loss followed by the gradient of every
+    parameter named in `params`, in that order, each result tagged
+    `kiln.grad = "<state_dict path>"`. Cotangents flow backwards through each
+    op's `DifferentiableOpInterface` rule; only values that depend on a
+    trained parameter get one, so a frozen tower costs nothing. A call of a
+    method function gets a backward function, `<callee>.vjp` (suffixed with
+    the mask of arguments it differentiates when that is not all of them),
+    taking the callee's arguments and its results' cotangents and returning
+    its arguments' cotangents; it recomputes the callee's forward ops, so
+    nothing is saved across the call (activation checkpointing per method
+    function). A trained parameter the loss does not read gets a zero
+    gradient and a warning.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def KilnFuseSoftmaxCrossEntropy
     : Pass<"kiln-fuse-softmax-cross-entropy", "::mlir::func::FuncOp"> {
   let summary = "Fuses softmax and cross-entropy into kiln.softmax_cross_entropy";

@@ -28,6 +28,10 @@ void addInlinePasses(OpPassManager &pm, const PipelineOptions &options) {
   // Small method bodies are inlined before anything else, so fusions see
   // across them.
   pm.addPass(createKilnInline({/*mode=*/options.inlining}));
+  // Train entries get their backward pass, and backward functions called
+  // once are inlined like any other.
+  pm.addPass(createKilnAutodiff());
+  pm.addPass(createKilnInline({/*mode=*/options.inlining}));
 }
 
 void addFusionPasses(OpPassManager &pm, const PipelineOptions &options) {

@@ -22,6 +22,13 @@ inline constexpr llvm::StringLiteral kDimsAttrName = "kiln.dims";
 /// `state_dict` path on an entry, its path within the module on a method's
 /// outlined function (`attn.q_proj.weight`).
 inline constexpr llvm::StringLiteral kParamAttrName = "kiln.param";
+/// On a train entry: `{params = ["fc1.weight", ...], frozen = [...],
+/// optimizer = "adamw", ...}`, the parameters it trains, those a `freeze:`
+/// pattern matched, and its optimizer's settings. After
+/// kiln-autodiff the entry returns the loss and then one gradient per listed
+/// parameter, each result tagged `kiln.grad` with the parameter's path.
+inline constexpr llvm::StringLiteral kTrainAttrName = "kiln.train";
+inline constexpr llvm::StringLiteral kGradAttrName = "kiln.grad";
 } // namespace kiln
 
 #endif // KILN_DIALECTS_KILN_KILNDIALECT_H

@@ -118,6 +118,24 @@ LogicalResult WhereOp::verify() {
   return verifyResultShape(*this, lhs.getElementType(), *shape);
 }
 
+LogicalResult CompareOp::verify() {
+  static constexpr llvm::StringLiteral kPredicates[] = {"lt", "le", "gt", "ge", "eq", "ne"};
+  if (!llvm::is_contained(kPredicates, getPredicate()))
+    return emitOpError("predicate must be one of lt, le, gt, ge, eq, ne; got \"")
+           << getPredicate() << "\"";
+  auto lhs = getLhs().getType();
+  auto rhs = getRhs().getType();
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOpError("operand element types differ: ")
+           << formatTensorType(lhs) << " and " << formatTensorType(rhs);
+  auto shape = broadcastShapes(lhs.getShape(), rhs.getShape());
+  if (!shape)
+    return emitOpError("operand shapes ")
+           << formatShape(lhs.getShape()) << " and " << formatShape(rhs.getShape())
+           << " are not broadcast-compatible";
+  return verifyResultShape(*this, IntegerType::get(getContext(), 1), *shape);
+}
+
 LogicalResult CastOp::verify() {
   auto input = getInput().getType();
   auto result = getType();
@@ -250,6 +268,19 @@ LogicalResult ReduceMaxOp::verify() {
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
+
+LogicalResult CountOp::verify() {
+  auto input = getInput().getType();
+  int64_t previous = -1;
+  for (int64_t axis : getAxes()) {
+    if (axis <= previous || axis >= input.getRank())
+      return emitOpError("axes must be sorted, distinct dims of ") << formatTensorType(input);
+    previous = axis;
+  }
+  if (getType().getRank() != 0)
+    return emitOpError("result must be a scalar, got ") << formatTensorType(getType());
+  return success();
+}
 
 LogicalResult CrossEntropyOp::verify() {
   auto logits = getLogits().getType();

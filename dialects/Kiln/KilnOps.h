@@ -11,6 +11,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialects/Kiln/KilnInterfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "dialects/Kiln/KilnOps.h.inc"
 

@@ -2,6 +2,7 @@
 #define KILN_OPS_TD
 
 include "KilnDialect.td"
+include "KilnInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -11,6 +12,9 @@ include "mlir/Interfaces/DestinationStyleOpInterface.td"
 def Kiln_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Kiln_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
 def Kiln_Tensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
+
+// Ops that declare their vector-Jacobian product (KilnGradients.cpp).
+defvar Differentiable = DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>;
 
 //===----------------------------------------------------------------------===//
 // Parameters
@@ -45,7 +49,7 @@ def Kiln_ParamOp : Kiln_Op<"param", [Pure,
 //===----------------------------------------------------------------------===//
 
 class Kiln_BinaryOp<string mnemonic, string what, Type tensor = Kiln_Tensor>
-    : Kiln_Op<mnemonic, [Pure]> {
+    : Kiln_Op<mnemonic, [Pure, Differentiable]> {
   let summary = what # " with NumPy broadcasting";
   let arguments = (ins tensor:$lhs, tensor:$rhs);
   let results = (outs tensor:$result);
@@ -63,7 +67,7 @@ def Kiln_MinOp : Kiln_BinaryOp<"min", "Elementwise minimum">;
 def Kiln_PowOp : Kiln_BinaryOp<"pow", "Elementwise power, lhs ** rhs", Kiln_FloatTensor>;
 
 class Kiln_UnaryOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType, Differentiable]> {
   let summary = what;
   let arguments = (ins Kiln_FloatTensor:$input);
   let results = (outs Kiln_FloatTensor:$result);
@@ -81,8 +85,9 @@ def Kiln_RsqrtOp : Kiln_UnaryOp<"rsqrt", "Reciprocal square root, 1 / sqrt(x)">;
 def Kiln_SinOp : Kiln_UnaryOp<"sin", "Sine (radians)">;
 def Kiln_CosOp : Kiln_UnaryOp<"cos", "Cosine (radians)">;
 def Kiln_AbsOp : Kiln_UnaryOp<"abs", "Absolute value">;
+def Kiln_ErfOp : Kiln_UnaryOp<"erf", "Gauss error function">;
 
-def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType, Differentiable]> {
   let summary = "Gaussian error linear unit";
   let description = [{
     `approximate` is `"none"` (exact: `x * (1 + erf(x / sqrt(2))) / 2`) or
@@ -96,7 +101,7 @@ def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def Kiln_ClampOp : Kiln_Op<"clamp", [Pure, SameOperandsAndResultType]> {
+def Kiln_ClampOp : Kiln_Op<"clamp", [Pure, SameOperandsAndResultType, Differentiable]> {
   let summary = "Clamps every element to [min, max]";
   let arguments = (ins Kiln_FloatTensor:$input, F64Attr:$min, F64Attr:$max);
   let results = (outs Kiln_FloatTensor:$result);
@@ -105,7 +110,7 @@ def Kiln_ClampOp : Kiln_Op<"clamp", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def Kiln_WhereOp : Kiln_Op<"where", [Pure]> {
+def Kiln_WhereOp : Kiln_Op<"where", [Pure, Differentiable]> {
   let summary = "Elementwise choice: cond ? lhs : rhs, with NumPy broadcasting";
   let arguments = (ins RankedTensorOf<[I1]>:$cond, Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
   let results = (outs Kiln_Tensor:$result);
@@ -114,7 +119,21 @@ def Kiln_WhereOp : Kiln_Op<"where", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_CastOp : Kiln_Op<"cast", [Pure]> {
+def Kiln_CompareOp : Kiln_Op<"compare", [Pure]> {
+  let summary = "Elementwise comparison with NumPy broadcasting, giving booleans";
+  let description = [{
+    `predicate` is one of `lt`, `le`, `gt`, `ge`, `eq`, `ne`; floats compare
+    ordered (a NaN compares false, except under `ne`), integers signed.
+    Gradient rules use it to route cotangents (`relu`, `maximum`, `clamp`).
+  }];
+  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs, StrAttr:$predicate);
+  let results = (outs RankedTensorOf<[I1]>:$result);
+  let assemblyFormat =
+      "$predicate `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_CastOp : Kiln_Op<"cast", [Pure, Differentiable]> {
   let summary = "Converts every element to the result's element type";
   let description = [{
     Float to integer truncates toward zero (C's conversion); integer to
@@ -132,7 +151,7 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 class Kiln_AxisOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType, Differentiable]> {
   let summary = what;
   let description = [{
     `axis` is a non-negative dimension index of the input (the frontend
@@ -147,7 +166,7 @@ class Kiln_AxisOp<string mnemonic, string what>
 def Kiln_SoftmaxOp : Kiln_AxisOp<"softmax", "Softmax along one axis">;
 def Kiln_LogSoftmaxOp : Kiln_AxisOp<"log_softmax", "Log-softmax along one axis">;
 
-def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure]> {
+def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure, Differentiable]> {
   let summary = "Layer normalization over the last dim";
   let description = [{
     `x: [..., D]`, `weight: [D]`, `bias: [D]`:
@@ -166,7 +185,7 @@ def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure]> {
 // Linear algebra and layout
 //===----------------------------------------------------------------------===//
 
-def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure]> {
+def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure, Differentiable]> {
   let summary = "Matrix product, batched with NumPy broadcasting";
   let description = [{
     `[..., M, K] x [..., K, N] -> [..., M, N]`, both of rank >= 2. The batch
@@ -199,7 +218,7 @@ def Kiln_FusedLinearOp : Kiln_Op<"fused_linear", [Pure, AttrSizedOperandSegments
   let hasVerifier = 1;
 }
 
-def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure]> {
+def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, Differentiable]> {
   let summary = "Permutes the dims of a tensor";
   let description = [{
     `result.shape[i] = input.shape[permutation[i]]`.
@@ -224,7 +243,7 @@ def Kiln_DimOp : Kiln_Op<"dim", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure]> {
+def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure, Differentiable]> {
   let summary = "Reinterprets a tensor's elements (row-major) with another shape";
   let description = [{
     `sizes` gives the result's dynamic dims in order. When both shapes are
@@ -238,7 +257,7 @@ def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_SliceOp : Kiln_Op<"slice", [Pure]> {
+def Kiln_SliceOp : Kiln_Op<"slice", [Pure, Differentiable]> {
   let summary = "The elements [start, end) along one axis";
   let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, I64Attr:$start, I64Attr:$end);
   let results = (outs Kiln_Tensor:$result);
@@ -247,7 +266,7 @@ def Kiln_SliceOp : Kiln_Op<"slice", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_SelectOp : Kiln_Op<"select", [Pure]> {
+def Kiln_SelectOp : Kiln_Op<"select", [Pure, Differentiable]> {
   let summary = "One index along an axis, dropping that axis (x[:, i])";
   let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, I64Attr:$index);
   let results = (outs Kiln_Tensor:$result);
@@ -256,7 +275,7 @@ def Kiln_SelectOp : Kiln_Op<"select", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_ConcatOp : Kiln_Op<"concat", [Pure]> {
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, Differentiable]> {
   let summary = "Concatenates tensors along one axis";
   let description = [{
     All inputs have the result's rank and element type and agree on every
@@ -269,7 +288,7 @@ def Kiln_ConcatOp : Kiln_Op<"concat", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_EmbeddingOp : Kiln_Op<"embedding", [Pure]> {
+def Kiln_EmbeddingOp : Kiln_Op<"embedding", [Pure, Differentiable]> {
   let summary = "Row lookup: result[..., :] = weight[ids[...], :]";
   let description = [{
     `weight: [N, D]`, integer `ids: [...]` -> `[..., D]`, as `F.embedding`.
@@ -330,7 +349,7 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 class Kiln_ReduceOp<string mnemonic, string what>
-    : Kiln_Op<mnemonic, [Pure]> {
+    : Kiln_Op<mnemonic, [Pure, Differentiable]> {
   let summary = what # " over the given axes";
   let description = [{
     `axes` are distinct, sorted, non-negative dims of the input. With
@@ -348,11 +367,25 @@ def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "Sum">;
 def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "Mean">;
 def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "Maximum">;
 
+def Kiln_CountOp : Kiln_Op<"count", [Pure]> {
+  let summary = "How many elements lie along the given axes, as a float scalar";
+  let description = [{
+    The product of the input's sizes along `axes` (all of them when `axes`
+    is empty), converted to the result's element type: the `N` by which a
+    mean's gradient divides when some of those sizes are symbolic.
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `axes` `=` $axes attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
 
-def Kiln_CrossEntropyOp : Kiln_Op<"cross_entropy", [Pure]> {
+def Kiln_CrossEntropyOp : Kiln_Op<"cross_entropy", [Pure, Differentiable]> {
   let summary = "Mean cross-entropy of logits against integer class targets";
   let description = [{
     `logits: [N, C]` (unnormalized), `targets: [N]` integer class indices.
@@ -456,7 +489,7 @@ def Kiln_ContrastiveCrossEntropyOp : Kiln_Op<"contrastive_cross_entropy", [Pure]
 // Losses and similarities
 //===----------------------------------------------------------------------===//
 
-def Kiln_KlDivOp : Kiln_Op<"kl_div", [Pure]> {
+def Kiln_KlDivOp : Kiln_Op<"kl_div", [Pure, Differentiable]> {
   let summary = "KL divergence with batchmean reduction";
   let description = [{
     `log_input` and `target` of one shape `[N, ...]` -> the scalar
@@ -470,7 +503,7 @@ def Kiln_KlDivOp : Kiln_Op<"kl_div", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_L2NormalizeOp : Kiln_Op<"l2_normalize", [Pure, SameOperandsAndResultType]> {
+def Kiln_L2NormalizeOp : Kiln_Op<"l2_normalize", [Pure, SameOperandsAndResultType, Differentiable]> {
   let summary = "Divides by the L2 norm along one axis";
   let description = [{
     `x / max(sqrt(sum(x^2, axis)), eps)`, as `F.normalize(x, p=2, dim=axis, eps=eps)`.
@@ -539,7 +572,7 @@ def Kiln_OneHotOp : Kiln_Op<"one_hot", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_FullLikeOp : Kiln_Op<"full_like", [Pure]> {
+def Kiln_FullLikeOp : Kiln_Op<"full_like", [Pure, Differentiable]> {
   let summary = "A tensor of the input's type with every element `value`";
   let description = [{
     `zeros_like`, `ones_like` and `full_like`; for an integer element type
@@ -555,7 +588,7 @@ def Kiln_FullLikeOp : Kiln_Op<"full_like", [Pure]> {
 // Gather and scatter
 //===----------------------------------------------------------------------===//
 
-def Kiln_IndexSelectOp : Kiln_Op<"index_select", [Pure]> {
+def Kiln_IndexSelectOp : Kiln_Op<"index_select", [Pure, Differentiable]> {
   let summary = "Gathers slices along one axis: result[.., e, ..] = input[.., indices[e], ..]";
   let description = [{
     `indices: [E]` integer; the result is the input with dim `axis` replaced
@@ -569,7 +602,7 @@ def Kiln_IndexSelectOp : Kiln_Op<"index_select", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_ScatterAddOp : Kiln_Op<"scatter_add", [Pure]> {
+def Kiln_ScatterAddOp : Kiln_Op<"scatter_add", [Pure, Differentiable]> {
   let summary = "Adds rows of src into init at the given row indices";
   let description = [{
     `init: [N, ...]`, integer `indices: [E]`, `src: [E, ...]` -> `[N, ...]`:

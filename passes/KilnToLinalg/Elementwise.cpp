@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "llvm/ADT/StringSwitch.h"
 #include <cmath>
 #include <type_traits>
 
@@ -133,6 +134,39 @@ struct LowerWhere : OpRewritePattern<WhereOp> {
   }
 };
 
+/// Ordered float predicates (a NaN compares false, except under `ne`) and
+/// signed integer ones.
+struct LowerCompare : OpRewritePattern<CompareOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CompareOp op, PatternRewriter &rewriter) const override {
+    StringRef name = op.getPredicate();
+    auto floatPredicate = llvm::StringSwitch<arith::CmpFPredicate>(name)
+                              .Case("lt", arith::CmpFPredicate::OLT)
+                              .Case("le", arith::CmpFPredicate::OLE)
+                              .Case("gt", arith::CmpFPredicate::OGT)
+                              .Case("ge", arith::CmpFPredicate::OGE)
+                              .Case("eq", arith::CmpFPredicate::OEQ)
+                              .Default(arith::CmpFPredicate::UNE);
+    auto intPredicate = llvm::StringSwitch<arith::CmpIPredicate>(name)
+                            .Case("lt", arith::CmpIPredicate::slt)
+                            .Case("le", arith::CmpIPredicate::sle)
+                            .Case("gt", arith::CmpIPredicate::sgt)
+                            .Case("ge", arith::CmpIPredicate::sge)
+                            .Case("eq", arith::CmpIPredicate::eq)
+                            .Default(arith::CmpIPredicate::ne);
+    bool isFloat = isa<FloatType>(elementTypeOf(op.getLhs()));
+    Value result = buildElementwise(rewriter, op.getLoc(), op.getType(), {op.getLhs(), op.getRhs()},
+                                    [&](OpBuilder &b, Location loc, ValueRange a) -> Value {
+                                      if (isFloat)
+                                        return arith::CmpFOp::create(b, loc, floatPredicate, a[0],
+                                                                     a[1]);
+                                      return arith::CmpIOp::create(b, loc, intPredicate, a[0], a[1]);
+                                    });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 template <typename KilnOp>
 void addUnary(RewritePatternSet &patterns, typename LowerUnary<KilnOp>::Body body) {
   patterns.add<LowerUnary<KilnOp>>(patterns.getContext(), body);
@@ -147,7 +181,8 @@ void populateElementwisePatterns(RewritePatternSet &patterns) {
                LowerBinary<DivOp, arith::DivFOp, arith::DivSIOp>,
                LowerBinary<MaxOp, arith::MaximumFOp, arith::MaxSIOp>,
                LowerBinary<MinOp, arith::MinimumFOp, arith::MinSIOp>,
-               LowerBinary<PowOp, math::PowFOp, void>, LowerWhere>(patterns.getContext());
+               LowerBinary<PowOp, math::PowFOp, void>, LowerWhere, LowerCompare>(
+      patterns.getContext());
   addUnary<ReluOp>(patterns, reluBody);
   addUnary<SigmoidOp>(patterns, sigmoidBody);
   addUnary<NegOp>(patterns, simpleBody<NegOp, arith::NegFOp>);
@@ -157,6 +192,7 @@ void populateElementwisePatterns(RewritePatternSet &patterns) {
   addUnary<SqrtOp>(patterns, simpleBody<SqrtOp, math::SqrtOp>);
   addUnary<RsqrtOp>(patterns, simpleBody<RsqrtOp, math::RsqrtOp>);
   addUnary<AbsOp>(patterns, simpleBody<AbsOp, math::AbsFOp>);
+  addUnary<ErfOp>(patterns, simpleBody<ErfOp, math::ErfOp>);
   // libm's sinf/cosf, not a polynomial: rotary angles reach thousands of
   // radians, where a short range reduction loses digits.
   addUnary<SinOp>(patterns, simpleBody<SinOp, math::SinOp>);

@@ -139,6 +139,28 @@ struct LowerFullLike : OpRewritePattern<FullLikeOp> {
   }
 };
 
+/// The product of the sizes along `axes`, as a 0-d float tensor.
+struct LowerCount : OpRewritePattern<CountOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CountOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inputType = op.getInput().getType();
+    SmallVector<int64_t> axes(op.getAxes());
+    if (axes.empty())
+      for (int64_t d = 0; d < inputType.getRank(); ++d)
+        axes.push_back(d);
+    Value count = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    for (int64_t axis : axes)
+      count = arith::MulIOp::create(rewriter, loc, count,
+                                    tensor::DimOp::create(rewriter, loc, op.getInput(), axis));
+    Type elementType = op.getType().getElementType();
+    Value asInt = arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(), count);
+    Value asFloat = arith::SIToFPOp::create(rewriter, loc, elementType, asInt);
+    rewriter.replaceOpWithNewOp<tensor::FromElementsOp>(op, op.getType(), ValueRange{asFloat});
+    return success();
+  }
+};
+
 /// result[.., e, ..] = input[.., indices[e], ..], NaN for an index outside
 /// [0, size) (as embedding): the read uses a clamped index.
 struct LowerIndexSelect : OpRewritePattern<IndexSelectOp> {
@@ -226,8 +248,8 @@ struct LowerScatterAdd : OpRewritePattern<ScatterAddOp> {
 
 void populateIndexingPatterns(RewritePatternSet &patterns) {
   patterns
-      .add<LowerArgmax, LowerArange, LowerOneHot, LowerFullLike, LowerIndexSelect, LowerScatterAdd>(
-          patterns.getContext());
+      .add<LowerArgmax, LowerArange, LowerCount, LowerOneHot, LowerFullLike, LowerIndexSelect,
+           LowerScatterAdd>(patterns.getContext());
 }
 
 } // namespace kiln

@@ -575,3 +575,27 @@ func.func @select_negative(%a: tensor<8x4xf32>) {
   %0 = "kiln.select"(%a) {axis = 1 : i64, index = -2 : i64} : (tensor<8x4xf32>) -> tensor<8xf32>
   return
 }
+
+// -----
+
+func.func @compare_predicate(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'kiln.compare' op predicate must be one of lt, le, gt, ge, eq, ne; got "greater"}}
+  %0 = kiln.compare "greater", %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi1>
+  return
+}
+
+// -----
+
+func.func @compare_shapes(%x: tensor<4xf32>, %y: tensor<3xf32>) {
+  // expected-error @+1 {{'kiln.compare' op operand shapes [4] and [3] are not broadcast-compatible}}
+  %0 = kiln.compare "lt", %x, %y : (tensor<4xf32>, tensor<3xf32>) -> tensor<4xi1>
+  return
+}
+
+// -----
+
+func.func @count_axes(%x: tensor<4x5xf32>) {
+  // expected-error @+1 {{'kiln.count' op axes must be sorted, distinct dims of f32[4, 5]}}
+  %0 = kiln.count %x axes = [1, 0] : (tensor<4x5xf32>) -> tensor<f32>
+  return
+}

@@ -98,3 +98,15 @@ func.func @gather_scatter(%h: tensor<?x4xf32>, %src: tensor<?xi64>, %dst: tensor
   %1 = kiln.scatter_add %h, %dst, %0 : (tensor<?x4xf32>, tensor<?xi64>, tensor<?x4xf32>) -> tensor<?x4xf32>
   return %0, %1 : tensor<?x4xf32>, tensor<?x4xf32>
 }
+
+// The ops gradient rules build: erf, compare and count.
+// CHECK-LABEL: func.func @gradient_helpers
+func.func @gradient_helpers(%x: tensor<?x8xf32>, %y: tensor<8xf32>) -> (tensor<?x8xi1>, tensor<f32>) {
+  // CHECK: kiln.erf %{{.*}} : tensor<?x8xf32>
+  %0 = kiln.erf %x : tensor<?x8xf32>
+  // CHECK: kiln.compare "ge", %{{.*}}, %{{.*}} : (tensor<?x8xf32>, tensor<8xf32>) -> tensor<?x8xi1>
+  %1 = kiln.compare "ge", %0, %y : (tensor<?x8xf32>, tensor<8xf32>) -> tensor<?x8xi1>
+  // CHECK: kiln.count %{{.*}} axes = [0] : (tensor<?x8xf32>) -> tensor<f32>
+  %2 = kiln.count %x axes = [0] : (tensor<?x8xf32>) -> tensor<f32>
+  return %1, %2 : tensor<?x8xi1>, tensor<f32>
+}

@@ -1,0 +1,653 @@
+//===- KilnGradients.cpp - The vector-Jacobian product of each kiln op ----===//
+//
+// Reverse-mode autodiff (kiln-autodiff) asks each op for the cotangents of
+// its operands given those of its results. Every rule is written with kiln
+// ops, so a backward graph is fused, tiled and sent to kernels exactly like
+// a forward one. Where a derivative has a choice at a kink, the rules make
+// PyTorch's: relu and abs give 0 at 0, clamp passes the gradient at its
+// bounds, and ties of maximum/minimum (and of a reduced max) share it evenly.
+// Broadcasting is undone by summing the cotangent over the broadcast dims.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/ShapeUtils.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/STLExtras.h"
+#include <cmath>
+#include <numeric>
+#include <tuple>
+
+using namespace mlir;
+using namespace kiln;
+
+#include "dialects/Kiln/KilnInterfaces.cpp.inc"
+
+namespace {
+RankedTensorType tensorOf(Value value) { return cast<RankedTensorType>(value.getType()); }
+
+/// Builds the kiln ops of gradient formulas at one location, inferring each
+/// result type from the operands as the ops' verifiers do.
+class GradBuilder {
+public:
+  GradBuilder(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  Value scalar(Value like, double value) {
+    Type element = tensorOf(like).getElementType();
+    auto type = RankedTensorType::get({}, element);
+    Attribute element0 = FloatAttr::get(element, value);
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, element0));
+  }
+  template <typename Op> Value binary(Value x, Value y) {
+    return Op::create(b, loc, broadcastType(x, y, tensorOf(x).getElementType()), x, y);
+  }
+  Value add(Value x, Value y) { return binary<AddOp>(x, y); }
+  Value sub(Value x, Value y) { return binary<SubOp>(x, y); }
+  Value mul(Value x, Value y) { return binary<MulOp>(x, y); }
+  Value div(Value x, Value y) { return binary<DivOp>(x, y); }
+  Value neg(Value x) { return NegOp::create(b, loc, x); }
+  Value mul(Value x, double c) { return mul(x, scalar(x, c)); }
+  template <typename Op> Value unary(Value x) { return Op::create(b, loc, x); }
+
+  Value compare(StringRef predicate, Value x, Value y) {
+    return CompareOp::create(b, loc, broadcastType(x, y, b.getI1Type()), x, y,
+                             b.getStringAttr(predicate));
+  }
+  Value where(Value cond, Value x, Value y) {
+    auto values = broadcastType(x, y, tensorOf(x).getElementType());
+    return WhereOp::create(
+        b, loc, broadcastType(cond, Value(), tensorOf(x).getElementType(), values), cond, x, y);
+  }
+  Value zerosLike(Value x) {
+    return FullLikeOp::create(b, loc, x.getType(), x, b.getF64FloatAttr(0.0));
+  }
+  /// `g` given the type of `like` by broadcasting (g + zeros).
+  Value broadcastLike(Value g, Value like) {
+    if (g.getType() == like.getType())
+      return g;
+    return AddOp::create(b, loc, like.getType(), zerosLike(like), g);
+  }
+
+  Value sum(Value x, ArrayRef<int64_t> axes, bool keepDims) {
+    auto type = tensorOf(x);
+    SmallVector<int64_t> shape;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      if (!llvm::is_contained(axes, d))
+        shape.push_back(type.getDimSize(d));
+      else if (keepDims)
+        shape.push_back(1);
+    }
+    return ReduceSumOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), x, axes,
+                               keepDims);
+  }
+  Value count(Value x, ArrayRef<int64_t> axes) {
+    return CountOp::create(b, loc, RankedTensorType::get({}, tensorOf(x).getElementType()), x,
+                           axes);
+  }
+
+  /// Undoes NumPy broadcasting: sums `g` over the dims along which `target`
+  /// was broadcast, giving it `target`'s shape.
+  Value sumToShape(Value g, Value target) {
+    auto gType = tensorOf(g), tType = tensorOf(target);
+    int64_t lead = gType.getRank() - tType.getRank();
+    if (lead > 0) {
+      SmallVector<int64_t> axes(lead);
+      std::iota(axes.begin(), axes.end(), 0);
+      g = sum(g, axes, /*keepDims=*/false);
+      gType = tensorOf(g);
+    }
+    SmallVector<int64_t> axes;
+    for (int64_t d = 0; d < tType.getRank(); ++d)
+      if (tType.getDimSize(d) == 1 && gType.getDimSize(d) != 1)
+        axes.push_back(d);
+    if (!axes.empty())
+      g = sum(g, axes, /*keepDims=*/true);
+    return g;
+  }
+
+  Value transpose(Value x, ArrayRef<int64_t> perm) {
+    auto type = tensorOf(x);
+    SmallVector<int64_t> shape;
+    for (int64_t p : perm)
+      shape.push_back(type.getDimSize(p));
+    return TransposeOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), x,
+                               perm);
+  }
+  /// Swaps the last two dims.
+  Value swapLast(Value x) {
+    SmallVector<int64_t> perm(tensorOf(x).getRank());
+    std::iota(perm.begin(), perm.end(), 0);
+    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+    return transpose(x, perm);
+  }
+  Value matmul(Value x, Value y) {
+    auto xt = tensorOf(x), yt = tensorOf(y);
+    SmallVector<int64_t> shape =
+        *broadcastShapes(xt.getShape().drop_back(2), yt.getShape().drop_back(2));
+    shape.push_back(xt.getDimSize(xt.getRank() - 2));
+    shape.push_back(yt.getDimSize(yt.getRank() - 1));
+    return MatmulOp::create(b, loc, RankedTensorType::get(shape, xt.getElementType()), x, y);
+  }
+
+  /// `x` reshaped to `shape`, each dynamic dim of which is the size of
+  /// `sources[i]` along dim `sourceDims[i]` (one per dynamic dim, in order).
+  Value reshape(Value x, ArrayRef<int64_t> shape, ArrayRef<std::pair<Value, int64_t>> sources) {
+    SmallVector<Value> sizes;
+    for (auto [source, dim] : sources)
+      sizes.push_back(DimOp::create(b, loc, source, dim));
+    return ReshapeOp::create(b, loc, RankedTensorType::get(shape, tensorOf(x).getElementType()), x,
+                             sizes);
+  }
+  /// `g`, the result of reducing `axes` without keeping them, with those
+  /// dims put back as size 1, ready to broadcast against the input.
+  Value restoreReduced(Value g, RankedTensorType input, ArrayRef<int64_t> axes, bool keepDims) {
+    if (keepDims)
+      return g;
+    SmallVector<int64_t> shape;
+    SmallVector<std::pair<Value, int64_t>> sources;
+    int64_t gDim = 0;
+    for (int64_t d = 0; d < input.getRank(); ++d) {
+      if (llvm::is_contained(axes, d)) {
+        shape.push_back(1);
+        continue;
+      }
+      shape.push_back(input.getDimSize(d));
+      if (ShapedType::isDynamic(input.getDimSize(d)))
+        sources.push_back({g, gDim});
+      ++gDim;
+    }
+    return reshape(g, shape, sources);
+  }
+  /// `g` reshaped to the (compatible-sized) shape of `like`.
+  Value reshapeLike(Value g, Value like) {
+    auto type = tensorOf(like);
+    SmallVector<std::pair<Value, int64_t>> sources;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        sources.push_back({like, d});
+    return reshape(g, type.getShape(), sources);
+  }
+
+  /// `x` along `axis` from `start` to `end` (static).
+  Value slice(Value x, int64_t axis, int64_t start, int64_t end) {
+    auto type = tensorOf(x);
+    SmallVector<int64_t> shape(type.getShape());
+    shape[axis] = end - start;
+    return SliceOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), x, axis,
+                           start, end);
+  }
+  /// `g` placed at [start, start + size) along `axis` of zeros shaped like
+  /// `like` (whose size along `axis` is static).
+  Value padLike(Value g, Value like, int64_t axis, int64_t start) {
+    Value zeros = zerosLike(like);
+    int64_t total = tensorOf(like).getDimSize(axis);
+    int64_t end = start + tensorOf(g).getDimSize(axis);
+    SmallVector<Value> pieces;
+    if (start > 0)
+      pieces.push_back(slice(zeros, axis, 0, start));
+    pieces.push_back(g);
+    if (end < total)
+      pieces.push_back(slice(zeros, axis, end, total));
+    if (pieces.size() == 1)
+      return g;
+    return ConcatOp::create(b, loc, like.getType(), pieces, axis);
+  }
+
+  /// Rows of `g` added into zeros shaped like `like` at `indices` (rank 1).
+  Value scatterRows(Value like, Value indices, Value g) {
+    return ScatterAddOp::create(b, loc, like.getType(), zerosLike(like), indices, g);
+  }
+
+  OpBuilder &b;
+  Location loc;
+
+private:
+  /// The broadcast of the shapes of x and y (y may be null; then `base`).
+  RankedTensorType broadcastType(Value x, Value y, Type element,
+                                 std::optional<RankedTensorType> base = std::nullopt) {
+    ArrayRef<int64_t> other = y ? tensorOf(y).getShape() : base->getShape();
+    return RankedTensorType::get(*broadcastShapes(tensorOf(x).getShape(), other), element);
+  }
+};
+
+/// Collects operand cotangents, leaving entries null where none flows.
+LogicalResult setGrads(SmallVectorImpl<Value> &out, Operation *op, ArrayRef<Value> grads) {
+  out.assign(op->getNumOperands(), Value());
+  for (auto [i, grad] : llvm::enumerate(grads))
+    out[i] = grad;
+  return success();
+}
+
+/// The rule of an op with one input and a cotangent that is a function of
+/// the input, the result and the incoming cotangent.
+template <typename Rule>
+LogicalResult unaryVjp(Operation *op, OpBuilder &b, ArrayRef<Value> resultGrads,
+                       SmallVectorImpl<Value> &operandGrads, Rule rule) {
+  GradBuilder g(b, op->getLoc());
+  Value grad =
+      resultGrads[0] ? rule(g, op->getOperand(0), op->getResult(0), resultGrads[0]) : Value();
+  return setGrads(operandGrads, op, {grad});
+}
+
+/// Keeps only the gradients of float operands: integer operands (ids,
+/// targets) have none.
+Value ifFloat(Value operand, Value grad) {
+  return isa<FloatType>(tensorOf(operand).getElementType()) ? grad : Value();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Broadcasting binary ops
+//===----------------------------------------------------------------------===//
+
+/// Of maximum (`wins` = "gt") or minimum ("lt"): the winning operand takes
+/// the gradient; a tie splits it in halves.
+static std::pair<Value, Value> extremumGrads(GradBuilder &g, Value x, Value y, Value dout,
+                                             StringRef wins) {
+  Value half = g.mul(dout, 0.5), zero = g.scalar(dout, 0.0);
+  Value tie = g.compare("eq", x, y);
+  return {g.where(g.compare(wins, x, y), dout, g.where(tie, half, zero)),
+          g.where(g.compare(wins, y, x), dout, g.where(tie, half, zero))};
+}
+
+#define KILN_BINARY_VJP(OP, BODY)                                                                  \
+  LogicalResult OP::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,                            \
+                             SmallVectorImpl<Value> &operandGrads) {                               \
+    if (!resultGrads[0] || !isa<FloatType>(getType().getElementType()))                            \
+      return setGrads(operandGrads, *this, {});                                                    \
+    GradBuilder g(b, getLoc());                                                                    \
+    Value x = getLhs(), y = getRhs(), out = getResult(), dout = resultGrads[0];                    \
+    (void)out;                                                                                     \
+    Value dx, dy;                                                                                  \
+    BODY;                                                                                          \
+    return setGrads(operandGrads, *this,                                                           \
+                    {dx ? g.sumToShape(dx, x) : Value(), dy ? g.sumToShape(dy, y) : Value()});     \
+  }
+
+KILN_BINARY_VJP(AddOp, (dx = dout, dy = dout))
+KILN_BINARY_VJP(SubOp, (dx = dout, dy = g.neg(dout)))
+KILN_BINARY_VJP(MulOp, (dx = g.mul(dout, y), dy = g.mul(dout, x)))
+// d(x / y)/dy = -x / y^2 = -out / y.
+KILN_BINARY_VJP(DivOp, (dx = g.div(dout, y), dy = g.neg(g.div(g.mul(dout, out), y))))
+// x^y: y x^(y-1) and x^y log x.
+KILN_BINARY_VJP(PowOp, (dx = g.mul(g.mul(dout, y), g.binary<PowOp>(x, g.sub(y, g.scalar(y, 1.0)))),
+                        dy = g.mul(g.mul(dout, out), g.unary<LogOp>(x))))
+KILN_BINARY_VJP(MaxOp, (std::tie(dx, dy) = extremumGrads(g, x, y, dout, "gt")))
+KILN_BINARY_VJP(MinOp, (std::tie(dx, dy) = extremumGrads(g, x, y, dout, "lt")))
+#undef KILN_BINARY_VJP
+
+//===----------------------------------------------------------------------===//
+// Unary math
+//===----------------------------------------------------------------------===//
+
+#define KILN_UNARY_VJP(OP, EXPR)                                                                   \
+  LogicalResult OP::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,                            \
+                             SmallVectorImpl<Value> &operandGrads) {                               \
+    return unaryVjp(*this, b, resultGrads, operandGrads,                                           \
+                    [](GradBuilder &g, Value x, Value out, Value dout) -> Value {                  \
+                      (void)x;                                                                     \
+                      (void)out;                                                                   \
+                      return EXPR;                                                                 \
+                    });                                                                            \
+  }
+
+KILN_UNARY_VJP(NegOp, g.neg(dout))
+KILN_UNARY_VJP(ReluOp, g.where(g.compare("gt", out, g.scalar(out, 0.0)), dout, g.scalar(dout, 0.0)))
+KILN_UNARY_VJP(SigmoidOp, g.mul(dout, g.mul(out, g.sub(g.scalar(out, 1.0), out))))
+KILN_UNARY_VJP(TanhOp, g.mul(dout, g.sub(g.scalar(out, 1.0), g.mul(out, out))))
+KILN_UNARY_VJP(ExpOp, g.mul(dout, out))
+KILN_UNARY_VJP(LogOp, g.div(dout, x))
+KILN_UNARY_VJP(SqrtOp, g.div(g.mul(dout, 0.5), out))
+// rsqrt(x) = x^(-1/2): derivative -x^(-3/2) / 2 = -out^3 / 2.
+KILN_UNARY_VJP(RsqrtOp, g.mul(g.mul(dout, -0.5), g.mul(out, g.mul(out, out))))
+KILN_UNARY_VJP(SinOp, g.mul(dout, g.unary<CosOp>(x)))
+KILN_UNARY_VJP(CosOp, g.neg(g.mul(dout, g.unary<SinOp>(x))))
+KILN_UNARY_VJP(AbsOp, g.where(g.compare("gt", x, g.scalar(x, 0.0)), dout,
+                              g.where(g.compare("lt", x, g.scalar(x, 0.0)), g.neg(dout),
+                                      g.scalar(dout, 0.0))))
+// erf'(x) = 2 / sqrt(pi) exp(-x^2).
+KILN_UNARY_VJP(ErfOp, g.mul(g.mul(dout, 2.0 / std::sqrt(M_PI)), g.unary<ExpOp>(g.neg(g.mul(x, x)))))
+#undef KILN_UNARY_VJP
+
+LogicalResult GeluOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                               SmallVectorImpl<Value> &operandGrads) {
+  bool tanhForm = getApproximate() == "tanh";
+  return unaryVjp(*this, b, resultGrads, operandGrads,
+                  [tanhForm](GradBuilder &g, Value x, Value, Value dout) -> Value {
+                    Value one = g.scalar(x, 1.0);
+                    if (!tanhForm) {
+                      // Phi(x) + x phi(x), the normal CDF and density.
+                      Value cdf = g.mul(g.add(one, g.unary<ErfOp>(g.mul(x, M_SQRT1_2))), 0.5);
+                      Value pdf = g.mul(g.unary<ExpOp>(g.mul(g.mul(x, x), -0.5)),
+                                        1.0 / std::sqrt(2.0 * M_PI));
+                      return g.mul(dout, g.add(cdf, g.mul(x, pdf)));
+                    }
+                    // u = k (x + c x^3): (1 + t) / 2 + x (1 - t^2) u' / 2.
+                    double k = std::sqrt(2.0 / M_PI), c = 0.044715;
+                    Value x2 = g.mul(x, x);
+                    Value u = g.mul(g.add(x, g.mul(g.mul(x2, x), c)), k);
+                    Value t = g.unary<TanhOp>(u);
+                    Value du = g.mul(g.add(one, g.mul(x2, 3.0 * c)), k);
+                    Value inner = g.mul(g.mul(x, g.sub(one, g.mul(t, t))), du);
+                    return g.mul(dout, g.mul(g.add(g.add(one, t), inner), 0.5));
+                  });
+}
+
+LogicalResult ClampOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                SmallVectorImpl<Value> &operandGrads) {
+  double low = getMin().convertToDouble(), high = getMax().convertToDouble();
+  return unaryVjp(*this, b, resultGrads, operandGrads,
+                  [&](GradBuilder &g, Value x, Value, Value dout) -> Value {
+                    Value zero = g.scalar(dout, 0.0);
+                    Value inside = g.where(g.compare("le", x, g.scalar(x, high)), dout, zero);
+                    return g.where(g.compare("ge", x, g.scalar(x, low)), inside, zero);
+                  });
+}
+
+LogicalResult WhereOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0] || !isa<FloatType>(getType().getElementType()))
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  Value dout = resultGrads[0], zero = g.scalar(dout, 0.0);
+  return setGrads(operandGrads, *this,
+                  {Value(), g.sumToShape(g.where(getCond(), dout, zero), getLhs()),
+                   g.sumToShape(g.where(getCond(), zero, dout), getRhs())});
+}
+
+// Casts change the element kind (float <-> integer): no gradient crosses.
+LogicalResult CastOp::buildVjp(OpBuilder &, ArrayRef<Value>, SmallVectorImpl<Value> &grads) {
+  return setGrads(grads, *this, {});
+}
+
+// A constant of the input's shape.
+LogicalResult FullLikeOp::buildVjp(OpBuilder &, ArrayRef<Value>, SmallVectorImpl<Value> &grads) {
+  return setGrads(grads, *this, {});
+}
+
+//===----------------------------------------------------------------------===//
+// Normalizations
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftmaxOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                  SmallVectorImpl<Value> &operandGrads) {
+  int64_t axis = getAxis();
+  return unaryVjp(*this, b, resultGrads, operandGrads,
+                  [axis](GradBuilder &g, Value, Value out, Value dout) -> Value {
+                    Value dot = g.sum(g.mul(dout, out), {axis}, /*keepDims=*/true);
+                    return g.mul(out, g.sub(dout, dot));
+                  });
+}
+
+LogicalResult LogSoftmaxOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  int64_t axis = getAxis();
+  return unaryVjp(*this, b, resultGrads, operandGrads,
+                  [axis](GradBuilder &g, Value, Value out, Value dout) -> Value {
+                    Value total = g.sum(dout, {axis}, /*keepDims=*/true);
+                    return g.sub(dout, g.mul(g.unary<ExpOp>(out), total));
+                  });
+}
+
+LogicalResult LayerNormOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  Value x = getInput(), dout = resultGrads[0];
+  int64_t last = tensorOf(x).getRank() - 1;
+  // Recomputed rather than saved: x_hat = (x - mean) * rstd.
+  Value n = g.count(x, {last});
+  Value centered = g.sub(x, g.div(g.sum(x, {last}, true), n));
+  Value var = g.div(g.sum(g.mul(centered, centered), {last}, true), n);
+  Value rstd = g.unary<RsqrtOp>(g.add(var, g.scalar(x, getEps().convertToDouble())));
+  Value xHat = g.mul(centered, rstd);
+  // dx = rstd (dxh - mean(dxh) - x_hat mean(dxh x_hat)), dxh = dout * weight.
+  Value dxHat = g.mul(dout, getWeight());
+  Value meanD = g.div(g.sum(dxHat, {last}, true), n);
+  Value meanDX = g.div(g.sum(g.mul(dxHat, xHat), {last}, true), n);
+  Value dx = g.mul(rstd, g.sub(g.sub(dxHat, meanD), g.mul(xHat, meanDX)));
+  SmallVector<int64_t> leading(last);
+  std::iota(leading.begin(), leading.end(), 0);
+  Value dWeight = g.mul(dout, xHat), dBias = dout;
+  if (!leading.empty()) {
+    dWeight = g.sum(dWeight, leading, false);
+    dBias = g.sum(dBias, leading, false);
+  }
+  return setGrads(operandGrads, *this, {dx, dWeight, dBias});
+}
+
+LogicalResult L2NormalizeOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  int64_t axis = getAxis();
+  double eps = getEps().convertToDouble();
+  return unaryVjp(*this, b, resultGrads, operandGrads,
+                  [&](GradBuilder &g, Value x, Value out, Value dout) -> Value {
+                    // out = x / max(|x|, eps): where |x| > eps the Jacobian
+                    // projects out the direction of out, else it is 1 / eps.
+                    Value norm = g.unary<SqrtOp>(g.sum(g.mul(x, x), {axis}, true));
+                    Value dot = g.sum(g.mul(dout, out), {axis}, true);
+                    Value projected = g.div(g.sub(dout, g.mul(out, dot)), norm);
+                    return g.where(g.compare("gt", norm, g.scalar(norm, eps)), projected,
+                                   g.mul(dout, 1.0 / eps));
+                  });
+}
+
+//===----------------------------------------------------------------------===//
+// Matmul and layout
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                 SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  Value x = getLhs(), y = getRhs(), dout = resultGrads[0];
+  return setGrads(operandGrads, *this,
+                  {g.sumToShape(g.matmul(dout, g.swapLast(y)), x),
+                   g.sumToShape(g.matmul(g.swapLast(x), dout), y)});
+}
+
+LogicalResult TransposeOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  ArrayRef<int64_t> perm = getPermutation();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = i;
+  return unaryVjp(*this, b, resultGrads, operandGrads,
+                  [&](GradBuilder &g, Value x, Value, Value dout) {
+                    return ifFloat(x, g.transpose(dout, inverse));
+                  });
+}
+
+LogicalResult ReshapeOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                  SmallVectorImpl<Value> &operandGrads) {
+  return unaryVjp(*this, b, resultGrads, operandGrads,
+                  [](GradBuilder &g, Value x, Value, Value dout) {
+                    return ifFloat(x, g.reshapeLike(dout, x));
+                  });
+}
+
+/// Slice, select and concat place cotangents by static offsets.
+static LogicalResult requireStaticAxis(Operation *op, Value value, int64_t axis) {
+  if (tensorOf(value).isDynamicDim(axis))
+    return op->emitOpError("has no gradient along a symbolic dim (axis ") << axis << ")";
+  return success();
+}
+
+LogicalResult SliceOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0] || !isa<FloatType>(getType().getElementType()))
+    return setGrads(operandGrads, *this, {});
+  if (failed(requireStaticAxis(*this, getInput(), getAxis())))
+    return failure();
+  GradBuilder g(b, getLoc());
+  return setGrads(operandGrads, *this,
+                  {g.padLike(resultGrads[0], getInput(), getAxis(), getStart())});
+}
+
+LogicalResult SelectOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                 SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0] || !isa<FloatType>(getType().getElementType()))
+    return setGrads(operandGrads, *this, {});
+  if (failed(requireStaticAxis(*this, getInput(), getAxis())))
+    return failure();
+  GradBuilder g(b, getLoc());
+  Value kept = g.restoreReduced(resultGrads[0], getInput().getType(),
+                                {static_cast<int64_t>(getAxis())}, false);
+  return setGrads(operandGrads, *this, {g.padLike(kept, getInput(), getAxis(), getIndex())});
+}
+
+LogicalResult ConcatOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                 SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0] || !isa<FloatType>(getType().getElementType()))
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  int64_t axis = getAxis(), offset = 0;
+  SmallVector<Value> grads;
+  for (Value input : getInputs()) {
+    if (failed(requireStaticAxis(*this, input, axis)))
+      return failure();
+    int64_t size = tensorOf(input).getDimSize(axis);
+    grads.push_back(g.slice(resultGrads[0], axis, offset, offset + size));
+    offset += size;
+  }
+  return setGrads(operandGrads, *this, grads);
+}
+
+//===----------------------------------------------------------------------===//
+// Gathers and scatters
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  Value ids = getIds(), dout = resultGrads[0];
+  auto idsType = tensorOf(ids);
+  if (idsType.getRank() != 1) {
+    // Flatten ids to [E] and the cotangent to [E, D]: E is the product of
+    // the ids' dims, some of them symbolic.
+    int64_t numel = 1;
+    bool dynamic = false;
+    for (int64_t d : idsType.getShape()) {
+      dynamic |= ShapedType::isDynamic(d);
+      numel = dynamic ? ShapedType::kDynamic : numel * d;
+    }
+    SmallVector<Value> sizes;
+    if (dynamic) {
+      Value total = arith::ConstantIndexOp::create(b, getLoc(), 1);
+      for (int64_t d = 0; d < idsType.getRank(); ++d)
+        total = arith::MulIOp::create(b, getLoc(), total, DimOp::create(b, getLoc(), ids, d));
+      sizes.push_back(total);
+    }
+    auto flatIds = RankedTensorType::get({numel}, idsType.getElementType());
+    int64_t width = tensorOf(dout).getShape().back();
+    auto flatGrad = RankedTensorType::get({numel, width}, tensorOf(dout).getElementType());
+    ids = ReshapeOp::create(b, getLoc(), flatIds, ids, sizes);
+    dout = ReshapeOp::create(b, getLoc(), flatGrad, dout, sizes);
+  }
+  return setGrads(operandGrads, *this, {g.scatterRows(getWeight(), ids, dout), Value()});
+}
+
+LogicalResult IndexSelectOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  Value input = getInput(), dout = resultGrads[0];
+  int64_t axis = getAxis(), rank = tensorOf(input).getRank();
+  if (axis == 0)
+    return setGrads(operandGrads, *this, {g.scatterRows(input, getIndices(), dout), Value()});
+  // Scatter along dim 0 of the transposed problem.
+  SmallVector<int64_t> toFront = {axis};
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis)
+      toFront.push_back(d);
+  SmallVector<int64_t> back(rank);
+  for (auto [i, p] : llvm::enumerate(toFront))
+    back[p] = i;
+  Value scattered =
+      g.scatterRows(g.transpose(input, toFront), getIndices(), g.transpose(dout, toFront));
+  return setGrads(operandGrads, *this, {g.transpose(scattered, back), Value()});
+}
+
+LogicalResult ScatterAddOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  Value dout = resultGrads[0];
+  auto srcType = tensorOf(getSrc());
+  Value dSrc = IndexSelectOp::create(b, getLoc(), srcType, dout, getIndices(), int64_t{0});
+  return setGrads(operandGrads, *this, {dout, Value(), dSrc});
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReduceSumOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  return unaryVjp(*this, b, resultGrads, operandGrads,
+                  [this](GradBuilder &g, Value x, Value, Value dout) {
+                    Value kept = g.restoreReduced(dout, tensorOf(x), getAxes(), getKeepDims());
+                    return g.broadcastLike(kept, x);
+                  });
+}
+
+LogicalResult ReduceMeanOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  return unaryVjp(*this, b, resultGrads, operandGrads,
+                  [this](GradBuilder &g, Value x, Value, Value dout) {
+                    Value kept = g.restoreReduced(dout, tensorOf(x), getAxes(), getKeepDims());
+                    return g.broadcastLike(g.div(kept, g.count(x, getAxes())), x);
+                  });
+}
+
+// The maxima share the gradient evenly, as torch.amax's backward does.
+LogicalResult ReduceMaxOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  return unaryVjp(
+      *this, b, resultGrads, operandGrads, [this](GradBuilder &g, Value x, Value out, Value dout) {
+        auto type = tensorOf(x);
+        Value max = g.restoreReduced(out, type, getAxes(), getKeepDims());
+        Value kept = g.restoreReduced(dout, type, getAxes(), getKeepDims());
+        Value isMax = g.where(g.compare("eq", x, max), g.scalar(x, 1.0), g.scalar(x, 0.0));
+        Value ties = g.sum(isMax, getAxes(), /*keepDims=*/true);
+        return g.mul(isMax, g.div(kept, ties));
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+// mean_n(lse_n - logits[n, t_n]): (softmax - one_hot(t)) / N.
+LogicalResult CrossEntropyOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  Value logits = getLogits();
+  auto type = tensorOf(logits);
+  Value probs = SoftmaxOp::create(b, getLoc(), logits, 1);
+  Value oneHot = OneHotOp::create(b, getLoc(), type, getTargets());
+  Value scale = g.div(resultGrads[0], g.count(logits, {0}));
+  return setGrads(operandGrads, *this, {g.mul(g.sub(probs, oneHot), scale), Value()});
+}
+
+// sum(t (log t - x)) / N with x = log_input: -t / N for x; for t,
+// (log t + 1 - x) / N where t > 0 (a zero target contributes nothing).
+LogicalResult KlDivOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  Value x = getLogInput(), t = getTarget();
+  Value scale = g.div(resultGrads[0], g.count(x, {0}));
+  Value dx = g.neg(g.mul(t, scale));
+  Value dtTerm = g.mul(g.sub(g.add(g.unary<LogOp>(t), g.scalar(t, 1.0)), x), scale);
+  Value dt = g.where(g.compare("gt", t, g.scalar(t, 0.0)), dtTerm, g.scalar(t, 0.0));
+  return setGrads(operandGrads, *this, {dx, dt});
+}
