@@ -83,7 +83,7 @@ unsigned ModuleDecl::getNumRequiredCtorParams() const {
 bool ModuleDecl::hasExports() const {
   return llvm::any_of(members, [](const std::unique_ptr<MemberDecl> &member) {
     auto *fn = llvm::dyn_cast<FnDecl>(member.get());
-    return fn && fn->isExport();
+    return (fn && fn->isExport()) || llvm::isa<TrainDecl>(member.get());
   });
 }
 
@@ -234,8 +234,30 @@ private:
       loc(instance->getLoc());
       Nested nested(indent);
       dumpArgs(instance->getArgs(), instance->getKeywordArgs());
+    } else if (auto *train = llvm::dyn_cast<TrainDecl>(&member)) {
+      dump(*train);
     } else {
       dump(llvm::cast<FnDecl>(member));
+    }
+  }
+
+  void dump(const TrainDecl &train) {
+    line() << "train " << train.getName();
+    loc(train.getLoc());
+    Nested nested(indent);
+    if (train.loss)
+      line() << "loss " << train.loss->name;
+    if (train.optimizer) {
+      line() << "optimizer " << train.optimizer->name;
+      Nested args(indent);
+      dumpArgs({}, train.optimizerArgs);
+    }
+    for (auto [what, patterns] : {std::pair{"freeze", &train.freeze}, {"train", &train.train}})
+      for (const StringLit &pattern : *patterns)
+        line() << what << " \"" << pattern.value << "\"";
+    if (train.clipGradNorm) {
+      line() << "clip_grad_norm ";
+      printExpr(*train.clipGradNorm, os);
     }
   }
 

@@ -344,7 +344,7 @@ private:
 /// Members share one namespace per module.
 class MemberDecl {
 public:
-  enum Kind { Member_Param, Member_Instance, Member_Fn };
+  enum Kind { Member_Param, Member_Instance, Member_Fn, Member_Train };
   MemberDecl(Kind kind, Ident name) : kind(kind), name(name) {}
   virtual ~MemberDecl() = default;
   Kind getKind() const { return kind; }
@@ -426,6 +426,42 @@ private:
   std::vector<TypeAST> results;
   std::vector<StmtPtr> body;
   llvm::SMLoc endLoc;
+};
+
+/// A quoted string with its location (the quotes dropped).
+struct StringLit {
+  llvm::StringRef value;
+  llvm::SMLoc loc;
+};
+
+/// A train entry:
+///
+///   train fit {
+///     loss: loss                                   // a method returning f32
+///     optimizer: adamw(weight_decay = 0.01)        // sgd, adam or adamw
+///     freeze: "vision.*"                           // or train: "head.*"
+///     clip_grad_norm: 1.0                          // optional
+///   }
+///
+/// It takes the loss method's arguments; the learning rate is a run-time
+/// argument of each call.
+class TrainDecl : public MemberDecl {
+public:
+  explicit TrainDecl(Ident name) : MemberDecl(Member_Train, name) {}
+  static bool classof(const MemberDecl *d) { return d->getKind() == Member_Train; }
+
+  std::optional<Ident> loss;
+  std::optional<Ident> optimizer;
+  std::vector<KeywordArg> optimizerArgs;
+  std::vector<StringLit> freeze, train;
+  ExprPtr clipGradNorm;
+  llvm::SMLoc clipLoc;
+
+  /// Set by Sema: the loss method, and every setting of the optimizer in the
+  /// order of its table (SemaTrain.cpp), defaults filled in.
+  const FnDecl *resolvedLoss = nullptr;
+  std::vector<std::pair<llvm::StringRef, double>> resolvedSettings;
+  std::optional<double> resolvedClipNorm;
 };
 
 //===----------------------------------------------------------------------===//

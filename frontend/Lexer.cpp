@@ -98,6 +98,7 @@ Token Lexer::lexIdentifierOrKeyword(const char *start) {
                  .Case("param", Tok::kw_param)
                  .Case("fn", Tok::kw_fn)
                  .Case("export", Tok::kw_export)
+                 .Case("train", Tok::kw_train)
                  .Case("let", Tok::kw_let)
                  .Case("return", Tok::kw_return)
                  .Case("true", Tok::kw_true)
@@ -178,6 +179,8 @@ llvm::StringRef kiln::describeTokenKind(Tok kind) {
     return "'fn'";
   case Tok::kw_export:
     return "'export'";
+  case Tok::kw_train:
+    return "'train'";
   case Tok::kw_let:
     return "'let'";
   case Tok::kw_return:

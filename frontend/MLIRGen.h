@@ -139,7 +139,11 @@ private:
 
   // Model-level steps (MLIRGen.cpp).
   void emitParameters(const Instance &root);
-  void emitEntry(const Instance &root, const FnDecl &fn);
+  /// Emits `fn` of the top instance as the entry `name`; null after an error.
+  mlir::func::FuncOp emitEntry(const Instance &root, const FnDecl &fn, llvm::StringRef name);
+  /// Emits a train entry: its loss method as an entry, tagged with the
+  /// parameters it trains and its optimizer (kiln.train).
+  void emitTrain(const Instance &root, const TrainDecl &train);
   /// Checks `fn` of `instance` on its own, once per instance key (and per
   /// leading rank for a method with `...` dims).
   bool ensureChecked(const Instance &instance, const FnDecl &fn,

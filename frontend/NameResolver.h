@@ -15,6 +15,10 @@
 
 namespace kiln::sema {
 
+/// Entry names that would collide with the generated C API (`NAME_create`).
+inline constexpr llvm::StringLiteral kReservedEntryNames[] = {"create", "destroy", "last_error",
+                                                              "save_weights"};
+
 /// "; did you mean 'relu'?" for the closest candidate, or "".
 std::string suggest(llvm::StringRef name, llvm::ArrayRef<llvm::StringRef> candidates);
 
@@ -31,6 +35,7 @@ private:
   void checkCtorDefaults(ModuleDecl &decl);
   void checkParam(const ParamDecl &param);
   void checkFn(const FnDecl &fn);
+  void checkTrain(TrainDecl &train); // SemaTrain.cpp
 
   // Types and compile-time values.
   enum class DimContext { Param, Signature, Result, Let };

@@ -11,6 +11,10 @@
 //               | IDENT '=' '[' IDENT '(' args ')' ';' expr ']'
 //               | 'export'? 'fn' IDENT '(' (IDENT ':' type),* ')'
 //                   '->' (type | '(' type,+ ')') block
+//               | 'train' IDENT '{' field* '}'
+//   field     ::= 'loss' ':' IDENT | 'optimizer' ':' IDENT ('(' args ')')?
+//               | ('freeze' | 'train') ':' STRING (',' STRING)*
+//               | 'clip_grad_norm' ':' expr
 //   block     ::= '{' stmt* '}'
 //   stmt      ::= 'let' IDENT (',' IDENT)* (':' type)? '=' expr ';'?
 //               | IDENT ('=' | '+=' | '-=' | '*=' | '/=') expr ';'?
@@ -107,6 +111,7 @@ bool Parser::atMemberStart(unsigned ahead) const {
   case Tok::kw_param:
   case Tok::kw_fn:
   case Tok::kw_export:
+  case Tok::kw_train:
     return true;
   case Tok::identifier:
     return peek(ahead + 1).is(Tok::equal);
@@ -124,6 +129,7 @@ void Parser::skipToMember() {
     case Tok::kw_param:
     case Tok::kw_fn:
     case Tok::kw_export:
+    case Tok::kw_train:
       return;
     case Tok::l_brace:
       ++depth;
@@ -156,6 +162,7 @@ void Parser::skipToStatement() {
     case Tok::kw_param:
     case Tok::kw_fn:
     case Tok::kw_export:
+    case Tok::kw_train:
     case Tok::kw_let:
     case Tok::kw_return:
     case Tok::kw_for:
@@ -326,6 +333,8 @@ std::unique_ptr<MemberDecl> Parser::parseMember() {
   case Tok::kw_fn:
   case Tok::kw_export:
     return parseFnDecl();
+  case Tok::kw_train:
+    return parseTrainDecl();
   case Tok::identifier:
     return parseInstanceDecl();
   case Tok::kw_let:
@@ -415,6 +424,104 @@ std::unique_ptr<FnDecl> Parser::parseFnDecl() {
     return nullptr;
   return std::make_unique<FnDecl>(name, isExport, std::move(args), std::move(results),
                                   std::move(body), endLoc);
+}
+
+std::unique_ptr<TrainDecl> Parser::parseTrainDecl() {
+  consume(); // 'train'
+  Ident name;
+  if (!parseIdent(name, "a train entry name after 'train'"))
+    return nullptr;
+  SMLoc lbrace = tok.getLoc();
+  if (!expect(Tok::l_brace, "'{' after train entry '" + name.name.str() + "'"))
+    return nullptr;
+  auto train = std::make_unique<TrainDecl>(name);
+  while (!consumeIf(Tok::r_brace)) {
+    if (tok.is(Tok::eof)) {
+      errorExpected("'}' at the end of train entry '" + name.name.str() + "'");
+      note(lbrace, "to match this '{'");
+      return nullptr;
+    }
+    if (!parseTrainField(*train)) {
+      // Resume after the entry's closing brace.
+      for (unsigned depth = 0; tok.isNot(Tok::eof); consume()) {
+        if (tok.is(Tok::l_brace) || tok.is(Tok::l_paren))
+          ++depth;
+        else if ((tok.is(Tok::r_brace) || tok.is(Tok::r_paren)) && depth > 0)
+          --depth;
+        else if (tok.is(Tok::r_brace))
+          break;
+      }
+      consumeIf(Tok::r_brace);
+      return nullptr;
+    }
+  }
+  return train;
+}
+
+/// One `field: value` line of a train entry.
+bool Parser::parseTrainField(TrainDecl &train) {
+  if (tok.isNot(Tok::identifier) && tok.isNot(Tok::kw_train)) {
+    errorExpected("'loss', 'optimizer', 'freeze', 'train' or 'clip_grad_norm'");
+    return false;
+  }
+  Ident field{tok.spelling, tok.getLoc()};
+  consume();
+  if (!expect(Tok::colon, "':' after '" + field.name.str() + "'"))
+    return false;
+  // A repeated setting is reported, and the last one counts.
+  auto once = [&](bool seen) {
+    if (seen)
+      error(field.loc, "'" + field.name.str() + "' is given twice");
+  };
+  if (field.name == "loss") {
+    once(train.loss.has_value());
+    Ident loss;
+    if (!parseIdent(loss, "the name of a method after 'loss:'"))
+      return false;
+    train.loss = loss;
+    return true;
+  }
+  if (field.name == "optimizer") {
+    once(train.optimizer.has_value());
+    Ident optimizer;
+    if (!parseIdent(optimizer, "sgd(...), adam(...) or adamw(...) after 'optimizer:'"))
+      return false;
+    train.optimizer = optimizer;
+    train.optimizerArgs.clear();
+    if (tok.isNot(Tok::l_paren))
+      return true; // The defaults.
+    std::vector<ExprPtr> positional;
+    unsigned depth = 0;
+    if (!parseCallArgs(positional, train.optimizerArgs, depth))
+      return false;
+    if (!positional.empty()) {
+      error(positional.front()->getLoc(),
+            "optimizer settings are named: write e.g. 'momentum = 0.9'");
+      return false;
+    }
+    return true;
+  }
+  if (field.name == "freeze" || field.name == "train") {
+    std::vector<StringLit> &patterns = field.name == "freeze" ? train.freeze : train.train;
+    do {
+      if (tok.isNot(Tok::string)) {
+        errorExpected("a parameter path pattern in quotes, e.g. \"vision.*\"");
+        return false;
+      }
+      patterns.push_back(StringLit{tok.spelling.drop_front().drop_back(), tok.getLoc()});
+      consume();
+    } while (consumeIf(Tok::comma));
+    return true;
+  }
+  if (field.name == "clip_grad_norm") {
+    once(train.clipGradNorm != nullptr);
+    train.clipLoc = tok.getLoc();
+    train.clipGradNorm = parseExpr();
+    return train.clipGradNorm != nullptr;
+  }
+  error(field.loc, "unknown train setting '" + field.name.str() +
+                       "': expected 'loss', 'optimizer', 'freeze', 'train' or 'clip_grad_norm'");
+  return false;
 }
 
 /// `x: f32[B, 64], y: i64[B])` (the '(' is consumed).

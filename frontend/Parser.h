@@ -39,6 +39,8 @@ private:
   std::unique_ptr<ParamDecl> parseParamDecl();
   std::unique_ptr<InstanceDecl> parseInstanceDecl();
   std::unique_ptr<FnDecl> parseFnDecl();
+  std::unique_ptr<TrainDecl> parseTrainDecl();
+  bool parseTrainField(TrainDecl &train);
   bool parseFnArgs(std::vector<FnArg> &args);
   bool parseResultTypes(std::vector<TypeAST> &results);
   std::optional<TypeAST> parseType();

@@ -57,6 +57,8 @@ bool NameResolver::run(FileAST &file) {
         checkParam(*param);
       else if (auto *instance = llvm::dyn_cast<InstanceDecl>(member.get()))
         resolveInstance(*instance);
+      else if (auto *train = llvm::dyn_cast<TrainDecl>(member.get()))
+        checkTrain(*train);
       else
         checkFn(llvm::cast<FnDecl>(*member));
     }

@@ -17,10 +17,6 @@ using llvm::SMLoc;
 using llvm::StringRef;
 using llvm::Twine;
 
-/// Export names that would collide with the generated C API (`NAME_create`).
-static constexpr StringRef kReservedEntryNames[] = {"create", "destroy", "last_error",
-                                                    "save_weights"};
-
 //===----------------------------------------------------------------------===//
 // Functions
 //===----------------------------------------------------------------------===//
@@ -314,7 +310,9 @@ void NameResolver::resolveName(NameExprAST &name) {
     return;
   }
   if (member) {
-    StringRef kind = llvm::isa<FnDecl>(member) ? "a function" : "a module instance";
+    StringRef kind = llvm::isa<FnDecl>(member)      ? "a function"
+                     : llvm::isa<TrainDecl>(member) ? "a train entry"
+                                                    : "a module instance";
     diags.error(last.loc, "'" + last.name + "' is " + kind + ", not a value; call it as '" +
                               last.name + "(...)'");
     noteDeclared(last.name, member->getLoc());
@@ -415,12 +413,16 @@ void NameResolver::resolveCall(CallExprAST &call, bool allowMulti) {
           noteDeclared(target->getName(), target->getLoc());
         }
       }
-    } else if (member) {
+    } else if (member && !llvm::isa<TrainDecl>(member)) {
       diags.error(last.loc, "'" + last.name + "' is a parameter, not a function");
       noteDeclared(last.name, member->getLoc());
     } else if (path.size() == 1 && lookupBuiltin(last.name)) {
+      // A train entry is no function: it does not hide a builtin.
       call.resolvedBuiltin = lookupBuiltin(last.name);
       resolved = true;
+    } else if (member) {
+      diags.error(last.loc, "'" + last.name + "' is a train entry, not a function");
+      noteDeclared(last.name, member->getLoc());
     } else if (path.size() > 1) {
       diags.error(last.loc, "module '" + owner->getName() + "' has no method or instance named '" +
                                 last.name + "'");

@@ -31,6 +31,7 @@ enum class Tok {
   kw_false,
   kw_for,
   kw_import,
+  kw_train,
 
   // Punctuation.
   l_paren,

@@ -193,6 +193,8 @@ int main(int argc, char **argv) {
   kiln::registerDialects(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Messages point at the source; the op that raised one is not printed.
+  context.printOpOnDiagnostic(false);
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
   // A .mlir input is a module already in the kiln dialect (for tests of the
