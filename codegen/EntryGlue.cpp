@@ -113,6 +113,59 @@ void addCacheGlue(Module &module, const ModelInterface &model, const GenerationS
           runtime("kiln_rt_cache_decode_step", i32, {ptr, ptr, ptr, ptr}), allArgs);
 }
 
+/// NAME_<train>, NAME_<train>_grads and NAME_<train>_apply: a train entry's
+/// step, its forward + backward half and its optimizer half, each a call of
+/// its kiln_rt_train_* function (runtime.h).
+template <typename DefinePublic>
+void addTrainGlue(Module &module, const EntrySpec &entry, unsigned index,
+                  DefinePublic &definePublic) {
+  LLVMContext &ctx = module.getContext();
+  Type *i32 = Type::getInt32Ty(ctx), *i64 = Type::getInt64Ty(ctx);
+  Type *f32 = Type::getFloatTy(ctx), *ptr = PointerType::get(ctx, 0);
+  auto runtime = [&](StringRef name, ArrayRef<Type *> params) {
+    return module.getOrInsertFunction(name, FunctionType::get(i32, params, false));
+  };
+  size_t numDims = entry.symbols.size(), numInputs = entry.inputs.size();
+  // (model, [lr], dims..., inputs..., rest...) -> the runtime's (model,
+  // index, dims[], inputs[], [lr], rest...).
+  auto define = [&](const std::string &suffix, bool takesLr, unsigned numRest,
+                    FunctionCallee callee) {
+    SmallVector<Type *> params{ptr};
+    if (takesLr)
+      params.push_back(f32);
+    params.append(numDims, i64);
+    params.append(numInputs + numRest, ptr);
+    Function *f = definePublic(suffix, FunctionType::get(i32, params, false));
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
+    unsigned next = 1;
+    Value *lr = takesLr ? f->getArg(next++) : nullptr;
+    SmallVector<Value *> dims, inputs;
+    for (size_t i = 0; i < numDims; ++i)
+      dims.push_back(f->getArg(next++));
+    for (size_t i = 0; i < numInputs; ++i)
+      inputs.push_back(f->getArg(next++));
+    SmallVector<Value *> args{f->getArg(0), b.getInt32(index), stackArray(b, i64, dims, "dims"),
+                              stackArray(b, ptr, inputs, "inputs")};
+    if (lr)
+      args.push_back(lr);
+    while (next < f->arg_size())
+      args.push_back(f->getArg(next++));
+    b.CreateRet(b.CreateCall(callee, args));
+  };
+  define(entry.name, /*takesLr=*/true, 1,
+         runtime("kiln_rt_train_step", {ptr, i32, ptr, ptr, f32, ptr}));
+  define(entry.name + "_grads", /*takesLr=*/false, 2,
+         runtime("kiln_rt_train_grads", {ptr, i32, ptr, ptr, ptr, ptr}));
+
+  // NAME_<train>_apply(model, lr, grads).
+  Function *apply =
+      definePublic(entry.name + "_apply", FunctionType::get(i32, {ptr, f32, ptr}, false));
+  IRBuilder<> b(BasicBlock::Create(ctx, "entry", apply));
+  b.CreateRet(b.CreateCall(runtime("kiln_rt_train_apply", {ptr, i32, f32, ptr}),
+                           {apply->getArg(0), b.getInt32(index), apply->getArg(1),
+                            apply->getArg(2)}));
+}
+
 } // namespace
 
 std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &model) {
@@ -179,8 +232,12 @@ std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &mode
     b.CreateRet(b.CreateCall(rtSave, {f->getArg(0), f->getArg(1)}));
   }
 
-  // NAME_<entry>(model, symbols..., inputs..., outputs...).
   for (auto [index, entry] : llvm::enumerate(model.entries)) {
+    if (entry.train) {
+      addTrainGlue(module, entry, index, definePublic);
+      continue;
+    }
+    // NAME_<entry>(model, symbols..., inputs..., outputs...).
     SmallVector<Type *> params{ptr};
     params.append(entry.symbols.size(), i64);
     params.append(entry.inputs.size() + entry.outputs.size(), ptr);

@@ -7,6 +7,7 @@
 #include "codegen/HeaderWriter.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace kiln {
@@ -116,6 +117,64 @@ void writeCacheApi(const ModelInterface &model, const GenerationSpec &generation
      << " *cache, const int64_t *tokens, float *" << decode.outputs[0].name << ");\n";
 }
 
+/// NAME_<train>, NAME_<train>_grads and NAME_<train>_apply (docs/abi.md,
+/// "Training").
+void writeTrainApi(const ModelInterface &model, const EntrySpec &entry, llvm::raw_ostream &os) {
+  const std::string &name = model.modelName;
+  const TrainSpec &train = *entry.train;
+  std::string ENTRY = upper(name) + "_" + upper(entry.name);
+  const TensorSpec &loss = entry.outputs.front();
+  os << "\n/* " << entry.name << ": a train entry. One call runs loss(";
+  for (auto [i, t] : llvm::enumerate(entry.inputs))
+    os << (i ? ", " : "") << t.name << ": " << formatTensor(t);
+  os << ") -> " << loss.name << ": " << formatTensor(loss) << ",\n"
+     << " * backpropagates, and updates the weights with one optimizer step:\n"
+     << " *   " << train.optimizer << "(";
+  for (auto [i, setting] : llvm::enumerate(train.settings))
+    os << (i ? ", " : "") << setting.first << " = " << llvm::format("%g", setting.second);
+  os << ")\n";
+  if (train.clipGradNorm)
+    os << " *   after clipping the gradients to a global norm of "
+       << llvm::format("%g", *train.clipGradNorm) << "\n";
+  os << " * The learning rate is an argument of each call. It trains "
+     << train.params.size() << " parameters,\n * " << train.numGrads
+     << " values, in this order (that of the gradient buffer):\n";
+  for (unsigned index : train.params)
+    os << " *   " << model.params[index].name << " " << formatTensor(model.params[index]) << "\n";
+  if (!entry.symbols.empty())
+    os << " * Symbolic dims (each >= 1): " << symbolList(entry.symbols) << ".\n";
+  os << " * The weights change in place: run no other call on the model meanwhile.\n"
+     << " * A step whose loss or gradients are not finite returns " << upper(name)
+     << "_ERROR_NOT_FINITE\n * and leaves the weights as they were. */\n";
+  for (const TensorSpec &t : entry.inputs)
+    writeTensorMacros(os, ENTRY, t, entry.symbols);
+  os << "/* Values in the gradient buffer of " << name << "_" << entry.name
+     << "_grads/_apply. */\n";
+  os << "#define " << ENTRY << "_NUM_GRADS " << train.numGrads << "\n";
+  os << "/* Scratch memory the model uses per call. */\n";
+  os << "#define " << ENTRY << "_ARENA_BYTES"
+     << (entry.symbols.empty() ? "" : "(" + symbolList(entry.symbols) + ")") << " "
+     << arenaExpr(entry) << "\n";
+  auto signature = [&](const std::string &suffix, bool takesLr, llvm::StringRef rest) {
+    os << "int " << name << "_" << entry.name << suffix << "(" << name << "_model *model";
+    if (takesLr)
+      os << ", float lr";
+    for (const std::string &symbol : entry.symbols)
+      os << ", int64_t " << symbol;
+    for (const TensorSpec &t : entry.inputs)
+      os << ", const " << cType(t.dtype) << " *" << t.name;
+    os << rest << ");\n";
+  };
+  os << "/* One training step: forward, backward and the optimizer update. */\n";
+  signature("", true, ", float *loss");
+  os << "/* Forward and backward only: the loss, and the gradients into\n"
+     << " * grads[" << ENTRY << "_NUM_GRADS] (e.g. to all-reduce them across processes). */\n";
+  signature("_grads", false, ", float *loss, float *grads");
+  os << "/* The optimizer update from grads[" << ENTRY << "_NUM_GRADS]. */\n";
+  os << "int " << name << "_" << entry.name << "_apply(" << name
+     << "_model *model, float lr, const float *grads);\n";
+}
+
 } // namespace
 
 void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::raw_ostream &os) {
@@ -143,7 +202,8 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
                                                    {"ERROR_FORMAT", 3},
                                                    {"ERROR_WEIGHTS_MISMATCH", 4},
                                                    {"ERROR_OUT_OF_MEMORY", 5},
-                                                   {"ERROR_INTERNAL", 6}};
+                                                   {"ERROR_INTERNAL", 6},
+                                                   {"ERROR_NOT_FINITE", 7}};
   for (auto [suffix, value] : statuses)
     os << "#define " << NAME << "_" << suffix << " " << value << "\n";
   os << "\n";
@@ -183,6 +243,10 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
   os << "int " << name << "_save_weights(" << name << "_model *model, const char *path);\n";
 
   for (const EntrySpec &entry : model.entries) {
+    if (entry.train) {
+      writeTrainApi(model, entry, os);
+      continue;
+    }
     std::string ENTRY = NAME + "_" + upper(entry.name);
     os << "\n/* " << entry.name << "(";
     for (auto [i, t] : llvm::enumerate(entry.inputs))

@@ -173,6 +173,48 @@ FailureOr<std::optional<GenerationSpec>> readGeneration(ModuleOp module,
   return std::optional<GenerationSpec>(std::move(spec));
 }
 
+/// Reads a train entry's kiln.train attribute (MLIRGen's emitTrain) and
+/// appends one gradient output per trained parameter to its loss.
+LogicalResult readTrain(func::FuncOp func, const std::vector<TensorSpec> &params,
+                        EntrySpec &entry) {
+  auto attr = func->getAttrOfType<DictionaryAttr>(kTrainAttrName);
+  auto trained = attr ? attr.getAs<ArrayAttr>("params") : nullptr;
+  auto optimizer = attr ? attr.getAs<StringAttr>("optimizer") : nullptr;
+  if (!trained || !optimizer)
+    return func.emitError("train entry '") << entry.name << "' has a malformed kiln.train";
+  if (entry.outputs.size() != 1 || entry.outputs[0].dtype != "f32" ||
+      !entry.outputs[0].dims.empty())
+    return func.emitError("train entry '") << entry.name << "' must return one f32 loss";
+  TrainSpec train;
+  train.optimizer = optimizer.str();
+  for (NamedAttribute setting : attr) {
+    auto value = dyn_cast<FloatAttr>(setting.getValue());
+    if (!value)
+      continue;
+    if (setting.getName() == "clip_grad_norm")
+      train.clipGradNorm = value.getValueAsDouble();
+    else
+      train.settings.push_back({setting.getName().str(), value.getValueAsDouble()});
+  }
+  for (auto path : trained.getAsRange<StringAttr>()) {
+    auto it = llvm::find_if(params, [&](const TensorSpec &p) { return p.name == path.str(); });
+    if (it == params.end())
+      return func.emitError("train entry '") << entry.name << "' trains unknown '" << path << "'";
+    if (it->dtype != "f32")
+      return func.emitError("train entry '")
+             << entry.name << "' trains '" << path << "', which is " << it->dtype
+             << ": only f32 parameters train";
+    int64_t numel = 1;
+    for (const Dim &d : it->dims)
+      numel *= std::get<int64_t>(d);
+    train.params.push_back(it - params.begin());
+    train.numGrads += numel;
+    entry.outputs.push_back(TensorSpec{"grad." + it->name, "f32", it->dims});
+  }
+  entry.train = std::move(train);
+  return success();
+}
+
 } // namespace
 
 FailureOr<ModelInterface> ModelInterface::fromKilnModule(ModuleOp module) {
@@ -210,6 +252,8 @@ FailureOr<ModelInterface> ModelInterface::fromKilnModule(ModuleOp module) {
         return failure();
       entry.outputs.push_back(std::move(*spec));
     }
+    if (func->hasAttr(kTrainAttrName) && failed(readTrain(func, model.params, entry)))
+      return failure();
     model.entries.push_back(std::move(entry));
   }
   if (model.entries.empty())
@@ -279,11 +323,24 @@ std::string ModelInterface::manifestJson() const {
     llvm::json::Array symbols;
     for (const std::string &s : entry.symbols)
       symbols.push_back(s);
-    entriesJson.push_back(llvm::json::Object{{"name", entry.name},
-                                             {"symbols", std::move(symbols)},
-                                             {"inputs", tensorsJson(entry.inputs)},
-                                             {"outputs", tensorsJson(entry.outputs)},
-                                             {"arena", std::move(arena)}});
+    llvm::json::Object entryJson{{"name", entry.name},
+                                 {"symbols", std::move(symbols)},
+                                 {"inputs", tensorsJson(entry.inputs)},
+                                 {"outputs", tensorsJson(entry.outputs)},
+                                 {"arena", std::move(arena)}};
+    if (const std::optional<TrainSpec> &train = entry.train) {
+      llvm::json::Object settings;
+      for (const auto &[key, value] : train->settings)
+        settings[key] = value;
+      llvm::json::Array params;
+      for (unsigned index : train->params)
+        params.push_back(static_cast<int64_t>(index));
+      entryJson["train"] = llvm::json::Object{{"optimizer", train->optimizer},
+                                              {"settings", std::move(settings)},
+                                              {"clip_grad_norm", train->clipGradNorm.value_or(0.0)},
+                                              {"params", std::move(params)}};
+    }
+    entriesJson.push_back(std::move(entryJson));
   }
   llvm::json::Array preparedJson;
   for (const PreparedKernel &kernel : prepared) {

@@ -34,12 +34,25 @@ struct ArenaTerm {
   std::vector<std::string> symbols;
 };
 
+/// What makes an entry a train entry (docs/abi.md, "Training"): its outputs
+/// are the loss and then the gradient of each trained parameter, in `params`
+/// order, which is also their order in the flat gradient buffer.
+struct TrainSpec {
+  std::string optimizer; // sgd, adam or adamw
+  /// The optimizer's settings by PyTorch's names (momentum, beta1, ...).
+  std::vector<std::pair<std::string, double>> settings;
+  std::optional<double> clipGradNorm;
+  std::vector<unsigned> params; // indices into ModelInterface::params
+  int64_t numGrads = 0;         // values in the gradient buffer
+};
+
 struct EntrySpec {
   std::string name;
   std::vector<std::string> symbols; // in order of first appearance
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
   std::vector<ArenaTerm> arena;
+  std::optional<TrainSpec> train;
 };
 
 /// A oneDNN kernel call with static, dense operands: the runtime makes its

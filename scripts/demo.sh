@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: builds Kiln, compiles examples/mlp/mlp.kiln into libmlp.a +
 # mlp.h, links the example's C driver against it and runs it on the held-out
-# digits, checking every output against the numpy reference; then does the
-# same for the CLIP seed model's zero-shot image classification.
+# digits, checking every output against the numpy reference; trains it from
+# random weights with its train entries, checking against PyTorch; then runs
+# the CLIP seed model's zero-shot image classification.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/build.sh"
@@ -16,6 +17,14 @@ clang-22 -std=c11 -O2 -Wall -Wextra -I"$out" "$root/examples/mlp/main.c" \
 
 echo "== $out/mlp_demo (300 held-out 8x8 digits)"
 "$out/mlp_demo" "$root/examples/mlp/data/mlp.safetensors" "$root/examples/mlp/data" --check
+
+# Training: the same library's train entries pre-train the MLP from random
+# weights and fine-tune it, step for step as PyTorch does.
+clang-22 -std=c11 -O2 -Wall -Wextra -I"$out" "$root/examples/mlp/train.c" \
+  -L"$out" -lmlp -ldnnl -lgomp -lm -o "$out/mlp_train"
+echo
+echo "== $out/mlp_train (from random weights: 100 SGD steps, then 50 AdamW steps with fc1 frozen)"
+"$out/mlp_train" "$root/examples/mlp/data/init.safetensors" "$root/examples/mlp/data" "$out" --check
 
 # CLIP zero-shot classification: the trained CLIP seed model labels held-out
 # synthetic images against one prompt per class ("a photo of a red circle").

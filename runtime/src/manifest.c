@@ -221,6 +221,78 @@ static bool parse_entry(ctx *c, const kiln_json *v, kiln_entry_spec *e) {
          parse_arena(c, v, e);
 }
 
+/* A number member of obj, or `fallback` when absent. */
+static bool number_or(ctx *c, const kiln_json *obj, const char *key, double fallback,
+                      double *out) {
+  const kiln_json *v = kiln_json_get(obj, key);
+  if (!v)
+    *out = fallback;
+  else if (v->kind == KILN_JSON_INT)
+    *out = (double)v->u.integer;
+  else if (v->kind == KILN_JSON_NUMBER)
+    *out = v->u.number;
+  else
+    return bad(c, v, "\"%s\" is not a number", key);
+  return true;
+}
+
+/* "train": {"optimizer": "sgd" | "adam" | "adamw", "settings": {...},
+ * "clip_grad_norm": number, "params": [parameter indices]}; the entry's
+ * outputs must be the f32 loss then each parameter's gradient. */
+static bool parse_train(ctx *c, const kiln_json *v, const kiln_manifest *m, kiln_entry_spec *e) {
+  const kiln_json *opt = member(c, v, "optimizer", KILN_JSON_STRING, "a train spec");
+  const kiln_json *settings = member(c, v, "settings", KILN_JSON_OBJECT, "a train spec");
+  const kiln_json *params = member(c, v, "params", KILN_JSON_ARRAY, "a train spec");
+  if (!opt || !settings || !params || !check_count(c, params, "trained parameters"))
+    return false;
+  e->train = calloc(1, sizeof *e->train);
+  if (!e->train)
+    return oom(c);
+  kiln_train_spec *t = e->train;
+  const char *name = opt->u.string.chars;
+  if (strcmp(name, "sgd") == 0)
+    t->optimizer = KILN_OPTIMIZER_SGD;
+  else if (strcmp(name, "adam") == 0)
+    t->optimizer = KILN_OPTIMIZER_ADAM;
+  else if (strcmp(name, "adamw") == 0)
+    t->optimizer = KILN_OPTIMIZER_ADAMW;
+  else
+    return bad(c, opt, "unknown optimizer '%s'", name);
+  if (!number_or(c, settings, "momentum", 0.0, &t->momentum) ||
+      !number_or(c, settings, "dampening", 0.0, &t->dampening) ||
+      !number_or(c, settings, "nesterov", 0.0, &t->nesterov) ||
+      !number_or(c, settings, "weight_decay", 0.0, &t->weight_decay) ||
+      !number_or(c, settings, "beta1", 0.9, &t->beta1) ||
+      !number_or(c, settings, "beta2", 0.999, &t->beta2) ||
+      !number_or(c, settings, "eps", 1e-8, &t->eps) ||
+      !number_or(c, v, "clip_grad_norm", 0.0, &t->clip_grad_norm))
+    return false;
+  size_t count = params->u.array.count;
+  if (count == 0 || (size_t)e->num_outputs != count + 1)
+    return bad(c, params, "train entry '%s' has %zu parameters but %d outputs", e->name, count,
+               (int)e->num_outputs);
+  if (!alloc_array(c, (void **)&t->params, count, sizeof *t->params))
+    return false;
+  t->num_params = (int32_t)count;
+  for (size_t i = 0; i < count; ++i) {
+    const kiln_json *p = &params->u.array.items[i];
+    if (p->kind != KILN_JSON_INT || p->u.integer < 0 || p->u.integer >= m->num_params)
+      return bad(c, p, "trained parameter %zu of '%s' is not a parameter index", i, e->name);
+    const kiln_tensor_spec *param = &m->params[p->u.integer];
+    const kiln_tensor_spec *grad = &e->outputs[i + 1];
+    if (param->dtype != KILN_DTYPE_F32 || grad->dtype != KILN_DTYPE_F32 ||
+        grad->rank != param->rank ||
+        (param->rank > 0 && memcmp(grad->dims, param->dims, param->rank * sizeof *grad->dims)))
+      return bad(c, p, "gradient '%s' of '%s' does not match its parameter", grad->name, e->name);
+    t->params[i] = (int32_t)p->u.integer;
+    int64_t numel = 1;
+    for (int32_t d = 0; d < param->rank; ++d)
+      numel *= param->dims[d]; /* parameter sizes were checked at parse */
+    t->num_grads += numel;
+  }
+  return true;
+}
+
 /* "prepare": [{"kernel": name, "operands": [static tensors], "scalars": [numbers]}] */
 static bool parse_prepared(ctx *c, const kiln_json *v, kiln_prepared_kernel *k) {
   if (v->kind != KILN_JSON_OBJECT)
@@ -275,7 +347,13 @@ int32_t kiln_manifest_parse(const char *json, size_t len, kiln_manifest *out,
   if (ok) {
     out->num_entries = (int32_t)entries->u.array.count;
     for (int32_t i = 0; ok && i < out->num_entries; ++i) {
-      ok = parse_entry(&c, &entries->u.array.items[i], &out->entries[i]);
+      const kiln_json *entry = &entries->u.array.items[i];
+      ok = parse_entry(&c, entry, &out->entries[i]);
+      const kiln_json *train = ok ? kiln_json_get(entry, "train") : NULL;
+      if (train)
+        ok = train->kind == KILN_JSON_OBJECT
+                 ? parse_train(&c, train, out, &out->entries[i])
+                 : bad(&c, train, "\"train\" of '%s' is not an object", out->entries[i].name);
       for (int32_t j = 0; ok && j < i; ++j)
         if (strcmp(out->entries[j].name, out->entries[i].name) == 0)
           ok = bad(&c, &entries->u.array.items[i], "duplicate entry name '%s'",
@@ -319,6 +397,9 @@ void kiln_manifest_free(kiln_manifest *m) {
     for (int32_t k = 0; e->terms && k < e->num_terms; ++k)
       free(e->terms[k].symbols);
     free(e->terms);
+    if (e->train)
+      free(e->train->params);
+    free(e->train);
   }
   free(m->entries);
   for (int32_t i = 0; m->prepared && i < m->num_prepared; ++i) {

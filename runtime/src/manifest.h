@@ -32,6 +32,25 @@ typedef struct kiln_arena_term {
   int32_t *symbols;
 } kiln_arena_term;
 
+typedef enum kiln_optimizer_kind {
+  KILN_OPTIMIZER_SGD,
+  KILN_OPTIMIZER_ADAM,
+  KILN_OPTIMIZER_ADAMW
+} kiln_optimizer_kind;
+
+/* A train entry's optimizer and trained parameters (docs/abi.md,
+ * "Training"). The entry's outputs are the loss, then one gradient per
+ * parameter in `params` order. Settings keep PyTorch's meaning. */
+typedef struct kiln_train_spec {
+  kiln_optimizer_kind optimizer;
+  double momentum, dampening, nesterov, weight_decay; /* sgd */
+  double beta1, beta2, eps;                           /* adam, adamw (and weight_decay) */
+  double clip_grad_norm;                              /* 0: no clipping */
+  int32_t num_params;
+  int32_t *params;   /* manifest parameter indices */
+  int64_t num_grads; /* their total element count */
+} kiln_train_spec;
+
 typedef struct kiln_entry_spec {
   char *name;
   int32_t num_symbols;
@@ -42,6 +61,7 @@ typedef struct kiln_entry_spec {
   kiln_tensor_spec *outputs;
   int32_t num_terms;
   kiln_arena_term *terms;
+  kiln_train_spec *train; /* NULL unless a train entry */
 } kiln_entry_spec;
 
 /* A library kernel call with static shapes whose primitive create makes

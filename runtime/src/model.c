@@ -6,6 +6,7 @@
 #include "model.h"
 #include "parallel.h"
 #include "prepare.h"
+#include "train.h"
 
 /* The kernels only read parameters; the descriptor type is not const. */
 static void *unconst(const void *p) { return (void *)(uintptr_t)p; }
@@ -35,6 +36,7 @@ static int32_t build_param_descriptors(kiln_model *m) {
 }
 
 static void free_model(kiln_model *m) {
+  kiln_train_states_free(m);
   kiln_weights_free(&m->weights);
   kiln_manifest_free(&m->manifest);
   free(m->entries);
@@ -98,6 +100,8 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
     status = kiln_weights_load(&m->manifest, weights_path, &m->weights, NULL);
   if (status == KILN_OK)
     status = build_param_descriptors(m);
+  if (status == KILN_OK)
+    status = kiln_train_states_create(m);
   if (status == KILN_OK)
     kiln_prepare_kernels(&m->manifest, m->num_threads);
   if (status != KILN_OK) {

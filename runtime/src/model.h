@@ -31,6 +31,10 @@ struct kiln_model {
   void *arena;
   size_t arena_capacity;
 
+  /* Per entry: a train entry's optimizer state and gradient buffer (train.c),
+   * NULL for other entries. */
+  struct kiln_train_state **train_states;
+
   kiln_error_slot error;
 };
 

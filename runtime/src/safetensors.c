@@ -280,7 +280,9 @@ int32_t kiln_st_open(const char *path, kiln_st_file *out, kiln_error_slot *err) 
   size_t size = (size_t)st.st_size;
   void *map = NULL;
   if (size >= 8) { /* smaller files are reported by kiln_st_parse; mmap rejects size 0 */
-    map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* Writable and private: a train step updates weights in place, page by
+     * page copy-on-write, and the file itself never changes. */
+    map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
       int e = errno;
       close(fd);

@@ -25,7 +25,8 @@ enum {
   KILN_ERROR_FORMAT = 3,           /* the weights file is not valid safetensors */
   KILN_ERROR_WEIGHTS_MISMATCH = 4, /* a parameter missing, an extra tensor, wrong dtype/shape */
   KILN_ERROR_OUT_OF_MEMORY = 5,    /* an allocation failed */
-  KILN_ERROR_INTERNAL = 6          /* the embedded manifest is malformed (a compiler bug) */
+  KILN_ERROR_INTERNAL = 6,         /* the embedded manifest is malformed (a compiler bug) */
+  KILN_ERROR_NOT_FINITE = 7        /* a train step's loss or gradients are NaN or infinite */
 };
 
 /* Layout-compatible with the generated NAME_options. */
@@ -83,6 +84,23 @@ void kiln_rt_destroy(kiln_model *model);
  * file at path as it was and no temporary behind.
  */
 int32_t kiln_rt_save_weights(kiln_model *model, const char *path);
+
+/*
+ * Train entries (docs/abi.md, "Training"). entry_index names an entry whose
+ * manifest spec has "train": its outputs are the loss and the gradients.
+ * train_grads runs it, writing the gradients into grads (the entry's
+ * num_grads floats, parameter after parameter); train_apply runs one
+ * optimizer update of the weights from grads, after clipping; train_step
+ * does both with a buffer the model owns. The weights change in place; an
+ * update refuses non-finite gradients (KILN_ERROR_NOT_FINITE), leaving the
+ * weights as they were, and one entry's updates never run concurrently.
+ */
+int32_t kiln_rt_train_grads(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                            const void *const *inputs, float *loss, float *grads);
+int32_t kiln_rt_train_apply(kiln_model *model, int32_t entry_index, float lr,
+                            const float *grads);
+int32_t kiln_rt_train_step(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                           const void *const *inputs, float lr, float *loss);
 
 /*
  * A key/value cache for a model with the generation pair of entries

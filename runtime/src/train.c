@@ -1,0 +1,219 @@
+/* kiln_rt_train_*: a train entry's compiled function computes the loss and
+ * the gradients (its outputs); the runtime owns the gradient buffer and the
+ * optimizer state and applies the update to the weights in place. */
+#include "train.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "optimizer.h"
+#include "parallel.h"
+
+struct kiln_train_state {
+  atomic_flag busy;  /* a step or an apply is updating the weights */
+  int64_t step;      /* updates applied so far */
+  float *moments[2]; /* optimizer moments, num_grads floats each (or NULL) */
+  float *grads;      /* the gradient buffer of NAME_<train> */
+};
+
+int32_t kiln_train_states_create(kiln_model *m) {
+  int32_t n = m->manifest.num_entries;
+  m->train_states = calloc((size_t)n, sizeof *m->train_states);
+  if (!m->train_states && n > 0)
+    return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY, "out of memory creating the model");
+  for (int32_t i = 0; i < n; ++i) {
+    const kiln_train_spec *spec = m->manifest.entries[i].train;
+    if (!spec)
+      continue;
+    kiln_train_state *s = calloc(1, sizeof *s);
+    m->train_states[i] = s;
+    size_t bytes = (size_t)spec->num_grads * sizeof(float);
+    bool ok = s && (s->grads = malloc(bytes));
+    for (int32_t k = 0; ok && k < kiln_optimizer_num_moments(spec); ++k)
+      ok = (s->moments[k] = calloc((size_t)spec->num_grads, sizeof(float))) != NULL;
+    if (!ok)
+      return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY,
+                         "out of memory allocating the optimizer state of '%s' (%lld values)",
+                         m->manifest.entries[i].name, (long long)spec->num_grads);
+    atomic_flag_clear(&s->busy);
+  }
+  return KILN_OK;
+}
+
+void kiln_train_states_free(kiln_model *m) {
+  for (int32_t i = 0; m->train_states && i < m->manifest.num_entries; ++i) {
+    kiln_train_state *s = m->train_states[i];
+    if (!s)
+      continue;
+    free(s->moments[0]);
+    free(s->moments[1]);
+    free(s->grads);
+    free(s);
+  }
+  free(m->train_states);
+  m->train_states = NULL;
+}
+
+/* The train entry at entry_index, or NULL after reporting why not. */
+static const kiln_entry_spec *train_entry(kiln_model *m, int32_t entry_index) {
+  if (!m) {
+    kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT, "the model is NULL");
+    return NULL;
+  }
+  if (entry_index < 0 || entry_index >= m->manifest.num_entries ||
+      !m->manifest.entries[entry_index].train) {
+    kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                "entry index %d is not a train entry of model '%s'", (int)entry_index,
+                m->manifest.model);
+    return NULL;
+  }
+  return &m->manifest.entries[entry_index];
+}
+
+/* A float for a message: NaN prints as "NaN" whatever its sign bit. */
+typedef struct number_text {
+  char text[32];
+} number_text;
+static number_text describe(float x) {
+  number_text t;
+  if (isnan(x))
+    strcpy(t.text, "NaN");
+  else
+    snprintf(t.text, sizeof t.text, "%g", (double)x);
+  return t;
+}
+
+static int32_t check_lr(kiln_model *m, const kiln_entry_spec *e, float lr) {
+  if (!isfinite(lr) || lr < 0.0f)
+    return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "the learning rate of '%s' must be a finite number >= 0, got %s", e->name,
+                       describe(lr).text);
+  return KILN_OK;
+}
+
+int32_t kiln_rt_train_grads(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                            const void *const *inputs, float *loss, float *grads) {
+  const kiln_entry_spec *e = train_entry(model, entry_index);
+  if (!e)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  if (!loss || !grads)
+    return kiln_errorf(&model->error, KILN_ERROR_INVALID_ARGUMENT, "the %s pointer of '%s' is NULL",
+                       loss ? "grads" : "loss", e->name);
+  /* The gradients are slices of the flat buffer, in the entry's order. */
+  void **outputs = malloc((size_t)e->num_outputs * sizeof *outputs);
+  if (!outputs)
+    return kiln_errorf(&model->error, KILN_ERROR_OUT_OF_MEMORY, "out of memory calling entry '%s'",
+                       e->name);
+  outputs[0] = loss;
+  int64_t offset = 0;
+  for (int32_t i = 0; i < e->train->num_params; ++i) {
+    outputs[1 + i] = grads + offset;
+    const kiln_tensor_spec *p = &model->manifest.params[e->train->params[i]];
+    int64_t numel = 1;
+    for (int32_t d = 0; d < p->rank; ++d)
+      numel *= p->dims[d];
+    offset += numel;
+  }
+  int32_t status = kiln_rt_invoke(model, entry_index, dims, inputs, (void *const *)outputs);
+  free(outputs);
+  return status;
+}
+
+/* The update from grads; the caller holds the state's busy flag. */
+static int32_t apply(kiln_model *m, int32_t entry_index, const kiln_entry_spec *e, float lr,
+                     const float *grads) {
+  const kiln_train_spec *spec = e->train;
+  kiln_train_state *s = m->train_states[entry_index];
+  double norm = kiln_global_norm(grads, spec->num_grads);
+  if (!isfinite(norm))
+    return kiln_errorf(&m->error, KILN_ERROR_NOT_FINITE,
+                       "the gradients of '%s' are not finite; the weights were not changed",
+                       e->name);
+  /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when
+   * that is below 1. */
+  float scale = 1.0f;
+  if (spec->clip_grad_norm > 0.0) {
+    double coefficient = spec->clip_grad_norm / (norm + 1e-6);
+    if (coefficient < 1.0)
+      scale = (float)coefficient;
+  }
+  ++s->step;
+  int32_t previous_threads = kiln_set_thread_count(m->num_threads);
+  int64_t offset = 0;
+  for (int32_t i = 0; i < spec->num_params; ++i) {
+    int32_t index = spec->params[i];
+    const kiln_tensor_spec *p = &m->manifest.params[index];
+    int64_t numel = 1;
+    for (int32_t d = 0; d < p->rank; ++d)
+      numel *= p->dims[d];
+    kiln_optimizer_slice slice = {(float *)(uintptr_t)m->weights.data[index], grads + offset,
+                                  s->moments[0] ? s->moments[0] + offset : NULL,
+                                  s->moments[1] ? s->moments[1] + offset : NULL, numel};
+    kiln_optimizer_update(spec, s->step, lr, scale, &slice);
+    offset += numel;
+  }
+  kiln_set_thread_count(previous_threads);
+  return KILN_OK;
+}
+
+/* Takes the train state of an entry for one update, or reports it busy. */
+static kiln_train_state *acquire(kiln_model *m, int32_t entry_index, const kiln_entry_spec *e) {
+  kiln_train_state *s = m->train_states[entry_index];
+  if (atomic_flag_test_and_set_explicit(&s->busy, memory_order_acquire)) {
+    kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                "another call is already training '%s' on this model", e->name);
+    return NULL;
+  }
+  return s;
+}
+
+static void release(kiln_train_state *s) {
+  atomic_flag_clear_explicit(&s->busy, memory_order_release);
+}
+
+int32_t kiln_rt_train_apply(kiln_model *model, int32_t entry_index, float lr, const float *grads) {
+  const kiln_entry_spec *e = train_entry(model, entry_index);
+  if (!e)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  int32_t status = check_lr(model, e, lr);
+  if (status != KILN_OK)
+    return status;
+  if (!grads)
+    return kiln_errorf(&model->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "the grads pointer of '%s' is NULL", e->name);
+  kiln_train_state *s = acquire(model, entry_index, e);
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  status = apply(model, entry_index, e, lr, grads);
+  release(s);
+  return status;
+}
+
+int32_t kiln_rt_train_step(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                           const void *const *inputs, float lr, float *loss) {
+  const kiln_entry_spec *e = train_entry(model, entry_index);
+  if (!e)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  int32_t status = check_lr(model, e, lr);
+  if (status != KILN_OK)
+    return status;
+  if (!loss)
+    return kiln_errorf(&model->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "the loss pointer of '%s' is NULL", e->name);
+  kiln_train_state *s = acquire(model, entry_index, e);
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  status = kiln_rt_train_grads(model, entry_index, dims, inputs, loss, s->grads);
+  if (status == KILN_OK && !isfinite(*loss))
+    status = kiln_errorf(&model->error, KILN_ERROR_NOT_FINITE,
+                         "the loss of '%s' is %s; the weights were not changed", e->name,
+                         describe(*loss).text);
+  if (status == KILN_OK)
+    status = apply(model, entry_index, e, lr, s->grads);
+  release(s);
+  return status;
+}
