@@ -515,6 +515,101 @@ LogicalResult ConcatOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   return setGrads(operandGrads, *this, grads);
 }
 
+LogicalResult CosineSimilarityOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                           SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  int64_t axis = getAxis();
+  double eps = getEps().convertToDouble();
+  Value x = getLhs(), y = getRhs();
+  auto shape = cast<RankedTensorType>(getType());
+  // The cotangent and the result with `axis` back as size 1.
+  auto outer = *broadcastShapes(tensorOf(x).getShape(), tensorOf(y).getShape());
+  auto outerType = RankedTensorType::get(outer, shape.getElementType());
+  Value dout = g.restoreReduced(resultGrads[0], outerType, {axis}, false);
+  Value out = g.restoreReduced(getResult(), outerType, {axis}, false);
+  // Each side's norm is clamped on its own: x_hat = x / max(|x|, eps).
+  auto side = [&](Value self, Value other) {
+    Value norm = g.unary<SqrtOp>(g.sum(g.mul(self, self), {axis}, true));
+    Value clamped = g.binary<MaxOp>(norm, g.scalar(norm, eps));
+    Value selfHat = g.div(self, clamped);
+    Value otherNorm = g.unary<SqrtOp>(g.sum(g.mul(other, other), {axis}, true));
+    Value otherHat = g.div(other, g.binary<MaxOp>(otherNorm, g.scalar(otherNorm, eps)));
+    // Where |self| > eps: (other_hat - self_hat * out) / |self|; else other_hat / eps.
+    Value inside = g.div(g.sub(otherHat, g.mul(selfHat, out)), clamped);
+    Value grad = g.where(g.compare("gt", norm, g.scalar(norm, eps)), inside, g.div(otherHat, clamped));
+    return g.sumToShape(g.mul(dout, grad), self);
+  };
+  return setGrads(operandGrads, *this, {side(x, y), side(y, x)});
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+// Recomputes the probabilities P = softmax(scale q k^T + bias, masked) and
+// backpropagates through them: dV = P^T g, dP = g V^T,
+// dS = P (dP - rowsum(dP P)), dQ = scale dS K, dK = scale dS^T Q, dbias = dS.
+// The [S, T] matrices are materialized (no flash-style backward yet).
+LogicalResult AttentionOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  GradBuilder g(b, getLoc());
+  Location loc = getLoc();
+  Value q = getQuery(), k = getKey(), v = getValue(), dout = resultGrads[0];
+  double scale = getScale().convertToDouble();
+  Value scores = g.mul(g.matmul(q, g.swapLast(k)), scale);
+  if (Value bias = getBias())
+    scores = g.add(scores, bias);
+  Value hidden = g.scalar(scores, -INFINITY);
+  auto i64Vector = [&](Value source, int64_t dim) {
+    int64_t size = tensorOf(source).getDimSize(dim);
+    Value dynamicSize = ShapedType::isDynamic(size) ? DimOp::create(b, loc, source, dim) : Value();
+    return ArangeOp::create(b, loc, RankedTensorType::get({size}, b.getI64Type()), dynamicSize);
+  };
+  if (getCausal()) {
+    // Key position t > query position s is hidden.
+    int64_t s = tensorOf(q).getDimSize(2);
+    Value rows = g.reshape(i64Vector(q, 2), {s, 1},
+                           ShapedType::isDynamic(s) ? ArrayRef<std::pair<Value, int64_t>>{{q, 2}}
+                                                    : ArrayRef<std::pair<Value, int64_t>>{});
+    Value future = g.compare("gt", i64Vector(k, 2), rows);
+    scores = g.where(future, hidden, scores);
+  }
+  if (Value mask = getMask()) {
+    // mask [B, T] (true: attend) as [B, 1, 1, T].
+    auto maskType = tensorOf(mask);
+    SmallVector<std::pair<Value, int64_t>> sources;
+    if (maskType.isDynamicDim(0))
+      sources.push_back({mask, 0});
+    if (maskType.isDynamicDim(1))
+      sources.push_back({mask, 1});
+    SmallVector<int64_t> shape = {maskType.getDimSize(0), 1, 1, maskType.getDimSize(1)};
+    SmallVector<Value> sizes;
+    for (auto [source, dim] : sources)
+      sizes.push_back(DimOp::create(b, loc, source, dim));
+    Value wide = ReshapeOp::create(b, loc, RankedTensorType::get(shape, b.getI1Type()), mask, sizes);
+    scores = g.where(wide, scores, hidden);
+  }
+  Value probs = SoftmaxOp::create(b, loc, scores, 3);
+  Value dValue = g.matmul(g.swapLast(probs), dout);
+  Value dProbs = g.matmul(dout, g.swapLast(v));
+  Value dScores = g.mul(probs, g.sub(dProbs, g.sum(g.mul(dProbs, probs), {3}, true)));
+  Value dQuery = g.mul(g.matmul(dScores, k), scale);
+  Value dKey = g.mul(g.matmul(g.swapLast(dScores), q), scale);
+  Value dBias = getBias() ? g.sumToShape(dScores, getBias()) : Value();
+  // Operands: query, key, value, [mask], [bias].
+  SmallVector<Value> grads = {g.sumToShape(dQuery, q), g.sumToShape(dKey, k),
+                              g.sumToShape(dValue, v)};
+  if (getMask())
+    grads.push_back(Value());
+  if (getBias())
+    grads.push_back(dBias);
+  return setGrads(operandGrads, *this, grads);
+}
+
 //===----------------------------------------------------------------------===//
 // Gathers and scatters
 //===----------------------------------------------------------------------===//

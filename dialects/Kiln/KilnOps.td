@@ -306,7 +306,7 @@ def Kiln_EmbeddingOp : Kiln_Op<"embedding", [Pure, Differentiable]> {
 // Attention and convolution
 //===----------------------------------------------------------------------===//
 
-def Kiln_AttentionOp : Kiln_Op<"attention", [Pure, AttrSizedOperandSegments]> {
+def Kiln_AttentionOp : Kiln_Op<"attention", [Pure, AttrSizedOperandSegments, Differentiable]> {
   let summary = "Scaled dot-product attention";
   let description = [{
     `query: [B, H, S, D]`, `key: [B, H, T, D]`, `value: [B, H, T, E]` ->
@@ -515,7 +515,7 @@ def Kiln_L2NormalizeOp : Kiln_Op<"l2_normalize", [Pure, SameOperandsAndResultTyp
   let hasVerifier = 1;
 }
 
-def Kiln_CosineSimilarityOp : Kiln_Op<"cosine_similarity", [Pure]> {
+def Kiln_CosineSimilarityOp : Kiln_Op<"cosine_similarity", [Pure, Differentiable]> {
   let summary = "Cosine similarity along one axis, with NumPy broadcasting";
   let description = [{
     `sum(lhs / max(|lhs|, eps) * rhs / max(|rhs|, eps), axis)`, norms along

@@ -54,7 +54,7 @@ KILN_FILE = os.path.join(DEFAULT_OUT, "grads.kiln")
 PARAMS = collections.OrderedDict([
     ("a", (4, 6)), ("b", (4, 6)), ("c", (6,)), ("p", (4, 6)), ("m", (6, 5)),
     ("t", (2, 4, 6)), ("u", (2, 6, 3)), ("e", (10, 6)), ("ln_w", (6,)), ("ln_b", (6,)),
-    ("q", (2, 2, 3, 4)), ("k", (2, 2, 5, 4)), ("v", (2, 2, 5, 3)),
+    ("q", (2, 2, 3, 4)), ("k", (2, 2, 5, 4)), ("v", (2, 2, 5, 3)), ("sb", (3, 5)),
 ])
 
 
@@ -93,6 +93,7 @@ def make_params(rng):
     P["q"] = normal((2, 2, 3, 4))
     P["k"] = normal((2, 2, 5, 4))
     P["v"] = normal((2, 2, 5, 3))
+    P["sb"] = normal((3, 5), 0.5)
     out = collections.OrderedDict()
     for name, shape in PARAMS.items():
         assert P[name].shape == shape and P[name].dtype == np.float32, name
@@ -298,6 +299,28 @@ def cases(rng):
     elementwise("attention_ops", ["q", "k", "v"],
                 lambda P: torch.softmax((P["q"] @ P["k"].transpose(-1, -2)) * 0.5, -1) @ P["v"],
                 shape=(2, 2, 3, 3))
+    # The builtins themselves (the case above spells attention out).
+    elementwise("attention", ["q", "k", "v"],
+                lambda P: F.scaled_dot_product_attention(P["q"], P["k"], P["v"])
+                if hasattr(F, "scaled_dot_product_attention") else
+                torch.softmax((P["q"] @ P["k"].transpose(-1, -2)) * 0.5, -1) @ P["v"],
+                shape=(2, 2, 3, 3))
+    causal = torch.ones(3, 5).tril().bool()
+    elementwise("attention_causal", ["q", "k", "v"],
+                lambda P: torch.softmax(((P["q"] @ P["k"].transpose(-1, -2)) * 0.5)
+                                        .masked_fill(~causal, float("-inf")), -1) @ P["v"],
+                shape=(2, 2, 3, 3))
+    mask = rng.random((2, 5)) < 0.6
+    mask[:, 0] = True
+    add("attention_mask_bias", ["q", "k", "v", "sb"],
+        [("mask", "bool", mask, [2, 5]), ("w", "f32", f32(2, 2, 3, 3), [2, 2, 3, 3])],
+        lambda P, I: (torch.softmax(((P["q"] @ P["k"].transpose(-1, -2)) * 0.25 + P["sb"])
+                                    .masked_fill(~I["mask"][:, None, None, :], float("-inf")),
+                                    -1) @ P["v"] * I["w"]).sum())
+    add("cosine_similarity", ["a", "b"], [("w", "f32", f32(4), [4])],
+        lambda P, I: (F.cosine_similarity(P["a"], P["b"], dim=-1) * I["w"]).sum())
+    add("cosine_similarity_axis0", ["a", "p"], [("w", "f32", f32(6), [6])],
+        lambda P, I: (F.cosine_similarity(P["a"], P["p"], dim=0) * I["w"]).sum())
 
     # Trained params as lists in declaration order ("ab" is shorthand for ["a", "b"]).
     fixed = []

@@ -111,12 +111,15 @@ static void check(const char *name, int status, float loss, const float *grads, 
       grads_[i_] = NAN;                                                                            \
     int status_ = grads_d_##c##_grads(model, __VA_ARGS__, &loss_, grads_);                         \
     check(#c, status_, loss_, grads_, GRADS_D_##C##_NUM_GRADS);                                    \
+    ++cases;                                                                                       \
     free(grads_);                                                                                  \
   } while (0)
 
 /* The common signatures: loss(w: f32[...]) and loss(s: f32). */
 #define W(c, C) RUN(c, C, F32_IN(c, C, w, W))
 #define S(c, C) RUN(c, C, F32_IN(c, C, s, S))
+
+static int cases = 0;
 
 enum { SYM_B = 3 }; /* B of the sym_* cases' inputs in the fixtures */
 
@@ -255,8 +258,15 @@ int main(int argc, char **argv) {
   RUN(mlp_ce, MLP_CE, I64_IN(mlp_ce, MLP_CE, y, Y), F32_IN(mlp_ce, MLP_CE, s, S));
   RUN(nll_one_hot, NLL_ONE_HOT, I64_IN(nll_one_hot, NLL_ONE_HOT, y, Y));
   W(attention_ops, ATTENTION_OPS);
+  W(attention, ATTENTION);
+  W(attention_causal, ATTENTION_CAUSAL);
+  RUN(attention_mask_bias, ATTENTION_MASK_BIAS,
+      BOOL_IN(attention_mask_bias, ATTENTION_MASK_BIAS, mask, MASK),
+      F32_IN(attention_mask_bias, ATTENTION_MASK_BIAS, w, W));
+  W(cosine_similarity, COSINE_SIMILARITY);
+  W(cosine_similarity_axis0, COSINE_SIMILARITY_AXIS0);
 
   grads_destroy(model);
-  printf("%d mismatches\n", mismatches);
+  printf("%d cases, %d mismatches\n", cases, mismatches);
   return mismatches != 0;
 }
