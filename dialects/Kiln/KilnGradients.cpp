@@ -158,6 +158,11 @@ public:
     }
     return reshape(g, shape, sources);
   }
+  /// `x` reshaped to `shape`, whose dynamic dims are `sizes` in order.
+  Value reshapeTo(Value x, ArrayRef<int64_t> shape, ValueRange sizes) {
+    return ReshapeOp::create(b, loc, RankedTensorType::get(shape, tensorOf(x).getElementType()), x,
+                             sizes);
+  }
   /// `g` reshaped to the (compatible-sized) shape of `like`.
   Value reshapeLike(Value g, Value like) {
     auto type = tensorOf(like);
@@ -611,6 +616,73 @@ LogicalResult AttentionOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
 }
 
 //===----------------------------------------------------------------------===//
+// Convolution
+//===----------------------------------------------------------------------===//
+
+// With stride = kernel (a patch embedding, the seed models' only use) the
+// patches do not overlap: the convolution is a matmul of the patch matrix
+// [B P Q, C KH KW] with the flattened weight, and its gradients are matmuls
+// too, the input's put back patch by patch (zeros where no patch reached).
+LogicalResult Conv2DOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                 SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  auto wType = getWeight().getType();
+  ArrayRef<int64_t> strides = getStrides();
+  int64_t o = wType.getDimSize(0), c = wType.getDimSize(1);
+  int64_t kh = wType.getDimSize(2), kw = wType.getDimSize(3);
+  if (strides[0] != kh || strides[1] != kw)
+    return emitOpError("has a gradient rule only with stride = kernel size (a patch embedding), "
+                       "not strides [")
+           << strides[0] << ", " << strides[1] << "] with a " << kh << "x" << kw << " kernel";
+  GradBuilder g(b, getLoc());
+  Location loc = getLoc();
+  Value x = getInput(), dout = resultGrads[0];
+  auto xType = tensorOf(x);
+  int64_t batch = xType.getDimSize(0);
+  int64_t p = getType().getDimSize(2), q = getType().getDimSize(3);
+  // Rows of the patch matrix: B P Q, symbolic when B is.
+  bool dynamic = ShapedType::isDynamic(batch);
+  SmallVector<Value> rowSizes, batchSizes;
+  int64_t rows = dynamic ? ShapedType::kDynamic : batch * p * q;
+  if (dynamic) {
+    Value b0 = DimOp::create(b, loc, x, 0);
+    batchSizes.push_back(b0);
+    rowSizes.push_back(
+        arith::MulIOp::create(b, loc, b0, arith::ConstantIndexOp::create(b, loc, p * q)));
+  }
+  // The input cropped to whole patches.
+  Value cropped = x;
+  if (p * kh < xType.getDimSize(2))
+    cropped = g.slice(cropped, 2, 0, p * kh);
+  if (q * kw < xType.getDimSize(3))
+    cropped = g.slice(cropped, 3, 0, q * kw);
+  Value patches = g.reshapeTo(
+      g.transpose(g.reshapeTo(cropped, {batch, c, p, kh, q, kw}, batchSizes), {0, 2, 4, 1, 3, 5}),
+      {rows, c * kh * kw}, rowSizes);
+  Value grad = g.reshapeTo(g.transpose(dout, {0, 2, 3, 1}), {rows, o}, rowSizes);
+  Value flatWeight = g.reshapeTo(getWeight(), {o, c * kh * kw}, {});
+  Value dWeight = g.reshapeTo(g.matmul(g.swapLast(grad), patches), {o, c, kh, kw}, {});
+  Value dPatches = g.reshapeTo(g.matmul(grad, flatWeight), {batch, p, q, c, kh, kw}, batchSizes);
+  Value dx = g.reshapeTo(g.transpose(dPatches, {0, 3, 1, 4, 2, 5}), {batch, c, p * kh, q * kw},
+                         batchSizes);
+  // Zeros where no patch reached (the input's ragged right and bottom edges).
+  if (q * kw < xType.getDimSize(3) || p * kh < xType.getDimSize(2)) {
+    Value full = g.zerosLike(x);
+    if (q * kw < xType.getDimSize(3))
+      dx = ConcatOp::create(
+          b, loc,
+          RankedTensorType::get({batch, c, p * kh, xType.getDimSize(3)}, xType.getElementType()),
+          ValueRange{dx, g.slice(g.slice(full, 2, 0, p * kh), 3, q * kw, xType.getDimSize(3))}, 3);
+    if (p * kh < xType.getDimSize(2))
+      dx = ConcatOp::create(b, loc, x.getType(),
+                            ValueRange{dx, g.slice(full, 2, p * kh, xType.getDimSize(2))}, 2);
+  }
+  Value dBias = g.sum(dout, {0, 2, 3}, /*keepDims=*/false);
+  return setGrads(operandGrads, *this, {dx, dWeight, dBias});
+}
+
+//===----------------------------------------------------------------------===//
 // Gathers and scatters
 //===----------------------------------------------------------------------===//
 
@@ -727,7 +799,24 @@ LogicalResult CrossEntropyOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads
   Value logits = getLogits();
   auto type = tensorOf(logits);
   Value probs = SoftmaxOp::create(b, getLoc(), logits, 1);
-  Value oneHot = OneHotOp::create(b, getLoc(), type, getTargets());
+  Value oneHot;
+  if (!type.isDynamicDim(1)) {
+    oneHot = OneHotOp::create(b, getLoc(), type, getTargets());
+  } else {
+    // A symbolic number of classes (InfoNCE's [B, B] logits): targets[n] == c
+    // over an arange of the classes.
+    Value targets = getTargets();
+    auto targetType = tensorOf(targets);
+    Value classes = ArangeOp::create(
+        b, getLoc(), RankedTensorType::get({ShapedType::kDynamic}, targetType.getElementType()),
+        DimOp::create(b, getLoc(), logits, 1));
+    SmallVector<std::pair<Value, int64_t>> rows;
+    if (targetType.isDynamicDim(0))
+      rows.push_back({targets, 0});
+    Value column = g.reshape(targets, {targetType.getDimSize(0), 1}, rows);
+    Value hit = g.compare("eq", column, classes);
+    oneHot = g.where(hit, g.scalar(logits, 1.0), g.scalar(logits, 0.0));
+  }
   Value scale = g.div(resultGrads[0], g.count(logits, {0}));
   return setGrads(operandGrads, *this, {g.mul(g.sub(probs, oneHot), scale), Value()});
 }

@@ -329,7 +329,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure, AttrSizedOperandSegments, Dif
   let hasVerifier = 1;
 }
 
-def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure]> {
+def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, Differentiable]> {
   let summary = "2-D convolution (NCHW input, OIHW weight), no padding";
   let description = [{
     `input: [B, C, H, W]`, `weight: [O, C, KH, KW]`, `bias: [O]` ->

@@ -294,6 +294,18 @@ def read_safetensors(data):
 
 # ----------------------------------------------------------------------------- fixtures
 
+def replace_readme_section(out_dir, heading, body):
+    """Makes `heading` + `body` the last section of out_dir/README.md, replacing an earlier
+    copy: a model's own script rewrites that README without its training section."""
+    path = os.path.join(out_dir, "README.md")
+    text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    if heading + "\n" in text:
+        text = text[:text.index(heading + "\n")]
+    text = text.rstrip("\n") + "\n\n" if text else ""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"{heading}\n\n{body.strip()}\n" if not text else text + f"{heading}\n\n{body.strip()}\n")
+
+
 _RAW = {"f32": "<f4", "i64": "<i8", "bool": "|u1"}
 
 

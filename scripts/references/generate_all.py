@@ -3,8 +3,9 @@
 
     /usr/bin/python3 scripts/references/generate_all.py [--verify] [NAME ...]
 
-Writes examples/<name>/data/ for each NAME (default: all seven; clip trains for about
-three minutes on one thread, the others take a second or two). With --verify, writes
+Writes examples/<name>/data/ for each NAME (default: all of them; clip trains for about
+three minutes on one thread, the others take a second or two), and for a model with a
+training reference (<name>_train.py) its train.* fixtures too. With --verify, writes
 into a temporary directory instead and checks that every file is byte-identical to the
 one in examples/<name>/data/ (and that no file is missing or extra); exits 1 otherwise.
 """
@@ -20,6 +21,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 MODELS = ["contrastive", "distill", "flamingo", "qformer", "gcn", "llava", "llama", "clip"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def generate(name, out_dir=None):
+    """Runs <name>.py, then <name>_train.py where it exists (it adds to the same folder)."""
+    scripts = [name] + ([f"{name}_train"] if os.path.exists(os.path.join(HERE, f"{name}_train.py"))
+                        else [])
+    for script in scripts:
+        importlib.import_module(script).main([f"{script}.py"] + ([out_dir] if out_dir else []))
 
 
 def main(argv):
@@ -32,13 +42,12 @@ def main(argv):
     failed = []
     for name in names:
         print(f"{name}:", flush=True)
-        module = importlib.import_module(name)
         if not verify:
-            module.main([f"{name}.py"])
+            generate(name)
             continue
         committed = common.default_out_dir(name)
         with tempfile.TemporaryDirectory() as tmp:
-            module.main([f"{name}.py", tmp])
+            generate(name, tmp)
             cmp = filecmp.dircmp(tmp, committed)
             _, mismatch, errors = filecmp.cmpfiles(tmp, committed, cmp.common_files,
                                                    shallow=False)

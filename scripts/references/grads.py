@@ -55,6 +55,7 @@ PARAMS = collections.OrderedDict([
     ("a", (4, 6)), ("b", (4, 6)), ("c", (6,)), ("p", (4, 6)), ("m", (6, 5)),
     ("t", (2, 4, 6)), ("u", (2, 6, 3)), ("e", (10, 6)), ("ln_w", (6,)), ("ln_b", (6,)),
     ("q", (2, 2, 3, 4)), ("k", (2, 2, 5, 4)), ("v", (2, 2, 5, 3)), ("sb", (3, 5)),
+    ("ck", (4, 3, 4, 4)), ("cb", (4,)), ("img", (2, 3, 9, 8)),
 ])
 
 
@@ -94,6 +95,9 @@ def make_params(rng):
     P["k"] = normal((2, 2, 5, 4))
     P["v"] = normal((2, 2, 5, 3))
     P["sb"] = normal((3, 5), 0.5)
+    P["ck"] = normal((4, 3, 4, 4), 0.3)
+    P["cb"] = normal((4,), 0.3)
+    P["img"] = normal((2, 3, 9, 8))
     out = collections.OrderedDict()
     for name, shape in PARAMS.items():
         assert P[name].shape == shape and P[name].dtype == np.float32, name
@@ -321,6 +325,14 @@ def cases(rng):
         lambda P, I: (F.cosine_similarity(P["a"], P["b"], dim=-1) * I["w"]).sum())
     add("cosine_similarity_axis0", ["a", "p"], [("w", "f32", f32(6), [6])],
         lambda P, I: (F.cosine_similarity(P["a"], P["p"], dim=0) * I["w"]).sum())
+    # A patch embedding (stride = kernel) over a ragged 9x8 image: the last row
+    # is in no patch.
+    elementwise("conv2d_patches", ["img", "ck", "cb"],
+                lambda P: F.conv2d(P["img"], P["ck"], P["cb"], stride=4), shape=(2, 4, 2, 2))
+    # Cross-entropy with as many classes as rows, both symbolic (InfoNCE).
+    add("sym_cross_entropy", ["m"], [("x", "f32", f32(SYM_B, 6), ["B", 6])],
+        lambda P, I: F.cross_entropy((I["x"] @ P["m"]) @ (I["x"] @ P["m"]).T,
+                                     torch.arange(SYM_B)))
 
     # Trained params as lists in declaration order ("ab" is shorthand for ["a", "b"]).
     fixed = []

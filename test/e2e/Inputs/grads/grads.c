@@ -265,6 +265,11 @@ int main(int argc, char **argv) {
       F32_IN(attention_mask_bias, ATTENTION_MASK_BIAS, w, W));
   W(cosine_similarity, COSINE_SIMILARITY);
   W(cosine_similarity_axis0, COSINE_SIMILARITY_AXIS0);
+  W(conv2d_patches, CONV2D_PATCHES);
+  {
+    const float *x = input("sym_cross_entropy", "x.f32", SYM_B * 6 * sizeof(float));
+    RUN(sym_cross_entropy, SYM_CROSS_ENTROPY, (int64_t)SYM_B, x);
+  }
 
   grads_destroy(model);
   printf("%d cases, %d mismatches\n", cases, mismatches);
