@@ -164,6 +164,15 @@ void addTrainGlue(Module &module, const EntrySpec &entry, unsigned index,
   b.CreateRet(b.CreateCall(runtime("kiln_rt_train_apply", {ptr, i32, f32, ptr}),
                            {apply->getArg(0), b.getInt32(index), apply->getArg(1),
                             apply->getArg(2)}));
+
+  // NAME_<train>_save_state / _load_state(model, path).
+  for (auto [suffix, callee] : {std::pair{"_save_state", "kiln_rt_train_save_state"},
+                                std::pair{"_load_state", "kiln_rt_train_load_state"}}) {
+    Function *f = definePublic(entry.name + suffix, FunctionType::get(i32, {ptr, ptr}, false));
+    IRBuilder<> fb(BasicBlock::Create(ctx, "entry", f));
+    fb.CreateRet(fb.CreateCall(runtime(callee, {ptr, i32, ptr}),
+                               {f->getArg(0), fb.getInt32(index), f->getArg(1)}));
+  }
 }
 
 } // namespace

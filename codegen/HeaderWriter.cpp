@@ -173,6 +173,14 @@ void writeTrainApi(const ModelInterface &model, const EntrySpec &entry, llvm::ra
   os << "/* The optimizer update from grads[" << ENTRY << "_NUM_GRADS]. */\n";
   os << "int " << name << "_" << entry.name << "_apply(" << name
      << "_model *model, float lr, const float *grads);\n";
+  os << "/* The optimizer state (step count and moments) to and from a .safetensors\n"
+     << " * file, to resume training; written like " << name
+     << "_save_weights. Loading refuses a\n"
+     << " * state saved for another model or entry and then leaves the state as it was. */\n";
+  os << "int " << name << "_" << entry.name << "_save_state(" << name
+     << "_model *model, const char *path);\n";
+  os << "int " << name << "_" << entry.name << "_load_state(" << name
+     << "_model *model, const char *path);\n";
 }
 
 } // namespace

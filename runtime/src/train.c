@@ -12,6 +12,8 @@
 #include "model.h"
 #include "optimizer.h"
 #include "parallel.h"
+#include "safetensors.h"
+#include "safetensors_write.h"
 
 struct kiln_train_state {
   atomic_flag busy;  /* a step or an apply is updating the weights */
@@ -215,5 +217,178 @@ int32_t kiln_rt_train_step(kiln_model *model, int32_t entry_index, const int64_t
   if (status == KILN_OK)
     status = apply(model, entry_index, e, lr, s->grads);
   release(s);
+  return status;
+}
+
+/* The optimizer state file (docs/abi.md, "Training"): a .safetensors with
+ * "kiln.state_of" (i8 text "<model>/<entry>/<optimizer>", so a state never
+ * loads into another model or entry), "step" (i64 [1]) and one tensor per
+ * moment and trained parameter, named as PyTorch's optimizers name their
+ * state: "momentum_buffer.<path>" (SGD), "exp_avg.<path>" and
+ * "exp_avg_sq.<path>" (Adam, AdamW). */
+static const char *const kMomentNames[3][2] = {
+    {"momentum_buffer", NULL}, {"exp_avg", "exp_avg_sq"}, {"exp_avg", "exp_avg_sq"}};
+
+static void state_identity(const kiln_model *m, const kiln_entry_spec *e, char *buf, size_t cap) {
+  static const char *const optimizers[] = {"sgd", "adam", "adamw"};
+  snprintf(buf, cap, "%s/%s/%s", m->manifest.model, e->name, optimizers[e->train->optimizer]);
+}
+
+static char *moment_name(const char *moment, const char *param) {
+  size_t n = strlen(moment) + 1 + strlen(param) + 1;
+  char *name = malloc(n);
+  if (name)
+    snprintf(name, n, "%s.%s", moment, param);
+  return name;
+}
+
+int32_t kiln_rt_train_save_state(kiln_model *model, int32_t entry_index, const char *path) {
+  const kiln_entry_spec *e = train_entry(model, entry_index);
+  if (!e)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  if (!path || !*path)
+    return kiln_errorf(&model->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "save_state of '%s': no path given", e->name);
+  const kiln_train_spec *spec = e->train;
+  int32_t moments = kiln_optimizer_num_moments(spec);
+  size_t count = 2 + (size_t)moments * (size_t)spec->num_params;
+  kiln_st_out_tensor *tensors = calloc(count, sizeof *tensors);
+  char **names = calloc(count, sizeof *names);
+  kiln_train_state *s = acquire(model, entry_index, e);
+  int32_t status = KILN_OK;
+  if (!s)
+    status = KILN_ERROR_INVALID_ARGUMENT;
+  else if (!tensors || !names)
+    status = kiln_errorf(&model->error, KILN_ERROR_OUT_OF_MEMORY, "save_state: out of memory");
+  char identity[512];
+  int64_t identity_len = 0, one = 1;
+  if (status == KILN_OK) {
+    state_identity(model, e, identity, sizeof identity);
+    identity_len = (int64_t)strlen(identity);
+    tensors[0] = (kiln_st_out_tensor){"kiln.state_of", KILN_DTYPE_I8, 1, &identity_len, identity};
+    tensors[1] = (kiln_st_out_tensor){"step", KILN_DTYPE_I64, 1, &one, &s->step};
+    size_t next = 2;
+    for (int32_t k = 0; k < moments && status == KILN_OK; ++k) {
+      int64_t offset = 0;
+      for (int32_t i = 0; i < spec->num_params && status == KILN_OK; ++i) {
+        const kiln_tensor_spec *p = &model->manifest.params[spec->params[i]];
+        names[next] = moment_name(kMomentNames[spec->optimizer][k], p->name);
+        if (!names[next]) {
+          status = kiln_errorf(&model->error, KILN_ERROR_OUT_OF_MEMORY, "save_state: out of memory");
+          break;
+        }
+        tensors[next] = (kiln_st_out_tensor){names[next], KILN_DTYPE_F32, p->rank, p->dims,
+                                             s->moments[k] + offset};
+        ++next;
+        int64_t numel = 1;
+        for (int32_t d = 0; d < p->rank; ++d)
+          numel *= p->dims[d];
+        offset += numel;
+      }
+    }
+  }
+  if (status == KILN_OK)
+    status = kiln_st_write(path, tensors, count, "save_state", &model->error);
+  if (s)
+    release(s);
+  for (size_t i = 0; names && i < count; ++i)
+    free(names[i]);
+  free(names);
+  free(tensors);
+  return status;
+}
+
+/* Checks that tensor `name` of f exists with dtype, rank and dims. */
+static const kiln_st_tensor *expect_tensor(kiln_model *m, const kiln_st_file *f,
+                                           const char *path, const char *name, kiln_dtype dtype,
+                                           int32_t rank, const int64_t *dims) {
+  const kiln_st_tensor *t = kiln_st_find(f, name);
+  bool ok = t && t->dtype == dtype && t->rank == rank;
+  for (int32_t d = 0; ok && d < rank; ++d)
+    ok = t->shape[d] == dims[d];
+  if (!ok) {
+    char expected[160];
+    kiln_format_type(expected, sizeof expected, dtype, rank, dims);
+    kiln_errorf(&m->error, KILN_ERROR_WEIGHTS_MISMATCH,
+                "load_state: optimizer state '%s' has %s '%s', expected %s", path,
+                t ? "a mismatched" : "no", name, expected);
+    return NULL;
+  }
+  return t;
+}
+
+int32_t kiln_rt_train_load_state(kiln_model *model, int32_t entry_index, const char *path) {
+  const kiln_entry_spec *e = train_entry(model, entry_index);
+  if (!e)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  if (!path || !*path)
+    return kiln_errorf(&model->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "load_state of '%s': no path given", e->name);
+  const kiln_train_spec *spec = e->train;
+  int32_t moments = kiln_optimizer_num_moments(spec);
+  kiln_st_file f;
+  int32_t status = kiln_st_open(path, &f, &model->error);
+  if (status != KILN_OK)
+    return status;
+  kiln_train_state *s = acquire(model, entry_index, e);
+  if (!s) {
+    kiln_st_close(&f);
+    return KILN_ERROR_INVALID_ARGUMENT;
+  }
+  /* Everything is checked before anything is copied: a refused file leaves
+   * the state as it was. */
+  char identity[512];
+  state_identity(model, e, identity, sizeof identity);
+  const kiln_st_tensor *of = kiln_st_find(&f, "kiln.state_of");
+  size_t expected_count = 2 + (size_t)moments * (size_t)spec->num_params;
+  if (!of || of->dtype != KILN_DTYPE_I8 || of->rank != 1) {
+    status = kiln_errorf(&model->error, KILN_ERROR_WEIGHTS_MISMATCH,
+                         "load_state: '%s' is not an optimizer state saved by Kiln", path);
+  } else if ((size_t)(of->end - of->begin) != strlen(identity) ||
+             memcmp(of->data, identity, strlen(identity)) != 0) {
+    int len = (int)(of->end - of->begin < 200 ? of->end - of->begin : 200);
+    status = kiln_errorf(&model->error, KILN_ERROR_WEIGHTS_MISMATCH,
+                         "load_state: '%s' is the optimizer state of '%.*s', not of '%s'", path,
+                         len, (const char *)of->data, identity);
+  } else if (f.count != expected_count) {
+    status = kiln_errorf(&model->error, KILN_ERROR_WEIGHTS_MISMATCH,
+                         "load_state: optimizer state '%s' has %zu tensors, expected %zu", path,
+                         f.count, expected_count);
+  }
+  int64_t one = 1;
+  const kiln_st_tensor *step =
+      status == KILN_OK ? expect_tensor(model, &f, path, "step", KILN_DTYPE_I64, 1, &one) : NULL;
+  int64_t step_value = 0;
+  if (step)
+    memcpy(&step_value, step->data, sizeof step_value);
+  if (status == KILN_OK && !step)
+    status = KILN_ERROR_WEIGHTS_MISMATCH;
+  else if (status == KILN_OK && step_value < 0)
+    status = kiln_errorf(&model->error, KILN_ERROR_WEIGHTS_MISMATCH,
+                         "load_state: optimizer state '%s' has a negative step", path);
+  for (int32_t pass = 0; pass < 2 && status == KILN_OK; ++pass) {
+    /* Pass 0 checks every moment tensor, pass 1 copies them. */
+    for (int32_t k = 0; k < moments && status == KILN_OK; ++k) {
+      int64_t offset = 0;
+      for (int32_t i = 0; i < spec->num_params && status == KILN_OK; ++i) {
+        const kiln_tensor_spec *p = &model->manifest.params[spec->params[i]];
+        char *name = moment_name(kMomentNames[spec->optimizer][k], p->name);
+        const kiln_st_tensor *t =
+            name ? expect_tensor(model, &f, path, name, KILN_DTYPE_F32, p->rank, p->dims) : NULL;
+        if (!name)
+          status = kiln_errorf(&model->error, KILN_ERROR_OUT_OF_MEMORY, "load_state: out of memory");
+        else if (!t)
+          status = KILN_ERROR_WEIGHTS_MISMATCH;
+        else if (pass == 1)
+          memcpy(s->moments[k] + offset, t->data, (size_t)(t->end - t->begin));
+        free(name);
+        offset += (int64_t)((t ? t->end - t->begin : 0) / sizeof(float));
+      }
+    }
+  }
+  if (status == KILN_OK)
+    s->step = step_value;
+  release(s);
+  kiln_st_close(&f);
   return status;
 }

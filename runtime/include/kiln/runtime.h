@@ -101,6 +101,11 @@ int32_t kiln_rt_train_apply(kiln_model *model, int32_t entry_index, float lr,
                             const float *grads);
 int32_t kiln_rt_train_step(kiln_model *model, int32_t entry_index, const int64_t *dims,
                            const void *const *inputs, float lr, float *loss);
+/* The entry's optimizer state (step count and moments) as a .safetensors
+ * file, written atomically like save_weights; load refuses a file saved for
+ * another model, entry or optimizer and leaves the state as it was. */
+int32_t kiln_rt_train_save_state(kiln_model *model, int32_t entry_index, const char *path);
+int32_t kiln_rt_train_load_state(kiln_model *model, int32_t entry_index, const char *path);
 
 /*
  * A key/value cache for a model with the generation pair of entries
