@@ -53,16 +53,43 @@ struct Buffer {
   int64_t offset = 0;          // in bytes per unit of the monomial
 };
 
-/// Finds, for each dynamic dim value of the entry, the symbol it stands for.
+/// A size in terms of the entry's symbols: coeff * product(monomial).
+struct Term {
+  int64_t coeff = 1;
+  Monomial monomial;
+  Term &operator*=(const Term &other) {
+    coeff *= other.coeff;
+    monomial.append(other.monomial.begin(), other.monomial.end());
+    return *this;
+  }
+};
+
+/// Finds, for each dynamic dim value of the entry, the product of symbols it
+/// stands for.
 class SymbolTracer {
 public:
   explicit SymbolTracer(func::FuncOp func) : func(func) {}
 
-  /// The symbol `value` is the size of: `memref.dim` of an argument whose
-  /// `kiln.dims` names a symbol there, or of a buffer or view whose size at
-  /// that dim is itself traceable (bufferization copies a view's size that
-  /// way, e.g. `memref.dim` of an `expand_shape` of an alloc).
-  std::optional<std::string> trace(Value value, unsigned depth = 0) {
+  /// The size `value` is: `memref.dim` of an argument whose `kiln.dims` names
+  /// a symbol there, or of a buffer or view whose size at that dim is itself
+  /// traceable (bufferization copies a view's size that way, e.g.
+  /// `memref.dim` of an `expand_shape` of an alloc); a constant; or a product
+  /// of those (a gradient flattening [B, S] tokens into B * S rows).
+  std::optional<Term> trace(Value value, unsigned depth = 0) {
+    if (depth > kMaxTraceDepth)
+      return std::nullopt;
+    if (std::optional<int64_t> constant = getConstantIntValue(value))
+      return Term{*constant, {}};
+    if (auto mul = value.getDefiningOp<arith::MulIOp>()) {
+      std::optional<Term> lhs = trace(mul.getLhs(), depth + 1);
+      std::optional<Term> rhs = lhs ? trace(mul.getRhs(), depth + 1) : std::nullopt;
+      if (!rhs)
+        return std::nullopt;
+      return *lhs *= *rhs;
+    }
+    // Canonicalization turns such products into affine.apply (s0 * 16).
+    if (auto apply = value.getDefiningOp<affine::AffineApplyOp>())
+      return traceAffine(apply.getAffineMap().getResult(0), apply, depth + 1);
     auto dim = value.getDefiningOp<memref::DimOp>();
     std::optional<int64_t> index = dim ? dim.getConstantIndex() : std::nullopt;
     if (!index)
@@ -70,8 +97,27 @@ public:
     return traceDim(dim.getSource(), *index, depth);
   }
 
-  /// The symbol that dim `index` of the memref `source` stands for.
-  std::optional<std::string> traceDim(Value source, int64_t index, unsigned depth) {
+  /// A product of an affine.apply's operands and constants.
+  std::optional<Term> traceAffine(AffineExpr expr, affine::AffineApplyOp apply, unsigned depth) {
+    if (auto constant = dyn_cast<AffineConstantExpr>(expr))
+      return Term{constant.getValue(), {}};
+    if (auto dim = dyn_cast<AffineDimExpr>(expr))
+      return trace(apply.getMapOperands()[dim.getPosition()], depth);
+    if (auto symbol = dyn_cast<AffineSymbolExpr>(expr))
+      return trace(apply.getMapOperands()[apply.getAffineMap().getNumDims() + symbol.getPosition()],
+                   depth);
+    auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
+    if (!binary || binary.getKind() != AffineExprKind::Mul)
+      return std::nullopt;
+    std::optional<Term> lhs = traceAffine(binary.getLHS(), apply, depth);
+    std::optional<Term> rhs = lhs ? traceAffine(binary.getRHS(), apply, depth) : std::nullopt;
+    if (!rhs)
+      return std::nullopt;
+    return *lhs *= *rhs;
+  }
+
+  /// The size that dim `index` of the memref `source` stands for.
+  std::optional<Term> traceDim(Value source, int64_t index, unsigned depth) {
     if (depth > kMaxTraceDepth)
       return std::nullopt;
     if (auto alloc = source.getDefiningOp<memref::AllocOp>()) {
@@ -87,22 +133,20 @@ public:
       return std::nullopt;
     }
     if (auto collapse = source.getDefiningOp<memref::CollapseShapeOp>()) {
-      // A collapsed dim is its group's product: traceable when the group has
-      // one dynamic dim and the others are 1.
+      // A collapsed dim is its group's product.
       MemRefType srcType = collapse.getSrcType();
-      std::optional<int64_t> dynamicDim;
+      Term product;
       for (int64_t d : collapse.getReassociationIndices()[index]) {
-        if (srcType.isDynamicDim(d)) {
-          if (dynamicDim)
-            return std::nullopt;
-          dynamicDim = d;
-        } else if (srcType.getDimSize(d) != 1) {
-          return std::nullopt;
+        if (!srcType.isDynamicDim(d)) {
+          product.coeff *= srcType.getDimSize(d);
+          continue;
         }
+        std::optional<Term> factor = traceDim(collapse.getSrc(), d, depth + 1);
+        if (!factor)
+          return std::nullopt;
+        product *= *factor;
       }
-      if (!dynamicDim)
-        return std::nullopt;
-      return traceDim(collapse.getSrc(), *dynamicDim, depth + 1);
+      return product;
     }
     if (auto cast = source.getDefiningOp<memref::CastOp>())
       return traceDim(cast.getSource(), index, depth + 1);
@@ -129,7 +173,7 @@ public:
     if (!dims || index >= static_cast<int64_t>(dims.size()))
       return std::nullopt;
     if (auto name = dyn_cast<StringAttr>(dims[index]))
-      return name.str();
+      return Term{1, {name.str()}};
     return std::nullopt;
   }
 
@@ -224,17 +268,15 @@ FailureOr<Polynomial> frameAtCall(func::CallOp call, func::FuncOp callee, const 
     Monomial mapped;
     int64_t scaled = coeff;
     for (const std::string &symbol : monomial) {
-      std::optional<std::string> found;
+      std::optional<Term> found;
       // The callee's arena argument (0) has no operand at the call yet.
       for (ArgDim source : argDimsNamed(callee, symbol, /*firstArg=*/1)) {
         Value operand = call.getOperand(source.arg - 1);
         auto type = cast<MemRefType>(operand.getType());
-        if (!type.isDynamicDim(source.dim)) {
-          scaled *= type.getDimSize(source.dim);
-          found = "";
-        } else {
+        if (!type.isDynamicDim(source.dim))
+          found = Term{type.getDimSize(source.dim), {}};
+        else
           found = tracer.traceDim(operand, source.dim, 0);
-        }
         if (found)
           break;
       }
@@ -242,8 +284,8 @@ FailureOr<Polynomial> frameAtCall(func::CallOp call, func::FuncOp callee, const 
         return call.emitOpError("passes a size for '")
                << symbol << "' of '" << callee.getSymName()
                << "' that is not a symbolic dim of the caller's arguments";
-      if (!found->empty())
-        mapped.push_back(*found);
+      scaled *= found->coeff;
+      mapped.append(found->monomial.begin(), found->monomial.end());
     }
     llvm::sort(mapped);
     size[mapped] += scaled;
@@ -311,11 +353,12 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
         if (!ShapedType::isDynamic(d))
           bytes *= d;
       for (Value size : alloc.getDynamicSizes()) {
-        std::optional<std::string> symbol = tracer.trace(size);
-        if (!symbol)
+        std::optional<Term> term = tracer.trace(size);
+        if (!term)
           return alloc.emitOpError("has a dynamic size that is not a symbolic "
                                    "dim of the function's arguments");
-        buffer.monomial.push_back(*symbol);
+        bytes *= term->coeff;
+        buffer.monomial.append(term->monomial.begin(), term->monomial.end());
       }
       llvm::sort(buffer.monomial);
       buffer.coeff = llvm::alignTo(std::max<int64_t>(bytes, 1), kAlignment);

@@ -34,6 +34,10 @@ namespace {
 /// Reductions at most this long are vectorized whole; longer ones in chunks.
 constexpr int64_t kWholeReductionLimit = 256;
 constexpr int64_t kReductionChunk = 64;
+/// The most elements a tile's vectors may hold: lowering unrolls them, so a
+/// reduction over three symbolic dims tiled 64 x 64 x 64 (a loss's mean over
+/// [B, S, D]) would become a quarter of a million scalar ops.
+constexpr int64_t kMaxVectorElements = 16384;
 
 struct TileShape {
   SmallVector<int64_t> tileSizes;   // 0 = not tiled
@@ -78,12 +82,21 @@ TileShape chooseTileShape(linalg::LinalgOp op, int64_t vectorWidth, int64_t rowT
   if (!reducesAlongContiguousDim(op))
     vectorLoop = outputInnermostLoop(op);
 
+  // Only the innermost reduction is vectorized along; outer ones (a sum over
+  // the batch and sequence dims of a gradient) step one by one.
+  int64_t innermostReduction = -1;
+  for (int64_t loop = 0; loop < numLoops; ++loop)
+    if (iterators[loop] == utils::IteratorType::reduction)
+      innermostReduction = loop;
+
   TileShape shape;
   for (int64_t loop = 0; loop < numLoops; ++loop) {
     int64_t range = ranges[loop];
     bool dynamic = ShapedType::isDynamic(range);
     int64_t tile;
-    if (iterators[loop] == utils::IteratorType::reduction) {
+    if (iterators[loop] == utils::IteratorType::reduction && loop != innermostReduction) {
+      tile = 1;
+    } else if (iterators[loop] == utils::IteratorType::reduction) {
       tile = !dynamic && range <= kWholeReductionLimit ? 0 : kReductionChunk;
     } else if (vectorLoop && loop == *vectorLoop) {
       // Short rows that the vector width does not divide are taken whole
@@ -101,6 +114,18 @@ TileShape chooseTileShape(linalg::LinalgOp op, int64_t vectorWidth, int64_t rowT
     shape.tileSizes.push_back(tile);
     shape.vectorSizes.push_back(tile != 0 ? tile : range);
   }
+  // Past the budget, loops from the outermost on step one by one.
+  auto elements = [&] {
+    int64_t n = 1;
+    for (int64_t size : shape.vectorSizes)
+      n = ShapedType::isDynamic(size) ? n : n * size;
+    return n;
+  };
+  for (int64_t loop = 0; loop + 1 < numLoops && elements() > kMaxVectorElements; ++loop)
+    if (shape.vectorSizes[loop] > 1) {
+      shape.tileSizes[loop] = 1;
+      shape.vectorSizes[loop] = 1;
+    }
   return shape;
 }
 

@@ -693,6 +693,11 @@ LogicalResult EmbeddingOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   GradBuilder g(b, getLoc());
   Value ids = getIds(), dout = resultGrads[0];
   auto idsType = tensorOf(ids);
+  // Flattening ids of two symbolic dims meets an upstream crash in
+  // expand-strided-metadata (MLIR 22); refuse it with a message instead.
+  if (llvm::count_if(idsType.getShape(), ShapedType::isDynamic) > 1)
+    return emitOpError("has a gradient rule for ids with at most one symbolic dim, got ")
+           << formatTensorType(idsType);
   if (idsType.getRank() != 1) {
     // Flatten ids to [E] and the cotangent to [E, D]: E is the product of
     // the ids' dims, some of them symbolic.
