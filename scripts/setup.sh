@@ -10,6 +10,8 @@ packages=(
   cmake ninja-build ccache libfmt-dev libgtest-dev
   # oneDNN, and the OpenCL headers its CMake config asks for.
   libdnnl-dev opencl-c-headers ocl-icd-opencl-dev
+  # Open MPI, for the data-parallel example (examples/ddp) and its test.
+  libopenmpi-dev openmpi-bin
 )
 # Only the fixture generators need these; tests read committed fixtures.
 if [[ "${KILN_SETUP_PYTHON:-0}" == 1 ]]; then

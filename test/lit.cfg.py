@@ -34,3 +34,10 @@ try:
         config.available_features.add("torch")
 except (OSError, subprocess.TimeoutExpired):
     pass
+
+# The data-parallel example (examples/ddp) needs Open MPI's mpicc and mpirun
+# (Debian's libopenmpi-dev, openmpi-bin); without them test/e2e/ddp.test is
+# reported as unsupported.
+import shutil
+if shutil.which("mpirun") and shutil.which("mpicc"):
+    config.available_features.add("mpi")
