@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Train steps, Kiln vs PyTorch eager, in one run (issue 9's measures):
+#  - an MLP 784-512-256-10 (relu), batch 128, SGD with momentum;
+#  - CLIP's symmetric InfoNCE on [256, 512] embeddings, forward + backward
+#    (the embeddings are the trained parameters; plain SGD);
+#  - one pre-norm transformer block (d 512, 8 heads, MLP 2048), batch 8,
+#    sequence 128, AdamW, on the mean squared error to a target.
+# At 1 and 2 threads, pinned (OMP_PROC_BIND=close, OMP_PLACES=cores), medians.
+# Then 10,000 more MLP steps with the resident set before and after. Models in
+# bench/train/*.kiln; the PyTorch side and the seeded weights in
+# bench/train/torch_train.py.
+#
+#   bench/train.sh
+#   KILN_TRAIN_THREADS=1 KILN_TRAIN_STEPS=20 KILN_TRAIN_RSS_STEPS=0 bench/train.sh
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+kilnc=${KILNC:-$root/build/bin/kilnc}
+work=${KILN_TRAIN_DIR:-$root/build-bench/train}
+threads=${KILN_TRAIN_THREADS:-1 2}
+steps=${KILN_TRAIN_STEPS:-50}
+rss_steps=${KILN_TRAIN_RSS_STEPS:-10000}
+mkdir -p "$work"
+KILN_SETUP_PYTHON=1 "$root/scripts/setup.sh"
+[[ -x "$kilnc" ]] || "$root/scripts/build.sh"
+
+/usr/bin/python3 "$root/bench/train/torch_train.py" weights "$work"
+cc=${CC:-clang-22}
+for model in mlp784 infonce block; do
+  "$kilnc" "$root/bench/train/$model.kiln" -o "$work"
+  flag=$(echo "$model" | tr a-z A-Z)
+  "$cc" -std=c11 -O2 -DMODEL_"$flag" -I"$work" "$root/bench/train/train_timing.c" -L"$work" \
+    -l"$model" -ldnnl -lgomp -lm -o "$work/${model}_timing"
+done
+
+export OMP_PROC_BIND=close OMP_PLACES=cores
+echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs"
+results=$work/results.txt
+: > "$results"
+for t in $threads; do
+  echo "== $t thread(s)"
+  {
+    for model in mlp784 infonce block; do
+      "$work/${model}_timing" "$work/$model.safetensors" "$t" "$steps" | grep '^kiln'
+    done
+    /usr/bin/python3 "$root/bench/train/torch_train.py" time "$t" "$steps"
+  } | sed "s/^/threads=$t /" | tee -a "$results"
+done
+for model in mlp784 infonce block; do
+  "$work/${model}_timing" "$work/$model.safetensors" 1 5 | grep '^memory'
+done
+if ((rss_steps > 0)); then
+  "$work/mlp784_timing" "$work/mlp784.safetensors" 1 5 "$rss_steps" | grep '^rss'
+fi
+
+echo "== Kiln vs PyTorch (time ratio; < 1: Kiln faster)"
+/usr/bin/python3 - "$results" <<'PY'
+import collections, sys
+ms = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    threads, column, case, _, value = line.split()
+    ms[(threads, case)][column] = float(value)
+print(f"{'threads':8} {'case':22} {'kiln ms':>9} {'torch ms':>9} {'kiln/torch':>11}")
+for (threads, case), v in sorted(ms.items()):
+    print(f"{threads[8:]:8} {case:22} {v['kiln']:9.3f} {v['torch']:9.3f} "
+          f"{v['kiln'] / v['torch']:11.2f}")
+PY

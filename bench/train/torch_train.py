@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""The bench/train models in PyTorch: writes their seeded weights (for Kiln) and
+times the same train steps.
+
+    /usr/bin/python3 bench/train/torch_train.py weights OUT_DIR
+    /usr/bin/python3 bench/train/torch_train.py time THREADS STEPS
+"""
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "scripts", "references"))
+import common  # noqa: E402
+
+
+class Mlp784(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(784, 512), nn.Linear(512, 256), nn.Linear(256, 10)
+
+    def loss(self, x, y):
+        return F.cross_entropy(self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x))))), y)
+
+
+class InfoNce(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.image = nn.Parameter(torch.randn(256, 512))
+        self.text = nn.Parameter(torch.randn(256, 512))
+        self.logit_scale = nn.Parameter(torch.tensor(2.659))
+
+    def loss(self):
+        logits = self.logit_scale.exp() * F.normalize(self.image) @ F.normalize(self.text).T
+        labels = torch.arange(256)
+        return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+
+
+class Block(nn.Module):
+    """stdlib/nn.kiln's TransformerBlock(512, 8, 2048) under the same state_dict names."""
+    def __init__(self):
+        super().__init__()
+        self.block = common.TransformerBlock(512, 8, 2048)
+
+    def loss(self, x, target):
+        d = self.block(x) - target
+        return (d * d).mean()
+
+
+def models():
+    torch.manual_seed(0)
+    return {"mlp784": Mlp784(), "infonce": InfoNce(), "block": Block()}
+
+
+def weights(out_dir):
+    for name, model in models().items():
+        with open(os.path.join(out_dir, f"{name}.safetensors"), "wb") as f:
+            f.write(common.safetensors_bytes(model.state_dict()))
+
+
+def inputs(name):
+    if name == "mlp784":
+        i = torch.arange(128 * 784, dtype=torch.int64)
+        return ((i * 2654435761) % 1000).float().reshape(128, 784) / 1000, torch.arange(128) % 10
+    if name == "block":
+        i = torch.arange(8 * 128 * 512, dtype=torch.int64)
+        x = ((i * 2654435761) % 1000).float() / 500 - 1
+        t = ((i * 40503) % 1000).float() / 500 - 1
+        return x.reshape(8, 128, 512), t.reshape(8, 128, 512)
+    return ()
+
+
+def time_steps(threads, steps):
+    torch.set_num_threads(threads)
+    cases = {"mlp784": ("mlp784_sgd_b128", lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9)),
+             "infonce": ("infonce_256x512", lambda p: torch.optim.SGD(p, lr=0.01)),
+             "block": ("block_adamw_b8_s128",
+                       lambda p: torch.optim.AdamW(p, lr=1e-4, weight_decay=0.01))}
+    for name, model in models().items():
+        case, make = cases[name]
+        optimizer = make(model.parameters())
+        args = inputs(name)
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            model.loss(*args).backward()
+            optimizer.step()
+        for _ in range(3):
+            step()
+        times = []
+        for _ in range(steps):
+            start = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - start) * 1e3)
+        times.sort()
+        print(f"torch {case} ms {times[len(times) // 2]:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "weights":
+        weights(sys.argv[2])
+    else:
+        time_steps(int(sys.argv[2]), int(sys.argv[3]))

@@ -1,0 +1,118 @@
+/* train_timing: median time of one train step of a bench/train model, and the
+ * memory it keeps. Compiled once per model with -DMODEL_<NAME>.
+ *
+ *   train_timing WEIGHTS.safetensors THREADS STEPS [RSS_STEPS]
+ *
+ * Prints "kiln <case> ms <median>" and the model's train memory; with
+ * RSS_STEPS, runs that many more steps and prints the resident set before
+ * and after them (growth would be a leak). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(MODEL_MLP784)
+#include "mlp784.h"
+#define M(x) mlp784_##x
+#define CASE "mlp784_sgd_b128"
+#define B 128
+static float x[B * 784];
+static int64_t y[B];
+static void fill(void) {
+  for (size_t i = 0; i < sizeof x / sizeof *x; ++i)
+    x[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
+  for (int i = 0; i < B; ++i)
+    y[i] = i % 10;
+}
+#define STEP(model, loss) mlp784_step(model, 0.01f, B, x, y, loss)
+#define NUM_GRADS MLP784_STEP_NUM_GRADS
+#define ARENA MLP784_STEP_ARENA_BYTES(B)
+#define MOMENTS 1
+#elif defined(MODEL_INFONCE)
+#include "infonce.h"
+#define M(x) infonce_##x
+#define CASE "infonce_256x512"
+static void fill(void) {}
+#define STEP(model, loss) infonce_step(model, 0.01f, loss)
+#define NUM_GRADS INFONCE_STEP_NUM_GRADS
+#define ARENA INFONCE_STEP_ARENA_BYTES
+#define MOMENTS 0
+#elif defined(MODEL_BLOCK)
+#include "block.h"
+#define M(x) block_##x
+#define CASE "block_adamw_b8_s128"
+#define B 8
+#define S 128
+static float x[B * S * 512], target[B * S * 512];
+static void fill(void) {
+  for (size_t i = 0; i < sizeof x / sizeof *x; ++i) {
+    x[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    target[i] = (float)((i * 40503u) % 1000) / 500.0f - 1.0f;
+  }
+}
+#define STEP(model, loss) block_step(model, 1e-4f, B, S, x, target, loss)
+#define NUM_GRADS BLOCK_STEP_NUM_GRADS
+#define ARENA BLOCK_STEP_ARENA_BYTES(B, S)
+#define MOMENTS 2
+#else
+#error "define MODEL_MLP784, MODEL_INFONCE or MODEL_BLOCK"
+#endif
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static long rss_kb(void) {
+  long pages = 0, resident = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f && fscanf(f, "%ld %ld", &pages, &resident) != 2)
+    resident = 0;
+  if (f)
+    fclose(f);
+  return resident * 4;
+}
+
+static int compare(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4)
+    return fprintf(stderr, "usage: %s WEIGHTS THREADS STEPS [RSS_STEPS]\n", argv[0]), 2;
+  int steps = atoi(argv[3]);
+  long rss_steps = argc > 4 ? atol(argv[4]) : 0;
+  M(options) options = {atoi(argv[2])};
+  M(model) *model = NULL;
+  if (M(create)(argv[1], &options, &model) != 0)
+    return fprintf(stderr, "create: %s\n", M(last_error)(NULL)), 1;
+  fill();
+  float loss = 0.0f;
+  for (int i = 0; i < 3; ++i)
+    if (STEP(model, &loss) != 0)
+      return fprintf(stderr, "step: %s\n", M(last_error)(model)), 1;
+  double *times = malloc(sizeof(double) * (size_t)steps);
+  for (int i = 0; i < steps; ++i) {
+    double start = now_ms();
+    STEP(model, &loss);
+    times[i] = now_ms() - start;
+  }
+  qsort(times, (size_t)steps, sizeof *times, compare);
+  printf("kiln %s ms %.3f\n", CASE, times[steps / 2]);
+  printf("memory %s: arena %.1f MB, gradients and optimizer state %.1f MB (loss %.4f)\n", CASE,
+         (double)(ARENA) / 1e6, (double)NUM_GRADS * 4 * (1 + MOMENTS) / 1e6, loss);
+  if (rss_steps > 0) {
+    long before = rss_kb();
+    for (long i = 0; i < rss_steps; ++i)
+      STEP(model, &loss);
+    printf("rss %s: %ld KB before %ld more steps, %ld KB after\n", CASE, before, rss_steps,
+           rss_kb());
+  }
+  free(times);
+  M(destroy)(model);
+  return 0;
+}
