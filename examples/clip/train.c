@@ -37,6 +37,7 @@
 #include "probe.h"
 
 #include "../common/fixture.h"
+#include "../common/train_check.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -63,20 +64,6 @@
 _Static_assert(PROBE_FINETUNE_TOKENS_DIM0 == PROBE_PREDICT_OUT_DIM1, "one prompt per class");
 _Static_assert(PROBE_LINEAR_PROBE_NUM_GRADS == 9 * 33, "linear_probe trains the probe");
 
-static int close_to(double got, double expected, double rel, double abs_tol) {
-  return fabs(got - expected) <= rel * fabs(expected) + abs_tol; /* false for NaN */
-}
-
-/* ||got - expected|| / ||expected||, in double. */
-static double relative_l2(const float *got, const float *expected, size_t n) {
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    diff += ((double)got[i] - expected[i]) * ((double)got[i] - expected[i]);
-    norm += (double)expected[i] * expected[i];
-  }
-  return sqrt(diff) / sqrt(norm);
-}
-
 /* ------------------------------------------------------------------ weights files */
 
 /* The f32 tensors of a .safetensors file read whole, in the header's order. Enough for
@@ -93,18 +80,9 @@ typedef struct {
   tensor t[MAX_TENSORS];
 } weights;
 
-static uint64_t header_length(const unsigned char *file, size_t size) {
-  uint64_t n = 0;
-  if (size < 8)
-    return UINT64_MAX;
-  for (int i = 7; i >= 0; --i)
-    n = n << 8 | file[i];
-  return n <= size - 8 ? n : UINT64_MAX;
-}
-
 static int parse_weights(const unsigned char *file, size_t size, const char *what, weights *w) {
   static const char kEntry[] = "\":{\"dtype\":\"";
-  uint64_t header_len = header_length(file, size);
+  uint64_t header_len = tc_header_len(file, size);
   char *header = header_len != UINT64_MAX ? fx_alloc(header_len + 1, 1) : NULL;
   w->count = 0;
   if (!header) {
@@ -145,26 +123,19 @@ static const tensor *find(const weights *w, const char *name) {
   return NULL;
 }
 
-/* Reads DIR/NAME whole and parses it into *w (the bytes are kept for fx_free_all). */
-static int read_weights(const char *dir, const char *name, weights *w) {
-  size_t size = 0;
-  unsigned char *file = fx_keep(fx_read_whole(dir, name, &size));
+/* Parses `file`, DIR/NAME read whole (NULL when that failed), into *w. */
+static int parse_file(const unsigned char *file, size_t size, const char *dir, const char *name,
+                      weights *w) {
   char what[4096];
   snprintf(what, sizeof what, "%s/%s", dir, name);
   return file && parse_weights(file, size, what, w);
 }
 
-/* Reads the file at `path` whole (kept for fx_free_all). */
-static unsigned char *read_path(const char *path, size_t *size) {
-  const char *slash = strrchr(path, '/');
-  if (!slash)
-    return fx_keep(fx_read_whole(".", path, size));
-  size_t dir_len = (size_t)(slash - path);
-  char *dir = fx_alloc(dir_len + 2, 1);
-  if (!dir)
-    return NULL;
-  memcpy(dir, path, dir_len ? dir_len : 1); /* "/x" lies in "/" */
-  return fx_keep(fx_read_whole(dir, slash + 1, size));
+/* Reads DIR/NAME whole and parses it into *w (the bytes are kept for fx_free_all). */
+static int read_weights(const char *dir, const char *name, weights *w) {
+  size_t size = 0;
+  const unsigned char *file = fx_keep(fx_read_whole(dir, name, &size));
+  return parse_file(file, size, dir, name, w);
 }
 
 /* Writes OUT_DIR/init.safetensors: the tensors of the CLIP weights file `clip_path`, then
@@ -172,10 +143,10 @@ static unsigned char *read_path(const char *path, size_t *size) {
  * CLIP data with the probe's after it). */
 static int write_init(const char *clip_path, const float *probe, const char *out_dir) {
   size_t size = 0;
-  unsigned char *clip = read_path(clip_path, &size);
+  unsigned char *clip = tc_read_path(clip_path, &size);
   if (!clip)
     return 0;
-  uint64_t header_len = header_length(clip, size);
+  uint64_t header_len = tc_header_len(clip, size);
   const char *header = (const char *)clip + 8;
   size_t close = header_len == UINT64_MAX ? 0 : (size_t)header_len;
   while (close > 0 && header[close - 1] != '}')
@@ -223,24 +194,15 @@ static int losses_checked = 0;
 /* Batch `step`: images (BATCH * step + j) mod NUM_IMAGES, as the reference. */
 static void gather_batch(const float *images, const int64_t *labels, int step, float *bx,
                          int64_t *by) {
-  for (int j = 0; j < BATCH; ++j) {
-    size_t row = ((size_t)BATCH * (size_t)step + (size_t)j) % NUM_IMAGES;
-    memcpy(bx + (size_t)j * IMAGE_NUMEL, images + row * IMAGE_NUMEL, IMAGE_NUMEL * sizeof *bx);
-    by[j] = labels[row];
-  }
+  size_t first = (size_t)BATCH * (size_t)step;
+  tc_gather_rows(bx, images, IMAGE_NUMEL * sizeof *bx, NUM_IMAGES, first, BATCH);
+  tc_gather_rows(by, labels, sizeof *by, NUM_IMAGES, first, BATCH);
 }
 
 static int check_loss(const char *entry, int step, float loss, const float *expected) {
-  double rel = fabs(loss - expected[step]) / fabs(expected[step]);
-  if (rel > worst_loss_error || rel != rel)
-    worst_loss_error = rel;
   ++losses_checked;
-  if (!close_to(loss, expected[step], LOSS_TOL, 0.0)) {
-    fprintf(stderr, "check: %s step %d: loss %.7g, reference %.7g\n", entry, step + 1, loss,
-            expected[step]);
-    return 0;
-  }
-  return 1;
+  return tc_check_loss(loss, expected[step], LOSS_TOL, &worst_loss_error, "%s step %d", entry,
+                       step + 1);
 }
 
 /* Step 1's gradients against the reference, parameter by parameter: the trained
@@ -254,14 +216,9 @@ static int check_grads(const char *entry, const weights *model_order, int (*trai
       continue;
     if (offset + t->numel > num_grads)
       break;
-    double rel = relative_l2(grads + offset, expected + offset, t->numel);
-    if (rel > worst_grad_error || rel != rel)
-      worst_grad_error = rel;
-    if (!(rel <= GRAD_TOL)) {
-      fprintf(stderr, "check: %s step 1 gradient of %s: relative L2 error %.3g\n", entry, t->name,
-              rel);
+    if (!tc_check_l2(grads + offset, expected + offset, t->numel, GRAD_TOL, &worst_grad_error,
+                     "%s step 1 gradient of %s", entry, t->name))
       return 0;
-    }
     offset += t->numel;
     ++count;
   }
@@ -355,18 +312,10 @@ static int run_finetune(probe_model *model, const dataset *d, const weights *ord
 
 /* ---------------------------------------------------------------------- reports */
 
-static size_t argmax(const float *row, size_t n) {
-  size_t best = 0;
-  for (size_t k = 1; k < n; ++k)
-    if (row[k] > row[best])
-      best = k;
-  return best;
-}
-
 static int correct(const float *scores, const int64_t *labels) {
   int n = 0;
   for (size_t i = 0; i < NUM_IMAGES; ++i)
-    n += (int64_t)argmax(scores + i * CLASSES, CLASSES) == labels[i];
+    n += sampling_argmax(scores + i * CLASSES, (int64_t)CLASSES) == labels[i];
   return n;
 }
 
@@ -395,7 +344,7 @@ static int check_outputs(const char *what, const float *got, const float *expect
     double rel = diff / fmax(fabs(expected[i]), 1e-30);
     if (rel > worst_output_error && diff > FINAL_ABS_TOL)
       worst_output_error = rel;
-    if (!close_to(got[i], expected[i], FINAL_REL_TOL, FINAL_ABS_TOL)) {
+    if (!tc_close_to(got[i], expected[i], FINAL_REL_TOL, FINAL_ABS_TOL)) {
       fprintf(stderr, "check: %s [%zu]: %.7g, reference %.7g\n", what, i, got[i], expected[i]);
       return 0;
     }
@@ -439,13 +388,9 @@ static int check_weights(const char *stage, const weights *saved, const weights 
     }
     /* Adam normalizes each update, so a weight whose gradients hover near zero can
      * move by a few steps' worth: compare whole tensors. */
-    double rel = relative_l2(after->data, expected->data, expected->numel);
-    if (rel > worst_weight_error || rel != rel)
-      worst_weight_error = rel;
-    if (!(rel <= FINAL_REL_TOL)) {
-      fprintf(stderr, "check: %s after %s: relative L2 error %.3g\n", expected->name, stage, rel);
+    if (!tc_check_l2(after->data, expected->data, expected->numel, FINAL_REL_TOL,
+                     &worst_weight_error, "%s after %s", expected->name, stage))
       return 0;
-    }
     ++compared;
   }
   printf("check: after %s, %zu frozen tensors are bit-identical to the initial weights and "
@@ -454,25 +399,22 @@ static int check_weights(const char *stage, const weights *saved, const weights 
   return 1;
 }
 
+TC_DEFINE_SAVE_AND_READ(save_and_read, probe)
+
+/* Saves the weights as DIR/NAME and parses the file into *w. */
 static int save(probe_model *model, const char *dir, const char *name, weights *w) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  if (probe_save_weights(model, path) != PROBE_OK) {
-    fprintf(stderr, "error: saving %s: %s\n", path, probe_last_error(model));
-    return 0;
-  }
-  return read_weights(dir, name, w);
+  size_t size = 0;
+  const unsigned char *file = save_and_read(model, dir, name, &size);
+  return parse_file(file, size, dir, name, w);
 }
 
 /* Six tables of up to 96 tensors each: static, not on the stack. */
 static weights init_w, initial_w, probed_w, finetuned_w, probe_ref_w, finetune_ref_w;
 
 int main(int argc, char **argv) {
-  int check = argc == 5 && strcmp(argv[4], "--check") == 0;
-  if (argc != 4 && !check) {
-    fprintf(stderr, "usage: %s INIT.safetensors DATA_DIR OUT_DIR [--check]\n", argv[0]);
+  int check = 0;
+  if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
-  }
   const char *clip_path = argv[1], *data = argv[2], *out = argv[3];
   int ok = 0;
   probe_model *model = NULL;

@@ -22,6 +22,7 @@
 #include "contrastive.h"
 
 #include "../common/fixture.h"
+#include "../common/train_check.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -58,82 +59,21 @@ static const struct {
 
 /* Batch `step`: pairs (BATCH * step + j) mod NUM_TRAIN, as the reference. */
 static void gather_batch(const float *image, const float *text, int step, float *bi, float *bt) {
-  for (size_t j = 0; j < BATCH; ++j) {
-    size_t row = (BATCH * (size_t)step + j) % NUM_TRAIN;
-    memcpy(bi + j * IMAGE_FEATURES, image + row * IMAGE_FEATURES, IMAGE_FEATURES * sizeof *image);
-    memcpy(bt + j * TEXT_FEATURES, text + row * TEXT_FEATURES, TEXT_FEATURES * sizeof *text);
-  }
-}
-
-static int close_to(double got, double expected, double rel, double abs_tol) {
-  return fabs(got - expected) <= rel * fabs(expected) + abs_tol; /* false for NaN */
-}
-
-/* ||got - expected|| / ||expected||, in double. */
-static double relative_l2(const float *got, const float *expected, size_t n) {
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    diff += ((double)got[i] - expected[i]) * ((double)got[i] - expected[i]);
-    norm += (double)expected[i] * expected[i];
-  }
-  return sqrt(diff) / sqrt(norm);
-}
-
-/* The data of tensor `name` in a .safetensors file (read whole into *file),
- * found through its header's "data_offsets"; NULL if absent. Enough for the
- * files this example writes and reads, not a general parser. */
-static const float *tensor_in(const unsigned char *file, size_t size, const char *name) {
-  uint64_t header_len = 0;
-  if (size < 8)
-    return NULL;
-  for (int i = 7; i >= 0; --i)
-    header_len = header_len << 8 | file[i];
-  if (header_len > size - 8)
-    return NULL;
-  char key[64];
-  snprintf(key, sizeof key, "\"%s\"", name);
-  char *header = fx_alloc(header_len + 1, 1);
-  if (!header)
-    return NULL;
-  memcpy(header, file + 8, header_len);
-  header[header_len] = '\0';
-  const char *at = strstr(header, key);
-  const char *offsets = at ? strstr(at, "\"data_offsets\"") : NULL;
-  unsigned long long begin = 0, end = 0;
-  if (!offsets ||
-      sscanf(strchr(offsets, '[') ? strchr(offsets, '[') : "", "[%llu ,%llu", &begin, &end) != 2 ||
-      end > size - 8 - header_len || begin > end)
-    return NULL;
-  return (const float *)(const void *)(file + 8 + header_len + begin);
+  size_t first = BATCH * (size_t)step;
+  tc_gather_rows(bi, image, IMAGE_FEATURES * sizeof *image, NUM_TRAIN, first, BATCH);
+  tc_gather_rows(bt, text, TEXT_FEATURES * sizeof *text, NUM_TRAIN, first, BATCH);
 }
 
 /* How many of the n images score their own caption highest in logits[n, n]. */
 static int retrieved(const float *logits, size_t n) {
   int hits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    size_t best = 0;
-    for (size_t j = 1; j < n; ++j)
-      if (logits[i * n + j] > logits[i * n + best])
-        best = j;
-    hits += best == i;
-  }
+  for (size_t i = 0; i < n; ++i)
+    hits += sampling_argmax(logits + i * n, (int64_t)n) == (int64_t)i;
   return hits;
 }
 
 /* The worst relative error of a step's loss, for the summary. */
 static double worst_loss_error = 0.0;
-
-static int check_loss(int step, float loss, const float *expected) {
-  double rel = fabs(loss - expected[step]) / fabs(expected[step]);
-  if (rel > worst_loss_error || rel != rel)
-    worst_loss_error = rel != rel ? INFINITY : rel;
-  if (!close_to(loss, expected[step], LOSS_TOL, 0.0)) {
-    fprintf(stderr, "check: step %d: loss %.7g, reference %.7g\n", step + 1, loss,
-            expected[step]);
-    return 0;
-  }
-  return 1;
-}
 
 /* Step 1 in halves: the gradients (checked), then the update. */
 static int first_step(contrastive_model *model, const float *image, const float *text,
@@ -153,11 +93,11 @@ static int first_step(contrastive_model *model, const float *image, const float 
   printf("step  1: loss %.4f (contrastive_fit_grads + contrastive_fit_apply)\n", loss);
   if (!check)
     return 1;
-  if (!check_loss(0, loss, expected_losses))
+  if (!tc_check_loss(loss, expected_losses[0], LOSS_TOL, &worst_loss_error, "step 1"))
     return 0;
   size_t offset = 0;
   for (size_t p = 0; p < NUM_PARAMS; ++p) {
-    double rel = relative_l2(grads + offset, expected_grads + offset, kParams[p].numel);
+    double rel = tc_relative_l2(grads + offset, expected_grads + offset, kParams[p].numel);
     if (!(rel <= GRAD_TOL)) {
       fprintf(stderr, "check: step 1 gradient of %s: relative L2 error %.3g\n", kParams[p].name,
               rel);
@@ -188,7 +128,8 @@ static int train(contrastive_model *model, const float *image, const float *text
     }
     if ((s + 1) % 10 == 0)
       printf("step %2d: loss %.4f\n", s + 1, loss);
-    if (check && !check_loss(s, loss, expected_losses))
+    if (check &&
+        !tc_check_loss(loss, expected_losses[s], LOSS_TOL, &worst_loss_error, "step %d", s + 1))
       return 0;
   }
   return 1;
@@ -209,23 +150,12 @@ static int held_out(contrastive_model *model, const char *when, const float *ima
   return 1;
 }
 
-static unsigned char *save_and_read(contrastive_model *model, const char *dir, const char *name,
-                                    size_t *size) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  if (contrastive_save_weights(model, path) != CONTRASTIVE_OK) {
-    fprintf(stderr, "error: saving %s: %s\n", path, contrastive_last_error(model));
-    return NULL;
-  }
-  return fx_keep(fx_read_whole(dir, name, size));
-}
+TC_DEFINE_SAVE_AND_READ(save_and_read, contrastive)
 
 int main(int argc, char **argv) {
-  int check = argc == 5 && strcmp(argv[4], "--check") == 0;
-  if (argc != 4 && !check) {
-    fprintf(stderr, "usage: %s INIT.safetensors DATA_DIR OUT_DIR [--check]\n", argv[0]);
+  int check = 0;
+  if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
-  }
   const char *init = argv[1], *data = argv[2], *out = argv[3];
   int ok = 0;
   contrastive_model *model = NULL;
@@ -260,8 +190,8 @@ int main(int argc, char **argv) {
   const unsigned char *trained = save_and_read(model, out, "trained.safetensors", &trained_size);
   if (!trained)
     goto done;
-  const float *scale_before = tensor_in(initial, initial_size, "logit_scale");
-  const float *scale_after = tensor_in(trained, trained_size, "logit_scale");
+  const float *scale_before = tc_tensor_in(initial, initial_size, "logit_scale", 1);
+  const float *scale_after = tc_tensor_in(trained, trained_size, "logit_scale", 1);
   if (!scale_before || !scale_after) {
     fprintf(stderr, "error: logit_scale missing from a saved file\n");
     goto done;
@@ -273,37 +203,29 @@ int main(int argc, char **argv) {
 
   if (check) {
     double worst_logit_error = 0.0;
-    for (size_t i = 0; i < NUM_HELD_OUT * NUM_HELD_OUT; ++i) {
-      if (!close_to(logits[i], final_similarity[i], FINAL_REL_TOL, LOGIT_ABS_TOL)) {
-        fprintf(stderr, "check: held-out similarity [%zu]: %.7g, reference %.7g\n", i, logits[i],
-                final_similarity[i]);
-        goto done;
-      }
-      if (fabs(logits[i] - final_similarity[i]) > worst_logit_error)
-        worst_logit_error = fabs(logits[i] - final_similarity[i]);
-    }
+    if (!tc_check_close("held-out similarity", logits, final_similarity,
+                        NUM_HELD_OUT * NUM_HELD_OUT, FINAL_REL_TOL, LOGIT_ABS_TOL,
+                        &worst_logit_error))
+      goto done;
     double loss_error = fabs(loss - *final_loss) / fabs(*final_loss);
-    if (!close_to(loss, *final_loss, FINAL_REL_TOL, 0.0)) {
+    if (!tc_close_to(loss, *final_loss, FINAL_REL_TOL, 0.0)) {
       fprintf(stderr, "check: held-out loss %.7g, reference %.7g\n", loss, *final_loss);
       goto done;
     }
     double worst_weight_error = 0.0;
     for (size_t p = 0; p < NUM_PARAMS; ++p) {
-      const float *after = tensor_in(trained, trained_size, kParams[p].name);
-      const float *expected = tensor_in(reference, reference_size, kParams[p].name);
+      const float *after = tc_tensor_in(trained, trained_size, kParams[p].name, kParams[p].numel);
+      const float *expected =
+          tc_tensor_in(reference, reference_size, kParams[p].name, kParams[p].numel);
       if (!after || !expected) {
         fprintf(stderr, "check: %s missing from a saved file\n", kParams[p].name);
         goto done;
       }
       /* Adam normalizes each update, so a weight whose gradients hover near
        * zero can move by a few steps' worth: compare whole tensors. */
-      double rel = relative_l2(after, expected, kParams[p].numel);
-      if (!(rel <= FINAL_REL_TOL)) {
-        fprintf(stderr, "check: trained %s: relative L2 error %.3g\n", kParams[p].name, rel);
+      if (!tc_check_l2(after, expected, kParams[p].numel, FINAL_REL_TOL, &worst_weight_error,
+                       "trained %s", kParams[p].name))
         goto done;
-      }
-      if (rel > worst_weight_error)
-        worst_weight_error = rel;
     }
     printf("check: %d losses (worst relative error %.2g), the held-out similarities (worst "
            "absolute error %.2g) and loss (relative error %.2g) and the trained weights, "

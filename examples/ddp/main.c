@@ -30,6 +30,7 @@
 #include "mlp.h"
 
 #include "../common/fixture.h"
+#include "../common/train_check.h"
 
 #include <mpi.h>
 
@@ -93,43 +94,9 @@ static void die(const char *what, int status, const char *detail) {
  * mod NUM_TRAIN of the data, for j = first .. first + count - 1. */
 static void gather_rows(const float *x, const int64_t *y, int step, int first, int count,
                         float *bx, int64_t *by) {
-  for (int j = 0; j < count; ++j) {
-    size_t row = ((size_t)GLOBAL_BATCH * (size_t)step + (size_t)(first + j)) % NUM_TRAIN;
-    memcpy(bx + (size_t)j * FEATURES, x + row * FEATURES, FEATURES * sizeof *x);
-    by[j] = y[row];
-  }
-}
-
-/* The data of tensor `name`, an F32 tensor of `numel` values, in a .safetensors
- * file read whole; NULL if absent or of another size. Enough for the files
- * mlp_save_weights writes, not a general parser. */
-static const float *tensor_in(const unsigned char *file, size_t size, const char *name,
-                              size_t numel) {
-  uint64_t header_len = 0;
-  if (size < 8)
-    return NULL;
-  for (int i = 7; i >= 0; --i)
-    header_len = header_len << 8 | file[i];
-  if (header_len > size - 8)
-    return NULL;
-  char *header = fx_alloc(header_len + 1, 1);
-  if (!header)
-    return NULL;
-  memcpy(header, file + 8, header_len);
-  char key[64];
-  snprintf(key, sizeof key, "\"%s\"", name);
-  const char *at = strstr(header, key);
-  const char *end_of_entry = at ? strchr(at, '}') : NULL;
-  const char *dtype = at ? strstr(at, "\"dtype\"") : NULL;
-  const char *offsets = at ? strstr(at, "\"data_offsets\"") : NULL;
-  const char *bracket = offsets ? strchr(offsets, '[') : NULL;
-  unsigned long long begin = 0, end = 0;
-  if (!end_of_entry || !dtype || dtype > end_of_entry || !strstr(dtype, "\"F32\"") ||
-      !bracket || bracket > end_of_entry || sscanf(bracket, "[%llu ,%llu", &begin, &end) != 2 ||
-      end > size - 8 - header_len || begin > end || end - begin != numel * sizeof(float) ||
-      (8 + header_len + begin) % sizeof(float) != 0)
-    return NULL;
-  return (const float *)(const void *)(file + 8 + header_len + begin);
+  size_t from = (size_t)GLOBAL_BATCH * (size_t)step + (size_t)first;
+  tc_gather_rows(bx, x, FEATURES * sizeof *x, NUM_TRAIN, from, (size_t)count);
+  tc_gather_rows(by, y, sizeof *y, NUM_TRAIN, from, (size_t)count);
 }
 
 static unsigned char *save_and_read(mlp_model *model, const char *dir, const char *name,
@@ -188,18 +155,15 @@ static int compare_params(const unsigned char *ddp, size_t ddp_size, const unsig
                           size_t single_size, comparison *c) {
   memset(c, 0, sizeof *c);
   for (size_t p = 0; p < NUM_PARAMS; ++p) {
-    const float *a = tensor_in(ddp, ddp_size, kParams[p].name, kParams[p].numel);
-    const float *b = tensor_in(single, single_size, kParams[p].name, kParams[p].numel);
+    const float *a = tc_tensor_in(ddp, ddp_size, kParams[p].name, kParams[p].numel);
+    const float *b = tc_tensor_in(single, single_size, kParams[p].name, kParams[p].numel);
     if (!a || !b) {
       fprintf(stderr, "check: %s is missing from a saved file\n", kParams[p].name);
       return 0;
     }
     size_t tensor_bad = 0;
-    double diff2 = 0.0, norm2 = 0.0;
     for (size_t i = 0; i < kParams[p].numel; ++i) {
       double diff = fabs((double)a[i] - (double)b[i]);
-      diff2 += diff * diff;
-      norm2 += (double)b[i] * b[i];
       if (diff > c->worst_abs || diff != diff) {
         c->worst_abs = diff != diff ? INFINITY : diff;
         c->worst_name = kParams[p].name;
@@ -209,9 +173,7 @@ static int compare_params(const unsigned char *ddp, size_t ddp_size, const unsig
         fprintf(stderr, "check: %s[%zu]: data-parallel %.9g, single-process %.9g\n",
                 kParams[p].name, i, (double)a[i], (double)b[i]);
     }
-    double l2 = sqrt(diff2) / sqrt(norm2);
-    if (l2 > c->worst_l2 || l2 != l2)
-      c->worst_l2 = l2 != l2 ? INFINITY : l2;
+    tc_keep_worst(&c->worst_l2, tc_relative_l2(a, b, kParams[p].numel));
     if (tensor_bad)
       fprintf(stderr, "check: %s: %zu of %zu values differ\n", kParams[p].name, tensor_bad,
               kParams[p].numel);
@@ -226,13 +188,8 @@ static int held_out_correct(mlp_model *model, const float *x, const int64_t *y, 
   if (status != MLP_OK)
     die("predict", status, mlp_last_error(model));
   int correct = 0;
-  for (size_t i = 0; i < NUM_HELD_OUT; ++i) {
-    size_t best = 0;
-    for (size_t c = 1; c < CLASSES; ++c)
-      if (probs[i * CLASSES + c] > probs[i * CLASSES + best])
-        best = c;
-    correct += (int64_t)best == y[NUM_TRAIN + i];
-  }
+  for (size_t i = 0; i < NUM_HELD_OUT; ++i)
+    correct += sampling_argmax(probs + i * CLASSES, (int64_t)CLASSES) == y[NUM_TRAIN + i];
   return correct;
 }
 

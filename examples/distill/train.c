@@ -22,6 +22,7 @@
 #include "distill.h"
 
 #include "../common/fixture.h"
+#include "../common/train_check.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -56,68 +57,9 @@ static const struct {
 
 /* Batch `step`: rows (BATCH * step + j) mod NUM_TRAIN, as the reference. */
 static void gather_batch(const float *x, const int64_t *y, int step, float *bx, int64_t *by) {
-  for (int j = 0; j < BATCH; ++j) {
-    size_t row = ((size_t)BATCH * (size_t)step + (size_t)j) % NUM_TRAIN;
-    memcpy(bx + (size_t)j * FEATURES, x + row * FEATURES, FEATURES * sizeof *x);
-    by[j] = y[row];
-  }
-}
-
-static int close_to(double got, double expected, double rel, double abs_tol) {
-  return fabs(got - expected) <= rel * fabs(expected) + abs_tol; /* false for NaN */
-}
-
-/* ||got - expected|| / ||expected||, in double. */
-static double relative_l2(const float *got, const float *expected, size_t n) {
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    diff += ((double)got[i] - expected[i]) * ((double)got[i] - expected[i]);
-    norm += (double)expected[i] * expected[i];
-  }
-  return sqrt(diff) / sqrt(norm);
-}
-
-/* The data of the f32 tensor `name`, of `numel` values, in a .safetensors file (read
- * whole into *file), found through its header's "data_offsets"; NULL if absent or of
- * another size. Enough for the files this example writes and reads, not a general
- * parser. */
-static const float *tensor_in(const unsigned char *file, size_t size, const char *name,
-                              size_t numel) {
-  uint64_t header_len = 0;
-  if (size < 8)
-    return NULL;
-  for (int i = 7; i >= 0; --i)
-    header_len = header_len << 8 | file[i];
-  if (header_len > size - 8)
-    return NULL;
-  char key[64];
-  snprintf(key, sizeof key, "\"%s\"", name);
-  char *header = fx_alloc(header_len + 1, 1);
-  if (!header)
-    return NULL;
-  memcpy(header, file + 8, header_len);
-  header[header_len] = '\0';
-  const char *at = strstr(header, key);
-  const char *offsets = at ? strstr(at, "\"data_offsets\"") : NULL;
-  unsigned long long begin = 0, end = 0;
-  if (!offsets ||
-      sscanf(strchr(offsets, '[') ? strchr(offsets, '[') : "", "[%llu ,%llu", &begin, &end) != 2 ||
-      end > size - 8 - header_len || begin > end || end - begin != numel * sizeof(float))
-    return NULL;
-  return (const float *)(const void *)(file + 8 + header_len + begin);
-}
-
-/* Reads the file at `path` whole (kept for fx_free_all). */
-static unsigned char *read_path(const char *path, size_t *size) {
-  const char *slash = strrchr(path, '/');
-  if (!slash)
-    return fx_keep(fx_read_whole(".", path, size));
-  size_t dir_len = (size_t)(slash - path);
-  char *dir = fx_alloc(dir_len + 2, 1);
-  if (!dir)
-    return NULL;
-  memcpy(dir, path, dir_len ? dir_len : 1); /* "/x" lies in "/" */
-  return fx_keep(fx_read_whole(dir, slash + 1, size));
+  size_t first = (size_t)BATCH * (size_t)step;
+  tc_gather_rows(bx, x, FEATURES * sizeof *x, NUM_TRAIN, first, BATCH);
+  tc_gather_rows(by, y, sizeof *y, NUM_TRAIN, first, BATCH);
 }
 
 /* The worst relative errors, for the summary. */
@@ -141,23 +83,15 @@ static int first_step(distill_model *model, const float *x, const int64_t *y,
   printf("fit step  1: loss %.4f (distill_fit_grads + distill_fit_apply)\n", loss);
   if (!check)
     return 1;
-  worst_loss_error = fabs(loss - expected_loss[0]) / fabs(expected_loss[0]);
-  if (!close_to(loss, expected_loss[0], LOSS_TOL, 0.0)) {
-    fprintf(stderr, "check: fit step 1: loss %.7g, reference %.7g\n", loss, expected_loss[0]);
+  if (!tc_check_loss(loss, expected_loss[0], LOSS_TOL, &worst_loss_error, "fit step 1"))
     return 0;
-  }
   size_t offset = 0, trained = 0;
   for (size_t p = 0; p < NUM_PARAMS; ++p) {
     if (kParams[p].frozen)
       continue;
-    double rel = relative_l2(grads + offset, expected_grads + offset, kParams[p].numel);
-    if (rel > worst_grad_error || rel != rel)
-      worst_grad_error = rel;
-    if (!(rel <= GRAD_TOL)) {
-      fprintf(stderr, "check: step 1 gradient of %s: relative L2 error %.3g\n", kParams[p].name,
-              rel);
+    if (!tc_check_l2(grads + offset, expected_grads + offset, kParams[p].numel, GRAD_TOL,
+                     &worst_grad_error, "step 1 gradient of %s", kParams[p].name))
       return 0;
-    }
     offset += kParams[p].numel;
     ++trained;
   }
@@ -189,33 +123,19 @@ static int train(distill_model *model, const float *x, const int64_t *y, const f
     }
     if ((s + 1) % 10 == 0)
       printf("fit step %2d: loss %.4f\n", s + 1, loss);
-    if (check && fabs(loss - expected[s]) / fabs(expected[s]) > worst_loss_error)
-      worst_loss_error = fabs(loss - expected[s]) / fabs(expected[s]);
-    if (check && !close_to(loss, expected[s], LOSS_TOL, 0.0)) {
-      fprintf(stderr, "check: fit step %d: loss %.7g, reference %.7g\n", s + 1, loss, expected[s]);
+    if (check &&
+        !tc_check_loss(loss, expected[s], LOSS_TOL, &worst_loss_error, "fit step %d", s + 1))
       return 0;
-    }
   }
   return 1;
 }
 
-static unsigned char *save_and_read(distill_model *model, const char *dir, const char *name,
-                                    size_t *size) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  if (distill_save_weights(model, path) != DISTILL_OK) {
-    fprintf(stderr, "error: saving %s: %s\n", path, distill_last_error(model));
-    return NULL;
-  }
-  return fx_keep(fx_read_whole(dir, name, size));
-}
+TC_DEFINE_SAVE_AND_READ(save_and_read, distill)
 
 int main(int argc, char **argv) {
-  int check = argc == 5 && strcmp(argv[4], "--check") == 0;
-  if (argc != 4 && !check) {
-    fprintf(stderr, "usage: %s INIT.safetensors DATA_DIR OUT_DIR [--check]\n", argv[0]);
+  int check = 0;
+  if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
-  }
   const char *init_path = argv[1], *data = argv[2], *out = argv[3];
   int ok = 0;
   distill_model *model = NULL;
@@ -228,7 +148,7 @@ int main(int argc, char **argv) {
   size_t reference_size = 0, init_size = 0;
   const unsigned char *reference =
       check ? fx_keep(fx_read_whole(data, "train.trained.safetensors", &reference_size)) : NULL;
-  const unsigned char *init = check ? read_path(init_path, &init_size) : NULL;
+  const unsigned char *init = check ? tc_read_path(init_path, &init_size) : NULL;
   float *logits = fx_alloc(NUM_HELD_OUT * CLASSES, sizeof *logits);
   if (!x || !y || !logits || (check && (!grads || !losses || !final_logits || !reference || !init)))
     goto done;
@@ -253,34 +173,22 @@ int main(int argc, char **argv) {
           distill_student_logits(model, NUM_HELD_OUT, x + NUM_TRAIN * FEATURES, logits),
           distill_last_error(model));
   int agree = 0;
-  for (size_t i = 0; i < NUM_HELD_OUT; ++i) {
-    size_t best = 0;
-    for (size_t c = 1; c < CLASSES; ++c)
-      if (logits[i * CLASSES + c] > logits[i * CLASSES + best])
-        best = c;
-    agree += (int64_t)best == y[NUM_TRAIN + i];
-  }
+  for (size_t i = 0; i < NUM_HELD_OUT; ++i)
+    agree += sampling_argmax(logits + i * CLASSES, (int64_t)CLASSES) == y[NUM_TRAIN + i];
   printf("held-out agreement with the teacher: %d of %d\n", agree, NUM_HELD_OUT);
 
   if (check) {
     double worst_logit = 0.0, worst_weight = 0.0;
-    for (size_t i = 0; i < NUM_HELD_OUT * CLASSES; ++i) {
-      double diff = fabs((double)logits[i] - final_logits[i]);
-      if (diff > worst_logit)
-        worst_logit = diff;
-      if (!close_to(logits[i], final_logits[i], FINAL_REL_TOL, FINAL_ABS_TOL)) {
-        fprintf(stderr, "check: held-out logit [%zu]: %.7g, reference %.7g\n", i, logits[i],
-                final_logits[i]);
-        goto done;
-      }
-    }
+    if (!tc_check_close("held-out logit", logits, final_logits, NUM_HELD_OUT * CLASSES,
+                        FINAL_REL_TOL, FINAL_ABS_TOL, &worst_logit))
+      goto done;
     for (size_t p = 0; p < NUM_PARAMS; ++p) {
       const char *name = kParams[p].name;
       size_t n = kParams[p].numel;
-      const float *start = tensor_in(init, init_size, name, n);
-      const float *before = tensor_in(initial, initial_size, name, n);
-      const float *after = tensor_in(trained, trained_size, name, n);
-      const float *expected = tensor_in(reference, reference_size, name, n);
+      const float *start = tc_tensor_in(init, init_size, name, n);
+      const float *before = tc_tensor_in(initial, initial_size, name, n);
+      const float *after = tc_tensor_in(trained, trained_size, name, n);
+      const float *expected = tc_tensor_in(reference, reference_size, name, n);
       if (!start || !before || !after || !expected) {
         fprintf(stderr, "check: %s missing from a weights file or of the wrong size\n", name);
         goto done;
@@ -300,13 +208,8 @@ int main(int argc, char **argv) {
       }
       /* Adam normalizes each update, so a weight whose gradients hover near zero can
        * move by a few steps' worth: compare whole tensors. */
-      double rel = relative_l2(after, expected, n);
-      if (rel > worst_weight || rel != rel)
-        worst_weight = rel;
-      if (!(rel <= FINAL_REL_TOL)) {
-        fprintf(stderr, "check: trained %s: relative L2 error %.3g\n", name, rel);
+      if (!tc_check_l2(after, expected, n, FINAL_REL_TOL, &worst_weight, "trained %s", name))
         goto done;
-      }
     }
     printf("check: %d losses (worst relative error %.2g), held-out logits (worst absolute "
            "error %.2g) and trained weights (worst relative L2 error %.2g) match the "

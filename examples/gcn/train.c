@@ -29,6 +29,7 @@
 #include "gcn.h"
 
 #include "../common/fixture.h"
+#include "../common/train_check.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -113,66 +114,8 @@ static int make_view(const float *x, const int64_t *edges, size_t n, size_t e, i
   return 1;
 }
 
-static int close_to(double got, double expected, double rel, double abs_tol) {
-  return fabs(got - expected) <= rel * fabs(expected) + abs_tol; /* false for NaN */
-}
-
-/* ||got - expected|| / ||expected||, in double. */
-static double relative_l2(const float *got, const float *expected, size_t n) {
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    diff += ((double)got[i] - expected[i]) * ((double)got[i] - expected[i]);
-    norm += (double)expected[i] * expected[i];
-  }
-  return sqrt(diff) / sqrt(norm);
-}
-
-/* The data of tensor `name` ([numel] f32) in a .safetensors file read whole into
- * `file`, found through its header's "data_offsets"; NULL if absent or of another
- * size. Enough for the files this example writes and reads, not a general parser. */
-static const float *tensor_in(const unsigned char *file, size_t size, const char *name,
-                              size_t numel) {
-  uint64_t header_len = 0;
-  if (size < 8)
-    return NULL;
-  for (int i = 7; i >= 0; --i)
-    header_len = header_len << 8 | file[i];
-  if (header_len > size - 8)
-    return NULL;
-  char key[64];
-  snprintf(key, sizeof key, "\"%s\"", name);
-  char *header = malloc(header_len + 1);
-  if (!header)
-    return NULL;
-  memcpy(header, file + 8, header_len);
-  header[header_len] = '\0';
-  const char *at = strstr(header, key);
-  const char *offsets = at ? strstr(at, "\"data_offsets\"") : NULL;
-  const char *bracket = offsets ? strchr(offsets, '[') : NULL;
-  unsigned long long begin = 0, end = 0;
-  int ok = bracket && sscanf(bracket, "[%llu ,%llu", &begin, &end) == 2 &&
-           end <= size - 8 - header_len && begin <= end && end - begin == numel * sizeof(float);
-  free(header);
-  return ok ? (const float *)(const void *)(file + 8 + header_len + begin) : NULL;
-}
-
 /* The worst relative errors seen, for the summary. */
 static double worst_loss_error = 0.0, worst_grad_error = 0.0;
-
-/* Records a step's loss; with `expected`, checks it. */
-static int check_loss(const char *entry, int s, float loss, const float *expected) {
-  if (!expected)
-    return 1;
-  double rel = fabs(loss - expected[s]) / fabs(expected[s]);
-  if (rel > worst_loss_error || rel != rel)
-    worst_loss_error = rel != rel ? INFINITY : rel;
-  if (!close_to(loss, expected[s], LOSS_TOL, 0.0)) {
-    fprintf(stderr, "check: %s step %d: loss %.7g, reference %.7g\n", entry, s + 1, loss,
-            expected[s]);
-    return 0;
-  }
-  return 1;
-}
 
 /* Checks a step 1 gradient buffer, parameter by parameter. */
 static int check_grads(const char *entry, const float *grads, const float *expected,
@@ -180,14 +123,9 @@ static int check_grads(const char *entry, const float *grads, const float *expec
   size_t offset = 0;
   for (size_t p = 0; p < num_params; ++p) {
     const param_info *info = &kParams[params[p]];
-    double rel = relative_l2(grads + offset, expected + offset, info->numel);
-    if (rel > worst_grad_error || rel != rel)
-      worst_grad_error = rel != rel ? INFINITY : rel;
-    if (!(rel <= GRAD_TOL)) {
-      fprintf(stderr, "check: %s step 1 gradient of %s: relative L2 error %.3g\n", entry,
-              info->name, rel);
+    if (!tc_check_l2(grads + offset, expected + offset, info->numel, GRAD_TOL, &worst_grad_error,
+                     "%s step 1 gradient of %s", entry, info->name))
       return 0;
-    }
     offset += info->numel;
   }
   printf("check: %s step 1 gradients of %zu parameters match\n", entry, num_params);
@@ -239,7 +177,8 @@ static int pretrain(gcn_model *model, const graph *g, const float *expected_grad
              loss, n1, n2);
     else if ((s + 1) % 10 == 0)
       printf("pretrain step %3d: loss %.4f\n", s + 1, loss);
-    if (!check_loss("pretrain", s, loss, expected_losses))
+    if (expected_losses && !tc_check_loss(loss, expected_losses[s], LOSS_TOL, &worst_loss_error,
+                                          "pretrain step %d", s + 1))
       return 0;
     if (s == 0 && expected_grads &&
         !check_grads("pretrain", grads, expected_grads, kPretrainParams,
@@ -276,7 +215,8 @@ static int classify(gcn_model *model, const graph *g, const float *expected_grad
       printf("classify step   1: loss %.4f (gcn_classify_grads + gcn_classify_apply)\n", loss);
     else if ((s + 1) % 20 == 0)
       printf("classify step %3d: loss %.4f\n", s + 1, loss);
-    if (!check_loss("classify", s, loss, expected_losses))
+    if (expected_losses && !tc_check_loss(loss, expected_losses[s], LOSS_TOL, &worst_loss_error,
+                                          "classify step %d", s + 1))
       return 0;
     if (s == 0 && expected_grads &&
         !check_grads("classify", grads, expected_grads, kClassifyParams,
@@ -286,34 +226,7 @@ static int classify(gcn_model *model, const graph *g, const float *expected_grad
   return 1;
 }
 
-static unsigned char *save_and_read(gcn_model *model, const char *dir, const char *name,
-                                    size_t *size) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  if (gcn_save_weights(model, path) != GCN_OK) {
-    fprintf(stderr, "error: saving %s: %s\n", path, gcn_last_error(model));
-    return NULL;
-  }
-  return fx_keep(fx_read_whole(dir, name, size));
-}
-
-/* Reads the file at `path` whole (kept for fx_free_all); NULL, with a message, on failure. */
-static unsigned char *read_path(const char *path, size_t *size) {
-  const char *slash = strrchr(path, '/');
-  if (!slash)
-    return fx_keep(fx_read_whole(".", path, size));
-  size_t dir_len = slash == path ? 1 : (size_t)(slash - path);
-  char *dir = malloc(dir_len + 1);
-  if (!dir) {
-    fprintf(stderr, "error: out of memory\n");
-    return NULL;
-  }
-  memcpy(dir, path, dir_len);
-  dir[dir_len] = '\0';
-  unsigned char *data = fx_keep(fx_read_whole(dir, slash + 1, size));
-  free(dir);
-  return data;
-}
+TC_DEFINE_SAVE_AND_READ(save_and_read, gcn)
 
 /* The tensors whose names start with `prefix` are bit-identical in two files. */
 static int unchanged(const char *prefix, const unsigned char *before, size_t before_size,
@@ -321,8 +234,8 @@ static int unchanged(const char *prefix, const unsigned char *before, size_t bef
   for (size_t p = 0; p < NUM_PARAMS; ++p) {
     if (strncmp(kParams[p].name, prefix, strlen(prefix)) != 0)
       continue;
-    const float *a = tensor_in(before, before_size, kParams[p].name, kParams[p].numel);
-    const float *b = tensor_in(after, after_size, kParams[p].name, kParams[p].numel);
+    const float *a = tc_tensor_in(before, before_size, kParams[p].name, kParams[p].numel);
+    const float *b = tc_tensor_in(after, after_size, kParams[p].name, kParams[p].numel);
     if (!a || !b) {
       fprintf(stderr, "check: %s missing from a weights file\n", kParams[p].name);
       return 0;
@@ -336,11 +249,9 @@ static int unchanged(const char *prefix, const unsigned char *before, size_t bef
 }
 
 int main(int argc, char **argv) {
-  int check = argc == 5 && strcmp(argv[4], "--check") == 0;
-  if (argc != 4 && !check) {
-    fprintf(stderr, "usage: %s INIT.safetensors DATA_DIR OUT_DIR [--check]\n", argv[0]);
+  int check = 0;
+  if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
-  }
   const char *init_path = argv[1], *data = argv[2], *out = argv[3];
   int ok = 0;
   gcn_model *model = NULL;
@@ -370,7 +281,7 @@ int main(int argc, char **argv) {
   uint8_t *held_out = fx_alloc(g.n, 1);
   float *logits = fx_alloc(g.n * CLASSES, sizeof *logits);
   size_t init_size = 0;
-  const unsigned char *init = read_path(init_path, &init_size);
+  const unsigned char *init = tc_read_path(init_path, &init_size);
   if (!held_out || !logits || !init)
     goto done;
   for (size_t i = 0; i < g.n; ++i)
@@ -418,13 +329,8 @@ int main(int argc, char **argv) {
       gcn_node_loss(model, (int64_t)g.n, (int64_t)g.e, g.x, g.edges, g.y, held_out, &heldout_loss),
       gcn_last_error(model));
   int correct = 0;
-  for (size_t i = 0; i < g.n; ++i) {
-    size_t best = 0;
-    for (size_t c = 1; c < CLASSES; ++c)
-      if (logits[i * CLASSES + c] > logits[i * CLASSES + best])
-        best = c;
-    correct += held_out[i] && (int64_t)best == g.y[i];
-  }
+  for (size_t i = 0; i < g.n; ++i)
+    correct += held_out[i] && sampling_argmax(logits + i * CLASSES, (int64_t)CLASSES) == g.y[i];
   printf("held-out nodes: accuracy %d of %zu, loss %.4f\n", correct, g.n - labelled, heldout_loss);
 
   if (check) {
@@ -433,13 +339,13 @@ int main(int argc, char **argv) {
       double rel = fabs((double)logits[i] - final_logits[i]) / fabs((double)final_logits[i]);
       if (rel > worst_logit)
         worst_logit = rel;
-      if (!close_to(logits[i], final_logits[i], FINAL_REL_TOL, FINAL_ABS_TOL)) {
+      if (!tc_close_to(logits[i], final_logits[i], FINAL_REL_TOL, FINAL_ABS_TOL)) {
         fprintf(stderr, "check: final logit [%zu][%zu]: %.7g, reference %.7g\n", i / CLASSES,
                 i % CLASSES, logits[i], final_logits[i]);
         goto done;
       }
     }
-    if (!close_to(heldout_loss, final_heldout_loss[0], FINAL_REL_TOL, 0.0)) {
+    if (!tc_close_to(heldout_loss, final_heldout_loss[0], FINAL_REL_TOL, 0.0)) {
       fprintf(stderr, "check: held-out loss %.7g, reference %.7g\n", heldout_loss,
               final_heldout_loss[0]);
       goto done;
@@ -449,22 +355,18 @@ int main(int argc, char **argv) {
                    "classification"))
       goto done;
     for (size_t p = 0; p < NUM_PARAMS; ++p) {
-      const float *after = tensor_in(trained, trained_size, kParams[p].name, kParams[p].numel);
+      const float *after = tc_tensor_in(trained, trained_size, kParams[p].name, kParams[p].numel);
       const float *expected =
-          tensor_in(reference, reference_size, kParams[p].name, kParams[p].numel);
+          tc_tensor_in(reference, reference_size, kParams[p].name, kParams[p].numel);
       if (!after || !expected) {
         fprintf(stderr, "check: %s missing from a weights file\n", kParams[p].name);
         goto done;
       }
       /* Adam normalizes each update, so a weight whose gradients hover near
        * zero can move by a few steps' worth: compare whole tensors. */
-      double rel = relative_l2(after, expected, kParams[p].numel);
-      if (rel > worst_weight)
-        worst_weight = rel;
-      if (!(rel <= FINAL_REL_TOL)) {
-        fprintf(stderr, "check: trained %s: relative L2 error %.3g\n", kParams[p].name, rel);
+      if (!tc_check_l2(after, expected, kParams[p].numel, FINAL_REL_TOL, &worst_weight,
+                       "trained %s", kParams[p].name))
         goto done;
-      }
     }
     printf("check: %d losses (worst relative error %.2g), step 1 gradients (worst %.2g), final "
            "logits (worst %.2g), held-out loss and trained weights (worst %.2g) match the "

@@ -31,6 +31,7 @@
 #include "llava.h"
 
 #include "../common/fixture.h"
+#include "../common/train_check.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -131,72 +132,11 @@ typedef struct {
  * NUM_TRAIN, as the reference. */
 static void gather_batch(rows data, int step, float *images, int64_t *tokens, int64_t *targets,
                          float *mask) {
-  for (size_t j = 0; j < BATCH; ++j) {
-    size_t row = ((size_t)BATCH * (size_t)step + j) % NUM_TRAIN;
-    memcpy(images + j * IMAGE_NUMEL, data.images + row * IMAGE_NUMEL,
-           IMAGE_NUMEL * sizeof *images);
-    memcpy(tokens + j * TEXT, data.tokens + row * TEXT, TEXT * sizeof *tokens);
-    memcpy(targets + j * TEXT, data.targets + row * TEXT, TEXT * sizeof *targets);
-    memcpy(mask + j * TEXT, data.mask + row * TEXT, TEXT * sizeof *mask);
-  }
-}
-
-static int close_to(double got, double expected, double rel, double abs_tol) {
-  return fabs(got - expected) <= rel * fabs(expected) + abs_tol; /* false for NaN */
-}
-
-/* ||got - expected|| / ||expected||, in double. */
-static double relative_l2(const float *got, const float *expected, size_t n) {
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    diff += ((double)got[i] - expected[i]) * ((double)got[i] - expected[i]);
-    norm += (double)expected[i] * expected[i];
-  }
-  return sqrt(diff) / sqrt(norm);
-}
-
-/* The data of the f32 tensor `name`, of `numel` values, in a .safetensors file (read
- * whole into *file), found through its header's "data_offsets"; NULL if absent or of
- * another size. Enough for the files this example writes and reads, not a general
- * parser. */
-static const float *tensor_in(const unsigned char *file, size_t size, const char *name,
-                              size_t numel) {
-  uint64_t header_len = 0;
-  if (size < 8)
-    return NULL;
-  for (int i = 7; i >= 0; --i)
-    header_len = header_len << 8 | file[i];
-  if (header_len > size - 8)
-    return NULL;
-  char key[128];
-  snprintf(key, sizeof key, "\"%s\"", name);
-  char *header = malloc(header_len + 1); /* not kept: one per call, freed here */
-  if (!header)
-    return NULL;
-  memcpy(header, file + 8, header_len);
-  header[header_len] = '\0';
-  const char *at = strstr(header, key);
-  const char *offsets = at ? strstr(at, "\"data_offsets\"") : NULL;
-  unsigned long long begin = 0, end = 0;
-  int found = offsets && sscanf(strchr(offsets, '[') ? strchr(offsets, '[') : "", "[%llu ,%llu",
-                                &begin, &end) == 2;
-  free(header);
-  if (!found || end > size - 8 - header_len || begin > end || end - begin != numel * sizeof(float))
-    return NULL;
-  return (const float *)(const void *)(file + 8 + header_len + begin);
-}
-
-/* Reads the file at `path` whole (kept for fx_free_all). */
-static unsigned char *read_path(const char *path, size_t *size) {
-  const char *slash = strrchr(path, '/');
-  if (!slash)
-    return fx_keep(fx_read_whole(".", path, size));
-  size_t dir_len = (size_t)(slash - path);
-  char *dir = fx_alloc(dir_len + 2, 1);
-  if (!dir)
-    return NULL;
-  memcpy(dir, path, dir_len ? dir_len : 1); /* "/x" lies in "/" */
-  return fx_keep(fx_read_whole(dir, slash + 1, size));
+  size_t first = (size_t)BATCH * (size_t)step;
+  tc_gather_rows(images, data.images, IMAGE_NUMEL * sizeof *images, NUM_TRAIN, first, BATCH);
+  tc_gather_rows(tokens, data.tokens, TEXT * sizeof *tokens, NUM_TRAIN, first, BATCH);
+  tc_gather_rows(targets, data.targets, TEXT * sizeof *targets, NUM_TRAIN, first, BATCH);
+  tc_gather_rows(mask, data.mask, TEXT * sizeof *mask, NUM_TRAIN, first, BATCH);
 }
 
 /* The weights to start from: a copy of INIT (`init`, read whole) whose projector
@@ -212,8 +152,8 @@ static unsigned char *fresh_projector(const unsigned char *init, size_t init_siz
   for (size_t p = 0; p < NUM_PARAMS; ++p) {
     if (!trained(p))
       continue;
-    const float *from = tensor_in(projector, projector_size, kParams[p].name, kParams[p].numel);
-    const float *to = tensor_in(start, init_size, kParams[p].name, kParams[p].numel);
+    const float *from = tc_tensor_in(projector, projector_size, kParams[p].name, kParams[p].numel);
+    const float *to = tc_tensor_in(start, init_size, kParams[p].name, kParams[p].numel);
     if (!from || !to) {
       fprintf(stderr, "error: %s missing from a weights file or of the wrong size\n",
               kParams[p].name);
@@ -237,17 +177,6 @@ static unsigned char *fresh_projector(const unsigned char *init, size_t init_siz
 /* The worst relative errors, for the summary. */
 static double worst_loss_error = 0.0, worst_grad_error = 0.0;
 
-static int check_loss(const char *what, int step, double loss, double expected) {
-  double rel = fabs(loss - expected) / fabs(expected);
-  if (rel > worst_loss_error || rel != rel)
-    worst_loss_error = rel;
-  if (!close_to(loss, expected, LOSS_TOL, 0.0)) {
-    fprintf(stderr, "check: %s %d: loss %.7g, reference %.7g\n", what, step, loss, expected);
-    return 0;
-  }
-  return 1;
-}
-
 /* Step 1 in halves: the gradients (checked), then the update. */
 static int first_step(llava_model *model, rows data, const float *expected_grads,
                       const float *expected_loss, int check) {
@@ -268,20 +197,15 @@ static int first_step(llava_model *model, rows data, const float *expected_grads
   printf("align step  1: loss %.4f (llava_align_grads + llava_align_apply)\n", loss);
   if (!check)
     return 1;
-  if (!check_loss("align step", 1, loss, expected_loss[0]))
+  if (!tc_check_loss(loss, expected_loss[0], LOSS_TOL, &worst_loss_error, "align step 1"))
     return 0;
   size_t offset = 0, count = 0;
   for (size_t p = 0; p < NUM_PARAMS; ++p) {
     if (!trained(p))
       continue;
-    double rel = relative_l2(grads + offset, expected_grads + offset, kParams[p].numel);
-    if (rel > worst_grad_error || rel != rel)
-      worst_grad_error = rel;
-    if (!(rel <= GRAD_TOL)) {
-      fprintf(stderr, "check: step 1 gradient of %s: relative L2 error %.3g\n", kParams[p].name,
-              rel);
+    if (!tc_check_l2(grads + offset, expected_grads + offset, kParams[p].numel, GRAD_TOL,
+                     &worst_grad_error, "step 1 gradient of %s", kParams[p].name))
       return 0;
-    }
     offset += kParams[p].numel;
     ++count;
   }
@@ -314,7 +238,8 @@ static int train(llava_model *model, rows data, const float *expected, int check
     }
     if ((s + 1) % 10 == 0)
       printf("align step %2d: loss %.4f (lr %.3g)\n", s + 1, loss, lr_at(s));
-    if (check && !check_loss("align step", s + 1, loss, expected[s]))
+    if (check &&
+        !tc_check_loss(loss, expected[s], LOSS_TOL, &worst_loss_error, "align step %d", s + 1))
       return 0;
   }
   return 1;
@@ -344,11 +269,7 @@ static int evaluate(llava_model *model, rows data, const char *when, float *loss
       memcpy(logits + (r * TEXT + i) * VOCAB, row, VOCAB * sizeof *row);
       if (mask[r * TEXT + i] == 0.0f)
         continue;
-      size_t best = 0;
-      for (size_t v = 1; v < VOCAB; ++v)
-        if (row[v] > row[best])
-          best = v;
-      right += (int64_t)best == targets[r * TEXT + i];
+      right += sampling_argmax(row, (int64_t)VOCAB) == targets[r * TEXT + i];
       ++counted;
     }
   printf("held-out %s training: loss %.4f, %d of %d caption tokens predicted\n", when, *loss,
@@ -358,23 +279,12 @@ done:
   return 0;
 }
 
-static unsigned char *save_and_read(llava_model *model, const char *dir, const char *name,
-                                    size_t *size) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  if (llava_save_weights(model, path) != LLAVA_OK) {
-    fprintf(stderr, "error: saving %s: %s\n", path, llava_last_error(model));
-    return NULL;
-  }
-  return fx_keep(fx_read_whole(dir, name, size));
-}
+TC_DEFINE_SAVE_AND_READ(save_and_read, llava)
 
 int main(int argc, char **argv) {
-  int check = argc == 5 && strcmp(argv[4], "--check") == 0;
-  if (argc != 4 && !check) {
-    fprintf(stderr, "usage: %s INIT.safetensors DATA_DIR OUT_DIR [--check]\n", argv[0]);
+  int check = 0;
+  if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
-  }
   const char *init_path = argv[1], *dir = argv[2], *out = argv[3];
   int ok = 0;
   llava_model *model = NULL;
@@ -390,7 +300,7 @@ int main(int argc, char **argv) {
   size_t reference_size = 0, init_size = 0, projector_size = 0;
   const unsigned char *reference =
       check ? fx_keep(fx_read_whole(dir, "train.trained.safetensors", &reference_size)) : NULL;
-  const unsigned char *init = read_path(init_path, &init_size);
+  const unsigned char *init = tc_read_path(init_path, &init_size);
   const unsigned char *projector =
       fx_keep(fx_read_whole(dir, "train.projector.safetensors", &projector_size));
   float *logits = fx_alloc(NUM_HELD_OUT * TEXT * VOCAB, sizeof *logits);
@@ -424,28 +334,23 @@ int main(int argc, char **argv) {
     goto done;
 
   if (check) {
-    if (!check_loss("held-out loss before training", 0, before, heldout_loss[0]) ||
-        !check_loss("held-out loss after training", STEPS, after, heldout_loss[1]))
+    if (!tc_check_loss(before, heldout_loss[0], LOSS_TOL, &worst_loss_error,
+                       "held-out loss before training 0") ||
+        !tc_check_loss(after, heldout_loss[1], LOSS_TOL, &worst_loss_error,
+                       "held-out loss after training %d", STEPS))
       goto done;
     double worst_logit = 0.0, worst_weight = 0.0;
-    for (size_t i = 0; i < NUM_HELD_OUT * TEXT * VOCAB; ++i) {
-      double diff = fabs((double)logits[i] - final_logits[i]);
-      if (diff > worst_logit)
-        worst_logit = diff;
-      if (!close_to(logits[i], final_logits[i], FINAL_REL_TOL, FINAL_ABS_TOL)) {
-        fprintf(stderr, "check: held-out logit [%zu]: %.7g, reference %.7g\n", i, logits[i],
-                final_logits[i]);
-        goto done;
-      }
-    }
+    if (!tc_check_close("held-out logit", logits, final_logits, NUM_HELD_OUT * TEXT * VOCAB,
+                        FINAL_REL_TOL, FINAL_ABS_TOL, &worst_logit))
+      goto done;
     size_t frozen = 0;
     for (size_t p = 0; p < NUM_PARAMS; ++p) {
       const char *name = kParams[p].name;
       size_t n = kParams[p].numel;
-      const float *original = tensor_in(init, init_size, name, n);
-      const float *fresh = tensor_in(start, init_size, name, n);
-      const float *loaded = tensor_in(initial, initial_size, name, n);
-      const float *after_training = tensor_in(trained_weights, trained_size, name, n);
+      const float *original = tc_tensor_in(init, init_size, name, n);
+      const float *fresh = tc_tensor_in(start, init_size, name, n);
+      const float *loaded = tc_tensor_in(initial, initial_size, name, n);
+      const float *after_training = tc_tensor_in(trained_weights, trained_size, name, n);
       if (!original || !fresh || !loaded || !after_training) {
         fprintf(stderr, "check: %s missing from a weights file or of the wrong size\n", name);
         goto done;
@@ -467,20 +372,16 @@ int main(int argc, char **argv) {
         fprintf(stderr, "check: trained %s did not change\n", name);
         goto done;
       }
-      const float *expected = tensor_in(reference, reference_size, name, n);
+      const float *expected = tc_tensor_in(reference, reference_size, name, n);
       if (!expected) {
         fprintf(stderr, "check: %s missing from train.trained.safetensors\n", name);
         goto done;
       }
       /* Adam normalizes each update, so a weight whose gradients hover near zero can
        * move by a few steps' worth: compare whole tensors. */
-      double rel = relative_l2(after_training, expected, n);
-      if (rel > worst_weight || rel != rel)
-        worst_weight = rel;
-      if (!(rel <= FINAL_REL_TOL)) {
-        fprintf(stderr, "check: trained %s: relative L2 error %.3g\n", name, rel);
+      if (!tc_check_l2(after_training, expected, n, FINAL_REL_TOL, &worst_weight, "trained %s",
+                       name))
         goto done;
-      }
     }
     printf("check: %d losses and the held-out loss before and after (worst relative error "
            "%.2g), the held-out logits (worst absolute error %.2g) and the trained projector "

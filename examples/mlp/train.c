@@ -19,6 +19,7 @@
 #include "mlp.h"
 
 #include "../common/fixture.h"
+#include "../common/train_check.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -51,53 +52,9 @@ static const struct {
 
 /* Batch `step`: rows (BATCH * step + j) mod NUM_TRAIN, as the reference. */
 static void gather_batch(const float *x, const int64_t *y, int step, float *bx, int64_t *by) {
-  for (int j = 0; j < BATCH; ++j) {
-    size_t row = ((size_t)BATCH * (size_t)step + (size_t)j) % NUM_TRAIN;
-    memcpy(bx + (size_t)j * FEATURES, x + row * FEATURES, FEATURES * sizeof *x);
-    by[j] = y[row];
-  }
-}
-
-static int close_to(double got, double expected, double rel, double abs_tol) {
-  return fabs(got - expected) <= rel * fabs(expected) + abs_tol; /* false for NaN */
-}
-
-/* ||got - expected|| / ||expected||, in double. */
-static double relative_l2(const float *got, const float *expected, size_t n) {
-  double diff = 0.0, norm = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    diff += ((double)got[i] - expected[i]) * ((double)got[i] - expected[i]);
-    norm += (double)expected[i] * expected[i];
-  }
-  return sqrt(diff) / sqrt(norm);
-}
-
-/* The data of tensor `name` in a .safetensors file (read whole into *file),
- * found through its header's "data_offsets"; NULL if absent. Enough for the
- * files this example writes and reads, not a general parser. */
-static const float *tensor_in(const unsigned char *file, size_t size, const char *name) {
-  uint64_t header_len = 0;
-  if (size < 8)
-    return NULL;
-  for (int i = 7; i >= 0; --i)
-    header_len = header_len << 8 | file[i];
-  if (header_len > size - 8)
-    return NULL;
-  char key[64];
-  snprintf(key, sizeof key, "\"%s\"", name);
-  char *header = fx_alloc(header_len + 1, 1);
-  if (!header)
-    return NULL;
-  memcpy(header, file + 8, header_len);
-  header[header_len] = '\0';
-  const char *at = strstr(header, key);
-  const char *offsets = at ? strstr(at, "\"data_offsets\"") : NULL;
-  unsigned long long begin = 0, end = 0;
-  if (!offsets ||
-      sscanf(strchr(offsets, '[') ? strchr(offsets, '[') : "", "[%llu ,%llu", &begin, &end) != 2 ||
-      end > size - 8 - header_len || begin > end)
-    return NULL;
-  return (const float *)(const void *)(file + 8 + header_len + begin);
+  size_t first = (size_t)BATCH * (size_t)step;
+  tc_gather_rows(bx, x, FEATURES * sizeof *x, NUM_TRAIN, first, BATCH);
+  tc_gather_rows(by, y, sizeof *y, NUM_TRAIN, first, BATCH);
 }
 
 /* The worst relative error of a step's loss, for the summary. */
@@ -122,13 +79,9 @@ static int train(mlp_model *model, step_fn step, const char *name, int first_ste
     }
     if (s == first_step || (s + 1) % 10 == 0)
       printf("%s step %3d: loss %.4f\n", name, s + 1, loss);
-    if (check && fabs(loss - expected[s]) / fabs(expected[s]) > worst_loss_error)
-      worst_loss_error = fabs(loss - expected[s]) / fabs(expected[s]);
-    if (check && !close_to(loss, expected[s], LOSS_TOL, 0.0)) {
-      fprintf(stderr, "check: %s step %d: loss %.7g, reference %.7g\n", name, s + 1, loss,
-              expected[s]);
+    if (check &&
+        !tc_check_loss(loss, expected[s], LOSS_TOL, &worst_loss_error, "%s step %d", name, s + 1))
       return 0;
-    }
   }
   return 1;
 }
@@ -153,35 +106,21 @@ static int first_step(mlp_model *model, const float *x, const int64_t *y,
     return 1;
   size_t offset = 0;
   for (size_t p = 0; p < NUM_PARAMS; ++p) {
-    double rel = relative_l2(grads + offset, expected_grads + offset, kParams[p].numel);
-    if (!(rel <= GRAD_TOL)) {
-      fprintf(stderr, "check: step 1 gradient of %s: relative L2 error %.3g\n", kParams[p].name,
-              rel);
+    if (!tc_check_l2(grads + offset, expected_grads + offset, kParams[p].numel, GRAD_TOL, NULL,
+                     "step 1 gradient of %s", kParams[p].name))
       return 0;
-    }
     offset += kParams[p].numel;
   }
   printf("check: step 1 gradients of %zu parameters match\n", NUM_PARAMS);
   return 1;
 }
 
-static unsigned char *save_and_read(mlp_model *model, const char *dir, const char *name,
-                                    size_t *size) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  if (mlp_save_weights(model, path) != MLP_OK) {
-    fprintf(stderr, "error: saving %s: %s\n", path, mlp_last_error(model));
-    return NULL;
-  }
-  return fx_keep(fx_read_whole(dir, name, size));
-}
+TC_DEFINE_SAVE_AND_READ(save_and_read, mlp)
 
 int main(int argc, char **argv) {
-  int check = argc == 5 && strcmp(argv[4], "--check") == 0;
-  if (argc != 4 && !check) {
-    fprintf(stderr, "usage: %s INIT.safetensors DATA_DIR OUT_DIR [--check]\n", argv[0]);
+  int check = 0;
+  if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
-  }
   const char *init = argv[1], *data = argv[2], *out = argv[3];
   int ok = 0;
   mlp_model *model = NULL;
@@ -221,26 +160,20 @@ int main(int argc, char **argv) {
   FX_CALL("predict", mlp_predict(model, NUM_HELD_OUT, x + NUM_TRAIN * FEATURES, probs),
           mlp_last_error(model));
   int correct = 0;
-  for (size_t i = 0; i < NUM_HELD_OUT; ++i) {
-    size_t best = 0;
-    for (size_t c = 1; c < CLASSES; ++c)
-      if (probs[i * CLASSES + c] > probs[i * CLASSES + best])
-        best = c;
-    correct += (int64_t)best == y[NUM_TRAIN + i];
-  }
+  for (size_t i = 0; i < NUM_HELD_OUT; ++i)
+    correct += sampling_argmax(probs + i * CLASSES, (int64_t)CLASSES) == y[NUM_TRAIN + i];
   printf("held-out accuracy: %d of %d\n", correct, NUM_HELD_OUT);
 
   if (check) {
-    for (size_t i = 0; i < NUM_HELD_OUT * CLASSES; ++i)
-      if (!close_to(probs[i], final_probs[i], FINAL_REL_TOL, FINAL_ABS_TOL)) {
-        fprintf(stderr, "check: held-out probability [%zu]: %.7g, reference %.7g\n", i, probs[i],
-                final_probs[i]);
-        goto done;
-      }
+    if (!tc_check_close("held-out probability", probs, final_probs, NUM_HELD_OUT * CLASSES,
+                        FINAL_REL_TOL, FINAL_ABS_TOL, NULL))
+      goto done;
     for (size_t p = 0; p < NUM_PARAMS; ++p) {
-      const float *before = tensor_in(pretrained, pretrained_size, kParams[p].name);
-      const float *after = tensor_in(trained, trained_size, kParams[p].name);
-      const float *expected = tensor_in(reference, reference_size, kParams[p].name);
+      const float *before =
+          tc_tensor_in(pretrained, pretrained_size, kParams[p].name, kParams[p].numel);
+      const float *after = tc_tensor_in(trained, trained_size, kParams[p].name, kParams[p].numel);
+      const float *expected =
+          tc_tensor_in(reference, reference_size, kParams[p].name, kParams[p].numel);
       if (!before || !after || !expected) {
         fprintf(stderr, "check: %s missing from a saved file\n", kParams[p].name);
         goto done;
@@ -252,11 +185,9 @@ int main(int argc, char **argv) {
       }
       /* Adam normalizes each update, so a weight whose gradients hover near
        * zero can move by a few steps' worth: compare whole tensors. */
-      double rel = relative_l2(after, expected, kParams[p].numel);
-      if (!(rel <= FINAL_REL_TOL)) {
-        fprintf(stderr, "check: trained %s: relative L2 error %.3g\n", kParams[p].name, rel);
+      if (!tc_check_l2(after, expected, kParams[p].numel, FINAL_REL_TOL, NULL, "trained %s",
+                       kParams[p].name))
         goto done;
-      }
     }
     printf("check: %d losses (worst relative error %.2g), held-out probabilities and trained "
            "weights match the reference; fc1 stayed frozen\n",
