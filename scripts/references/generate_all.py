@@ -4,13 +4,14 @@
     /usr/bin/python3 scripts/references/generate_all.py [--verify] [NAME ...]
 
 Writes examples/<name>/data/ for each NAME (default: all of them; clip trains for about
-three minutes on one thread, the others take a second or two), and for a model with a
-training reference (<name>_train.py) its train.* fixtures too. With --verify, writes
+three minutes on one thread, the others take a second or two), and for a model with
+training references (<name>_train.py, <name>_*_train.py) their fixtures too. With --verify, writes
 into a temporary directory instead and checks that every file is byte-identical to the
 one in examples/<name>/data/ (and that no file is missing or extra); exits 1 otherwise.
 """
 
 import filecmp
+import glob
 import importlib
 import os
 import sys
@@ -25,9 +26,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def generate(name, out_dir=None):
-    """Runs <name>.py, then <name>_train.py where it exists (it adds to the same folder)."""
-    scripts = [name] + ([f"{name}_train"] if os.path.exists(os.path.join(HERE, f"{name}_train.py"))
-                        else [])
+    """Runs <name>.py, then its training references <name>_train.py and
+    <name>_*_train.py where they exist (they add to the same folder)."""
+    trainers = sorted(glob.glob(os.path.join(HERE, f"{name}_train.py"))
+                      + glob.glob(os.path.join(HERE, f"{name}_*_train.py")))
+    scripts = [name] + [os.path.basename(t)[:-3] for t in trainers]
     for script in scripts:
         importlib.import_module(script).main([f"{script}.py"] + ([out_dir] if out_dir else []))
 
