@@ -142,7 +142,7 @@ private:
   /// Emits `fn` of the top instance as the entry `name`; null after an error.
   mlir::func::FuncOp emitEntry(const Instance &root, const FnDecl &fn, llvm::StringRef name);
   /// Emits a train entry: its loss method as an entry, tagged with the
-  /// parameters it trains and its optimizer (kiln.train).
+  /// parameters it trains and its optimizer (kiln.train; TrainGen.cpp).
   void emitTrain(const Instance &root, const TrainDecl &train);
   /// Checks `fn` of `instance` on its own, once per instance key (and per
   /// leading rank for a method with `...` dims).

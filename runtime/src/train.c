@@ -105,8 +105,11 @@ int32_t kiln_rt_train_grads(kiln_model *model, int32_t entry_index, const int64_
   if (!loss || !grads)
     return kiln_errorf(&model->error, KILN_ERROR_INVALID_ARGUMENT, "the %s pointer of '%s' is NULL",
                        loss ? "grads" : "loss", e->name);
-  /* The gradients are slices of the flat buffer, in the entry's order. */
-  void **outputs = malloc((size_t)e->num_outputs * sizeof *outputs);
+  /* The gradients are slices of the flat buffer, in the entry's order; the
+   * pointer array lives on the stack unless the entry trains many tensors. */
+  void *stack_outputs[64];
+  void **outputs = e->num_outputs <= 64 ? stack_outputs
+                                        : malloc((size_t)e->num_outputs * sizeof *outputs);
   if (!outputs)
     return kiln_errorf(&model->error, KILN_ERROR_OUT_OF_MEMORY, "out of memory calling entry '%s'",
                        e->name);
@@ -121,7 +124,8 @@ int32_t kiln_rt_train_grads(kiln_model *model, int32_t entry_index, const int64_
     offset += numel;
   }
   int32_t status = kiln_rt_invoke(model, entry_index, dims, inputs, (void *const *)outputs);
-  free(outputs);
+  if (outputs != stack_outputs)
+    free(outputs);
   return status;
 }
 
