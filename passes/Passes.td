@@ -146,6 +146,19 @@ def KilnTileAndVectorize : Pass<"kiln-tile-and-vectorize", "::mlir::func::FuncOp
     "::mlir::affine::AffineDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def KilnExpandShapeToReinterpretCast
+    : Pass<"kiln-expand-shape-to-reinterpret-cast", "::mlir::func::FuncOp"> {
+  let summary = "Rewrites memref.expand_shape with several symbolic dims in a group";
+  let description = [{
+    `expand-strided-metadata` (MLIR 22) crashes on an expand_shape that
+    splits one dim into two or more dynamic ones, e.g. `[B * S, D]` into
+    `[B, S, D]`. Such an op becomes a `memref.reinterpret_cast` of the
+    source's base buffer with the op's `output_shape` and strides derived
+    from the source's; other expand_shapes are left to that pass.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"];
+}
+
 def KilnApproximateMath : Pass<"kiln-approximate-math", "::mlir::func::FuncOp"> {
   let summary = "Replaces transcendental math ops with polynomial approximations";
   let description = [{

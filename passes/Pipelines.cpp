@@ -85,6 +85,7 @@ void addBufferizationPasses(OpPassManager &pm, const PipelineOptions &) {
 void addLowerToLLVMPasses(OpPassManager &pm, const PipelineOptions &) {
   pm.addPass(createKilnLowerKernels());
   pm.addNestedPass<func::FuncOp>(createKilnApproximateMath());
+  pm.addNestedPass<func::FuncOp>(createKilnExpandShapeToReinterpretCast());
   addUpstream(
       pm,
       "func.func(lower-vector-mask,lower-vector-multi-reduction),"

@@ -173,6 +173,31 @@ public:
     return reshape(g, type.getShape(), sources);
   }
 
+  /// `x` with its first `count` dims merged into one (symbolic when any of
+  /// them is): flattenFront(x [B, S, D], 2) is [B * S, D].
+  Value flattenFront(Value x, int64_t count) {
+    auto type = tensorOf(x);
+    int64_t merged = 1;
+    bool dynamic = false;
+    for (int64_t d = 0; d < count; ++d) {
+      dynamic |= type.isDynamicDim(d);
+      merged = dynamic ? ShapedType::kDynamic : merged * type.getDimSize(d);
+    }
+    SmallVector<Value> sizes;
+    if (dynamic) {
+      Value total = arith::ConstantIndexOp::create(b, loc, 1);
+      for (int64_t d = 0; d < count; ++d)
+        total = arith::MulIOp::create(b, loc, total, DimOp::create(b, loc, x, d));
+      sizes.push_back(total);
+    }
+    SmallVector<int64_t> shape{merged};
+    llvm::append_range(shape, type.getShape().drop_front(count));
+    for (int64_t d = count; d < type.getRank(); ++d)
+      if (type.isDynamicDim(d))
+        sizes.push_back(DimOp::create(b, loc, x, d));
+    return reshapeTo(x, shape, sizes);
+  }
+
   /// `x` along `axis` from `start` to `end` (static).
   Value slice(Value x, int64_t axis, int64_t start, int64_t end) {
     auto type = tensorOf(x);
@@ -448,9 +473,18 @@ LogicalResult MatmulOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
     return setGrads(operandGrads, *this, {});
   GradBuilder g(b, getLoc());
   Value x = getLhs(), y = getRhs(), dout = resultGrads[0];
-  return setGrads(operandGrads, *this,
-                  {g.sumToShape(g.matmul(dout, g.swapLast(y)), x),
-                   g.sumToShape(g.matmul(g.swapLast(x), dout), y)});
+  Value dx = g.sumToShape(g.matmul(dout, g.swapLast(y)), x);
+  int64_t xRank = tensorOf(x).getRank(), yRank = tensorOf(y).getRank();
+  Value dy;
+  if (yRank == 2 && xRank > 2) {
+    // A weight shared by every batch ([B, S, K] @ [K, N]): its gradient is
+    // one matmul over all B * S rows, not B products summed afterwards (a
+    // [B, K, N] temporary and a reduction over it).
+    dy = g.matmul(g.swapLast(g.flattenFront(x, xRank - 1)), g.flattenFront(dout, xRank - 1));
+  } else {
+    dy = g.sumToShape(g.matmul(g.swapLast(x), dout), y);
+  }
+  return setGrads(operandGrads, *this, {dx, dy});
 }
 
 LogicalResult TransposeOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
@@ -693,32 +727,10 @@ LogicalResult EmbeddingOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   GradBuilder g(b, getLoc());
   Value ids = getIds(), dout = resultGrads[0];
   auto idsType = tensorOf(ids);
-  // Flattening ids of two symbolic dims meets an upstream crash in
-  // expand-strided-metadata (MLIR 22); refuse it with a message instead.
-  if (llvm::count_if(idsType.getShape(), ShapedType::isDynamic) > 1)
-    return emitOpError("has a gradient rule for ids with at most one symbolic dim, got ")
-           << formatTensorType(idsType);
   if (idsType.getRank() != 1) {
-    // Flatten ids to [E] and the cotangent to [E, D]: E is the product of
-    // the ids' dims, some of them symbolic.
-    int64_t numel = 1;
-    bool dynamic = false;
-    for (int64_t d : idsType.getShape()) {
-      dynamic |= ShapedType::isDynamic(d);
-      numel = dynamic ? ShapedType::kDynamic : numel * d;
-    }
-    SmallVector<Value> sizes;
-    if (dynamic) {
-      Value total = arith::ConstantIndexOp::create(b, getLoc(), 1);
-      for (int64_t d = 0; d < idsType.getRank(); ++d)
-        total = arith::MulIOp::create(b, getLoc(), total, DimOp::create(b, getLoc(), ids, d));
-      sizes.push_back(total);
-    }
-    auto flatIds = RankedTensorType::get({numel}, idsType.getElementType());
-    int64_t width = tensorOf(dout).getShape().back();
-    auto flatGrad = RankedTensorType::get({numel, width}, tensorOf(dout).getElementType());
-    ids = ReshapeOp::create(b, getLoc(), flatIds, ids, sizes);
-    dout = ReshapeOp::create(b, getLoc(), flatGrad, dout, sizes);
+    // ids to [E] and the cotangent to [E, D], E the product of the ids' dims.
+    ids = g.flattenFront(ids, idsType.getRank());
+    dout = g.flattenFront(dout, idsType.getRank());
   }
   return setGrads(operandGrads, *this, {g.scatterRows(getWeight(), ids, dout), Value()});
 }

@@ -43,6 +43,7 @@ import common
 
 SEED = 20241206
 SYM_B = 3          # the value of the symbolic dim B of the sym_* cases
+SYM_S = 2          # and of S
 REL_TOL = 1e-4     # grads.c: |got - ref| <= REL_TOL * max(1, |ref|)
 KINKS = (0.0, 0.25, -0.5, 0.8)   # relu/abs, minimum(a, 0.25), clamp(a, -0.5, 0.8)
 MARGIN = 0.1
@@ -333,6 +334,17 @@ def cases(rng):
     add("sym_cross_entropy", ["m"], [("x", "f32", f32(SYM_B, 6), ["B", 6])],
         lambda P, I: F.cross_entropy((I["x"] @ P["m"]) @ (I["x"] @ P["m"]).T,
                                      torch.arange(SYM_B)))
+    # A weight shared by all rows of a [B, S, K] input, both dims symbolic
+    # (its gradient is one matmul over the B * S rows).
+    add("sym_linear3", ["m"],
+        [("x", "f32", f32(SYM_B, SYM_S, 6), ["B", "S", 6]),
+         ("w", "f32", f32(SYM_B, SYM_S, 5), ["B", "S", 5])],
+        lambda P, I: (torch.tanh(I["x"] @ P["m"]) * I["w"]).sum())
+    # Token ids [B, S], both symbolic, flattened into B * S rows of the gradient.
+    add("sym_embedding", ["e"],
+        [("ids", "i64", rng.integers(0, 10, (SYM_B, SYM_S)).astype(np.int64), ["B", "S"]),
+         ("w", "f32", f32(SYM_B, SYM_S, 6), ["B", "S", 6])],
+        lambda P, I: (F.embedding(I["ids"], P["e"]) * I["w"]).sum())
 
     # Trained params as lists in declaration order ("ab" is shorthand for ["a", "b"]).
     fixed = []
@@ -425,7 +437,7 @@ def main(argv):
     rows = []
     for case in all_cases:
         for n, d, v, dims in case.args:
-            shape = [SYM_B if x == "B" else x for x in dims]
+            shape = [{"B": SYM_B, "S": SYM_S}.get(x, x) for x in dims]
             assert list(np.shape(v)) == shape, (case.name, n)
             fx.raw(f"{case.name}.{n}.{d}", v, d, f"input `{n}`", shape=shape)
         loss, grads = run_case(case, params, torch.float64)
@@ -454,7 +466,8 @@ def main(argv):
              "`<case>.loss.f32` (a scalar) and `<case>.grads.f32`: the gradient of each",
              "trained param, flattened and concatenated in the module's declaration order",
              "(the layout of `grads_d_<case>_grads`). References are float64 torch",
-             f"autograd on the float32 values, rounded to f32. `B` = {SYM_B}. Raw files are",
+             f"autograd on the float32 values, rounded to f32. `B` = {SYM_B}, `S` = {SYM_S}. "
+             "Raw files are",
              "little-endian and row-major; `bool` is one byte per element.", "",
              "| case | arguments | gradient layout |", "| --- | --- | --- |"] + rows
     lines += ["", "## Parameters of `../grads.safetensors` (declaration order)", "", "```"]

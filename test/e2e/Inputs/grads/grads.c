@@ -121,7 +121,7 @@ static void check(const char *name, int status, float loss, const float *grads, 
 
 static int cases = 0;
 
-enum { SYM_B = 3 }; /* B of the sym_* cases' inputs in the fixtures */
+enum { SYM_B = 3, SYM_S = 2 }; /* B and S of the sym_* cases' inputs in the fixtures */
 
 int main(int argc, char **argv) {
   if (argc != 3) {
@@ -269,6 +269,16 @@ int main(int argc, char **argv) {
   {
     const float *x = input("sym_cross_entropy", "x.f32", SYM_B * 6 * sizeof(float));
     RUN(sym_cross_entropy, SYM_CROSS_ENTROPY, (int64_t)SYM_B, x);
+  }
+  {
+    const float *x = input("sym_linear3", "x.f32", SYM_B * SYM_S * 6 * sizeof(float));
+    const float *w = input("sym_linear3", "w.f32", SYM_B * SYM_S * 5 * sizeof(float));
+    RUN(sym_linear3, SYM_LINEAR3, (int64_t)SYM_B, (int64_t)SYM_S, x, w);
+  }
+  {
+    const int64_t *ids = input("sym_embedding", "ids.i64", SYM_B * SYM_S * sizeof(int64_t));
+    const float *w = input("sym_embedding", "w.f32", SYM_B * SYM_S * 6 * sizeof(float));
+    RUN(sym_embedding, SYM_EMBEDDING, (int64_t)SYM_B, (int64_t)SYM_S, ids, w);
   }
 
   grads_destroy(model);
