@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
 #include "passes/CostModel.h"
+#include "passes/KilnToLinalg/Patterns.h"
 #include "passes/LinalgBuilders.h"
 #include "passes/Passes.h"
 
@@ -32,6 +33,7 @@ bool hasElementType(Value value, Type type) {
 
 bool isF32(Value value) { return hasElementType(value, Float32Type::get(value.getContext())); }
 bool isI64(Value value) { return hasElementType(value, IntegerType::get(value.getContext(), 64)); }
+bool isI1(Value value) { return hasElementType(value, IntegerType::get(value.getContext(), 1)); }
 
 /// The outs of a kernel standing for `op`: one uninitialized tensor per
 /// result, dynamic sizes taken from `sources` as `buildEmpty` does.
@@ -149,6 +151,19 @@ bool preferFlashAttention(int64_t queries) {
   return ShapedType::isDynamic(queries) || queries >= 16;
 }
 
+/// The attention kernels read one byte per mask flag; i1 tensors may be
+/// bit-packed.
+Value byteMask(OpBuilder &b, Location loc, Value mask) {
+  auto maskType = cast<RankedTensorType>(mask.getType());
+  return CastOp::create(b, loc, maskType.clone(b.getI8Type()), mask);
+}
+
+/// The attention kernels' trailing scalars: scale, causal.
+template <typename Op> SmallVector<Attribute> attentionScalars(OpBuilder &b, Op op) {
+  return {b.getF64FloatAttr(op.getScale().convertToDouble()),
+          b.getI64IntegerAttr(op.getCausal() ? 1 : 0)};
+}
+
 struct AttentionToKernel : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
@@ -171,14 +186,45 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
       callee = "kiln_rt_attention_bias_f32";
     }
     if (Value mask = op.getMask()) {
-      // The kernel reads one byte per flag; i1 tensors may be bit-packed.
-      auto maskType = cast<RankedTensorType>(mask.getType());
-      inputs.push_back(CastOp::create(rewriter, loc, maskType.clone(rewriter.getI8Type()), mask));
+      inputs.push_back(byteMask(rewriter, loc, mask));
       callee = "kiln_rt_attention_masked_f32";
     }
-    SmallVector<Attribute> scalars{rewriter.getF64FloatAttr(op.getScale().convertToDouble()),
-                                   rewriter.getI64IntegerAttr(op.getCausal() ? 1 : 0)};
-    replaceWithKernel(rewriter, op, callee, inputs, init, scalars);
+    replaceWithKernel(rewriter, op, callee, inputs, init, attentionScalars(rewriter, op));
+    return success();
+  }
+};
+
+/// Attention's backward on the flash-style kernel: every shape the forward
+/// kernel takes (a mask or a bias, not both), whatever the number of
+/// queries (the decomposition's [S, T] products are no cheaper).
+struct AttentionGradToKernel : OpRewritePattern<AttentionGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionGradOp op, PatternRewriter &rewriter) const override {
+    if (!llvm::all_of(op->getOperands(), [](Value v) { return isF32(v) || isI1(v); }))
+      return rewriter.notifyMatchFailure(op, "not f32");
+    if (op.getMask() && op.getBias())
+      return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
+    Location loc = op.getLoc();
+    SmallVector<Value> inputs{op.getQuery(), op.getKey(), op.getValue()};
+    StringRef callee = "kiln_rt_attention_grad_f32";
+    if (Value bias = op.getBias()) {
+      inputs.push_back(bias);
+      callee = "kiln_rt_attention_grad_bias_f32";
+    }
+    if (Value mask = op.getMask()) {
+      inputs.push_back(byteMask(rewriter, loc, mask));
+      callee = "kiln_rt_attention_grad_masked_f32";
+    }
+    inputs.append({op.getOut(), op.getDout()});
+    SmallVector<Value> outputs;
+    for (Value like : {op.getQuery(), op.getKey(), op.getValue()}) {
+      auto type = cast<RankedTensorType>(like.getType());
+      SmallVector<std::pair<Value, int64_t>> sizes;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        sizes.push_back({like, d});
+      outputs.push_back(emptyWithSizes(rewriter, loc, type, sizes));
+    }
+    replaceWithKernel(rewriter, op, callee, inputs, outputs, attentionScalars(rewriter, op));
     return success();
   }
 };
@@ -396,9 +442,14 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    if (fusedKernels)
+    if (fusedKernels) {
       patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
-                   DistillationToKernel, ContrastiveCeToKernel, AttentionToKernel>(&getContext());
+                   DistillationToKernel, ContrastiveCeToKernel, AttentionToKernel,
+                   AttentionGradToKernel>(&getContext());
+      // Where no kernel takes attention's gradient, its decomposition's
+      // matmuls can still go to oneDNN.
+      populateAttentionGradDecomposition(patterns, /*benefit=*/0);
+    }
     if (*chosen != Backend::Native) {
       patterns.add<MatmulToOneDnn, FusedLinearToOneDnn>(&getContext(), *chosen);
       patterns.add<Conv2DToOneDnn>(&getContext());

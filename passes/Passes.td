@@ -212,6 +212,10 @@ def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
        `kiln_rt_distillation_f32`, `kiln_rt_contrastive_ce_f32`);
      - `kiln.attention` -> the flash-attention kernel, unless the cost rule
        (`preferFlashAttention`) says the unfused chain is cheaper;
+     - `kiln.attention_grad` -> the flash-style backward kernel
+       (`kiln_rt_attention_grad*_f32`); one it cannot take (a mask and a
+       bias together, not f32) is decomposed into kiln ops here, so that
+       their matmuls can go to oneDNN;
      - with `backend=onednn|auto`: `kiln.matmul` (rank 2-4, a transposed
        operand folded into its strides) and `kiln.fused_linear` (bias,
        activation and residual as oneDNN post-ops) -> a oneDNN matmul whose

@@ -14,6 +14,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLExtras.h"
+#include <array>
 #include <cmath>
 #include <numeric>
 #include <tuple>
@@ -587,17 +588,34 @@ LogicalResult CosineSimilarityOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultG
 // Attention
 //===----------------------------------------------------------------------===//
 
-// Recomputes the probabilities P = softmax(scale q k^T + bias, masked) and
-// backpropagates through them: dV = P^T g, dP = g V^T,
-// dS = P (dP - rowsum(dP P)), dQ = scale dS K, dK = scale dS^T Q, dbias = dS.
-// The [S, T] matrices are materialized (no flash-style backward yet).
+// Attention's cotangents come from kiln.attention_grad, which the native
+// kernel computes flash-style (no [S, T] matrix). Only a bias's cotangent,
+// which is [.., S, T] itself, is built from the decomposition; when the bias
+// is not trained that part is dead code and disappears.
 LogicalResult AttentionOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
   if (!resultGrads[0])
     return setGrads(operandGrads, *this, {});
+  Value q = getQuery(), k = getKey(), v = getValue();
+  auto grad = AttentionGradOp::create(b, getLoc(), q.getType(), k.getType(), v.getType(), q, k, v,
+                                      getResult(), resultGrads[0], getMask(), getBias(),
+                                      getScaleAttr(), getCausalAttr());
+  // Operands: query, key, value, [mask], [bias].
+  SmallVector<Value> grads = {grad.getDquery(), grad.getDkey(), grad.getDvalue()};
+  if (getMask())
+    grads.push_back(Value());
+  if (Value bias = getBias())
+    grads.push_back(GradBuilder(b, getLoc()).sumToShape(grad.decompose(b)[3], bias));
+  return setGrads(operandGrads, *this, grads);
+}
+
+// Recomputes the probabilities P = softmax(scale q k^T + bias, masked) and
+// backpropagates through them: dV = P^T g, dP = g V^T,
+// dS = P (dP - rowsum(dP P)), dQ = scale dS K, dK = scale dS^T Q.
+std::array<Value, 4> AttentionGradOp::decompose(OpBuilder &b) {
   GradBuilder g(b, getLoc());
   Location loc = getLoc();
-  Value q = getQuery(), k = getKey(), v = getValue(), dout = resultGrads[0];
+  Value q = getQuery(), k = getKey(), v = getValue(), dout = getDout();
   double scale = getScale().convertToDouble();
   Value scores = g.mul(g.matmul(q, g.swapLast(k)), scale);
   if (Value bias = getBias())
@@ -638,15 +656,7 @@ LogicalResult AttentionOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   Value dScores = g.mul(probs, g.sub(dProbs, g.sum(g.mul(dProbs, probs), {3}, true)));
   Value dQuery = g.mul(g.matmul(dScores, k), scale);
   Value dKey = g.mul(g.matmul(g.swapLast(dScores), q), scale);
-  Value dBias = getBias() ? g.sumToShape(dScores, getBias()) : Value();
-  // Operands: query, key, value, [mask], [bias].
-  SmallVector<Value> grads = {g.sumToShape(dQuery, q), g.sumToShape(dKey, k),
-                              g.sumToShape(dValue, v)};
-  if (getMask())
-    grads.push_back(Value());
-  if (getBias())
-    grads.push_back(dBias);
-  return setGrads(operandGrads, *this, grads);
+  return {dQuery, dKey, dValue, dScores};
 }
 
 //===----------------------------------------------------------------------===//

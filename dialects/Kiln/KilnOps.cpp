@@ -314,6 +314,26 @@ LogicalResult verifyFusedCrossEntropy(Operation *op, RankedTensorType logits,
 }
 } // namespace
 
+LogicalResult AttentionGradOp::verify() {
+  auto q = getQuery().getType(), k = getKey().getType(), v = getValue().getType();
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOpError("query, key and value must be [B, H, S, D], [B, H, T, D], [B, H, T, E], "
+                       "got ")
+           << formatTensorType(q) << ", " << formatTensorType(k) << ", " << formatTensorType(v);
+  SmallVector<int64_t> outShape{q.getDimSize(0), q.getDimSize(1), q.getDimSize(2),
+                                v.getDimSize(3)};
+  for (Value value : {getOut(), getDout()}) {
+    auto type = cast<RankedTensorType>(value.getType());
+    if (type.getElementType() != q.getElementType() ||
+        !shapesCompatible(type.getShape(), outShape))
+      return emitOpError("out and dout must be the attention's result ")
+             << formatShape(outShape) << ", got " << formatTensorType(type);
+  }
+  if (getDquery().getType() != q || getDkey().getType() != k || getDvalue().getType() != v)
+    return emitOpError("results must have the types of query, key and value");
+  return success();
+}
+
 LogicalResult SoftmaxCrossEntropyGradOp::verify() {
   auto logits = getLogits().getType();
   if (failed(verifyFusedCrossEntropy(*this, logits, getTargets().getType(), getLoss())))

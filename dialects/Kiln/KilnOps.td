@@ -329,6 +329,37 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure, AttrSizedOperandSegments, Dif
   let hasVerifier = 1;
 }
 
+def Kiln_AttentionGradOp : Kiln_Op<"attention_grad", [Pure, AttrSizedOperandSegments]> {
+  let summary = "The gradients of kiln.attention with respect to query, key and value";
+  let description = [{
+    Given `kiln.attention`'s operands and attributes, its result `out` and
+    the cotangent `dout` of that result (both `[B, H, S, E]`), the
+    cotangents of `query`, `key` and `value`, of their types. Made by
+    attention's gradient rule; the native kernel works a block of queries
+    against a block of keys at a time from the recomputed logsumexp, never
+    forming the `[S, T]` probabilities. Elsewhere it decomposes into kiln
+    ops (`decompose`), which do form them.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
+                       Kiln_FloatTensor:$value, Kiln_FloatTensor:$out,
+                       Kiln_FloatTensor:$dout, Optional<RankedTensorOf<[I1]>>:$mask,
+                       Optional<Kiln_FloatTensor>:$bias,
+                       F64Attr:$scale, DefaultValuedAttr<BoolAttr, "false">:$causal);
+  let results = (outs Kiln_FloatTensor:$dquery, Kiln_FloatTensor:$dkey,
+                      Kiln_FloatTensor:$dvalue);
+  let assemblyFormat = "$query `,` $key `,` $value `,` $out `,` $dout (`mask` $mask^)? "
+                       "(`bias` $bias^)? `scale` `=` $scale attr-dict `:` "
+                       "functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    /// The same gradients from kiln ops, through the [B, H, S, T]
+    /// probabilities: {dquery, dkey, dvalue, dscores}, dscores being the
+    /// cotangent of the biased, scaled scores (the bias's, before undoing
+    /// its broadcast).
+    std::array<::mlir::Value, 4> decompose(::mlir::OpBuilder &b);
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, Differentiable]> {
   let summary = "2-D convolution (NCHW input, OIHW weight), no padding";
   let description = [{

@@ -87,6 +87,29 @@ void kiln_rt_attention_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                 KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
                                 KILN_MEMREF_ARG(out), double scale, int64_t causal);
 
+/* The backward of the three above (kiln.attention_grad), flash-attention
+ * style: from query, key, value (and mask or bias) as there, the forward's
+ * out [B, H, S, E] and its cotangent dout [B, H, S, E] -> dquery, dkey,
+ * dvalue of query's, key's and value's shapes. Each query's logsumexp is
+ * recomputed, a block of queries against a block of keys at a time; the
+ * S x T probabilities are never formed. A query with every key hidden (NaN
+ * out) gets NaN gradients. Parallel over B x H. */
+void kiln_rt_attention_grad_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(out),
+                                KILN_MEMREF_ARG(dout), KILN_MEMREF_ARG(dquery),
+                                KILN_MEMREF_ARG(dkey), KILN_MEMREF_ARG(dvalue), double scale,
+                                int64_t causal);
+void kiln_rt_attention_grad_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                       KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
+                                       KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
+                                       KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
+                                       KILN_MEMREF_ARG(dvalue), double scale, int64_t causal);
+void kiln_rt_attention_grad_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                     KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
+                                     KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
+                                     KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
+                                     KILN_MEMREF_ARG(dvalue), double scale, int64_t causal);
+
 /* Matmul on oneDNN (kiln.matmul, kiln.fused_linear): c = act(a @ b + bias)
  * + residual, with NumPy batch broadcasting over ranks 2-4. flags: bit 0, a
  * arrives transposed ([..., K, M]); bit 1, b arrives transposed ([..., N, K],

@@ -57,6 +57,8 @@ PARAMS = collections.OrderedDict([
     ("t", (2, 4, 6)), ("u", (2, 6, 3)), ("e", (10, 6)), ("ln_w", (6,)), ("ln_b", (6,)),
     ("q", (2, 2, 3, 4)), ("k", (2, 2, 5, 4)), ("v", (2, 2, 5, 3)), ("sb", (3, 5)),
     ("ck", (4, 3, 4, 4)), ("cb", (4,)), ("img", (2, 3, 9, 8)),
+    # Attention over several query and key blocks of the flash-style kernels (64 each).
+    ("q2", (1, 2, 70, 8)), ("k2", (1, 2, 80, 8)), ("v2", (1, 2, 80, 5)), ("sb2", (70, 80)),
 ])
 
 
@@ -99,6 +101,10 @@ def make_params(rng):
     P["ck"] = normal((4, 3, 4, 4), 0.3)
     P["cb"] = normal((4,), 0.3)
     P["img"] = normal((2, 3, 9, 8))
+    P["q2"] = normal((1, 2, 70, 8))
+    P["k2"] = normal((1, 2, 80, 8))
+    P["v2"] = normal((1, 2, 80, 5))
+    P["sb2"] = normal((70, 80))
     out = collections.OrderedDict()
     for name, shape in PARAMS.items():
         assert P[name].shape == shape and P[name].dtype == np.float32, name
@@ -322,6 +328,32 @@ def cases(rng):
         lambda P, I: (torch.softmax(((P["q"] @ P["k"].transpose(-1, -2)) * 0.25 + P["sb"])
                                     .masked_fill(~I["mask"][:, None, None, :], float("-inf")),
                                     -1) @ P["v"] * I["w"]).sum())
+    # The backward kernel's variants: a key-padding mask, a (trained) bias.
+    mask = rng.random((2, 5)) < 0.6
+    mask[:, 0] = True
+    add("attention_masked", ["q", "k", "v"],
+        [("mask", "bool", mask, [2, 5]), ("w", "f32", f32(2, 2, 3, 3), [2, 2, 3, 3])],
+        lambda P, I: (torch.softmax(((P["q"] @ P["k"].transpose(-1, -2)) * 0.5)
+                                    .masked_fill(~I["mask"][:, None, None, :], float("-inf")),
+                                    -1) @ P["v"] * I["w"]).sum())
+    elementwise("attention_bias", ["q", "k", "v", "sb"],
+                lambda P: torch.softmax((P["q"] @ P["k"].transpose(-1, -2)) * 0.5 + P["sb"], -1)
+                @ P["v"], shape=(2, 2, 3, 3))
+    # 70 queries against 80 keys: two blocks of each, the last ones partial;
+    # causal (t > s hidden), and causal with a frozen [S, T] bias.
+    causal2 = torch.ones(70, 80).tril().bool()
+    scale2 = 8 ** -0.5
+    elementwise("attention_blocks", ["q2", "k2", "v2"],
+                lambda P: torch.softmax((P["q2"] @ P["k2"].transpose(-1, -2)) * scale2, -1)
+                @ P["v2"], shape=(1, 2, 70, 5))
+    elementwise("attention_blocks_causal", ["q2", "k2", "v2"],
+                lambda P: torch.softmax(((P["q2"] @ P["k2"].transpose(-1, -2)) * scale2)
+                                        .masked_fill(~causal2, float("-inf")), -1) @ P["v2"],
+                shape=(1, 2, 70, 5))
+    elementwise("attention_blocks_bias", ["q2", "k2", "v2"],
+                lambda P: torch.softmax(((P["q2"] @ P["k2"].transpose(-1, -2)) * scale2
+                                         + P["sb2"]).masked_fill(~causal2, float("-inf")), -1)
+                @ P["v2"], shape=(1, 2, 70, 5))
     add("cosine_similarity", ["a", "b"], [("w", "f32", f32(4), [4])],
         lambda P, I: (F.cosine_similarity(P["a"], P["b"], dim=-1) * I["w"]).sum())
     add("cosine_similarity_axis0", ["a", "p"], [("w", "f32", f32(6), [6])],

@@ -1,5 +1,5 @@
 // kiln-select-kernels: softmax-cross-entropy (and its gradient) and f32
-// attention become kiln.kernel calls of the native kernels; with
+// attention (and its gradient) become kiln.kernel calls of the native kernels; with
 // backend=onednn every f32 matmul of rank 2-4 and every f32 fused_linear
 // becomes a oneDNN call (a transposed operand folded into the flags), with
 // backend=auto only those of at least 2^17 flops, with backend=native none.
@@ -172,6 +172,36 @@ func.func @attention_bf16(%x: tensor<2x4x8x16xbf16>) -> tensor<2x4x8x16xbf16> {
 func.func @attention_one_query(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x64x16xf32>) -> tensor<2x4x1x16xf32> {
   %0 = kiln.attention %q, %k, %k scale = 0.25 : (tensor<2x4x1x16xf32>, tensor<2x4x64x16xf32>, tensor<2x4x64x16xf32>) -> tensor<2x4x1x16xf32>
   return %0 : tensor<2x4x1x16xf32>
+}
+
+// -----
+
+// Attention's gradient on the flash-style backward kernel: inputs query,
+// key, value, [bias], out, dout; outputs shaped like query, key and value.
+// CHECK-LABEL: func.func @attention_grad_bias(
+// FUSED-DAG: %[[DQ:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x4x?x16xf32>
+// FUSED-DAG: %[[DK:.*]] = tensor.empty(%{{.*}}) : tensor<?x4x12x16xf32>
+// FUSED-DAG: %[[DV:.*]] = tensor.empty(%{{.*}}) : tensor<?x4x12x8xf32>
+// FUSED:     kiln.kernel @kiln_rt_attention_grad_bias_f32 ins(%arg0, %arg1, %arg2, %arg3, %arg4, %arg5 : tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>, tensor<12xf32>, tensor<?x4x?x8xf32>, tensor<?x4x?x8xf32>) outs(%[[DQ]], %[[DK]], %[[DV]] : tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>) scalars [2.500000e-01, 1]
+// NOFUSED: kiln.attention_grad
+func.func @attention_grad_bias(%q: tensor<?x4x?x16xf32>, %k: tensor<?x4x12x16xf32>, %v: tensor<?x4x12x8xf32>, %b: tensor<12xf32>, %o: tensor<?x4x?x8xf32>, %d: tensor<?x4x?x8xf32>) -> (tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>) {
+  %0:3 = kiln.attention_grad %q, %k, %v, %o, %d bias %b scale = 0.25 {causal = true} : (tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>, tensor<?x4x?x8xf32>, tensor<?x4x?x8xf32>, tensor<12xf32>) -> (tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>)
+  return %0#0, %0#1, %0#2 : tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>
+}
+
+// -----
+
+// With both a mask and a bias no kernel takes it: it is decomposed into kiln
+// ops through the [B, H, S, T] probabilities, whose matmuls then go to
+// oneDNN like any other (transposes folded into the flags).
+// CHECK-LABEL: func.func @attention_grad_mask_bias(
+// FUSED-NOT: kiln.attention_grad
+// FUSED-DAG: kiln.where
+// ONEDNN-DAG: kiln.kernel @kiln_rt_dnnl_matmul_f32
+// NOFUSED:   kiln.attention_grad
+func.func @attention_grad_mask_bias(%q: tensor<2x4x16x16xf32>, %m: tensor<2x16xi1>, %b: tensor<16x16xf32>) -> (tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>) {
+  %0:3 = kiln.attention_grad %q, %q, %q, %q, %q mask %m bias %b scale = 0.25 : (tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x16xi1>, tensor<16x16xf32>) -> (tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>)
+  return %0#0, %0#1, %0#2 : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>
 }
 
 //===----------------------------------------------------------------------===//

@@ -263,6 +263,12 @@ int main(int argc, char **argv) {
   RUN(attention_mask_bias, ATTENTION_MASK_BIAS,
       BOOL_IN(attention_mask_bias, ATTENTION_MASK_BIAS, mask, MASK),
       F32_IN(attention_mask_bias, ATTENTION_MASK_BIAS, w, W));
+  RUN(attention_masked, ATTENTION_MASKED, BOOL_IN(attention_masked, ATTENTION_MASKED, mask, MASK),
+      F32_IN(attention_masked, ATTENTION_MASKED, w, W));
+  W(attention_bias, ATTENTION_BIAS);
+  W(attention_blocks, ATTENTION_BLOCKS);
+  W(attention_blocks_causal, ATTENTION_BLOCKS_CAUSAL);
+  W(attention_blocks_bias, ATTENTION_BLOCKS_BIAS);
   W(cosine_similarity, COSINE_SIMILARITY);
   W(cosine_similarity_axis0, COSINE_SIMILARITY_AXIS0);
   W(conv2d_patches, CONV2D_PATCHES);
