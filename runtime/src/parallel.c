@@ -8,6 +8,9 @@
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
 int omp_get_thread_num(void);
 int omp_get_num_threads(void);
+int omp_get_num_places(void);
+int omp_get_place_num_procs(int place);
+void omp_get_place_proc_ids(int place, int *ids);
 
 static _Thread_local int32_t thread_count = 1;
 
@@ -22,7 +25,20 @@ int32_t kiln_set_thread_count(int32_t n) {
 int32_t kiln_available_cpus(void) {
   cpu_set_t mask;
   if (sched_getaffinity(0, sizeof mask, &mask) != 0)
-    return 1;
+    CPU_ZERO(&mask);
+  /* Under OMP_PROC_BIND, libgomp pins the initial thread to the first of
+   * OMP_PLACES before main runs, so this thread's mask says one CPU; the
+   * places name all the CPUs the user gave OpenMP. */
+  for (int place = 0; place < omp_get_num_places(); ++place) {
+    int ids[CPU_SETSIZE];
+    int count = omp_get_place_num_procs(place);
+    if (count <= 0 || count > CPU_SETSIZE)
+      continue;
+    omp_get_place_proc_ids(place, ids);
+    for (int i = 0; i < count; ++i)
+      if (ids[i] >= 0 && ids[i] < CPU_SETSIZE)
+        CPU_SET(ids[i], &mask);
+  }
   int count = CPU_COUNT(&mask);
   return count > 0 ? count : 1;
 }

@@ -23,7 +23,8 @@ int32_t kiln_thread_count(void);
 /* Sets it; returns the previous value. */
 int32_t kiln_set_thread_count(int32_t n);
 
-/* The number of CPUs this process may run on (its affinity mask), >= 1. */
+/* The number of CPUs this process may run on (its affinity mask, and the
+ * CPUs of OMP_PLACES when OpenMP binds threads), >= 1. */
 int32_t kiln_available_cpus(void);
 
 /* Pins the OpenMP workers of this thread's n-thread team to distinct CPUs of

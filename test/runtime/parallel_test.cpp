@@ -1,6 +1,7 @@
 // kiln_parallel_for: every index visited exactly once, ranges aligned to the
 // grain, and the thread count honoured.
 #include <atomic>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -69,6 +70,17 @@ TEST(Parallel, ThreadCountIsPerThreadAndClamped) {
   EXPECT_EQ(kiln_thread_count(), 1);
   kiln_set_thread_count(previous);
   EXPECT_GE(kiln_available_cpus(), 1);
+}
+
+// Run by the ctest Runtime.Parallel.OpenMpBinding with OMP_PROC_BIND=close
+// OMP_PLACES=threads and KILN_EXPECT_CPUS set to the shell's `nproc`:
+// libgomp has pinned this (initial) thread to one CPU, yet the model must
+// still see, and use, every CPU the user gave OpenMP.
+TEST(ParallelEnv, AvailableCpusUnderOpenMpBinding) {
+  const char *expected = std::getenv("KILN_EXPECT_CPUS");
+  if (!expected)
+    GTEST_SKIP() << "run through the ctest Runtime.Parallel.OpenMpBinding";
+  EXPECT_EQ(kiln_available_cpus(), std::atoi(expected));
 }
 
 } // namespace
