@@ -138,6 +138,26 @@ struct ContrastiveCeToKernel : OpRewritePattern<ContrastiveCrossEntropyOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Scatter-add
+//===----------------------------------------------------------------------===//
+
+/// linalg has no scatter: its lowering of kiln.scatter_add compares every
+/// row with every index (O(N E D)); the kernel adds each src row once.
+struct ScatterAddToKernel : OpRewritePattern<ScatterAddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ScatterAddOp op, PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    if (!isF32(op.getInit()) || !isF32(op.getSrc()) || !isI64(op.getIndices()) ||
+        type.getRank() > 2)
+      return rewriter.notifyMatchFailure(op, "not f32 rows of rank <= 2 with i64 indices");
+    replaceWithKernel(rewriter, op, "kiln_rt_scatter_add_rows_f32",
+                      {op.getInit(), op.getIndices(), op.getSrc()},
+                      initsFor(rewriter, op, op.getInit()));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Attention
 //===----------------------------------------------------------------------===//
 
@@ -450,6 +470,8 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
       // matmuls can still go to oneDNN.
       populateAttentionGradDecomposition(patterns, /*benefit=*/0);
     }
+    // Not a fusion: linalg has no linear-time scatter.
+    patterns.add<ScatterAddToKernel>(&getContext());
     if (*chosen != Backend::Native) {
       patterns.add<MatmulToOneDnn, FusedLinearToOneDnn>(&getContext(), *chosen);
       patterns.add<Conv2DToOneDnn>(&getContext());

@@ -216,6 +216,9 @@ def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
        (`kiln_rt_attention_grad*_f32`); one it cannot take (a mask and a
        bias together, not f32) is decomposed into kiln ops here, so that
        their matmuls can go to oneDNN;
+     - `kiln.scatter_add` of f32 rows (rank <= 2, i64 indices) ->
+       `kiln_rt_scatter_add_rows_f32`, whatever the options: linalg's form
+       compares every row with every index;
      - with `backend=onednn|auto`: `kiln.matmul` (rank 2-4, a transposed
        operand folded into its strides) and `kiln.fused_linear` (bias,
        activation and residual as oneDNN post-ops) -> a oneDNN matmul whose

@@ -110,6 +110,14 @@ void kiln_rt_attention_grad_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key
                                      KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
                                      KILN_MEMREF_ARG(dvalue), double scale, int64_t causal);
 
+/* Row scatter-add (kiln.scatter_add; the gradient of embedding and
+ * index_select): init and out f32 [N, D] (or [N]), indices i64 [E], src f32
+ * [E, D] (or [E]) -> out = init with src[e] added to row indices[e] for each
+ * e; ids outside [0, N) skipped. O(N D + E D); parallel over rows, each
+ * row summed in the order of e whatever the thread count. */
+void kiln_rt_scatter_add_rows_f32(KILN_MEMREF_ARG(init), KILN_MEMREF_ARG(indices),
+                                  KILN_MEMREF_ARG(src), KILN_MEMREF_ARG(out));
+
 /* Matmul on oneDNN (kiln.matmul, kiln.fused_linear): c = act(a @ b + bias)
  * + residual, with NumPy batch broadcasting over ranks 2-4. flags: bit 0, a
  * arrives transposed ([..., K, M]); bit 1, b arrives transposed ([..., N, K],
