@@ -14,6 +14,7 @@
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -348,6 +349,23 @@ struct AutodiffPass : impl::KilnAutodiffBase<AutodiffPass> {
     for (func::FuncOp func : entries)
       if (failed(differentiator.differentiateEntry(func)))
         return signalPassFailure();
+    foldTransposes(module);
+  }
+
+  /// The rules transpose freely (a weight's cotangent is the transpose of
+  /// x^T @ g, the transpose's input gets the transpose of its result's):
+  /// the backward code's transposes of transposes and of matmul results are
+  /// folded (KilnCanonicalize.cpp), so that no transposed copy of a weight
+  /// or its gradient is made. Constants stay where the rules put them.
+  void foldTransposes(ModuleOp module) {
+    RewritePatternSet patterns(&getContext());
+    TransposeOp::getCanonicalizationPatterns(patterns, &getContext());
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    GreedyRewriteConfig config;
+    config.enableConstantCSE(false);
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func->hasAttr(kTrainAttrName) || func.getSymName().contains(".vjp"))
+        (void)applyPatternsGreedily(func, frozen, config);
   }
 };
 

@@ -228,6 +228,8 @@ def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, Differentiable]> {
   let assemblyFormat =
       "$input $permutation attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Kiln_DimOp : Kiln_Op<"dim", [Pure]> {
