@@ -6,7 +6,9 @@
 #  - one pre-norm transformer block (d 512, 8 heads, MLP 2048), batch 8,
 #    sequence 128, AdamW, on the mean squared error to a target.
 # At 1 and 2 threads, pinned (OMP_PROC_BIND=close, OMP_PLACES=cores), medians.
-# Then 10,000 more MLP steps with the resident set before and after. Models in
+# Then the memory of one call (Kiln: arena + gradients; PyTorch: the profiled
+# peak of a step) and 10,000 more MLP steps with the resident set before and
+# after. Models in
 # bench/train/*.kiln; the PyTorch side and the seeded weights in
 # bench/train/torch_train.py.
 #
@@ -42,11 +44,12 @@ for t in $threads; do
     for model in mlp784 infonce block; do
       "$work/${model}_timing" "$work/$model.safetensors" "$t" "$steps" | grep '^kiln'
     done
-    /usr/bin/python3 "$root/bench/train/torch_train.py" time "$t" "$steps"
+    /usr/bin/python3 "$root/bench/train/torch_train.py" time "$t" "$steps" 2>/dev/null
   } | sed "s/^/threads=$t /" | tee -a "$results"
 done
 for model in mlp784 infonce block; do
-  "$work/${model}_timing" "$work/$model.safetensors" 1 5 | grep '^memory'
+  "$work/${model}_timing" "$work/$model.safetensors" 1 5 | grep '^memory\|^kilnmem' \
+    | tee -a "$results"
 done
 if ((rss_steps > 0)); then
   "$work/mlp784_timing" "$work/mlp784.safetensors" 1 5 "$rss_steps" | grep '^rss'
@@ -55,12 +58,23 @@ fi
 echo "== Kiln vs PyTorch (time ratio; < 1: Kiln faster)"
 /usr/bin/python3 - "$results" <<'PY'
 import collections, sys
-ms = collections.defaultdict(dict)
+ms, mb = collections.defaultdict(dict), collections.defaultdict(dict)
 for line in open(sys.argv[1]):
-    threads, column, case, _, value = line.split()
-    ms[(threads, case)][column] = float(value)
+    fields = line.split()
+    if fields[0] == "kilnmem":
+        mb[fields[1]]["kiln"] = float(fields[3])
+    elif fields[1] == "torchmem":
+        mb[fields[2]]["torch"] = float(fields[4])
+    elif fields[1] in ("kiln", "torch"):
+        threads, column, case, _, value = fields
+        ms[(threads, case)][column] = float(value)
 print(f"{'threads':8} {'case':22} {'kiln ms':>9} {'torch ms':>9} {'kiln/torch':>11}")
 for (threads, case), v in sorted(ms.items()):
     print(f"{threads[8:]:8} {case:22} {v['kiln']:9.3f} {v['torch']:9.3f} "
           f"{v['kiln'] / v['torch']:11.2f}")
+print("== memory of one train call (Kiln: arena + gradients; torch: profiled peak of the step)")
+print(f"{'case':22} {'kiln MB':>9} {'torch MB':>9} {'kiln/torch':>11}")
+for case, v in sorted(mb.items()):
+    if "kiln" in v and "torch" in v:
+        print(f"{case:22} {v['kiln']:9.1f} {v['torch']:9.1f} {v['kiln'] / v['torch']:11.2f}")
 PY

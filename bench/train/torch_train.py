@@ -98,6 +98,23 @@ def time_steps(threads, steps):
             times.append((time.perf_counter() - start) * 1e3)
         times.sort()
         print(f"torch {case} ms {times[len(times) // 2]:.3f}", flush=True)
+        if threads == 1:
+            print(f"torchmem {case} MB {step_peak_bytes(step) / 1e6:.1f}", flush=True)
+
+
+def step_peak_bytes(step):
+    """The most bytes of tensors a warm step holds beyond the weights and optimizer state
+    (activations, gradients, temporaries): the profiler's per-op allocations net of frees,
+    summed in the order the ops started. Ops' own transient peaks are not seen, so this
+    is a lower bound."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    live = peak = 0
+    for event in sorted(prof.events(), key=lambda e: e.time_range.start):
+        live += event.self_cpu_memory_usage
+        peak = max(peak, live)
+    return peak
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "checked.h"
+#include "large_alloc.h"
 #include "memref.h"
 #include "model.h"
 #include "parallel.h"
@@ -63,8 +64,8 @@ static void *acquire_arena(kiln_model *m, int64_t bytes, bool *shared) {
     need = KILN_ARENA_ALIGN;
   if (!atomic_flag_test_and_set_explicit(&m->arena_busy, memory_order_acquire)) {
     if (m->arena_capacity < need) {
-      free(m->arena);
-      m->arena = aligned_alloc(KILN_ARENA_ALIGN, need);
+      kiln_large_free(m->arena, m->arena_capacity);
+      m->arena = kiln_large_alloc(need);
       m->arena_capacity = m->arena ? need : 0;
     }
     if (m->arena) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "large_alloc.h"
 #include "memref.h"
 #include "model.h"
 #include "parallel.h"
@@ -42,7 +43,7 @@ static void free_model(kiln_model *m) {
   free(m->entries);
   free(m->param_descriptors);
   free(m->param_block);
-  free(m->arena);
+  kiln_large_free(m->arena, m->arena_capacity);
   free(m);
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "checked.h"
+#include "large_alloc.h"
 #include "json.h"
 #include "kiln/runtime.h"
 
@@ -253,7 +254,30 @@ const kiln_st_tensor *kiln_st_find(const kiln_st_file *f, const char *name) {
   return NULL;
 }
 
-int32_t kiln_st_open(const char *path, kiln_st_file *out, kiln_error_slot *err) {
+/* The whole of fd's size bytes read into a fresh kiln_large_alloc buffer, or NULL with errno
+ * set. */
+static void *read_copy(int fd, size_t size) {
+  unsigned char *buf = kiln_large_alloc(size);
+  if (!buf) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  for (size_t done = 0; done < size;) {
+    ssize_t n = pread(fd, buf + done, size - done, (off_t)done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int e = n < 0 ? errno : EIO; /* the file shrank under us */
+      kiln_large_free(buf, size);
+      errno = e;
+      return NULL;
+    }
+    done += (size_t)n;
+  }
+  return buf;
+}
+
+static int32_t open_file(const char *path, bool copy, kiln_st_file *out, kiln_error_slot *err) {
   memset(out, 0, sizeof *out);
   int fd;
   do
@@ -279,9 +303,17 @@ int32_t kiln_st_open(const char *path, kiln_st_file *out, kiln_error_slot *err) 
   }
   size_t size = (size_t)st.st_size;
   void *map = NULL;
-  if (size >= 8) { /* smaller files are reported by kiln_st_parse; mmap rejects size 0 */
-    /* Writable and private: a train step updates weights in place, page by
-     * page copy-on-write, and the file itself never changes. */
+  if (size >= 8 && copy) { /* smaller files are reported by kiln_st_parse */
+    map = read_copy(fd, size);
+    if (!map) {
+      int e = errno;
+      close(fd);
+      return kiln_errorf(err, e == ENOMEM ? KILN_ERROR_OUT_OF_MEMORY : KILN_ERROR_IO,
+                         "cannot read weights file '%s': %s", path, strerror(e));
+    }
+  } else if (size >= 8) { /* mmap rejects size 0 */
+    /* Writable and private: weights updated in place change the process's
+     * pages, copied on write, never the file. */
     map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED) {
       int e = errno;
@@ -295,13 +327,24 @@ int32_t kiln_st_open(const char *path, kiln_st_file *out, kiln_error_slot *err) 
   static const unsigned char unmapped[8];
   int32_t status = kiln_st_parse(map ? map : unmapped, size, path, out, err);
   if (status != KILN_OK) {
-    if (map)
+    if (map && copy)
+      kiln_large_free(map, size);
+    else if (map)
       munmap(map, size);
     return status;
   }
   out->map = map;
   out->map_size = size;
+  out->copied = copy && map;
   return KILN_OK;
+}
+
+int32_t kiln_st_open(const char *path, kiln_st_file *out, kiln_error_slot *err) {
+  return open_file(path, false, out, err);
+}
+
+int32_t kiln_st_open_copy(const char *path, kiln_st_file *out, kiln_error_slot *err) {
+  return open_file(path, true, out, err);
 }
 
 void kiln_st_close(kiln_st_file *f) {
@@ -311,7 +354,9 @@ void kiln_st_close(kiln_st_file *f) {
   }
   free(f->tensors);
   free(f->by_name);
-  if (f->map)
+  if (f->map && f->copied)
+    kiln_large_free(f->map, f->map_size);
+  else if (f->map)
     munmap(f->map, f->map_size);
   memset(f, 0, sizeof *f);
 }

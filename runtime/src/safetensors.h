@@ -4,6 +4,7 @@
 #ifndef KILN_SAFETENSORS_H
 #define KILN_SAFETENSORS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,8 +28,9 @@ typedef struct kiln_st_tensor {
 } kiln_st_tensor;
 
 typedef struct kiln_st_file {
-  void *map; /* the mapping (NULL for kiln_st_parse); owned */
+  void *map; /* the mapping or copy (NULL for kiln_st_parse); owned */
   size_t map_size;
+  bool copied; /* map is a kiln_large_alloc copy, not a mapping */
   kiln_st_tensor *tensors; /* in header order, __metadata__ left out */
   size_t count;
   kiln_st_tensor **by_name; /* the tensors sorted by name, for kiln_st_find */
@@ -38,6 +40,11 @@ typedef struct kiln_st_file {
  * KILN_ERROR_FORMAT or KILN_ERROR_OUT_OF_MEMORY with a message in err (NULL:
  * this thread's slot). On failure *out is empty and nothing is left open. */
 int32_t kiln_st_open(const char *path, kiln_st_file *out, kiln_error_slot *err);
+
+/* The same, reading the file into anonymous memory (large_alloc.h) instead
+ * of mapping it: for weights a train step rewrites, where each first write
+ * to a page of a private file mapping would fault and copy it. */
+int32_t kiln_st_open_copy(const char *path, kiln_st_file *out, kiln_error_slot *err);
 
 /* Validates the file contents bytes[0..size) (which must outlive *out); path
  * is only used in messages. Same statuses as kiln_st_open, minus IO. */

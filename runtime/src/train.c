@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "large_alloc.h"
 #include "model.h"
 #include "optimizer.h"
 #include "parallel.h"
@@ -34,9 +35,9 @@ int32_t kiln_train_states_create(kiln_model *m) {
     kiln_train_state *s = calloc(1, sizeof *s);
     m->train_states[i] = s;
     size_t bytes = (size_t)spec->num_grads * sizeof(float);
-    bool ok = s && (s->grads = malloc(bytes));
+    bool ok = s && (s->grads = kiln_large_alloc(bytes));
     for (int32_t k = 0; ok && k < kiln_optimizer_num_moments(spec); ++k)
-      ok = (s->moments[k] = calloc((size_t)spec->num_grads, sizeof(float))) != NULL;
+      ok = (s->moments[k] = kiln_large_alloc(bytes)) != NULL;
     if (!ok)
       return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY,
                          "out of memory allocating the optimizer state of '%s' (%lld values)",
@@ -51,9 +52,10 @@ void kiln_train_states_free(kiln_model *m) {
     kiln_train_state *s = m->train_states[i];
     if (!s)
       continue;
-    free(s->moments[0]);
-    free(s->moments[1]);
-    free(s->grads);
+    size_t bytes = (size_t)m->manifest.entries[i].train->num_grads * sizeof(float);
+    kiln_large_free(s->moments[0], bytes);
+    kiln_large_free(s->moments[1], bytes);
+    kiln_large_free(s->grads, bytes);
     free(s);
   }
   free(m->train_states);

@@ -64,7 +64,13 @@ static int32_t match(const kiln_manifest *m, const char *path, const kiln_weight
 int32_t kiln_weights_load(const kiln_manifest *m, const char *path, kiln_weights *out,
                           kiln_error_slot *err) {
   memset(out, 0, sizeof *out);
-  int32_t status = kiln_st_open(path, &out->file, err);
+  /* A model that trains rewrites its weights: read them into memory once
+   * rather than copying each page of a private mapping on its first write. */
+  bool trains = false;
+  for (int32_t i = 0; i < m->num_entries; ++i)
+    trains |= m->entries[i].train != NULL;
+  int32_t status = trains ? kiln_st_open_copy(path, &out->file, err)
+                          : kiln_st_open(path, &out->file, err);
   if (status != KILN_OK)
     return status;
   status = match(m, path, out, err);

@@ -82,6 +82,43 @@ TEST_F(Safetensors, ValidFileLoads) {
   EXPECT_EQ(kiln_st_find(&file_, "bytes")->data[2], 'z');
 }
 
+// kiln_st_open_copy (trained weights): the same tensors over a private copy
+// of the file's bytes, big enough to take the huge-page path; writes to it
+// never reach the file.
+TEST_F(Safetensors, CopyReadsTheSameBytes) {
+  std::vector<StTensor> tensors = {f32Tensor("big", {1024, 1024}, 0.5f), f32Tensor("b", {3}, 2.0f)};
+  std::string bytes = buildSafetensors(tensors);
+  ASSERT_EQ(open(bytes), KILN_OK) << message_;
+  kiln_st_file copy{};
+  ASSERT_EQ(kiln_st_open_copy(path_.c_str(), &copy, nullptr), KILN_OK);
+  EXPECT_TRUE(copy.copied);
+  EXPECT_FALSE(file_.copied);
+  ASSERT_EQ(copy.map_size, bytes.size());
+  EXPECT_EQ(std::memcmp(copy.map, bytes.data(), bytes.size()), 0);
+  ASSERT_EQ(copy.count, 2u);
+  const kiln_st_tensor *big = kiln_st_find(&copy, "big");
+  ASSERT_NE(big, nullptr);
+  const float nine = 9.0f;
+  std::memcpy(const_cast<unsigned char *>(big->data), &nine, sizeof nine);
+  kiln_st_close(&copy);
+  EXPECT_EQ(copy.map, nullptr);
+  kiln_st_file again{};
+  ASSERT_EQ(kiln_st_open_copy(path_.c_str(), &again, nullptr), KILN_OK);
+  float first = 0.0f;
+  std::memcpy(&first, kiln_st_find(&again, "big")->data, sizeof first);
+  EXPECT_EQ(first, 0.5f);
+  kiln_st_close(&again);
+}
+
+TEST_F(Safetensors, CopyOfABadFileFailsCleanly) {
+  std::string bytes = buildSafetensors({f32Tensor("a", {4}, 1.0f)});
+  path_ = dir_.write("short.safetensors", bytes.substr(0, bytes.size() - 3));
+  kiln_st_file copy{};
+  EXPECT_EQ(kiln_st_open_copy(path_.c_str(), &copy, nullptr), KILN_ERROR_FORMAT);
+  EXPECT_EQ(copy.map, nullptr);
+  EXPECT_EQ(kiln_st_open_copy((path_ + ".missing").c_str(), &copy, nullptr), KILN_ERROR_IO);
+}
+
 TEST_F(Safetensors, EmptyHeaderObject) {
   ASSERT_EQ(open(rawSafetensors("{}", "")), KILN_OK) << message_;
   EXPECT_EQ(file_.count, 0u);

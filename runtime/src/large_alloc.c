@@ -1,0 +1,33 @@
+/* kiln_large_alloc: see large_alloc.h. */
+#define _GNU_SOURCE /* MADV_HUGEPAGE */
+#include "large_alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+enum { kHugePage = 2 << 20, kSmallAlign = 64 };
+
+void *kiln_large_alloc(size_t bytes) {
+  if (bytes < kHugePage) {
+    size_t rounded = (bytes + kSmallAlign - 1) / kSmallAlign * kSmallAlign;
+    void *p = aligned_alloc(kSmallAlign, rounded ? rounded : kSmallAlign);
+    if (p)
+      memset(p, 0, rounded);
+    return p;
+  }
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice: without THP it is only slower */
+  return p;
+}
+
+void kiln_large_free(void *p, size_t bytes) {
+  if (!p)
+    return;
+  if (bytes < kHugePage)
+    free(p);
+  else
+    munmap(p, bytes);
+}
