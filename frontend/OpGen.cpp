@@ -488,26 +488,60 @@ MaybeValue MLIRGen::emitTranspose(const CallExprAST &call, TypedValue input) {
 MaybeValue MLIRGen::emitCrossEntropy(const CallExprAST &call, TypedValue logits,
                                      TypedValue targets) {
   const TensorType &l = logits.type, &t = targets.type;
-  if (logits.literal || l.getRank() != 2 || !isFloat(l.element)) {
+  if (logits.literal || l.getRank() < 2 || !isFloat(l.element)) {
     diags.error(getArgLoc(call, 0),
-                "'cross_entropy' expects float logits of shape [N, C], got " + l.str());
+                "'cross_entropy' expects float logits of shape [..., C], got " + l.str());
     noteOperands({&logits});
     return std::nullopt;
   }
-  if (targets.literal || t.getRank() != 1 || isFloat(t.element)) {
-    diags.error(getArgLoc(call, 1),
-                "'cross_entropy' expects integer targets of shape [N], got " + t.str());
+  if (targets.literal || t.getRank() != l.getRank() - 1 || isFloat(t.element)) {
+    TensorType expected{t.element, llvm::SmallVector<Dim, 4>(llvm::ArrayRef(l.dims).drop_back())};
+    std::string shape = expected.str();
+    diags.error(getArgLoc(call, 1), "'cross_entropy' expects integer targets of shape " +
+                                        shape.substr(shape.find('[')) + " (the logits' but C), got " +
+                                        t.str());
     noteOperands({&targets});
     return std::nullopt;
   }
-  if (l.dims[0] != t.dims[0]) {
+  if (!llvm::equal(llvm::ArrayRef(l.dims).drop_back(), t.dims)) {
     diags.error(call.getLoc(), "batch sizes of 'cross_entropy' differ: logits " + l.str() +
                                    ", targets " + t.str());
     noteOperands({&logits, &targets});
     return std::nullopt;
   }
+  mlir::Location loc = getLoc(call.getLoc());
+  mlir::Value logitsValue = logits.value, targetsValue = targets.value;
+  if (l.getRank() > 2) {
+    // A language model's [B, S, C] logits: the mean over all B * S
+    // positions, as F.cross_entropy(logits.flatten(0, -2), targets.flatten()).
+    int64_t rows = 1;
+    bool dynamic = false;
+    mlir::Value size;
+    for (int64_t d = 0; d + 1 < l.getRank(); ++d) {
+      dynamic |= l.dims[d].isSymbolic();
+      rows = dynamic ? mlir::ShapedType::kDynamic : rows * l.dims[d].size;
+    }
+    llvm::SmallVector<mlir::Value, 1> sizes;
+    if (dynamic) {
+      size = mlir::arith::ConstantIndexOp::create(builder, loc, 1);
+      for (int64_t d = 0; d + 1 < l.getRank(); ++d)
+        size = mlir::arith::MulIOp::create(builder, loc, size,
+                                           DimOp::create(builder, loc, logits.value, d));
+      sizes.push_back(size);
+    }
+    auto logitsType = mlir::cast<mlir::RankedTensorType>(logits.value.getType());
+    auto targetsType = mlir::cast<mlir::RankedTensorType>(targets.value.getType());
+    logitsValue = ReshapeOp::create(
+        builder, loc,
+        mlir::RankedTensorType::get({rows, logitsType.getShape().back()},
+                                    logitsType.getElementType()),
+        logits.value, sizes);
+    targetsValue = ReshapeOp::create(
+        builder, loc, mlir::RankedTensorType::get({rows}, targetsType.getElementType()),
+        targets.value, sizes);
+  }
   TensorType result = TensorType::getScalar(l.element);
-  mlir::Value value = CrossEntropyOp::create(builder, getLoc(call.getLoc()),
-                                             result.toMLIR(&context), logits.value, targets.value);
+  mlir::Value value = CrossEntropyOp::create(builder, loc, result.toMLIR(&context), logitsValue,
+                                             targetsValue);
   return TypedValue{value, result, std::nullopt, {}, {}};
 }

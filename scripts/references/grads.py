@@ -372,6 +372,12 @@ def cases(rng):
         [("x", "f32", f32(SYM_B, SYM_S, 6), ["B", "S", 6]),
          ("w", "f32", f32(SYM_B, SYM_S, 5), ["B", "S", 5])],
         lambda P, I: (torch.tanh(I["x"] @ P["m"]) * I["w"]).sum())
+    # A language model's loss: [B, S, C] logits against [B, S] targets, the mean
+    # over all B * S positions.
+    add("sym_cross_entropy3", ["m"],
+        [("x", "f32", f32(SYM_B, SYM_S, 6), ["B", "S", 6]),
+         ("y", "i64", rng.integers(0, 5, (SYM_B, SYM_S)).astype(np.int64), ["B", "S"])],
+        lambda P, I: F.cross_entropy((I["x"] @ P["m"]).flatten(0, 1), I["y"].flatten()))
     # Token ids [B, S], both symbolic, flattened into B * S rows of the gradient.
     add("sym_embedding", ["e"],
         [("ids", "i64", rng.integers(0, 10, (SYM_B, SYM_S)).astype(np.int64), ["B", "S"]),

@@ -282,6 +282,11 @@ int main(int argc, char **argv) {
     RUN(sym_linear3, SYM_LINEAR3, (int64_t)SYM_B, (int64_t)SYM_S, x, w);
   }
   {
+    const float *x = input("sym_cross_entropy3", "x.f32", SYM_B * SYM_S * 6 * sizeof(float));
+    const int64_t *y = input("sym_cross_entropy3", "y.i64", SYM_B * SYM_S * sizeof(int64_t));
+    RUN(sym_cross_entropy3, SYM_CROSS_ENTROPY3, (int64_t)SYM_B, (int64_t)SYM_S, x, y);
+  }
+  {
     const int64_t *ids = input("sym_embedding", "ids.i64", SYM_B * SYM_S * sizeof(int64_t));
     const float *w = input("sym_embedding", "w.f32", SYM_B * SYM_S * 6 * sizeof(float));
     RUN(sym_embedding, SYM_EMBEDDING, (int64_t)SYM_B, (int64_t)SYM_S, ids, w);
