@@ -14,6 +14,7 @@
 #
 #   bench/train.sh
 #   KILN_TRAIN_THREADS=1 KILN_TRAIN_STEPS=20 KILN_TRAIN_RSS_STEPS=0 bench/train.sh
+#   KILN_TRAIN_GPT=1 bench/train.sh     # also the 135 M-parameter GPT
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kilnc=${KILNC:-$root/build/bin/kilnc}
@@ -21,13 +22,17 @@ work=${KILN_TRAIN_DIR:-$root/build-bench/train}
 threads=${KILN_TRAIN_THREADS:-1 2}
 steps=${KILN_TRAIN_STEPS:-50}
 rss_steps=${KILN_TRAIN_RSS_STEPS:-10000}
+models="mlp784 infonce block"
+# Opt-in: a 135 M-parameter GPT (bench/train/gpt.kiln; PyTorch takes minutes a step here).
+[[ ${KILN_TRAIN_GPT:-0} == 1 ]] && models="$models gpt"
+export KILN_TRAIN_GPT
 mkdir -p "$work"
 KILN_SETUP_PYTHON=1 "$root/scripts/setup.sh"
 [[ -x "$kilnc" ]] || "$root/scripts/build.sh"
 
 /usr/bin/python3 "$root/bench/train/torch_train.py" weights "$work"
 cc=${CC:-clang-22}
-for model in mlp784 infonce block; do
+for model in $models; do
   "$kilnc" "$root/bench/train/$model.kiln" -o "$work"
   flag=$(echo "$model" | tr a-z A-Z)
   "$cc" -std=c11 -O2 -DMODEL_"$flag" -I"$work" "$root/bench/train/train_timing.c" -L"$work" \
@@ -41,13 +46,13 @@ results=$work/results.txt
 for t in $threads; do
   echo "== $t thread(s)"
   {
-    for model in mlp784 infonce block; do
+    for model in $models; do
       "$work/${model}_timing" "$work/$model.safetensors" "$t" "$steps" | grep '^kiln'
     done
     /usr/bin/python3 "$root/bench/train/torch_train.py" time "$t" "$steps" 2>/dev/null
   } | sed "s/^/threads=$t /" | tee -a "$results"
 done
-for model in mlp784 infonce block; do
+for model in $models; do
   "$work/${model}_timing" "$work/$model.safetensors" 1 5 | grep '^memory\|^kilnmem' \
     | tee -a "$results"
 done

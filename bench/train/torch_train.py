@@ -4,6 +4,8 @@ times the same train steps.
 
     /usr/bin/python3 bench/train/torch_train.py weights OUT_DIR
     /usr/bin/python3 bench/train/torch_train.py time THREADS STEPS
+
+KILN_TRAIN_GPT=1 adds the 135 M-parameter decoder (1 warm-up and 3 timed steps).
 """
 import os
 import sys
@@ -51,9 +53,30 @@ class Block(nn.Module):
         return (d * d).mean()
 
 
+class Gpt(nn.Module):
+    """bench/train/gpt.kiln under the same state_dict names."""
+    def __init__(self, vocab=32000, d=768, heads=12, depth=12, context=1024):
+        super().__init__()
+        self.tokens, self.positions = nn.Embedding(vocab, d), nn.Embedding(context, d)
+        self.layers = nn.ModuleList([common.TransformerBlock(d, heads, 4 * d)
+                                     for _ in range(depth)])
+        self.ln_final = common.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+
+    def loss(self, ids, targets):
+        x = self.tokens(ids) + self.positions(torch.arange(ids.shape[1]))
+        for layer in self.layers:
+            x = layer.causal(x)
+        logits = self.head(self.ln_final(x))
+        return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+
+
 def models():
     torch.manual_seed(0)
-    return {"mlp784": Mlp784(), "infonce": InfoNce(), "block": Block()}
+    chosen = {"mlp784": Mlp784(), "infonce": InfoNce(), "block": Block()}
+    if os.environ.get("KILN_TRAIN_GPT") == "1":
+        chosen["gpt"] = Gpt()
+    return chosen
 
 
 def weights(out_dir):
@@ -71,6 +94,9 @@ def inputs(name):
         x = ((i * 2654435761) % 1000).float() / 500 - 1
         t = ((i * 40503) % 1000).float() / 500 - 1
         return x.reshape(8, 128, 512), t.reshape(8, 128, 512)
+    if name == "gpt":
+        i = torch.arange(4 * 128, dtype=torch.int64)
+        return (i * 2654435761 % 32000).reshape(4, 128), ((i * 40503 + 7) % 32000).reshape(4, 128)
     return ()
 
 
@@ -79,7 +105,9 @@ def time_steps(threads, steps):
     cases = {"mlp784": ("mlp784_sgd_b128", lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9)),
              "infonce": ("infonce_256x512", lambda p: torch.optim.SGD(p, lr=0.01)),
              "block": ("block_adamw_b8_s128",
-                       lambda p: torch.optim.AdamW(p, lr=1e-4, weight_decay=0.01))}
+                       lambda p: torch.optim.AdamW(p, lr=1e-4, weight_decay=0.01)),
+             "gpt": ("gpt135m_adamw_b4_s128",
+                     lambda p: torch.optim.AdamW(p, lr=3e-4, weight_decay=0.1))}
     for name, model in models().items():
         case, make = cases[name]
         optimizer = make(model.parameters())
@@ -88,11 +116,14 @@ def time_steps(threads, steps):
         def step():
             optimizer.zero_grad(set_to_none=True)
             model.loss(*args).backward()
+            if name == "gpt":
+                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
-        for _ in range(3):
+        warm, timed = (1, 3) if name == "gpt" else (3, steps)
+        for _ in range(warm):
             step()
         times = []
-        for _ in range(steps):
+        for _ in range(timed):
             start = time.perf_counter()
             step()
             times.append((time.perf_counter() - start) * 1e3)

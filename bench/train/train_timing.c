@@ -56,8 +56,25 @@ static void fill(void) {
 #define NUM_GRADS BLOCK_STEP_NUM_GRADS
 #define ARENA BLOCK_STEP_ARENA_BYTES(B, S)
 #define MOMENTS 2
+#elif defined(MODEL_GPT)
+#include "gpt.h"
+#define M(x) gpt_##x
+#define CASE "gpt135m_adamw_b4_s128"
+#define B 4
+#define S 128
+static int64_t ids[B * S], targets[B * S];
+static void fill(void) {
+  for (int64_t i = 0; i < B * S; ++i) {
+    ids[i] = (int64_t)((uint64_t)i * 2654435761u % 32000);
+    targets[i] = (i * 40503 + 7) % 32000;
+  }
+}
+#define STEP(model, loss) gpt_step(model, 3e-4f, B, S, ids, targets, loss)
+#define NUM_GRADS GPT_STEP_NUM_GRADS
+#define ARENA GPT_STEP_ARENA_BYTES(B, S)
+#define MOMENTS 2
 #else
-#error "define MODEL_MLP784, MODEL_INFONCE or MODEL_BLOCK"
+#error "define MODEL_MLP784, MODEL_INFONCE, MODEL_BLOCK or MODEL_GPT"
 #endif
 
 static double now_ms(void) {
