@@ -178,10 +178,103 @@ Value byteMask(OpBuilder &b, Location loc, Value mask) {
   return CastOp::create(b, loc, maskType.clone(b.getI8Type()), mask);
 }
 
-/// The attention kernels' trailing scalars: scale, causal.
-template <typename Op> SmallVector<Attribute> attentionScalars(OpBuilder &b, Op op) {
+/// The attention kernels' trailing scalars: scale, causal, layout.
+template <typename Op>
+SmallVector<Attribute> attentionScalars(OpBuilder &b, Op op, int64_t layout) {
   return {b.getF64FloatAttr(op.getScale().convertToDouble()),
-          b.getI64IntegerAttr(op.getCausal() ? 1 : 0)};
+          b.getI64IntegerAttr(op.getCausal() ? 1 : 0), b.getI64IntegerAttr(layout)};
+}
+
+//===----------------------------------------------------------------------===//
+// Attention operands in [B, S, H, D] (the layout bits of kernels.h)
+//===----------------------------------------------------------------------===//
+//
+// Heads are split off a [B, S, H * D] projection by a reshape and a transpose
+// to [B, H, S, D], and merged back by the inverse transpose; gradients do the
+// same. The kernels read and write either order through strides, so such a
+// transpose is absorbed into the kernel call instead of copying 2 x B S H D
+// floats through memory (and holding the copy in the arena).
+
+bool swapsHeadsAndSequence(TransposeOp transpose) {
+  return transpose && transpose.getPermutation() == ArrayRef<int64_t>{0, 2, 1, 3};
+}
+
+/// The [B, S, H, D] tensor that `value` transposes, or null.
+Value headsMajorSource(Value value) {
+  auto transpose = value.getDefiningOp<TransposeOp>();
+  return swapsHeadsAndSequence(transpose) ? transpose.getInput() : Value();
+}
+
+/// Where dim d of the [B, H, S, D] `value` can be read: from its [B, S, H, D]
+/// source when it has one (dims 1 and 2 swapped), so that the transpose can die.
+std::pair<Value, int64_t> bhsdDim(Value value, int64_t d) {
+  if (Value source = headsMajorSource(value))
+    return {source, d == 1 ? 2 : d == 2 ? 1 : d};
+  return {value, d};
+}
+
+/// An input of an attention kernel: its [B, S, H, D] source with `bit` set in
+/// layout when it has one, else itself.
+Value attentionInput(Value value, int bit, int64_t &layout) {
+  if (Value source = headsMajorSource(value)) {
+    layout |= int64_t{1} << bit;
+    return source;
+  }
+  return value;
+}
+
+/// Replaces `op` by a kernel call writing `results` ([B, H, S, *] values of
+/// `op`, sized by `sizes`: per result, four (value, dim) pairs). A result that
+/// some user transposes to [B, S, H, *] is written in that order (bit
+/// firstOutputBit + i of layout): those users take the kernel's result, the
+/// others a transpose of it back (which another kernel may absorb in turn).
+void replaceWithAttentionKernel(PatternRewriter &rewriter, Operation *op, StringRef callee,
+                                ValueRange inputs,
+                                ArrayRef<SmallVector<std::pair<Value, int64_t>, 4>> sizes,
+                                int firstOutputBit, int64_t layout,
+                                function_ref<SmallVector<Attribute>(int64_t)> scalars) {
+  Location loc = op->getLoc();
+  SmallVector<bool> swapped;
+  SmallVector<Value> outputs;
+  for (auto [i, result] : llvm::enumerate(op->getResults())) {
+    bool swap = llvm::any_of(result.getUsers(), [](Operation *user) {
+      return swapsHeadsAndSequence(dyn_cast<TransposeOp>(user));
+    });
+    swapped.push_back(swap);
+    auto type = cast<RankedTensorType>(result.getType());
+    SmallVector<std::pair<Value, int64_t>, 4> dims = sizes[i];
+    if (swap) {
+      layout |= int64_t{1} << (firstOutputBit + i);
+      SmallVector<int64_t> shape(type.getShape());
+      std::swap(shape[1], shape[2]);
+      std::swap(dims[1], dims[2]);
+      type = RankedTensorType::get(shape, type.getElementType());
+    }
+    outputs.push_back(emptyWithSizes(rewriter, loc, type, dims));
+  }
+  auto kernel = KernelOp::create(rewriter, loc, ValueRange(outputs).getTypes(),
+                                 FlatSymbolRefAttr::get(rewriter.getContext(), callee), inputs,
+                                 outputs, rewriter.getArrayAttr(scalars(layout)));
+  for (auto [i, result] : llvm::enumerate(op->getResults())) {
+    Value written = kernel.getResult(i);
+    if (!swapped[i]) {
+      rewriter.replaceAllUsesWith(result, written);
+      continue;
+    }
+    Value back;
+    for (Operation *user : llvm::make_early_inc_range(result.getUsers())) {
+      auto transpose = dyn_cast<TransposeOp>(user);
+      if (swapsHeadsAndSequence(transpose) && transpose.getType() == written.getType()) {
+        rewriter.replaceOp(transpose, written);
+        continue;
+      }
+      if (!back)
+        back = TransposeOp::create(rewriter, loc, result.getType(), written,
+                                   ArrayRef<int64_t>{0, 2, 1, 3});
+      rewriter.modifyOpInPlace(user, [&] { user->replaceUsesOfWith(result, back); });
+    }
+  }
+  rewriter.eraseOp(op);
 }
 
 struct AttentionToKernel : OpRewritePattern<AttentionOp> {
@@ -195,11 +288,10 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
     if (op.getMask() && op.getBias())
       return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
     Location loc = op.getLoc();
-    auto resultType = cast<RankedTensorType>(op.getResult().getType());
-    Value init = emptyWithSizes(
-        rewriter, loc, resultType,
-        {{op.getQuery(), 0}, {op.getQuery(), 1}, {op.getQuery(), 2}, {op.getValue(), 3}});
-    SmallVector<Value> inputs{op.getQuery(), op.getKey(), op.getValue()};
+    int64_t layout = 0;
+    SmallVector<Value> inputs{attentionInput(op.getQuery(), 0, layout),
+                              attentionInput(op.getKey(), 1, layout),
+                              attentionInput(op.getValue(), 2, layout)};
     StringRef callee = "kiln_rt_attention_f32";
     if (Value bias = op.getBias()) {
       inputs.push_back(bias);
@@ -209,7 +301,12 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
       inputs.push_back(byteMask(rewriter, loc, mask));
       callee = "kiln_rt_attention_masked_f32";
     }
-    replaceWithKernel(rewriter, op, callee, inputs, init, attentionScalars(rewriter, op));
+    SmallVector<std::pair<Value, int64_t>, 4> outSizes{
+        bhsdDim(op.getQuery(), 0), bhsdDim(op.getQuery(), 1), bhsdDim(op.getQuery(), 2),
+        bhsdDim(op.getValue(), 3)};
+    replaceWithAttentionKernel(rewriter, op, callee, inputs, {outSizes}, /*firstOutputBit=*/3,
+                               layout,
+                               [&](int64_t bits) { return attentionScalars(rewriter, op, bits); });
     return success();
   }
 };
@@ -225,7 +322,10 @@ struct AttentionGradToKernel : OpRewritePattern<AttentionGradOp> {
     if (op.getMask() && op.getBias())
       return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
     Location loc = op.getLoc();
-    SmallVector<Value> inputs{op.getQuery(), op.getKey(), op.getValue()};
+    int64_t layout = 0;
+    SmallVector<Value> inputs{attentionInput(op.getQuery(), 0, layout),
+                              attentionInput(op.getKey(), 1, layout),
+                              attentionInput(op.getValue(), 2, layout)};
     StringRef callee = "kiln_rt_attention_grad_f32";
     if (Value bias = op.getBias()) {
       inputs.push_back(bias);
@@ -235,16 +335,12 @@ struct AttentionGradToKernel : OpRewritePattern<AttentionGradOp> {
       inputs.push_back(byteMask(rewriter, loc, mask));
       callee = "kiln_rt_attention_grad_masked_f32";
     }
-    inputs.append({op.getOut(), op.getDout()});
-    SmallVector<Value> outputs;
-    for (Value like : {op.getQuery(), op.getKey(), op.getValue()}) {
-      auto type = cast<RankedTensorType>(like.getType());
-      SmallVector<std::pair<Value, int64_t>> sizes;
-      for (int64_t d = 0; d < type.getRank(); ++d)
-        sizes.push_back({like, d});
-      outputs.push_back(emptyWithSizes(rewriter, loc, type, sizes));
-    }
-    replaceWithKernel(rewriter, op, callee, inputs, outputs, attentionScalars(rewriter, op));
+    inputs.append({attentionInput(op.getOut(), 3, layout), attentionInput(op.getDout(), 4, layout)});
+    SmallVector<SmallVector<std::pair<Value, int64_t>, 4>, 3> sizes;
+    for (Value like : {op.getQuery(), op.getKey(), op.getValue()})
+      sizes.push_back({bhsdDim(like, 0), bhsdDim(like, 1), bhsdDim(like, 2), bhsdDim(like, 3)});
+    replaceWithAttentionKernel(rewriter, op, callee, inputs, sizes, /*firstOutputBit=*/5, layout,
+                               [&](int64_t bits) { return attentionScalars(rewriter, op, bits); });
     return success();
   }
 };
@@ -478,7 +574,11 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     }
     if (*chosen == Backend::OneDnn)
       patterns.add<SoftmaxToOneDnn, LayerNormToOneDnn>(&getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    // Top down: a forward attention chooses its output's layout before the
+    // backward kernel that reads it is made (replaceWithAttentionKernel).
+    GreedyRewriteConfig config;
+    config.setUseTopDownTraversal();
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       return signalPassFailure();
   }
 };

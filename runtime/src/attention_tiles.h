@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "kernels.h"
 #include "memref.h"
 #include "vec.h"
 
@@ -214,27 +215,44 @@ static void load_strides(const kiln_memref *m, int64_t rank, int64_t *strides) {
     strides[i] = m->sizes_strides[rank + i];
 }
 
+/* Strides of a [B, H, S, D] operand, and its size along dim `dim` of that
+ * order. Bit `bit` of layout set (KILN_ATTENTION_LAYOUT_*): it is stored as
+ * [B, S, H, D], heads split off a [B, S, H * D] projection without a
+ * transposed copy, so its dims 1 and 2 are swapped back here. */
+static int64_t load_bhsd(const kiln_memref *m, int64_t layout, int bit, int64_t strides[4],
+                         int dim) {
+  load_strides(m, 4, strides);
+  int64_t sizes[4] = {m->sizes_strides[0], m->sizes_strides[1], m->sizes_strides[2],
+                      m->sizes_strides[3]};
+  if (layout >> bit & 1) {
+    int64_t t = strides[1];
+    strides[1] = strides[2];
+    strides[2] = t;
+    t = sizes[1];
+    sizes[1] = sizes[2];
+    sizes[2] = t;
+  }
+  return sizes[dim];
+}
+
 /* Fills a from the memrefs (mask, bias: NULL when absent; bias of rank 4, see
  * bias_as_rank4) and returns the batch size. `out` is the [B, H, S, E]
- * attention output: written by the forward, read by the backward. */
+ * attention output: written by the forward, read by the backward. layout:
+ * which operands are stored [B, S, H, D] (load_bhsd). */
 static int64_t attn_args_init(attn_args *a, const kiln_memref *query, const kiln_memref *key,
                               const kiln_memref *value, const kiln_memref *mask,
                               const kiln_memref *bias, kiln_memref *out, double scale,
-                              int64_t causal) {
-  const int64_t *qsz = query->sizes_strides;
-  a->heads = qsz[1];
-  a->s_len = qsz[2];
-  a->d_len = qsz[3];
-  a->t_len = key->sizes_strides[2];
-  a->e_len = value->sizes_strides[3];
+                              int64_t causal, int64_t layout) {
+  a->heads = load_bhsd(query, layout, KILN_ATTENTION_LAYOUT_QUERY, a->qs, 1);
+  a->s_len = load_bhsd(query, layout, KILN_ATTENTION_LAYOUT_QUERY, a->qs, 2);
+  a->d_len = query->sizes_strides[3];
+  a->t_len = load_bhsd(key, layout, KILN_ATTENTION_LAYOUT_KEY, a->ks, 2);
+  a->e_len = load_bhsd(value, layout, KILN_ATTENTION_LAYOUT_VALUE, a->vs, 3);
+  load_bhsd(out, layout, KILN_ATTENTION_LAYOUT_OUT, a->os, 0);
   a->q = (const float *)query->aligned + query->offset;
   a->k = (const float *)key->aligned + key->offset;
   a->v = (const float *)value->aligned + value->offset;
   a->out = (float *)out->aligned + out->offset;
-  load_strides(query, 4, a->qs);
-  load_strides(key, 4, a->ks);
-  load_strides(value, 4, a->vs);
-  load_strides(out, 4, a->os);
   a->mask = NULL;
   if (mask) {
     a->mask = (const uint8_t *)mask->aligned + mask->offset;
@@ -251,7 +269,7 @@ static int64_t attn_args_init(attn_args *a, const kiln_memref *query, const kiln
   a->scale = (float)scale;
   a->causal = causal != 0;
   a->nqb = (a->s_len + QB - 1) / QB;
-  return qsz[0];
+  return query->sizes_strides[0];
 }
 
 /* A bias of rank < 4 broadcasts from the right ([S, T] over batch and heads):

@@ -135,32 +135,33 @@ static void attention_range(void *ctx, int64_t begin, int64_t end) {
 
 static void attention(const kiln_memref *query, const kiln_memref *key, const kiln_memref *value,
                       const kiln_memref *mask, const kiln_memref *bias, kiln_memref *out,
-                      double scale, int64_t causal) {
+                      double scale, int64_t causal, int64_t layout) {
   attn_args a;
-  int64_t batch = attn_args_init(&a, query, key, value, mask, bias, out, scale, causal);
+  int64_t batch = attn_args_init(&a, query, key, value, mask, bias, out, scale, causal, layout);
   if (batch == 0 || a.heads == 0 || a.s_len == 0 || a.e_len == 0)
     return;
   kiln_parallel_for(batch * a.heads * a.nqb, 1, attention_range, &a);
 }
 
 void kiln_rt_attention_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key), KILN_MEMREF_ARG(value),
-                           KILN_MEMREF_ARG(out), double scale, int64_t causal) {
+                           KILN_MEMREF_ARG(out), double scale, int64_t causal, int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank;
-  attention(query, key, value, NULL, NULL, out, scale, causal);
+  attention(query, key, value, NULL, NULL, out, scale, causal, layout);
 }
 
 void kiln_rt_attention_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                   KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
-                                  KILN_MEMREF_ARG(out), double scale, int64_t causal) {
+                                  KILN_MEMREF_ARG(out), double scale, int64_t causal,
+                                  int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)mask_rank, (void)out_rank;
-  attention(query, key, value, mask, NULL, out, scale, causal);
+  attention(query, key, value, mask, NULL, out, scale, causal, layout);
 }
 
 void kiln_rt_attention_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                 KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(out),
-                                double scale, int64_t causal) {
+                                double scale, int64_t causal, int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank;
   int64_t words[KILN_BIAS4_WORDS];
   kiln_memref *bias4 = bias_as_rank4(bias, bias_rank, words);
-  attention(query, key, value, NULL, bias4, out, scale, causal);
+  attention(query, key, value, NULL, bias4, out, scale, causal, layout);
 }

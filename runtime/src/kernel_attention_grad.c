@@ -265,17 +265,18 @@ static void attention_grad(const kiln_memref *query, const kiln_memref *key,
                            const kiln_memref *value, const kiln_memref *mask,
                            const kiln_memref *bias, kiln_memref *out, const kiln_memref *dout,
                            kiln_memref *dquery, kiln_memref *dkey, kiln_memref *dvalue,
-                           double scale, int64_t causal) {
+                           double scale, int64_t causal, int64_t layout) {
   grad_args g;
-  int64_t batch = attn_args_init(&g.fwd, query, key, value, mask, bias, out, scale, causal);
+  int64_t batch =
+      attn_args_init(&g.fwd, query, key, value, mask, bias, out, scale, causal, layout);
   g.dout = (const float *)dout->aligned + dout->offset;
   g.dq = (float *)dquery->aligned + dquery->offset;
   g.dk = (float *)dkey->aligned + dkey->offset;
   g.dv = (float *)dvalue->aligned + dvalue->offset;
-  load_strides(dout, 4, g.dos);
-  load_strides(dquery, 4, g.dqs);
-  load_strides(dkey, 4, g.dks);
-  load_strides(dvalue, 4, g.dvs);
+  load_bhsd(dout, layout, KILN_ATTENTION_LAYOUT_DOUT, g.dos, 0);
+  load_bhsd(dquery, layout, KILN_ATTENTION_LAYOUT_DQUERY, g.dqs, 0);
+  load_bhsd(dkey, layout, KILN_ATTENTION_LAYOUT_DKEY, g.dks, 0);
+  load_bhsd(dvalue, layout, KILN_ATTENTION_LAYOUT_DVALUE, g.dvs, 0);
   kiln_parallel_for(batch * g.fwd.heads, 1, backward_range, &g);
 }
 
@@ -283,30 +284,35 @@ void kiln_rt_attention_grad_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                 KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(out),
                                 KILN_MEMREF_ARG(dout), KILN_MEMREF_ARG(dquery),
                                 KILN_MEMREF_ARG(dkey), KILN_MEMREF_ARG(dvalue), double scale,
-                                int64_t causal) {
+                                int64_t causal, int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank, (void)dout_rank;
   (void)dquery_rank, (void)dkey_rank, (void)dvalue_rank;
-  attention_grad(query, key, value, NULL, NULL, out, dout, dquery, dkey, dvalue, scale, causal);
+  attention_grad(query, key, value, NULL, NULL, out, dout, dquery, dkey, dvalue, scale, causal,
+                 layout);
 }
 
 void kiln_rt_attention_grad_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                        KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
                                        KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
                                        KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
-                                       KILN_MEMREF_ARG(dvalue), double scale, int64_t causal) {
+                                       KILN_MEMREF_ARG(dvalue), double scale, int64_t causal,
+                                       int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)mask_rank, (void)out_rank;
   (void)dout_rank, (void)dquery_rank, (void)dkey_rank, (void)dvalue_rank;
-  attention_grad(query, key, value, mask, NULL, out, dout, dquery, dkey, dvalue, scale, causal);
+  attention_grad(query, key, value, mask, NULL, out, dout, dquery, dkey, dvalue, scale, causal,
+                 layout);
 }
 
 void kiln_rt_attention_grad_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                      KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
                                      KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
                                      KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
-                                     KILN_MEMREF_ARG(dvalue), double scale, int64_t causal) {
+                                     KILN_MEMREF_ARG(dvalue), double scale, int64_t causal,
+                                     int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank, (void)dout_rank;
   (void)dquery_rank, (void)dkey_rank, (void)dvalue_rank;
   int64_t words[KILN_BIAS4_WORDS];
   kiln_memref *bias4 = bias_as_rank4(bias, bias_rank, words);
-  attention_grad(query, key, value, NULL, bias4, out, dout, dquery, dkey, dvalue, scale, causal);
+  attention_grad(query, key, value, NULL, bias4, out, dout, dquery, dkey, dvalue, scale, causal,
+                 layout);
 }

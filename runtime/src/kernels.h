@@ -63,6 +63,21 @@ void kiln_rt_distillation_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher)
 void kiln_rt_contrastive_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
                                 KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss));
 
+/* Bits of the attention kernels' `layout` argument: the operand is stored as
+ * [B, S, H, D] rather than [B, H, S, D], with its sizes and strides in that
+ * order (heads split off a [B, S, H * D] projection, or merged back into
+ * one, without a transposed copy). */
+enum {
+  KILN_ATTENTION_LAYOUT_QUERY = 0,
+  KILN_ATTENTION_LAYOUT_KEY = 1,
+  KILN_ATTENTION_LAYOUT_VALUE = 2,
+  KILN_ATTENTION_LAYOUT_OUT = 3,
+  KILN_ATTENTION_LAYOUT_DOUT = 4,
+  KILN_ATTENTION_LAYOUT_DQUERY = 5,
+  KILN_ATTENTION_LAYOUT_DKEY = 6,
+  KILN_ATTENTION_LAYOUT_DVALUE = 7,
+};
+
 /* Scaled dot-product attention (kiln.attention), flash-attention style:
  * query f32 [B, H, S, D], key [B, H, T, D], value [B, H, T, E] -> out
  * [B, H, S, E] = softmax(scale * q k^T + masks) v over T, computed a block of
@@ -70,13 +85,15 @@ void kiln_rt_contrastive_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets
  * forming the S x T scores. causal != 0 hides keys t > s (blocks entirely
  * above the diagonal are skipped); _masked takes mask: i1 (one byte per
  * element, 0 or 1) [B, T], true = attend. A row with every key hidden is NaN,
- * as in PyTorch. Parallel over B x H x query blocks. */
+ * as in PyTorch. Parallel over B x H x query blocks. layout: bits
+ * KILN_ATTENTION_LAYOUT_{QUERY,KEY,VALUE,OUT}. */
 void kiln_rt_attention_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                            KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(out), double scale,
-                           int64_t causal);
+                           int64_t causal, int64_t layout);
 void kiln_rt_attention_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                   KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
-                                  KILN_MEMREF_ARG(out), double scale, int64_t causal);
+                                  KILN_MEMREF_ARG(out), double scale, int64_t causal,
+                                  int64_t layout);
 /* The same with an additive score bias (kiln.attention's `bias`): bias f32 of
  * rank <= 4 aligned to the right of the scores' [B, H, S, T] (a missing dim
  * broadcasts), each dim that size or 1 (broadcast), added
@@ -85,7 +102,8 @@ void kiln_rt_attention_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
  * NaN); causal still applies on top. */
 void kiln_rt_attention_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                 KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
-                                KILN_MEMREF_ARG(out), double scale, int64_t causal);
+                                KILN_MEMREF_ARG(out), double scale, int64_t causal,
+                                int64_t layout);
 
 /* The backward of the three above (kiln.attention_grad), flash-attention
  * style: from query, key, value (and mask or bias) as there, the forward's
@@ -93,22 +111,25 @@ void kiln_rt_attention_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
  * dvalue of query's, key's and value's shapes. Each query's logsumexp is
  * recomputed, a block of queries against a block of keys at a time; the
  * S x T probabilities are never formed. A query with every key hidden (NaN
- * out) gets NaN gradients. Parallel over B x H. */
+ * out) gets NaN gradients. Parallel over B x H. layout: any bits of
+ * KILN_ATTENTION_LAYOUT_*. */
 void kiln_rt_attention_grad_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                 KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(out),
                                 KILN_MEMREF_ARG(dout), KILN_MEMREF_ARG(dquery),
                                 KILN_MEMREF_ARG(dkey), KILN_MEMREF_ARG(dvalue), double scale,
-                                int64_t causal);
+                                int64_t causal, int64_t layout);
 void kiln_rt_attention_grad_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                        KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
                                        KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
                                        KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
-                                       KILN_MEMREF_ARG(dvalue), double scale, int64_t causal);
+                                       KILN_MEMREF_ARG(dvalue), double scale, int64_t causal,
+                                       int64_t layout);
 void kiln_rt_attention_grad_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                      KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
                                      KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
                                      KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
-                                     KILN_MEMREF_ARG(dvalue), double scale, int64_t causal);
+                                     KILN_MEMREF_ARG(dvalue), double scale, int64_t causal,
+                                     int64_t layout);
 
 /* Row scatter-add (kiln.scatter_add; the gradient of embedding and
  * index_select): init and out f32 [N, D] (or [N]), indices i64 [E], src f32

@@ -111,7 +111,7 @@ func.func @softmax_ce_grad_i32_targets(%x: tensor<8x10xf32>, %t: tensor<8xi32>) 
 // FUSED-DAG: %[[B:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x4x?x16xf32>
 // FUSED-DAG: %[[S:.*]] = tensor.dim %arg0, %[[C2]] : tensor<?x4x?x16xf32>
 // FUSED:     %[[INIT:.*]] = tensor.empty(%[[B]], %[[S]]) : tensor<?x4x?x32xf32>
-// FUSED-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_attention_f32 ins(%arg0, %arg1, %arg2 : tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32>, tensor<?x4x?x32xf32>) outs(%[[INIT]] : tensor<?x4x?x32xf32>) scalars [0.17677669529663687, 0] -> tensor<?x4x?x32xf32>
+// FUSED-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_attention_f32 ins(%arg0, %arg1, %arg2 : tensor<?x4x?x16xf32>, tensor<?x4x?x16xf32>, tensor<?x4x?x32xf32>) outs(%[[INIT]] : tensor<?x4x?x32xf32>) scalars [0.17677669529663687, 0, 0] -> tensor<?x4x?x32xf32>
 // FUSED-NEXT: return %[[K]]
 // NOFUSED-NOT: kiln.kernel
 // NOFUSED: kiln.attention %arg0, %arg1, %arg2 scale = 0.17677669529663687 :
@@ -125,7 +125,7 @@ func.func @attention(%q: tensor<?x4x?x16xf32>, %k: tensor<?x4x?x16xf32>, %v: ten
 // Self-attention with the causal flag: causal = 1.
 // CHECK-LABEL: func.func @attention_causal(
 // FUSED:      %[[INIT:.*]] = tensor.empty() : tensor<2x4x16x16xf32>
-// FUSED-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_attention_f32 ins(%arg0, %arg0, %arg0 : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>) outs(%[[INIT]] : tensor<2x4x16x16xf32>) scalars [2.500000e-01, 1] -> tensor<2x4x16x16xf32>
+// FUSED-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_attention_f32 ins(%arg0, %arg0, %arg0 : tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>, tensor<2x4x16x16xf32>) outs(%[[INIT]] : tensor<2x4x16x16xf32>) scalars [2.500000e-01, 1, 0] -> tensor<2x4x16x16xf32>
 // FUSED-NEXT: return %[[K]]
 // NOFUSED-NOT: kiln.kernel
 // NOFUSED: kiln.attention %arg0, %arg0, %arg0 scale = 2.500000e-01 {causal = true}
@@ -141,7 +141,7 @@ func.func @attention_causal(%x: tensor<2x4x16x16xf32>) -> tensor<2x4x16x16xf32> 
 // CHECK-LABEL: func.func @attention_masked(
 // FUSED-DAG: %[[INIT:.*]] = tensor.empty() : tensor<2x4x16x32xf32>
 // FUSED-DAG: %[[MASK:.*]] = kiln.cast %arg3 : (tensor<2x12xi1>) -> tensor<2x12xi8>
-// FUSED:     %[[K:.*]] = kiln.kernel @kiln_rt_attention_masked_f32 ins(%arg0, %arg1, %arg2, %[[MASK]] : tensor<2x4x16x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x32xf32>, tensor<2x12xi8>) outs(%[[INIT]] : tensor<2x4x16x32xf32>) scalars [1.250000e-01, 1] -> tensor<2x4x16x32xf32>
+// FUSED:     %[[K:.*]] = kiln.kernel @kiln_rt_attention_masked_f32 ins(%arg0, %arg1, %arg2, %[[MASK]] : tensor<2x4x16x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x32xf32>, tensor<2x12xi8>) outs(%[[INIT]] : tensor<2x4x16x32xf32>) scalars [1.250000e-01, 1, 0] -> tensor<2x4x16x32xf32>
 // FUSED-NEXT: return %[[K]]
 // NOFUSED-NOT: kiln.kernel
 // NOFUSED-NOT: kiln.cast
@@ -182,7 +182,7 @@ func.func @attention_one_query(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x64x16xf3
 // FUSED-DAG: %[[DQ:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<?x4x?x16xf32>
 // FUSED-DAG: %[[DK:.*]] = tensor.empty(%{{.*}}) : tensor<?x4x12x16xf32>
 // FUSED-DAG: %[[DV:.*]] = tensor.empty(%{{.*}}) : tensor<?x4x12x8xf32>
-// FUSED:     kiln.kernel @kiln_rt_attention_grad_bias_f32 ins(%arg0, %arg1, %arg2, %arg3, %arg4, %arg5 : tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>, tensor<12xf32>, tensor<?x4x?x8xf32>, tensor<?x4x?x8xf32>) outs(%[[DQ]], %[[DK]], %[[DV]] : tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>) scalars [2.500000e-01, 1]
+// FUSED:     kiln.kernel @kiln_rt_attention_grad_bias_f32 ins(%arg0, %arg1, %arg2, %arg3, %arg4, %arg5 : tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>, tensor<12xf32>, tensor<?x4x?x8xf32>, tensor<?x4x?x8xf32>) outs(%[[DQ]], %[[DK]], %[[DV]] : tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>) scalars [2.500000e-01, 1, 0]
 // NOFUSED: kiln.attention_grad
 func.func @attention_grad_bias(%q: tensor<?x4x?x16xf32>, %k: tensor<?x4x12x16xf32>, %v: tensor<?x4x12x8xf32>, %b: tensor<12xf32>, %o: tensor<?x4x?x8xf32>, %d: tensor<?x4x?x8xf32>) -> (tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>) {
   %0:3 = kiln.attention_grad %q, %k, %v, %o, %d bias %b scale = 0.25 {causal = true} : (tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>, tensor<?x4x?x8xf32>, tensor<?x4x?x8xf32>, tensor<12xf32>) -> (tensor<?x4x?x16xf32>, tensor<?x4x12x16xf32>, tensor<?x4x12x8xf32>)
@@ -475,7 +475,7 @@ func.func @conv2d(%x: tensor<?x3x32x32xf32>, %w: tensor<64x3x8x4xf32>, %b: tenso
 // A bias selects the bias kernel; a key-padding mask and a bias together
 // keep the unfused chain (the kernel takes one of them).
 // CHECK-LABEL: func.func @attention_bias(
-// FUSED: kiln.kernel @kiln_rt_attention_bias_f32 ins(%arg0, %arg1, %arg1, %arg2 : tensor<2x4x16x16xf32>, tensor<2x4x20x16xf32>, tensor<2x4x20x16xf32>, tensor<16x20xf32>) outs(%{{.*}} : tensor<2x4x16x16xf32>) scalars [2.500000e-01, 0]
+// FUSED: kiln.kernel @kiln_rt_attention_bias_f32 ins(%arg0, %arg1, %arg1, %arg2 : tensor<2x4x16x16xf32>, tensor<2x4x20x16xf32>, tensor<2x4x20x16xf32>, tensor<16x20xf32>) outs(%{{.*}} : tensor<2x4x16x16xf32>) scalars [2.500000e-01, 0, 0]
 // CHECK-LABEL: func.func @attention_mask_and_bias(
 // CHECK-NOT: kiln.kernel @kiln_rt_attention
 // CHECK: kiln.attention %arg0, %arg1, %arg1 mask %arg3 bias %arg2

@@ -113,9 +113,9 @@ std::vector<float> run_plain(const Shape &sh, bool causal, const std::vector<uin
   if (mask) {
     Desc dm(const_cast<uint8_t *>(mask->data()), {sh.B, sh.T});
     kiln_rt_attention_masked_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 2, dm.get(), 4, dout.get(),
-                                 scale, causal);
+                                 scale, causal, 0);
   } else {
-    kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), scale, causal);
+    kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), scale, causal, 0);
   }
   return out;
 }
@@ -211,7 +211,7 @@ TEST(Attention, FullyMaskedBatchIsNaN) {
   Desc dq(q.data(), {2, 1, 3, 8}), dk(k.data(), {2, 1, 4, 8}), dv(v.data(), {2, 1, 4, 8});
   Desc dout(out.data(), {2, 1, 3, 8}), dm(mask.data(), {2, 4});
   kiln_rt_attention_masked_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 2, dm.get(), 4, dout.get(),
-                               0.5, 0);
+                               0.5, 0, 0);
   for (int64_t i = 0; i < 24; ++i)
     EXPECT_FALSE(std::isnan(out[i])) << i;
   for (int64_t i = 24; i < 48; ++i)
@@ -235,7 +235,7 @@ void check_bshd(const Shape &sh, bool causal, int32_t threads) {
   for (auto [d, view] : {std::pair{&dq, vq}, {&dk, vk}, {&dv, vv}, {&dout, vo}})
     std::copy(view.s, view.s + 4, d->strides());
   double scale = 0.3;
-  kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), scale, causal);
+  kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), scale, causal, 0);
   expect_close(sh, vo, reference(sh, vq, vk, vv, nullptr, scale, causal));
 }
 
@@ -274,7 +274,7 @@ TEST(Attention, TransposedInnerStrides) {
   for (bool causal : {false, true}) {
     std::fill(out.begin(), out.end(), 12345.0f);
     kiln_rt_attention_masked_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 2, dm.get(), 4, dout.get(),
-                                 0.4, causal);
+                                 0.4, causal, 0);
     expect_close(sh, vo, reference(sh, vq, vk, vv, mask_bt.data(), 0.4, causal));
   }
 }
@@ -288,7 +288,7 @@ TEST(Attention, ThreadCountsAgree) {
   for (auto [threads, out] : {std::pair{1, &one}, {2, &two}}) {
     ThreadCount tc(threads);
     Desc dout(out->data(), {1, 1, sh.S, sh.E});
-    kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), 0.125, 1);
+    kiln_rt_attention_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, dout.get(), 0.125, 1, 0);
   }
   EXPECT_EQ(one, two); // each query block is computed the same way on any thread
 }
@@ -351,7 +351,7 @@ std::vector<float> run_bias(const Shape &sh, Bias &bias, bool causal, int32_t th
   Desc dv(v.data(), {sh.B, sh.H, sh.T, sh.E}), dout(out.data(), {sh.B, sh.H, sh.S, sh.E});
   Desc db(bias.data.data(), bias.sizes, bias.strides, bias.offset);
   kiln_rt_attention_bias_f32(4, dq.get(), 4, dk.get(), 4, dv.get(), 4, db.get(), 4, dout.get(),
-                             scale, causal);
+                             scale, causal, 0);
   if (check) {
     View vq{q.data(), {sh.H * sh.S * sh.D, sh.S * sh.D, sh.D, 1}};
     View vk{k.data(), {sh.H * sh.T * sh.D, sh.T * sh.D, sh.D, 1}};
@@ -516,6 +516,57 @@ TEST(AttentionBias, ThreadCountsAgree) {
     // and the bias mattered: without it the result differs
     EXPECT_NE(one, run_plain(sh, causal, nullptr, 0.125));
   }
+}
+
+// --- the layout bits: [B, S, H, D] operands read and written in place ---
+
+// x [B, H, S, D] (dense) as [B, S, H, D] (dense).
+std::vector<float> toBshd(const std::vector<float> &x, int64_t b, int64_t h, int64_t s,
+                          int64_t d) {
+  std::vector<float> y(x.size());
+  for (int64_t i = 0; i < b; ++i)
+    for (int64_t j = 0; j < h; ++j)
+      for (int64_t t = 0; t < s; ++t)
+        for (int64_t e = 0; e < d; ++e)
+          y[((i * s + t) * h + j) * d + e] = x[((i * h + j) * s + t) * d + e];
+  return y;
+}
+
+TEST(AttentionLayout, BshdOperandsGiveTheSameResultsForwardAndBackward) {
+  const int64_t B = 2, H = 3, S = 70, T = 80, D = 8, E = 5;
+  std::vector<float> q = kiln_test::uniformFloats(B * H * S * D, 11),
+                     k = kiln_test::uniformFloats(B * H * T * D, 12),
+                     v = kiln_test::uniformFloats(B * H * T * E, 13),
+                     dout = kiln_test::uniformFloats(B * H * S * E, 14);
+  auto run = [&](bool bshd, std::vector<float> &out, std::vector<float> &dq,
+                 std::vector<float> &dk, std::vector<float> &dv) {
+    auto dims = [&](int64_t s, int64_t d) {
+      return bshd ? std::vector<int64_t>{B, s, H, d} : std::vector<int64_t>{B, H, s, d};
+    };
+    auto lay = [&](const std::vector<float> &x, int64_t s, int64_t d) {
+      return bshd ? toBshd(x, B, H, s, d) : x;
+    };
+    std::vector<float> ql = lay(q, S, D), kl = lay(k, T, D), vl = lay(v, T, E),
+                       gl = lay(dout, S, E);
+    out.assign(B * H * S * E, 0.0f);
+    dq.assign(q.size(), 0.0f);
+    dk.assign(k.size(), 0.0f);
+    dv.assign(v.size(), 0.0f);
+    Desc qd(ql.data(), dims(S, D)), kd(kl.data(), dims(T, D)), vd(vl.data(), dims(T, E)),
+        od(out.data(), dims(S, E)), gd(gl.data(), dims(S, E)), dqd(dq.data(), dims(S, D)),
+        dkd(dk.data(), dims(T, D)), dvd(dv.data(), dims(T, E));
+    int64_t layout = bshd ? 0xff : 0;
+    kiln_rt_attention_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 4, od.get(), 0.3, 1, layout);
+    kiln_rt_attention_grad_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 4, od.get(), 4, gd.get(),
+                               4, dqd.get(), 4, dkd.get(), 4, dvd.get(), 0.3, 1, layout);
+  };
+  std::vector<float> out, dq, dk, dv, outT, dqT, dkT, dvT;
+  run(false, out, dq, dk, dv);
+  run(true, outT, dqT, dkT, dvT);
+  EXPECT_EQ(outT, toBshd(out, B, H, S, E));
+  EXPECT_EQ(dqT, toBshd(dq, B, H, S, D));
+  EXPECT_EQ(dkT, toBshd(dk, B, H, T, D));
+  EXPECT_EQ(dvT, toBshd(dv, B, H, T, E));
 }
 
 } // namespace
