@@ -87,6 +87,7 @@ struct ConvertToLinalgPass : impl::KilnConvertToLinalgBase<ConvertToLinalgPass> 
     populateContractionPatterns(patterns);
     populateLayoutPatterns(patterns);
     populateIndexingPatterns(patterns);
+    populateGradDecompositions(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
 

@@ -138,6 +138,25 @@ struct ContrastiveCeToKernel : OpRewritePattern<ContrastiveCrossEntropyOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Layer norm's gradient
+//===----------------------------------------------------------------------===//
+
+struct LayerNormGradToKernel : OpRewritePattern<LayerNormGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormGradOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    if (!isF32(op.getInput()) || !isF32(op.getWeight()) || !isF32(op.getDout()) ||
+        input.getRank() > 6)
+      return rewriter.notifyMatchFailure(op, "not f32 of rank <= 6");
+    SmallVector<Value> outputs = initsFor(rewriter, op, op.getInput());
+    replaceWithKernel(rewriter, op, "kiln_rt_layer_norm_grad_f32",
+                      {op.getInput(), op.getWeight(), op.getDout()}, outputs,
+                      {rewriter.getF64FloatAttr(op.getEps().convertToDouble())});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Scatter-add
 //===----------------------------------------------------------------------===//
 
@@ -561,10 +580,10 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     if (fusedKernels) {
       patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
                    DistillationToKernel, ContrastiveCeToKernel, AttentionToKernel,
-                   AttentionGradToKernel>(&getContext());
-      // Where no kernel takes attention's gradient, its decomposition's
-      // matmuls can still go to oneDNN.
-      populateAttentionGradDecomposition(patterns, /*benefit=*/0);
+                   AttentionGradToKernel, LayerNormGradToKernel>(&getContext());
+      // Where no kernel takes a gradient op, its decomposition's matmuls
+      // can still go to oneDNN.
+      populateGradDecompositions(patterns, /*benefit=*/0);
     }
     // Not a fusion: linalg has no linear-time scatter.
     patterns.add<ScatterAddToKernel>(&getContext());

@@ -424,8 +424,16 @@ LogicalResult LayerNormOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
   if (!resultGrads[0])
     return setGrads(operandGrads, *this, {});
+  Value weight = getWeight();
+  auto grad = LayerNormGradOp::create(b, getLoc(), getInput().getType(), weight.getType(),
+                                      weight.getType(), getInput(), weight, resultGrads[0],
+                                      getEpsAttr());
+  return setGrads(operandGrads, *this, {grad.getDinput(), grad.getDweight(), grad.getDbias()});
+}
+
+std::array<Value, 3> LayerNormGradOp::decompose(OpBuilder &b) {
   GradBuilder g(b, getLoc());
-  Value x = getInput(), dout = resultGrads[0];
+  Value x = getInput(), dout = getDout();
   int64_t last = tensorOf(x).getRank() - 1;
   // Recomputed rather than saved: x_hat = (x - mean) * rstd.
   Value n = g.count(x, {last});
@@ -445,7 +453,7 @@ LogicalResult LayerNormOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
     dWeight = g.sum(dWeight, leading, false);
     dBias = g.sum(dBias, leading, false);
   }
-  return setGrads(operandGrads, *this, {dx, dWeight, dBias});
+  return {dx, dWeight, dBias};
 }
 
 LogicalResult L2NormalizeOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,

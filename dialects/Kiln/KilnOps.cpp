@@ -231,6 +231,21 @@ LogicalResult TransposeOp::verify() {
   return verifyResultShape(*this, input.getElementType(), expected);
 }
 
+LogicalResult LayerNormGradOp::verify() {
+  auto input = getInput().getType(), weight = getWeight().getType(), dout = getDout().getType();
+  if (input.getRank() < 1 || weight.getRank() != 1)
+    return emitOpError("input must be [..., D] and weight [D], got ")
+           << formatTensorType(input) << ", " << formatTensorType(weight);
+  if (dout.getElementType() != input.getElementType() ||
+      !shapesCompatible(dout.getShape(), input.getShape()))
+    return emitOpError("dout must have the input's shape ")
+           << formatTensorType(input) << ", got " << formatTensorType(dout);
+  if (getDinput().getType() != input || getDweight().getType() != weight ||
+      getDbias().getType() != weight)
+    return emitOpError("results must have the types of input, weight and weight");
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//

@@ -181,6 +181,29 @@ def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure, Differentiable]> {
   let hasVerifier = 1;
 }
 
+def Kiln_LayerNormGradOp : Kiln_Op<"layer_norm_grad", [Pure]> {
+  let summary = "The gradients of kiln.layer_norm";
+  let description = [{
+    Given layer_norm's `input: [..., D]`, `weight: [D]` and `eps`, and the
+    cotangent `dout` of its result: the cotangents of the input (its type)
+    and of the weight and bias (the weight's type). Made by layer_norm's
+    gradient rule; the native kernel recomputes each row's mean and
+    reciprocal deviation and reads `input` and `dout` once. Elsewhere it
+    decomposes into kiln ops (`decompose`).
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Kiln_FloatTensor:$dout, F64Attr:$eps);
+  let results = (outs Kiln_FloatTensor:$dinput, Kiln_FloatTensor:$dweight,
+                      Kiln_FloatTensor:$dbias);
+  let assemblyFormat = "$input `,` $weight `,` $dout `eps` `=` $eps attr-dict `:` "
+                       "functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    /// The same gradients from kiln ops: {dinput, dweight, dbias}.
+    std::array<::mlir::Value, 3> decompose(::mlir::OpBuilder &b);
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Linear algebra and layout
 //===----------------------------------------------------------------------===//

@@ -6,8 +6,6 @@
 // maps, which the same tiler and vectorizer recognize as a contraction.
 // Attention is decomposed into two such contractions around a masked,
 // numerically stable softmax; a fused kernel can later match the kiln op.
-// Attention's gradient, where no kernel takes it, becomes the kiln ops of
-// its decomposition.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
@@ -275,29 +273,7 @@ struct LowerConv2D : OpRewritePattern<Conv2DOp> {
 
 void populateContractionPatterns(RewritePatternSet &patterns) {
   patterns.add<LowerMatmul, LowerAttention, LowerConv2D, LowerFusedLinear>(patterns.getContext());
-  populateAttentionGradDecomposition(patterns);
 }
 
-namespace {
-/// kiln.attention_grad as the kiln ops of its decomposition, which other
-/// patterns then lower (or send to kernels).
-struct DecomposeAttentionGrad : OpRewritePattern<AttentionGradOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(AttentionGradOp op, PatternRewriter &rewriter) const override {
-    std::array<Value, 4> grads = op.decompose(rewriter);
-    SmallVector<Value> results;
-    for (auto [grad, type] : llvm::zip(ArrayRef(grads).take_front(3), op->getResultTypes()))
-      results.push_back(grad.getType() == type
-                            ? grad
-                            : tensor::CastOp::create(rewriter, op.getLoc(), type, grad).getResult());
-    rewriter.replaceOp(op, results);
-    return success();
-  }
-};
-} // namespace
-
-void populateAttentionGradDecomposition(RewritePatternSet &patterns, PatternBenefit benefit) {
-  patterns.add<DecomposeAttentionGrad>(patterns.getContext(), benefit);
-}
 
 } // namespace kiln

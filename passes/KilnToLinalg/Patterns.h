@@ -19,13 +19,13 @@ void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 /// `onlineSoftmax`: fused softmax-cross-entropy reads each row once (online
 /// max and sum-exp) instead of twice; see KilnConvertToLinalg's option.
 void populateNormalizationPatterns(mlir::RewritePatternSet &patterns, bool onlineSoftmax);
-/// matmul, attention, conv2d, and attention_grad's decomposition.
+/// matmul, attention, conv2d.
 void populateContractionPatterns(mlir::RewritePatternSet &patterns);
-/// attention_grad as kiln ops (AttentionGradOp::decompose), also where
-/// kiln-select-kernels finds no kernel for it, so that its matmuls can still
-/// go to oneDNN.
-void populateAttentionGradDecomposition(mlir::RewritePatternSet &patterns,
-                                        mlir::PatternBenefit benefit = 1);
+/// attention_grad and layer_norm_grad as the kiln ops of their `decompose`:
+/// in kiln-convert-to-linalg, and in kiln-select-kernels where no kernel
+/// takes them (so that their matmuls can still go to oneDNN).
+void populateGradDecompositions(mlir::RewritePatternSet &patterns,
+                                mlir::PatternBenefit benefit = 1);
 /// dim, transpose, reshape, slice, select, concat, embedding.
 void populateLayoutPatterns(mlir::RewritePatternSet &patterns);
 /// argmax, arange, one_hot, full_like, index_select, scatter_add.

@@ -131,6 +131,15 @@ void kiln_rt_attention_grad_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key
                                      KILN_MEMREF_ARG(dvalue), double scale, int64_t causal,
                                      int64_t layout);
 
+/* Layer norm's gradients (kiln.layer_norm_grad): x, dout and dx f32 [..., D]
+ * (rank 1-6), weight, dweight, dbias [D] -> dx, and the weight's and bias's
+ * gradients summed over all rows. Each row's mean and 1 / sqrt(var + eps)
+ * are recomputed; parallel over blocks of rows, the row sums combined in a
+ * fixed order whatever the thread count. */
+void kiln_rt_layer_norm_grad_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight),
+                                 KILN_MEMREF_ARG(dout), KILN_MEMREF_ARG(dx),
+                                 KILN_MEMREF_ARG(dweight), KILN_MEMREF_ARG(dbias), double eps);
+
 /* Row scatter-add (kiln.scatter_add; the gradient of embedding and
  * index_select): init and out f32 [N, D] (or [N]), indices i64 [E], src f32
  * [E, D] (or [E]) -> out = init with src[e] added to row indices[e] for each
