@@ -242,6 +242,26 @@ Value attentionInput(Value value, int bit, int64_t &layout) {
   return value;
 }
 
+/// The inputs the forward and backward attention kernels share (query, key,
+/// value, then the bias or the byte mask) into `inputs`, and the callee:
+/// `base` with its variant's suffix.
+template <typename Op>
+std::string attentionInputs(OpBuilder &b, Op op, StringRef base, SmallVectorImpl<Value> &inputs,
+                            int64_t &layout) {
+  inputs.append({attentionInput(op.getQuery(), 0, layout), attentionInput(op.getKey(), 1, layout),
+                 attentionInput(op.getValue(), 2, layout)});
+  std::string callee = base.str();
+  if (Value bias = op.getBias()) {
+    inputs.push_back(bias);
+    callee += "_bias";
+  }
+  if (Value mask = op.getMask()) {
+    inputs.push_back(byteMask(b, op.getLoc(), mask));
+    callee += "_masked";
+  }
+  return callee + "_f32";
+}
+
 /// Replaces `op` by a kernel call writing `results` ([B, H, S, *] values of
 /// `op`, sized by `sizes`: per result, four (value, dim) pairs). A result that
 /// some user transposes to [B, S, H, *] is written in that order (bit
@@ -306,20 +326,9 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
       return rewriter.notifyMatchFailure(op, "the cost rule prefers the unfused chain");
     if (op.getMask() && op.getBias())
       return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
-    Location loc = op.getLoc();
     int64_t layout = 0;
-    SmallVector<Value> inputs{attentionInput(op.getQuery(), 0, layout),
-                              attentionInput(op.getKey(), 1, layout),
-                              attentionInput(op.getValue(), 2, layout)};
-    StringRef callee = "kiln_rt_attention_f32";
-    if (Value bias = op.getBias()) {
-      inputs.push_back(bias);
-      callee = "kiln_rt_attention_bias_f32";
-    }
-    if (Value mask = op.getMask()) {
-      inputs.push_back(byteMask(rewriter, loc, mask));
-      callee = "kiln_rt_attention_masked_f32";
-    }
+    SmallVector<Value> inputs;
+    std::string callee = attentionInputs(rewriter, op, "kiln_rt_attention", inputs, layout);
     SmallVector<std::pair<Value, int64_t>, 4> outSizes{
         bhsdDim(op.getQuery(), 0), bhsdDim(op.getQuery(), 1), bhsdDim(op.getQuery(), 2),
         bhsdDim(op.getValue(), 3)};
@@ -340,20 +349,9 @@ struct AttentionGradToKernel : OpRewritePattern<AttentionGradOp> {
       return rewriter.notifyMatchFailure(op, "not f32");
     if (op.getMask() && op.getBias())
       return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
-    Location loc = op.getLoc();
     int64_t layout = 0;
-    SmallVector<Value> inputs{attentionInput(op.getQuery(), 0, layout),
-                              attentionInput(op.getKey(), 1, layout),
-                              attentionInput(op.getValue(), 2, layout)};
-    StringRef callee = "kiln_rt_attention_grad_f32";
-    if (Value bias = op.getBias()) {
-      inputs.push_back(bias);
-      callee = "kiln_rt_attention_grad_bias_f32";
-    }
-    if (Value mask = op.getMask()) {
-      inputs.push_back(byteMask(rewriter, loc, mask));
-      callee = "kiln_rt_attention_grad_masked_f32";
-    }
+    SmallVector<Value> inputs;
+    std::string callee = attentionInputs(rewriter, op, "kiln_rt_attention_grad", inputs, layout);
     inputs.append({attentionInput(op.getOut(), 3, layout), attentionInput(op.getDout(), 4, layout)});
     SmallVector<SmallVector<std::pair<Value, int64_t>, 4>, 3> sizes;
     for (Value like : {op.getQuery(), op.getKey(), op.getValue()})
