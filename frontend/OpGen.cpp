@@ -514,31 +514,8 @@ MaybeValue MLIRGen::emitCrossEntropy(const CallExprAST &call, TypedValue logits,
   if (l.getRank() > 2) {
     // A language model's [B, S, C] logits: the mean over all B * S
     // positions, as F.cross_entropy(logits.flatten(0, -2), targets.flatten()).
-    int64_t rows = 1;
-    bool dynamic = false;
-    mlir::Value size;
-    for (int64_t d = 0; d + 1 < l.getRank(); ++d) {
-      dynamic |= l.dims[d].isSymbolic();
-      rows = dynamic ? mlir::ShapedType::kDynamic : rows * l.dims[d].size;
-    }
-    llvm::SmallVector<mlir::Value, 1> sizes;
-    if (dynamic) {
-      size = mlir::arith::ConstantIndexOp::create(builder, loc, 1);
-      for (int64_t d = 0; d + 1 < l.getRank(); ++d)
-        size = mlir::arith::MulIOp::create(builder, loc, size,
-                                           DimOp::create(builder, loc, logits.value, d));
-      sizes.push_back(size);
-    }
-    auto logitsType = mlir::cast<mlir::RankedTensorType>(logits.value.getType());
-    auto targetsType = mlir::cast<mlir::RankedTensorType>(targets.value.getType());
-    logitsValue = ReshapeOp::create(
-        builder, loc,
-        mlir::RankedTensorType::get({rows, logitsType.getShape().back()},
-                                    logitsType.getElementType()),
-        logits.value, sizes);
-    targetsValue = ReshapeOp::create(
-        builder, loc, mlir::RankedTensorType::get({rows}, targetsType.getElementType()),
-        targets.value, sizes);
+    logitsValue = ReshapeOp::flattenFront(builder, loc, logits.value, l.getRank() - 1);
+    targetsValue = ReshapeOp::flattenFront(builder, loc, targets.value, t.getRank());
   }
   TensorType result = TensorType::getScalar(l.element);
   mlir::Value value = CrossEntropyOp::create(builder, loc, result.toMLIR(&context), logitsValue,

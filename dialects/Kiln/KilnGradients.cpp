@@ -174,30 +174,8 @@ public:
     return reshape(g, type.getShape(), sources);
   }
 
-  /// `x` with its first `count` dims merged into one (symbolic when any of
-  /// them is): flattenFront(x [B, S, D], 2) is [B * S, D].
-  Value flattenFront(Value x, int64_t count) {
-    auto type = tensorOf(x);
-    int64_t merged = 1;
-    bool dynamic = false;
-    for (int64_t d = 0; d < count; ++d) {
-      dynamic |= type.isDynamicDim(d);
-      merged = dynamic ? ShapedType::kDynamic : merged * type.getDimSize(d);
-    }
-    SmallVector<Value> sizes;
-    if (dynamic) {
-      Value total = arith::ConstantIndexOp::create(b, loc, 1);
-      for (int64_t d = 0; d < count; ++d)
-        total = arith::MulIOp::create(b, loc, total, DimOp::create(b, loc, x, d));
-      sizes.push_back(total);
-    }
-    SmallVector<int64_t> shape{merged};
-    llvm::append_range(shape, type.getShape().drop_front(count));
-    for (int64_t d = count; d < type.getRank(); ++d)
-      if (type.isDynamicDim(d))
-        sizes.push_back(DimOp::create(b, loc, x, d));
-    return reshapeTo(x, shape, sizes);
-  }
+  /// `x` with its first `count` dims merged into one (ReshapeOp::flattenFront).
+  Value flattenFront(Value x, int64_t count) { return ReshapeOp::flattenFront(b, loc, x, count); }
 
   /// `x` along `axis` from `start` to `end` (static).
   Value slice(Value x, int64_t axis, int64_t start, int64_t end) {

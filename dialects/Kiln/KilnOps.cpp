@@ -214,6 +214,29 @@ LogicalResult MatmulOp::verify() {
   return verifyResultShape(*this, lhs.getElementType(), expected);
 }
 
+ReshapeOp ReshapeOp::flattenFront(OpBuilder &b, Location loc, Value x, int64_t count) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t merged = 1;
+  bool dynamic = false;
+  for (int64_t d = 0; d < count; ++d) {
+    dynamic |= type.isDynamicDim(d);
+    merged = dynamic ? ShapedType::kDynamic : merged * type.getDimSize(d);
+  }
+  SmallVector<Value> sizes;
+  if (dynamic) {
+    Value total = arith::ConstantIndexOp::create(b, loc, 1);
+    for (int64_t d = 0; d < count; ++d)
+      total = arith::MulIOp::create(b, loc, total, DimOp::create(b, loc, x, d));
+    sizes.push_back(total);
+  }
+  SmallVector<int64_t> shape{merged};
+  llvm::append_range(shape, type.getShape().drop_front(count));
+  for (int64_t d = count; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      sizes.push_back(DimOp::create(b, loc, x, d));
+  return ReshapeOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), x, sizes);
+}
+
 LogicalResult TransposeOp::verify() {
   auto input = getInput().getType();
   ArrayRef<int64_t> perm = getPermutation();

@@ -279,6 +279,12 @@ def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure, Differentiable]> {
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat =
       "$input (`[` $sizes^ `]`)? attr-dict `:` functional-type($input, $result)";
+  let extraClassDeclaration = [{
+    /// `x` with its first `count` dims merged into one, symbolic when any of
+    /// them is: flattenFront(x: [B, S, D], 2) is [B * S, D].
+    static ReshapeOp flattenFront(::mlir::OpBuilder &b, ::mlir::Location loc, ::mlir::Value x,
+                                  int64_t count);
+  }];
   let hasVerifier = 1;
 }
 
