@@ -95,8 +95,15 @@ struct SoftmaxCeGradToKernel : OpRewritePattern<SoftmaxCrossEntropyGradOp> {
                                 PatternRewriter &rewriter) const override {
     if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
       return rewriter.notifyMatchFailure(op, "not f32 logits [N, C] with i64 targets");
-    replaceWithKernel(rewriter, op, "kiln_rt_softmax_ce_grad_f32",
-                      {op.getLogits(), op.getTargets()}, initsFor(rewriter, op, op.getLogits()));
+    // In place: the gradient overwrites the logits, which a train step
+    // reads nowhere else (bufferization copies them first where it does).
+    Value logits = op.getLogits();
+    if (logits.getType() != op.getGrad().getType())
+      logits = tensor::CastOp::create(rewriter, op.getLoc(), op.getGrad().getType(), logits);
+    Value loss =
+        buildEmpty(rewriter, op.getLoc(), cast<RankedTensorType>(op.getLoss().getType()), {});
+    replaceWithKernel(rewriter, op, "kiln_rt_softmax_ce_grad_f32", {op.getTargets()},
+                      {loss, logits});
     return success();
   }
 };
@@ -161,7 +168,10 @@ struct LayerNormGradToKernel : OpRewritePattern<LayerNormGradOp> {
 //===----------------------------------------------------------------------===//
 
 /// linalg has no scatter: its lowering of kiln.scatter_add compares every
-/// row with every index (O(N E D)); the kernel adds each src row once.
+/// row with every index (O(N E D)); the kernel adds each src row once. It
+/// adds in place, with init as its out: bufferization writes an embedding
+/// gradient's zeros straight into the gradient's buffer (and copies init
+/// first only where init is read again).
 struct ScatterAddToKernel : OpRewritePattern<ScatterAddOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ScatterAddOp op, PatternRewriter &rewriter) const override {
@@ -169,9 +179,11 @@ struct ScatterAddToKernel : OpRewritePattern<ScatterAddOp> {
     if (!isF32(op.getInit()) || !isF32(op.getSrc()) || !isI64(op.getIndices()) ||
         type.getRank() > 2)
       return rewriter.notifyMatchFailure(op, "not f32 rows of rank <= 2 with i64 indices");
+    Value init = op.getInit();
+    if (init.getType() != type)
+      init = tensor::CastOp::create(rewriter, op.getLoc(), type, init);
     replaceWithKernel(rewriter, op, "kiln_rt_scatter_add_rows_f32",
-                      {op.getInit(), op.getIndices(), op.getSrc()},
-                      initsFor(rewriter, op, op.getInit()));
+                      {op.getIndices(), op.getSrc()}, {init});
     return success();
   }
 };

@@ -15,6 +15,9 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
+/// One-shot bufferization's mark of a function argument it may write.
+constexpr llvm::StringLiteral kWritableAttrName = "bufferization.writable";
+
 struct ParamsToArgumentsPass : impl::KilnParamsToArgumentsBase<ParamsToArgumentsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -44,6 +47,11 @@ struct ParamsToArgumentsPass : impl::KilnParamsToArgumentsBase<ParamsToArguments
         read.replaceAllUsesWith(func.getArgument(indexOf.at(read.getName())));
         read.erase();
       });
+      // The weights and the caller's inputs are read-only: an op that
+      // updates its operand in place (a kernel whose out is an operand)
+      // gets a copy of such an argument from bufferization.
+      for (unsigned i = 0; i < func.getNumArguments(); ++i)
+        func.setArgAttr(i, kWritableAttrName, BoolAttr::get(&getContext(), false));
     }
     // Reads outside entries have nothing to bind to: leave them for the
     // verifier of the next stage to report.

@@ -160,14 +160,15 @@ static void sce_rows(void *ctx, int64_t begin, int64_t end) {
       job->lse[n * job->lses] = lse.max + lse.log_sum;
     int64_t t = job->targets[n * job->ts];
     int in_range = t >= 0 && t < c;
+    /* max - x[t] is exact in double. Read before the gradient, which may
+     * overwrite the row (_grad works in place). */
+    double loss = in_range ? ((double)lse.max - x[t * job->ls1]) + lse.log_sum : __builtin_nan("");
     if (job->grad) {
       float *g = job->grad + n * job->gs0;
       sce_row_softmax(x, job->ls1, g, job->gs1, c, lse);
       if (in_range)
         g[t * job->gs1] -= 1.0f;
     }
-    /* max - x[t] is exact in double. */
-    double loss = in_range ? ((double)lse.max - x[t * job->ls1]) + lse.log_sum : __builtin_nan("");
     if (job->row_loss)
       job->row_loss[n] = loss;
     else
@@ -231,8 +232,10 @@ void kiln_rt_softmax_ce_lse_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets
   sce_run(logits_rank, logits, targets_rank, targets, loss, lse_rank, lse, 0, NULL);
 }
 
-void kiln_rt_softmax_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
-                                 KILN_MEMREF_ARG(loss), KILN_MEMREF_ARG(grad)) {
+/* In place: each element of a row is read (for its exp) before it is
+ * written, and the target's logit before the row is. */
+void kiln_rt_softmax_ce_grad_f32(KILN_MEMREF_ARG(targets), KILN_MEMREF_ARG(loss),
+                                 KILN_MEMREF_ARG(grad)) {
   (void)loss_rank;
-  sce_run(logits_rank, logits, targets_rank, targets, loss, 0, NULL, grad_rank, grad);
+  sce_run(grad_rank, grad, targets_rank, targets, loss, 0, NULL, grad_rank, grad);
 }

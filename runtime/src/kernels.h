@@ -25,16 +25,16 @@ extern "C" {
  * a target is outside [0, C). Each row of logits is read from memory once:
  * an online max and sum-exp, never storing probabilities.
  *  _lse also stores lse: f32 [N];
- *  _grad also stores grad: f32 [N, C] = softmax(logits) - one_hot(targets, C)
- *  (the gradient of the summed loss; a row whose target is out of range gets
- *  softmax alone), written right after its row is read, while the row is
- *  still in L2. */
+ *  _grad works in place: grad holds the logits f32 [N, C] and is left holding
+ *  softmax(logits) - one_hot(targets, C) (the gradient of the summed loss; a
+ *  row whose target is out of range gets softmax alone), each row written
+ *  right after it is read, while it is still in L2. */
 void kiln_rt_softmax_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
                             KILN_MEMREF_ARG(loss));
 void kiln_rt_softmax_ce_lse_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
                                 KILN_MEMREF_ARG(loss), KILN_MEMREF_ARG(lse));
-void kiln_rt_softmax_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
-                                 KILN_MEMREF_ARG(loss), KILN_MEMREF_ARG(grad));
+void kiln_rt_softmax_ce_grad_f32(KILN_MEMREF_ARG(targets), KILN_MEMREF_ARG(loss),
+                                 KILN_MEMREF_ARG(grad));
 
 /* Distillation's soft term (kiln.softmax_kl_div): student, teacher f32
  * [N, C] -> loss f32 rank 0 = (1/N) sum_n KL(softmax(teacher[n] / T) ||
@@ -140,13 +140,13 @@ void kiln_rt_layer_norm_grad_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight),
                                  KILN_MEMREF_ARG(dout), KILN_MEMREF_ARG(dx),
                                  KILN_MEMREF_ARG(dweight), KILN_MEMREF_ARG(dbias), double eps);
 
-/* Row scatter-add (kiln.scatter_add; the gradient of embedding and
- * index_select): init and out f32 [N, D] (or [N]), indices i64 [E], src f32
- * [E, D] (or [E]) -> out = init with src[e] added to row indices[e] for each
- * e; ids outside [0, N) skipped. O(N D + E D); parallel over rows, each
- * row summed in the order of e whatever the thread count. */
-void kiln_rt_scatter_add_rows_f32(KILN_MEMREF_ARG(init), KILN_MEMREF_ARG(indices),
-                                  KILN_MEMREF_ARG(src), KILN_MEMREF_ARG(out));
+/* Row scatter-add in place (kiln.scatter_add; the gradient of embedding and
+ * index_select): indices i64 [E], src f32 [E, D] (or [E]), out f32 [N, D]
+ * (or [N]) holding init -> src[e] added to row indices[e] of out for each e;
+ * ids outside [0, N) skipped. O(E D); parallel over rows, each row summed in
+ * the order of e whatever the thread count. */
+void kiln_rt_scatter_add_rows_f32(KILN_MEMREF_ARG(indices), KILN_MEMREF_ARG(src),
+                                  KILN_MEMREF_ARG(out));
 
 /* Matmul on oneDNN (kiln.matmul, kiln.fused_linear): c = act(a @ b + bias)
  * + residual, with NumPy batch broadcasting over ranks 2-4. flags: bit 0, a
