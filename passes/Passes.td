@@ -10,7 +10,9 @@ def KilnParamsToArguments : Pass<"kiln-params-to-arguments", "::mlir::ModuleOp">
     per `kiln.parameter`, in declaration order, tagged `kiln.param = "<name>"`.
     `kiln.param` reads become those arguments and the declarations are erased.
     This is the calling convention the runtime uses: parameters are ordinary
-    buffers it binds from the weights file.
+    buffers it binds from the weights file. Every entry argument is marked
+    `bufferization.writable = false`: compiled code never writes the weights
+    or the caller's inputs, even where an op works in place.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
@@ -124,6 +126,19 @@ def KilnConvertToLinalg : Pass<"kiln-convert-to-linalg", "::mlir::func::FuncOp">
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"];
+}
+
+def KilnElementwiseInPlace : Pass<"kiln-elementwise-in-place", "::mlir::func::FuncOp"> {
+  let summary = "Elementwise linalg ops write over an input nothing reads again";
+  let description = [{
+    A parallel `linalg.generic` whose destination is a `tensor.empty` takes as
+    its destination an input of the same type and indexing map that it alone
+    reads, made by a destination-style op of the same function (not an
+    argument, constant or view). The body reads that input from the output's
+    block argument, and one-shot bufferization then writes in place: a
+    backward pass's chain of scalings and masks reuses one buffer.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 def KilnTileAndVectorize : Pass<"kiln-tile-and-vectorize", "::mlir::func::FuncOp"> {

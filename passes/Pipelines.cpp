@@ -54,6 +54,8 @@ void addKilnToLinalgPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addNestedPass<func::FuncOp>(createKilnConvertToLinalg());
   addUpstream(pm, "canonicalize,cse,func.func(linalg-fuse-elementwise-ops),"
                   "canonicalize,cse");
+  // After fusion, so that only the chains' last ops are left to place.
+  pm.addNestedPass<func::FuncOp>(createKilnElementwiseInPlace());
 }
 
 void addVectorizationPasses(OpPassManager &pm, const PipelineOptions &) {

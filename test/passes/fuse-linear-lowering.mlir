@@ -1,6 +1,7 @@
 // kiln.fused_linear lowers to the linalg of its unfused chain: a matmul
 // (after the transpose of w) and one elementwise epilogue generic holding
-// the bias add, the activation and the residual add.
+// the bias add, the activation and the residual add, written over the
+// matmul's result (kiln-elementwise-in-place).
 // RUN: %kiln-opt %s -kiln-to-linalg | FileCheck %s
 
 module attributes {kiln.model = "layer"} {
@@ -14,7 +15,8 @@ module attributes {kiln.model = "layer"} {
 // CHECK: linalg.transpose
 // CHECK: %[[M:.*]] = linalg.matmul
 // CHECK: linalg.generic
-// CHECK-SAME: ins(%[[M]], %arg2, %arg3 :
+// CHECK-SAME: ins(%arg2, %arg3 :
+// CHECK-SAME: outs(%[[M]] :
 // CHECK: arith.addf
 // CHECK: arith.maximumf
 // CHECK: arith.addf

@@ -21,11 +21,12 @@ module attributes {kiln.model = "layer"} {
 }
 
 // LINALG-NOT: = kiln.
-// LINALG: func.func @forward(%{{.*}}: tensor<32x64xf32> {kiln.param = "fc.weight"}, %{{.*}}: tensor<32xf32> {kiln.param = "fc.bias"}, %{{.*}}: tensor<?x64xf32>
+// LINALG: func.func @forward(%{{.*}}: tensor<32x64xf32> {bufferization.writable = false, kiln.param = "fc.weight"}, %{{.*}}: tensor<32xf32> {bufferization.writable = false, kiln.param = "fc.bias"}, %{{.*}}: tensor<?x64xf32>
 // LINALG: linalg.transpose
-// LINALG: linalg.matmul
-// Bias and ReLU fused into one elementwise op.
+// LINALG: %[[M:.*]] = linalg.matmul
+// Bias and ReLU fused into one elementwise op, written over the product.
 // LINALG: linalg.generic
+// LINALG-SAME: outs(%[[M]] :
 // LINALG-NEXT: ^bb0
 // LINALG-NEXT: arith.addf
 // LINALG-NEXT: arith.maximumf
