@@ -58,6 +58,56 @@ Value castTo(OpBuilder &b, Location loc, Value grad, Type type) {
   return tensor::CastOp::create(b, loc, type, grad);
 }
 
+/// Elementwise ops cheap enough to run twice rather than keep their result.
+bool isCheapElementwise(Operation *op) {
+  return isa<GeluOp, ReluOp, SigmoidOp, TanhOp, ExpOp, ErfOp, NegOp, AbsOp>(op);
+}
+
+/// Forward values the backward reads again that one cheap elementwise op
+/// makes from a value the backward reads anyway (gelu(h), whose rule reads
+/// h) are computed again right before their first backward read: the
+/// forward's copy is then free after its last forward reader instead of
+/// living through the backward, one buffer less at the peak.
+void recomputeCheapValues(Block &body, Operation *firstBackward) {
+  auto inBackward = [&](Operation *user) {
+    Operation *ancestor = body.findAncestorOpInBlock(*user);
+    return ancestor && !ancestor->isBeforeInBlock(firstBackward);
+  };
+  for (Operation &op : body) {
+    if (&op == firstBackward)
+      break;
+    if (!isCheapElementwise(&op) || !llvm::any_of(op.getOperand(0).getUsers(), inBackward))
+      continue;
+    SmallVector<OpOperand *> backwardReads;
+    Operation *first = nullptr;
+    for (OpOperand &use : op.getResult(0).getUses()) {
+      if (!inBackward(use.getOwner()))
+        continue;
+      backwardReads.push_back(&use);
+      Operation *user = body.findAncestorOpInBlock(*use.getOwner());
+      if (!first || user->isBeforeInBlock(first))
+        first = user;
+    }
+    if (backwardReads.empty())
+      continue;
+    OpBuilder b(first);
+    Value again = b.clone(op)->getResult(0);
+    for (OpOperand *use : backwardReads)
+      use->set(again);
+  }
+}
+
+/// Runs `appendBackward` on `body` and then recomputes what is cheap to.
+LogicalResult appendBackwardPass(Block &body, function_ref<LogicalResult()> appendBackward) {
+  Operation *lastForward = body.getTerminator()->getPrevNode();
+  if (failed(appendBackward()))
+    return failure();
+  Operation *firstBackward = lastForward ? lastForward->getNextNode() : &body.front();
+  if (firstBackward != body.getTerminator())
+    recomputeCheapValues(body, firstBackward);
+  return success();
+}
+
 class Differentiator {
 public:
   explicit Differentiator(ModuleOp module) : module(module), symbols(module) {}
@@ -229,7 +279,7 @@ FailureOr<func::FuncOp> Differentiator::getBackwardFunction(func::FuncOp callee,
     if (varied.contains(value))
       accumulate(b, callee.getLoc(), cotangents, value, grad);
   }
-  if (failed(backprop(*body, varied, cotangents)))
+  if (failed(appendBackwardPass(*body, [&] { return backprop(*body, varied, cotangents); })))
     return failure();
 
   b.setInsertionPoint(ret);
@@ -286,7 +336,7 @@ LogicalResult Differentiator::differentiateEntry(func::FuncOp func) {
     cotangents[loss] =
         arith::ConstantOp::create(b, func.getLoc(), DenseElementsAttr::get(type, one));
   }
-  if (failed(backprop(body, varied, cotangents)))
+  if (failed(appendBackwardPass(body, [&] { return backprop(body, varied, cotangents); })))
     return failure();
 
   // One gradient per trained parameter, summed over its reads.

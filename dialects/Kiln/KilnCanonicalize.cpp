@@ -72,6 +72,10 @@ struct TransposeOfMatmul : OpRewritePattern<TransposeOp> {
                                           type.getElementType());
       return TransposeOp::create(rewriter, op.getLoc(), result, x, ArrayRef<int64_t>{1, 0});
     };
+    // At the product's place, not the transpose's: a gradient rule that
+    // ordered its products (a weight's gradient first, so the activation it
+    // reads is freed early) keeps that order.
+    rewriter.setInsertionPoint(matmul);
     rewriter.replaceOpWithNewOp<MatmulOp>(op, op.getType(), swapped(rhs, rhsType),
                                           swapped(lhs, lhsType));
     return success();

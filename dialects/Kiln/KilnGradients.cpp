@@ -460,16 +460,29 @@ LogicalResult MatmulOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
     return setGrads(operandGrads, *this, {});
   GradBuilder g(b, getLoc());
   Value x = getLhs(), y = getRhs(), dout = resultGrads[0];
-  Value dx = g.sumToShape(g.matmul(dout, g.swapLast(y)), x);
   int64_t xRank = tensorOf(x).getRank(), yRank = tensorOf(y).getRank();
-  Value dy;
-  if (yRank == 2 && xRank > 2) {
-    // A weight shared by every batch ([B, S, K] @ [K, N]): its gradient is
-    // one matmul over all B * S rows, not B products summed afterwards (a
-    // [B, K, N] temporary and a reduction over it).
-    dy = g.matmul(g.swapLast(g.flattenFront(x, xRank - 1)), g.flattenFront(dout, xRank - 1));
+  auto buildDx = [&] { return g.sumToShape(g.matmul(dout, g.swapLast(y)), x); };
+  auto buildDy = [&] {
+    if (yRank == 2 && xRank > 2) {
+      // A weight shared by every batch ([B, S, K] @ [K, N]): its gradient is
+      // one matmul over all B * S rows, not B products summed afterwards (a
+      // [B, K, N] temporary and a reduction over it).
+      return g.matmul(g.swapLast(g.flattenFront(x, xRank - 1)), g.flattenFront(dout, xRank - 1));
+    }
+    return g.sumToShape(g.matmul(g.swapLast(x), dout), y);
+  };
+  // dy is the last reader of x: built first when x is an activation of this
+  // function (a weight's gradient before its input's), x's buffer is free
+  // again before dx takes one.
+  Operation *xProducer = x.getDefiningOp();
+  bool xIsActivation = xProducer && !isa<ParamOp>(xProducer);
+  Value dx, dy;
+  if (xIsActivation) {
+    dy = buildDy();
+    dx = buildDx();
   } else {
-    dy = g.sumToShape(g.matmul(g.swapLast(x), dout), y);
+    dx = buildDx();
+    dy = buildDy();
   }
   return setGrads(operandGrads, *this, {dx, dy});
 }
