@@ -256,10 +256,11 @@ Value attentionInput(Value value, int bit, int64_t &layout) {
 
 /// The inputs the forward and backward attention kernels share (query, key,
 /// value, then the bias or the byte mask) into `inputs`, and the callee:
-/// `base` with its variant's suffix.
+/// `base` with its variant's suffix (and `_lse` for the kernels that pass
+/// each query's logsumexp from the forward to the backward).
 template <typename Op>
 std::string attentionInputs(OpBuilder &b, Op op, StringRef base, SmallVectorImpl<Value> &inputs,
-                            int64_t &layout) {
+                            int64_t &layout, bool withLse = false) {
   inputs.append({attentionInput(op.getQuery(), 0, layout), attentionInput(op.getKey(), 1, layout),
                  attentionInput(op.getValue(), 2, layout)});
   std::string callee = base.str();
@@ -271,7 +272,53 @@ std::string attentionInputs(OpBuilder &b, Op op, StringRef base, SmallVectorImpl
     inputs.push_back(byteMask(b, op.getLoc(), mask));
     callee += "_masked";
   }
-  return callee + "_f32";
+  return callee + (withLse ? "_lse_f32" : "_f32");
+}
+
+/// Whether the attention kernels serve `op` (f32, a mask or a bias, not both).
+template <typename Op>
+bool fitsAttentionKernel(Op op) {
+  return llvm::all_of(op->getOperands(), [](Value v) { return isF32(v) || isI1(v); }) &&
+         !(op.getMask() && op.getBias());
+}
+
+/// A train step's backward of `op` (its result's cotangent rule, same
+/// operands and attributes) on the kernel: the forward then saves each
+/// query's logsumexp for it.
+AttentionGradOp backwardOnKernel(AttentionOp op) {
+  for (Operation *user : op.getResult().getUsers()) {
+    auto grad = dyn_cast<AttentionGradOp>(user);
+    if (grad && grad.getOut() == op.getResult() && grad.getQuery() == op.getQuery() &&
+        grad.getKey() == op.getKey() && grad.getValue() == op.getValue() &&
+        grad.getMask() == op.getMask() && grad.getBias() == op.getBias() &&
+        grad.getScale() == op.getScale() && grad.getCausal() == op.getCausal() &&
+        fitsAttentionKernel(grad))
+      return grad;
+  }
+  return {};
+}
+
+/// The logsumexp the forward _lse kernel saved for `op`, whose attention
+/// inputs are `inputs` and `out` the forward's output as the kernel wrote it.
+Value savedLogsumexp(AttentionGradOp op, ArrayRef<Value> inputs, Value out) {
+  auto forward = out.getDefiningOp<KernelOp>();
+  if (!forward || forward.getNumResults() != 2 || out != forward.getResult(0) ||
+      !forward.getCallee().ends_with("_lse_f32") || forward.getInputs().size() != inputs.size())
+    return {};
+  // The same operands: query, key, value and a bias as they are, a mask
+  // through its byte cast.
+  for (auto [mine, theirs] : llvm::zip(inputs, forward.getInputs())) {
+    if (mine == theirs)
+      continue;
+    auto a = mine.getDefiningOp<CastOp>(), b = theirs.getDefiningOp<CastOp>();
+    if (!a || !b || a.getInput() != b.getInput())
+      return {};
+  }
+  ArrayAttr scalars = forward.getScalars();
+  if (cast<FloatAttr>(scalars[0]).getValueAsDouble() != op.getScale().convertToDouble() ||
+      cast<IntegerAttr>(scalars[1]).getInt() != (op.getCausal() ? 1 : 0))
+    return {};
+  return forward.getResult(1);
 }
 
 /// Replaces `op` by a kernel call writing `results` ([B, H, S, *] values of
@@ -283,7 +330,8 @@ void replaceWithAttentionKernel(PatternRewriter &rewriter, Operation *op, String
                                 ValueRange inputs,
                                 ArrayRef<SmallVector<std::pair<Value, int64_t>, 4>> sizes,
                                 int firstOutputBit, int64_t layout,
-                                function_ref<SmallVector<Attribute>(int64_t)> scalars) {
+                                function_ref<SmallVector<Attribute>(int64_t)> scalars,
+                                ArrayRef<std::pair<Value, int64_t>> lseSizes = {}) {
   Location loc = op->getLoc();
   SmallVector<bool> swapped;
   SmallVector<Value> outputs;
@@ -302,6 +350,14 @@ void replaceWithAttentionKernel(PatternRewriter &rewriter, Operation *op, String
       type = RankedTensorType::get(shape, type.getElementType());
     }
     outputs.push_back(emptyWithSizes(rewriter, loc, type, dims));
+  }
+  // The forward's saved logsumexp [B, H, S], an extra output no user of
+  // `op` reads but the backward's kernel.
+  if (!lseSizes.empty()) {
+    auto queryType = cast<RankedTensorType>(op->getResult(0).getType());
+    auto lseType = RankedTensorType::get(queryType.getShape().take_front(3),
+                                         queryType.getElementType());
+    outputs.push_back(emptyWithSizes(rewriter, loc, lseType, lseSizes));
   }
   auto kernel = KernelOp::create(rewriter, loc, ValueRange(outputs).getTypes(),
                                  FlatSymbolRefAttr::get(rewriter.getContext(), callee), inputs,
@@ -338,15 +394,19 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
       return rewriter.notifyMatchFailure(op, "the cost rule prefers the unfused chain");
     if (op.getMask() && op.getBias())
       return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
+    bool saveLse = static_cast<bool>(backwardOnKernel(op));
     int64_t layout = 0;
     SmallVector<Value> inputs;
-    std::string callee = attentionInputs(rewriter, op, "kiln_rt_attention", inputs, layout);
+    std::string callee =
+        attentionInputs(rewriter, op, "kiln_rt_attention", inputs, layout, saveLse);
     SmallVector<std::pair<Value, int64_t>, 4> outSizes{
         bhsdDim(op.getQuery(), 0), bhsdDim(op.getQuery(), 1), bhsdDim(op.getQuery(), 2),
         bhsdDim(op.getValue(), 3)};
+    SmallVector<std::pair<Value, int64_t>, 3> lseSizes(outSizes.begin(), outSizes.begin() + 3);
     replaceWithAttentionKernel(rewriter, op, callee, inputs, {outSizes}, /*firstOutputBit=*/3,
                                layout,
-                               [&](int64_t bits) { return attentionScalars(rewriter, op, bits); });
+                               [&](int64_t bits) { return attentionScalars(rewriter, op, bits); },
+                               saveLse ? lseSizes : ArrayRef<std::pair<Value, int64_t>>());
     return success();
   }
 };
@@ -357,14 +417,20 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
 struct AttentionGradToKernel : OpRewritePattern<AttentionGradOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionGradOp op, PatternRewriter &rewriter) const override {
-    if (!llvm::all_of(op->getOperands(), [](Value v) { return isF32(v) || isI1(v); }))
-      return rewriter.notifyMatchFailure(op, "not f32");
-    if (op.getMask() && op.getBias())
-      return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
+    if (!fitsAttentionKernel(op))
+      return rewriter.notifyMatchFailure(op, "not f32, or a mask and a bias");
     int64_t layout = 0;
     SmallVector<Value> inputs;
     std::string callee = attentionInputs(rewriter, op, "kiln_rt_attention_grad", inputs, layout);
-    inputs.append({attentionInput(op.getOut(), 3, layout), attentionInput(op.getDout(), 4, layout)});
+    Value out = attentionInput(op.getOut(), 3, layout);
+    if (Value lse = savedLogsumexp(op, inputs, out)) {
+      StringRef variant(callee);
+      variant.consume_back("_f32");
+      callee = (variant + "_lse_f32").str();
+      inputs.append({out, attentionInput(op.getDout(), 4, layout), lse});
+    } else {
+      inputs.append({out, attentionInput(op.getDout(), 4, layout)});
+    }
     SmallVector<SmallVector<std::pair<Value, int64_t>, 4>, 3> sizes;
     for (Value like : {op.getQuery(), op.getKey(), op.getValue()})
       sizes.push_back({bhsdDim(like, 0), bhsdDim(like, 1), bhsdDim(like, 2), bhsdDim(like, 3)});
@@ -603,8 +669,9 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     }
     if (*chosen == Backend::OneDnn)
       patterns.add<SoftmaxToOneDnn, LayerNormToOneDnn>(&getContext());
-    // Top down: a forward attention chooses its output's layout before the
-    // backward kernel that reads it is made (replaceWithAttentionKernel).
+    // Top down: a forward attention chooses its output's layout, and saves
+    // its logsumexp, before the backward kernel that reads them is made
+    // (replaceWithAttentionKernel, savedLogsumexp).
     GreedyRewriteConfig config;
     config.setUseTopDownTraversal();
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))

@@ -26,6 +26,11 @@ typedef struct attn_args {
   int64_t heads, s_len, t_len, d_len, e_len, nqb;
   int64_t qs[4], ks[4], vs[4], os[4], ms[2]; /* element strides */
   int64_t bs[4]; /* bias element strides, 0 along its broadcast (size 1) dims */
+  /* Each query's logsumexp [B, H, S] (strides lses), or NULL: the forward
+   * writes it for the backward (_lse kernels), which then reads it instead
+   * of recomputing it. */
+  float *lse;
+  int64_t lses[3];
   float scale;
   int causal;
 } attn_args;
@@ -266,10 +271,17 @@ static int64_t attn_args_init(attn_args *a, const kiln_memref *query, const kiln
       if (bias->sizes_strides[i] == 1)
         a->bs[i] = 0;
   }
+  a->lse = NULL;
   a->scale = (float)scale;
   a->causal = causal != 0;
   a->nqb = (a->s_len + QB - 1) / QB;
   return query->sizes_strides[0];
+}
+
+/* Binds the [B, H, S] logsumexp of the _lse kernels. */
+static inline void attn_args_bind_lse(attn_args *a, kiln_memref *lse) {
+  a->lse = (float *)lse->aligned + lse->offset;
+  load_strides(lse, 3, a->lses);
 }
 
 /* A bias of rank < 4 broadcasts from the right ([S, T] over batch and heads):

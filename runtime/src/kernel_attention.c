@@ -22,6 +22,7 @@
  * gather at the bias's query stride (T for a dense [.., S, T] bias), a splat
  * when that dim is broadcast, a plain load when it is contiguous. A -inf bias
  * gives a -inf score, which the softmax treats as hidden like the masks'. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "attention_tiles.h"
@@ -98,6 +99,13 @@ static void attention_item(const attn_args *a, const attn_scratch *w, int64_t it
     for (int64_t e = 0; e < E; ++e)
       orow[e * a->os[3]] = w->ot[e * QB + i] * inv;
   }
+  /* The backward's logsumexp, as it would recompute it (-inf when every key
+   * is hidden). */
+  if (a->lse) {
+    float *lse = a->lse + b * a->lses[0] + h * a->lses[1] + q0 * a->lses[2];
+    for (int64_t i = 0; i < qn; ++i)
+      lse[i * a->lses[2]] = w->m[i] + logf(w->l[i]);
+  }
 }
 
 /* NaN for the outputs of items that could not get scratch memory: wrong, but visibly so. */
@@ -135,9 +143,11 @@ static void attention_range(void *ctx, int64_t begin, int64_t end) {
 
 static void attention(const kiln_memref *query, const kiln_memref *key, const kiln_memref *value,
                       const kiln_memref *mask, const kiln_memref *bias, kiln_memref *out,
-                      double scale, int64_t causal, int64_t layout) {
+                      kiln_memref *lse, double scale, int64_t causal, int64_t layout) {
   attn_args a;
   int64_t batch = attn_args_init(&a, query, key, value, mask, bias, out, scale, causal, layout);
+  if (lse)
+    attn_args_bind_lse(&a, lse);
   if (batch == 0 || a.heads == 0 || a.s_len == 0 || a.e_len == 0)
     return;
   kiln_parallel_for(batch * a.heads * a.nqb, 1, attention_range, &a);
@@ -146,7 +156,7 @@ static void attention(const kiln_memref *query, const kiln_memref *key, const ki
 void kiln_rt_attention_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key), KILN_MEMREF_ARG(value),
                            KILN_MEMREF_ARG(out), double scale, int64_t causal, int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank;
-  attention(query, key, value, NULL, NULL, out, scale, causal, layout);
+  attention(query, key, value, NULL, NULL, out, NULL, scale, causal, layout);
 }
 
 void kiln_rt_attention_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
@@ -154,7 +164,7 @@ void kiln_rt_attention_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                   KILN_MEMREF_ARG(out), double scale, int64_t causal,
                                   int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)mask_rank, (void)out_rank;
-  attention(query, key, value, mask, NULL, out, scale, causal, layout);
+  attention(query, key, value, mask, NULL, out, NULL, scale, causal, layout);
 }
 
 void kiln_rt_attention_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
@@ -163,5 +173,31 @@ void kiln_rt_attention_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
   (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank;
   int64_t words[KILN_BIAS4_WORDS];
   kiln_memref *bias4 = bias_as_rank4(bias, bias_rank, words);
-  attention(query, key, value, NULL, bias4, out, scale, causal, layout);
+  attention(query, key, value, NULL, bias4, out, NULL, scale, causal, layout);
+}
+
+void kiln_rt_attention_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                               KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(lse),
+                               double scale, int64_t causal, int64_t layout) {
+  (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank, (void)lse_rank;
+  attention(query, key, value, NULL, NULL, out, lse, scale, causal, layout);
+}
+
+void kiln_rt_attention_masked_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                      KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
+                                      KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(lse), double scale,
+                                      int64_t causal, int64_t layout) {
+  (void)query_rank, (void)key_rank, (void)value_rank, (void)mask_rank, (void)out_rank;
+  (void)lse_rank;
+  attention(query, key, value, mask, NULL, out, lse, scale, causal, layout);
+}
+
+void kiln_rt_attention_bias_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                    KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
+                                    KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(lse), double scale,
+                                    int64_t causal, int64_t layout) {
+  (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank, (void)lse_rank;
+  int64_t words[KILN_BIAS4_WORDS];
+  kiln_memref *bias4 = bias_as_rank4(bias, bias_rank, words);
+  attention(query, key, value, NULL, bias4, out, lse, scale, causal, layout);
 }

@@ -7,8 +7,9 @@
  * as in the forward (Q^T and dO^T, a block of QB queries per tile), an item
  *  1. packs every query block of the head once (scaled Q^T, dO^T) with
  *     Delta = rowsum(dO * O) per query;
- *  2. recomputes each query's logsumexp with the forward's online softmax
- *     over all keys (the one pass more than a backward from a saved lse);
+ *  2. takes each query's logsumexp from the forward (_lse kernels, which
+ *     the forward's _lse kernel wrote), or recomputes it with the forward's
+ *     online softmax over all keys (one pass more);
  *  3. walks the keys a block of KB at a time, and for each key block the
  *     query blocks that see it:
  *       S^T = K_blk Q^T (+ bias, masks),  P^T = exp(S^T - lse),
@@ -151,6 +152,16 @@ static void logsumexp_block(const attn_args *a, const grad_scratch *w, int64_t b
     lse[i] = w->m[i] + logf(w->l[i]); /* -inf when every key is hidden */
 }
 
+/* Step 2 from the forward's lse; lanes past qn get 0 (they are never stored). */
+static void load_lse_block(const attn_args *a, const grad_scratch *w, int64_t b, int64_t h,
+                           int64_t qb) {
+  int64_t q0 = qb * QB, qn = block_len(a->s_len, q0, QB);
+  const float *src = a->lse + b * a->lses[0] + h * a->lses[1] + q0 * a->lses[2];
+  float *lse = w->lse + qb * QB;
+  for (int64_t i = 0; i < QB; ++i)
+    lse[i] = i < qn ? src[i * a->lses[2]] : 0.0f;
+}
+
 /* tr[i][t] = src[t][i] for t < kn, i < qn: a [kn][QB] tile to [QB][KB]. */
 static void transpose_block(const float *src, float *tr, int64_t kn, int64_t qn) {
   for (int64_t i = 0; i < qn; ++i)
@@ -201,7 +212,10 @@ static void backward_head(const grad_args *g, const grad_scratch *w, int64_t bh)
   int64_t D = a->d_len, E = a->e_len;
   for (int64_t qb = 0; qb < a->nqb; ++qb) {
     pack_query_block(g, w, b, h, qb);
-    logsumexp_block(a, w, b, h, qb);
+    if (a->lse)
+      load_lse_block(a, w, b, h, qb);
+    else
+      logsumexp_block(a, w, b, h, qb);
   }
   float *dk = g->dk + b * g->dks[0] + h * g->dks[1];
   float *dv = g->dv + b * g->dvs[0] + h * g->dvs[1];
@@ -264,11 +278,13 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
 static void attention_grad(const kiln_memref *query, const kiln_memref *key,
                            const kiln_memref *value, const kiln_memref *mask,
                            const kiln_memref *bias, kiln_memref *out, const kiln_memref *dout,
-                           kiln_memref *dquery, kiln_memref *dkey, kiln_memref *dvalue,
-                           double scale, int64_t causal, int64_t layout) {
+                           kiln_memref *lse, kiln_memref *dquery, kiln_memref *dkey,
+                           kiln_memref *dvalue, double scale, int64_t causal, int64_t layout) {
   grad_args g;
   int64_t batch =
       attn_args_init(&g.fwd, query, key, value, mask, bias, out, scale, causal, layout);
+  if (lse)
+    attn_args_bind_lse(&g.fwd, lse);
   g.dout = (const float *)dout->aligned + dout->offset;
   g.dq = (float *)dquery->aligned + dquery->offset;
   g.dk = (float *)dkey->aligned + dkey->offset;
@@ -287,8 +303,8 @@ void kiln_rt_attention_grad_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                 int64_t causal, int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank, (void)dout_rank;
   (void)dquery_rank, (void)dkey_rank, (void)dvalue_rank;
-  attention_grad(query, key, value, NULL, NULL, out, dout, dquery, dkey, dvalue, scale, causal,
-                 layout);
+  attention_grad(query, key, value, NULL, NULL, out, dout, NULL, dquery, dkey, dvalue, scale,
+                 causal, layout);
 }
 
 void kiln_rt_attention_grad_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
@@ -299,8 +315,8 @@ void kiln_rt_attention_grad_masked_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(k
                                        int64_t layout) {
   (void)query_rank, (void)key_rank, (void)value_rank, (void)mask_rank, (void)out_rank;
   (void)dout_rank, (void)dquery_rank, (void)dkey_rank, (void)dvalue_rank;
-  attention_grad(query, key, value, mask, NULL, out, dout, dquery, dkey, dvalue, scale, causal,
-                 layout);
+  attention_grad(query, key, value, mask, NULL, out, dout, NULL, dquery, dkey, dvalue, scale,
+                 causal, layout);
 }
 
 void kiln_rt_attention_grad_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
@@ -313,6 +329,44 @@ void kiln_rt_attention_grad_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key
   (void)dquery_rank, (void)dkey_rank, (void)dvalue_rank;
   int64_t words[KILN_BIAS4_WORDS];
   kiln_memref *bias4 = bias_as_rank4(bias, bias_rank, words);
-  attention_grad(query, key, value, NULL, bias4, out, dout, dquery, dkey, dvalue, scale, causal,
-                 layout);
+  attention_grad(query, key, value, NULL, bias4, out, dout, NULL, dquery, dkey, dvalue, scale,
+                 causal, layout);
+}
+
+void kiln_rt_attention_grad_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                    KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(out),
+                                    KILN_MEMREF_ARG(dout), KILN_MEMREF_ARG(lse),
+                                    KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
+                                    KILN_MEMREF_ARG(dvalue), double scale, int64_t causal,
+                                    int64_t layout) {
+  (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank, (void)dout_rank;
+  (void)lse_rank, (void)dquery_rank, (void)dkey_rank, (void)dvalue_rank;
+  attention_grad(query, key, value, NULL, NULL, out, dout, lse, dquery, dkey, dvalue, scale,
+                 causal, layout);
+}
+
+void kiln_rt_attention_grad_masked_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                           KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
+                                           KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
+                                           KILN_MEMREF_ARG(lse), KILN_MEMREF_ARG(dquery),
+                                           KILN_MEMREF_ARG(dkey), KILN_MEMREF_ARG(dvalue),
+                                           double scale, int64_t causal, int64_t layout) {
+  (void)query_rank, (void)key_rank, (void)value_rank, (void)mask_rank, (void)out_rank;
+  (void)dout_rank, (void)lse_rank, (void)dquery_rank, (void)dkey_rank, (void)dvalue_rank;
+  attention_grad(query, key, value, mask, NULL, out, dout, lse, dquery, dkey, dvalue, scale,
+                 causal, layout);
+}
+
+void kiln_rt_attention_grad_bias_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                         KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
+                                         KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
+                                         KILN_MEMREF_ARG(lse), KILN_MEMREF_ARG(dquery),
+                                         KILN_MEMREF_ARG(dkey), KILN_MEMREF_ARG(dvalue),
+                                         double scale, int64_t causal, int64_t layout) {
+  (void)query_rank, (void)key_rank, (void)value_rank, (void)out_rank, (void)dout_rank;
+  (void)lse_rank, (void)dquery_rank, (void)dkey_rank, (void)dvalue_rank;
+  int64_t words[KILN_BIAS4_WORDS];
+  kiln_memref *bias4 = bias_as_rank4(bias, bias_rank, words);
+  attention_grad(query, key, value, NULL, bias4, out, dout, lse, dquery, dkey, dvalue, scale,
+                 causal, layout);
 }

@@ -105,12 +105,29 @@ void kiln_rt_attention_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
                                 KILN_MEMREF_ARG(out), double scale, int64_t causal,
                                 int64_t layout);
 
+/* The same three writing also lse f32 [B, H, S], each query's logsumexp of
+ * its scaled, biased and masked scores (-inf when every key is hidden), for
+ * the backward's _lse kernels: a train step's forward and backward of one
+ * attention. */
+void kiln_rt_attention_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                               KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(lse),
+                               double scale, int64_t causal, int64_t layout);
+void kiln_rt_attention_masked_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                      KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
+                                      KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(lse), double scale,
+                                      int64_t causal, int64_t layout);
+void kiln_rt_attention_bias_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                    KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
+                                    KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(lse), double scale,
+                                    int64_t causal, int64_t layout);
+
 /* The backward of the three above (kiln.attention_grad), flash-attention
  * style: from query, key, value (and mask or bias) as there, the forward's
  * out [B, H, S, E] and its cotangent dout [B, H, S, E] -> dquery, dkey,
  * dvalue of query's, key's and value's shapes. Each query's logsumexp is
- * recomputed, a block of queries against a block of keys at a time; the
- * S x T probabilities are never formed. A query with every key hidden (NaN
+ * recomputed, or read from lse [B, H, S] after dout in the _lse kernels
+ * (written by the forward's _lse kernel); then a block of queries against
+ * a block of keys at a time, the S x T probabilities are never formed. A query with every key hidden (NaN
  * out) gets NaN gradients. Parallel over B x H. layout: any bits of
  * KILN_ATTENTION_LAYOUT_*. */
 void kiln_rt_attention_grad_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
@@ -130,6 +147,24 @@ void kiln_rt_attention_grad_bias_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key
                                      KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
                                      KILN_MEMREF_ARG(dvalue), double scale, int64_t causal,
                                      int64_t layout);
+void kiln_rt_attention_grad_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                    KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(out),
+                                    KILN_MEMREF_ARG(dout), KILN_MEMREF_ARG(lse),
+                                    KILN_MEMREF_ARG(dquery), KILN_MEMREF_ARG(dkey),
+                                    KILN_MEMREF_ARG(dvalue), double scale, int64_t causal,
+                                    int64_t layout);
+void kiln_rt_attention_grad_masked_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                           KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(mask),
+                                           KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
+                                           KILN_MEMREF_ARG(lse), KILN_MEMREF_ARG(dquery),
+                                           KILN_MEMREF_ARG(dkey), KILN_MEMREF_ARG(dvalue),
+                                           double scale, int64_t causal, int64_t layout);
+void kiln_rt_attention_grad_bias_lse_f32(KILN_MEMREF_ARG(query), KILN_MEMREF_ARG(key),
+                                         KILN_MEMREF_ARG(value), KILN_MEMREF_ARG(bias),
+                                         KILN_MEMREF_ARG(out), KILN_MEMREF_ARG(dout),
+                                         KILN_MEMREF_ARG(lse), KILN_MEMREF_ARG(dquery),
+                                         KILN_MEMREF_ARG(dkey), KILN_MEMREF_ARG(dvalue),
+                                         double scale, int64_t causal, int64_t layout);
 
 /* Layer norm's gradients (kiln.layer_norm_grad): x, dout and dx f32 [..., D]
  * (rank 1-6), weight, dweight, dbias [D] -> dx, and the weight's and bias's

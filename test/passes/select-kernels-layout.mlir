@@ -7,10 +7,10 @@
 // CHECK-LABEL: func.func @split_heads
 // CHECK-SAME:    (%[[Q:.*]]: tensor<2x?x4x16xf32>, %[[K:.*]]: tensor<2x?x4x16xf32>, %[[V:.*]]: tensor<2x?x4x16xf32>, %[[G:.*]]: tensor<2x?x4x16xf32>)
 // CHECK-NOT:     kiln.transpose
-// CHECK:         %[[O:.*]] = kiln.kernel @kiln_rt_attention_f32 ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) outs(%{{.*}} : tensor<2x?x4x16xf32>) scalars [2.500000e-01, 1, 15]
-// CHECK:         %[[D:.*]]:3 = kiln.kernel @kiln_rt_attention_grad_f32 ins(%[[Q]], %[[K]], %[[V]], %[[O]], %[[G]] : {{.*}}) outs({{.*}} : tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>) scalars [2.500000e-01, 1, 255]
+// CHECK:         %[[O:.*]]:2 = kiln.kernel @kiln_rt_attention_lse_f32 ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) outs(%{{.*}}, %{{.*}} : tensor<2x?x4x16xf32>, tensor<2x4x?xf32>) scalars [2.500000e-01, 1, 15]
+// CHECK:         %[[D:.*]]:3 = kiln.kernel @kiln_rt_attention_grad_lse_f32 ins(%[[Q]], %[[K]], %[[V]], %[[O]]#0, %[[G]], %[[O]]#1 : {{.*}}) outs({{.*}} : tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>) scalars [2.500000e-01, 1, 255]
 // CHECK-NOT:     kiln.transpose
-// CHECK:         return %[[O]], %[[D]]#0, %[[D]]#1, %[[D]]#2
+// CHECK:         return %[[O]]#0, %[[D]]#0, %[[D]]#1, %[[D]]#2
 func.func @split_heads(%q: tensor<2x?x4x16xf32>, %k: tensor<2x?x4x16xf32>, %v: tensor<2x?x4x16xf32>, %g: tensor<2x?x4x16xf32>)
     -> (tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>) {
   %qt = kiln.transpose %q [0, 2, 1, 3] : (tensor<2x?x4x16xf32>) -> tensor<2x4x?x16xf32>

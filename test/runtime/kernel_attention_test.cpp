@@ -569,4 +569,126 @@ TEST(AttentionLayout, BshdOperandsGiveTheSameResultsForwardAndBackward) {
   EXPECT_EQ(dvT, toBshd(dv, B, H, T, E));
 }
 
+// --- the _lse kernels: the forward saves each query's logsumexp for the backward ---
+
+// Runs a forward and a backward (plain, masked or biased, causal), either the
+// _lse pair or the recomputing pair; lse is what the forward saved.
+struct Pass {
+  std::vector<float> out, lse, dq, dk, dv;
+};
+enum class Variant { Plain, Masked, Bias };
+Pass runPair(Variant variant, bool withLse, int32_t threads) {
+  const int64_t B = 2, H = 3, S = 70, T = 80, D = 8, E = 5;
+  const double scale = 0.3;
+  ThreadCount tc(threads);
+  std::vector<float> q = kiln_test::uniformFloats(B * H * S * D, 21),
+                     k = kiln_test::uniformFloats(B * H * T * D, 22),
+                     v = kiln_test::uniformFloats(B * H * T * E, 23),
+                     dout = kiln_test::uniformFloats(B * H * S * E, 24),
+                     bias = kiln_test::uniformFloats(S * T, 25);
+  std::vector<uint8_t> mask = key_padding(B, T, 26);
+  Pass p;
+  p.out.assign(B * H * S * E, 0.0f);
+  p.lse.assign(B * H * S, 0.0f);
+  p.dq.assign(q.size(), 0.0f);
+  p.dk.assign(k.size(), 0.0f);
+  p.dv.assign(v.size(), 0.0f);
+  Desc qd(q.data(), {B, H, S, D}), kd(k.data(), {B, H, T, D}), vd(v.data(), {B, H, T, E}),
+      od(p.out.data(), {B, H, S, E}), gd(dout.data(), {B, H, S, E}), ld(p.lse.data(), {B, H, S}),
+      dqd(p.dq.data(), {B, H, S, D}), dkd(p.dk.data(), {B, H, T, D}),
+      dvd(p.dv.data(), {B, H, T, E}), md(mask.data(), {B, T}), bd(bias.data(), {S, T});
+  switch (variant) {
+  case Variant::Plain:
+    if (withLse) {
+      kiln_rt_attention_lse_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 4, od.get(), 3, ld.get(),
+                                scale, 1, 0);
+      kiln_rt_attention_grad_lse_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 4, od.get(), 4,
+                                     gd.get(), 3, ld.get(), 4, dqd.get(), 4, dkd.get(), 4,
+                                     dvd.get(), scale, 1, 0);
+    } else {
+      kiln_rt_attention_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 4, od.get(), scale, 1, 0);
+      kiln_rt_attention_grad_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 4, od.get(), 4, gd.get(),
+                                 4, dqd.get(), 4, dkd.get(), 4, dvd.get(), scale, 1, 0);
+    }
+    break;
+  case Variant::Masked:
+    if (withLse) {
+      kiln_rt_attention_masked_lse_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 2, md.get(), 4,
+                                       od.get(), 3, ld.get(), scale, 1, 0);
+      kiln_rt_attention_grad_masked_lse_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 2, md.get(), 4,
+                                            od.get(), 4, gd.get(), 3, ld.get(), 4, dqd.get(), 4,
+                                            dkd.get(), 4, dvd.get(), scale, 1, 0);
+    } else {
+      kiln_rt_attention_masked_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 2, md.get(), 4,
+                                   od.get(), scale, 1, 0);
+      kiln_rt_attention_grad_masked_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 2, md.get(), 4,
+                                        od.get(), 4, gd.get(), 4, dqd.get(), 4, dkd.get(), 4,
+                                        dvd.get(), scale, 1, 0);
+    }
+    break;
+  case Variant::Bias:
+    if (withLse) {
+      kiln_rt_attention_bias_lse_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 2, bd.get(), 4,
+                                     od.get(), 3, ld.get(), scale, 1, 0);
+      kiln_rt_attention_grad_bias_lse_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 2, bd.get(), 4,
+                                          od.get(), 4, gd.get(), 3, ld.get(), 4, dqd.get(), 4,
+                                          dkd.get(), 4, dvd.get(), scale, 1, 0);
+    } else {
+      kiln_rt_attention_bias_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 2, bd.get(), 4, od.get(),
+                                 scale, 1, 0);
+      kiln_rt_attention_grad_bias_f32(4, qd.get(), 4, kd.get(), 4, vd.get(), 2, bd.get(), 4,
+                                      od.get(), 4, gd.get(), 4, dqd.get(), 4, dkd.get(), 4,
+                                      dvd.get(), scale, 1, 0);
+    }
+    break;
+  }
+  // The saved lse against a double logsumexp of the same scores.
+  if (withLse)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t i = 0; i < S; ++i) {
+          std::vector<double> scores;
+          for (int64_t t = 0; t <= std::min(i, T - 1); ++t) {
+            if (variant == Variant::Masked && !mask[b * T + t])
+              continue;
+            double x = 0;
+            for (int64_t d = 0; d < D; ++d)
+              x += double(q[((b * H + h) * S + i) * D + d]) * k[((b * H + h) * T + t) * D + d];
+            x *= scale;
+            if (variant == Variant::Bias)
+              x += bias[i * T + t];
+            scores.push_back(x);
+          }
+          double expected = -std::numeric_limits<double>::infinity();
+          if (!scores.empty()) {
+            double m = *std::max_element(scores.begin(), scores.end()), sum = 0;
+            for (double x : scores)
+              sum += std::exp(x - m);
+            expected = m + std::log(sum);
+          }
+          float got = p.lse[(b * H + h) * S + i];
+          if (std::isinf(expected))
+            EXPECT_TRUE(std::isinf(got) && got < 0) << "lse[" << b << ", " << h << ", " << i << "]";
+          else
+            EXPECT_NEAR(expected, got, 1e-5 * std::max(1.0, std::abs(expected)))
+                << "lse[" << b << ", " << h << ", " << i << "]";
+        }
+  return p;
+}
+
+// The backward from the saved lse computes exactly what it computed from its
+// own recomputed one, in every variant and at 1 and 2 threads.
+TEST(AttentionLse, SavedLogsumexpGivesTheRecomputedGradientsBitForBit) {
+  for (Variant variant : {Variant::Plain, Variant::Masked, Variant::Bias})
+    for (int32_t threads : {1, 2}) {
+      SCOPED_TRACE("variant " + std::to_string(int(variant)) + ", threads " +
+                   std::to_string(threads));
+      Pass saved = runPair(variant, true, threads), recomputed = runPair(variant, false, threads);
+      expect_same(saved.out, recomputed.out);
+      expect_same(saved.dq, recomputed.dq);
+      expect_same(saved.dk, recomputed.dk);
+      expect_same(saved.dv, recomputed.dv);
+    }
+}
+
 } // namespace
