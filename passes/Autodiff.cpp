@@ -60,23 +60,66 @@ Value castTo(OpBuilder &b, Location loc, Value grad, Type type) {
 
 /// Elementwise ops cheap enough to run twice rather than keep their result.
 bool isCheapElementwise(Operation *op) {
-  return isa<GeluOp, ReluOp, SigmoidOp, TanhOp, ExpOp, ErfOp, NegOp, AbsOp>(op);
+  return isa<GeluOp, ReluOp, SigmoidOp, TanhOp, ExpOp, ErfOp, NegOp, AbsOp, AddOp, SubOp, MulOp>(
+      op);
 }
 
-/// Forward values the backward reads again that one cheap elementwise op
-/// makes from a value the backward reads anyway (gelu(h), whose rule reads
-/// h) are computed again right before their first backward read: the
-/// forward's copy is then free after its last forward reader instead of
-/// living through the backward, one buffer less at the peak.
+/// Forward values the backward reads again that a cheap elementwise op makes
+/// from values the backward has anyway (gelu(h), whose rule reads h; SwiGLU's
+/// sigmoid(gate), gate * sigmoid(gate) and its product with up) are computed
+/// again right before their first backward read: the forward's copies are
+/// then free after their last forward reader instead of living through the
+/// backward, a buffer less at the peak for each.
 void recomputeCheapValues(Block &body, Operation *firstBackward) {
+  // Program order from one numbering (isBeforeInBlock would renumber the
+  // block after every insertion): a copy is placed right before an op of the
+  // backward, its anchor, and ordered by that op's position.
+  DenseMap<Operation *, unsigned> position, anchor;
+  for (auto [i, op] : llvm::enumerate(body))
+    position[&op] = i;
+  unsigned backwardStart = position.lookup(firstBackward);
+  auto positionOf = [&](Operation *op) {
+    auto it = anchor.find(op);
+    return it != anchor.end() ? it->second : position.lookup(op);
+  };
   auto inBackward = [&](Operation *user) {
     Operation *ancestor = body.findAncestorOpInBlock(*user);
-    return ancestor && !ancestor->isBeforeInBlock(firstBackward);
+    return ancestor && positionOf(ancestor) >= backwardStart;
   };
+  // The backward's own copy of each value computed again.
+  DenseMap<Value, Value> again;
+  // What the backward can read at no cost in memory: what it reads anyway,
+  // arguments, constants and parameters, and the copies above.
+  auto free = [&](Value value) {
+    if (again.count(value) || isa<BlockArgument>(value))
+      return true;
+    Operation *producer = value.getDefiningOp();
+    if (producer && (producer->hasTrait<OpTrait::ConstantLike>() || isa<ParamOp>(producer)))
+      return true;
+    return llvm::any_of(value.getUsers(), inBackward);
+  };
+  // A copy goes before its first reader; one it reads that was placed later
+  // (for a later first reader of its own) moves up before it.
+  std::function<void(Value, Operation *)> hoistBefore = [&](Value value, Operation *point) {
+    Operation *producer = value.getDefiningOp();
+    if (!producer || !anchor.count(producer) || anchor[producer] <= position.lookup(point))
+      return;
+    for (Value operand : producer->getOperands())
+      hoistBefore(operand, point);
+    producer->moveBefore(point);
+    anchor[producer] = position.lookup(point);
+  };
+  // The forward's ops, taken before any copy goes in (a copy may land right
+  // before the first op of the backward, where a walk would meet it).
+  SmallVector<Operation *> forward;
   for (Operation &op : body) {
     if (&op == firstBackward)
       break;
-    if (!isCheapElementwise(&op) || !llvm::any_of(op.getOperand(0).getUsers(), inBackward))
+    forward.push_back(&op);
+  }
+  for (Operation *forwardOp : forward) {
+    Operation &op = *forwardOp;
+    if (!isCheapElementwise(&op) || !llvm::all_of(op.getOperands(), free))
       continue;
     SmallVector<OpOperand *> backwardReads;
     Operation *first = nullptr;
@@ -85,15 +128,25 @@ void recomputeCheapValues(Block &body, Operation *firstBackward) {
         continue;
       backwardReads.push_back(&use);
       Operation *user = body.findAncestorOpInBlock(*use.getOwner());
-      if (!first || user->isBeforeInBlock(first))
+      if (!first || positionOf(user) < positionOf(first))
         first = user;
     }
     if (backwardReads.empty())
       continue;
+    // Readers are ops of the backward as the rules built it (a copy reads
+    // only the copies of earlier ops), so `first` has a position.
+    IRMapping copies;
+    for (Value operand : op.getOperands())
+      if (Value copy = again.lookup(operand)) {
+        hoistBefore(copy, first);
+        copies.map(operand, copy);
+      }
     OpBuilder b(first);
-    Value again = b.clone(op)->getResult(0);
+    Operation *clone = b.clone(op, copies);
+    anchor[clone] = position.lookup(first);
+    again[op.getResult(0)] = clone->getResult(0);
     for (OpOperand *use : backwardReads)
-      use->set(again);
+      use->set(clone->getResult(0));
   }
 }
 

@@ -58,3 +58,70 @@ module {
     return %s : tensor<f32>
   }
 }
+
+// -----
+
+// SwiGLU, down(gate * sigmoid(gate) * up): gate and up are read by the
+// backward anyway, so sigmoid(gate), the product with gate and the product
+// with up are each computed again there (in the order their copies need),
+// and the forward keeps none of them.
+// CHECK-LABEL: func.func @swiglu
+// CHECK:       %[[G:.*]] = kiln.matmul %arg0, %{{.*}} : {{.*}} -> tensor<4x16xf32>
+// CHECK:       %[[U:.*]] = kiln.matmul %arg0, %{{.*}} : {{.*}} -> tensor<4x16xf32>
+// CHECK:       %[[S:.*]] = kiln.sigmoid %[[G]]
+// CHECK:       %[[SILU:.*]] = kiln.mul %[[G]], %[[S]]
+// CHECK:       %[[P:.*]] = kiln.mul %[[SILU]], %[[U]]
+// CHECK:       kiln.matmul %[[P]], %{{.*}} : {{.*}} -> tensor<4x8xf32>
+// CHECK-NOT:   %[[S]]{{[^0-9]}}
+// CHECK-NOT:   %[[SILU]]{{[^0-9]}}
+// CHECK-NOT:   %[[P]]{{[^0-9]}}
+// CHECK:       %[[S2:.*]] = kiln.sigmoid %[[G]]
+// CHECK:       %[[SILU2:.*]] = kiln.mul %[[G]], %[[S2]]
+// CHECK:       %[[P2:.*]] = kiln.mul %[[SILU2]], %[[U]]
+// CHECK:       kiln.transpose %[[P2]]
+// CHECK:       return
+module {
+  kiln.parameter @gate : tensor<8x16xf32>
+  kiln.parameter @up : tensor<8x16xf32>
+  kiln.parameter @down : tensor<16x8xf32>
+  func.func @swiglu(%x: tensor<4x8xf32> {kiln.dims = [4, 8], kiln.name = "x"}) -> (tensor<f32> {kiln.dims = [], kiln.name = "loss"}) attributes {kiln.entry, kiln.train = {params = ["gate", "up", "down"]}} {
+    %wg = kiln.param @gate : tensor<8x16xf32>
+    %wu = kiln.param @up : tensor<8x16xf32>
+    %wd = kiln.param @down : tensor<16x8xf32>
+    %g = kiln.matmul %x, %wg : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+    %u = kiln.matmul %x, %wu : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
+    %s = kiln.sigmoid %g : tensor<4x16xf32>
+    %silu = kiln.mul %g, %s : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+    %p = kiln.mul %silu, %u : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+    %y = kiln.matmul %p, %wd : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+    %l = kiln.reduce_sum %y axes = [0, 1] : (tensor<4x8xf32>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
+
+// -----
+
+// A backward function whose very first op reads the value to compute again
+// (mul's rule, for w, reads gelu(h)): the copy goes before that op, and is
+// not taken for a forward op and copied again. The backward function's own
+// forward copies are dead and go.
+// CHECK-LABEL: func.func private @act.vjp(
+// CHECK-NEXT:  %[[AGAIN:.*]] = kiln.gelu %arg0
+// CHECK-NEXT:  kiln.mul %arg2, %[[AGAIN]]
+// CHECK-NOT:   kiln.gelu
+// CHECK:       return
+module {
+  kiln.parameter @w : tensor<4x8xf32>
+  func.func private @act(%h: tensor<4x8xf32> {kiln.dims = [4, 8]}, %w: tensor<4x8xf32> {kiln.param = "w"}) -> (tensor<4x8xf32> {kiln.dims = [4, 8]}) {
+    %g = kiln.gelu %h : tensor<4x8xf32>
+    %m = kiln.mul %w, %g : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+    return %m : tensor<4x8xf32>
+  }
+  func.func @fit(%x: tensor<4x8xf32> {kiln.dims = [4, 8], kiln.name = "x"}) -> (tensor<f32> {kiln.dims = [], kiln.name = "loss"}) attributes {kiln.entry, kiln.train = {params = ["w"]}} {
+    %w = kiln.param @w : tensor<4x8xf32>
+    %h = kiln.mul %x, %w : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+    %y = call @act(%h, %w) : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+    %l = kiln.reduce_sum %y axes = [0, 1] : (tensor<4x8xf32>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
