@@ -70,7 +70,10 @@ bool isCheapElementwise(Operation *op) {
 /// again right before their first backward read: the forward's copies are
 /// then free after their last forward reader instead of living through the
 /// backward, a buffer less at the peak for each.
-void recomputeCheapValues(Block &body, Operation *firstBackward) {
+void recomputeCheapValues(Block &body, ArrayRef<Operation *> forward) {
+  Operation *firstBackward = forward.empty() ? &body.front() : forward.back()->getNextNode();
+  if (firstBackward == body.getTerminator())
+    return;
   // Program order from one numbering (isBeforeInBlock would renumber the
   // block after every insertion): a copy is placed right before an op of the
   // backward, its anchor, and ordered by that op's position.
@@ -109,14 +112,8 @@ void recomputeCheapValues(Block &body, Operation *firstBackward) {
     producer->moveBefore(point);
     anchor[producer] = position.lookup(point);
   };
-  // The forward's ops, taken before any copy goes in (a copy may land right
-  // before the first op of the backward, where a walk would meet it).
-  SmallVector<Operation *> forward;
-  for (Operation &op : body) {
-    if (&op == firstBackward)
-      break;
-    forward.push_back(&op);
-  }
+  // The forward's ops as listed before any copy went in (a copy may land
+  // right before the first op of the backward, where a walk would meet it).
   for (Operation *forwardOp : forward) {
     Operation &op = *forwardOp;
     if (!isCheapElementwise(&op) || !llvm::all_of(op.getOperands(), free))
@@ -150,17 +147,6 @@ void recomputeCheapValues(Block &body, Operation *firstBackward) {
   }
 }
 
-/// Runs `appendBackward` on `body` and then recomputes what is cheap to.
-LogicalResult appendBackwardPass(Block &body, function_ref<LogicalResult()> appendBackward) {
-  Operation *lastForward = body.getTerminator()->getPrevNode();
-  if (failed(appendBackward()))
-    return failure();
-  Operation *firstBackward = lastForward ? lastForward->getNextNode() : &body.front();
-  if (firstBackward != body.getTerminator())
-    recomputeCheapValues(body, firstBackward);
-  return success();
-}
-
 class Differentiator {
 public:
   explicit Differentiator(ModuleOp module) : module(module), symbols(module) {}
@@ -171,7 +157,8 @@ public:
 
 private:
   /// Appends to `body` (before its terminator) the backward pass from the
-  /// cotangents in `cotangents`, which it extends to every varied value.
+  /// cotangents in `cotangents`, which it extends to every varied value,
+  /// then computes cheap values again there (recomputeCheapValues).
   LogicalResult backprop(Block &body, const DenseSet<Value> &varied,
                          DenseMap<Value, Value> &cotangents);
   LogicalResult backpropCall(OpBuilder &b, func::CallOp call, ArrayRef<Value> resultGrads,
@@ -226,6 +213,7 @@ LogicalResult Differentiator::backprop(Block &body, const DenseSet<Value> &varie
       if (grad && varied.contains(operand))
         accumulate(b, op->getLoc(), cotangents, operand, grad);
   }
+  recomputeCheapValues(body, forward);
   return success();
 }
 
@@ -332,7 +320,7 @@ FailureOr<func::FuncOp> Differentiator::getBackwardFunction(func::FuncOp callee,
     if (varied.contains(value))
       accumulate(b, callee.getLoc(), cotangents, value, grad);
   }
-  if (failed(appendBackwardPass(*body, [&] { return backprop(*body, varied, cotangents); })))
+  if (failed(backprop(*body, varied, cotangents)))
     return failure();
 
   b.setInsertionPoint(ret);
@@ -389,7 +377,7 @@ LogicalResult Differentiator::differentiateEntry(func::FuncOp func) {
     cotangents[loss] =
         arith::ConstantOp::create(b, func.getLoc(), DenseElementsAttr::get(type, one));
   }
-  if (failed(appendBackwardPass(body, [&] { return backprop(body, varied, cotangents); })))
+  if (failed(backprop(body, varied, cotangents)))
     return failure();
 
   // One gradient per trained parameter, summed over its reads.

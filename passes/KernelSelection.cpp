@@ -255,24 +255,24 @@ Value attentionInput(Value value, int bit, int64_t &layout) {
 }
 
 /// The inputs the forward and backward attention kernels share (query, key,
-/// value, then the bias or the byte mask) into `inputs`, and the callee:
-/// `base` with its variant's suffix (and `_lse` for the kernels that pass
-/// each query's logsumexp from the forward to the backward).
+/// value, then the bias or the byte mask) into `inputs`.
 template <typename Op>
-std::string attentionInputs(OpBuilder &b, Op op, StringRef base, SmallVectorImpl<Value> &inputs,
-                            int64_t &layout, bool withLse = false) {
+void attentionInputs(OpBuilder &b, Op op, SmallVectorImpl<Value> &inputs, int64_t &layout) {
   inputs.append({attentionInput(op.getQuery(), 0, layout), attentionInput(op.getKey(), 1, layout),
                  attentionInput(op.getValue(), 2, layout)});
-  std::string callee = base.str();
-  if (Value bias = op.getBias()) {
+  if (Value bias = op.getBias())
     inputs.push_back(bias);
-    callee += "_bias";
-  }
-  if (Value mask = op.getMask()) {
+  if (Value mask = op.getMask())
     inputs.push_back(byteMask(b, op.getLoc(), mask));
-    callee += "_masked";
-  }
-  return callee + (withLse ? "_lse_f32" : "_f32");
+}
+
+/// The attention kernel for `op`: `base` with its variant's suffix, and
+/// `_lse` for the pair that passes each query's logsumexp from the forward
+/// to the backward.
+template <typename Op>
+std::string attentionCallee(Op op, StringRef base, bool withLse) {
+  StringRef variant = op.getBias() ? "_bias" : op.getMask() ? "_masked" : "";
+  return (base + variant + (withLse ? "_lse" : "") + "_f32").str();
 }
 
 /// Whether the attention kernels serve `op` (f32, a mask or a bias, not both).
@@ -387,18 +387,16 @@ void replaceWithAttentionKernel(PatternRewriter &rewriter, Operation *op, String
 struct AttentionToKernel : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
-    if (!isF32(op.getQuery()) || !isF32(op.getKey()) || !isF32(op.getValue()))
-      return rewriter.notifyMatchFailure(op, "not f32");
+    if (!fitsAttentionKernel(op))
+      return rewriter.notifyMatchFailure(op, "not f32, or a mask and a bias");
     auto query = cast<RankedTensorType>(op.getQuery().getType());
     if (!preferFlashAttention(query.getDimSize(2)))
       return rewriter.notifyMatchFailure(op, "the cost rule prefers the unfused chain");
-    if (op.getMask() && op.getBias())
-      return rewriter.notifyMatchFailure(op, "the kernel takes a mask or a bias, not both");
     bool saveLse = static_cast<bool>(backwardOnKernel(op));
     int64_t layout = 0;
     SmallVector<Value> inputs;
-    std::string callee =
-        attentionInputs(rewriter, op, "kiln_rt_attention", inputs, layout, saveLse);
+    attentionInputs(rewriter, op, inputs, layout);
+    std::string callee = attentionCallee(op, "kiln_rt_attention", saveLse);
     SmallVector<std::pair<Value, int64_t>, 4> outSizes{
         bhsdDim(op.getQuery(), 0), bhsdDim(op.getQuery(), 1), bhsdDim(op.getQuery(), 2),
         bhsdDim(op.getValue(), 3)};
@@ -421,16 +419,13 @@ struct AttentionGradToKernel : OpRewritePattern<AttentionGradOp> {
       return rewriter.notifyMatchFailure(op, "not f32, or a mask and a bias");
     int64_t layout = 0;
     SmallVector<Value> inputs;
-    std::string callee = attentionInputs(rewriter, op, "kiln_rt_attention_grad", inputs, layout);
+    attentionInputs(rewriter, op, inputs, layout);
     Value out = attentionInput(op.getOut(), 3, layout);
-    if (Value lse = savedLogsumexp(op, inputs, out)) {
-      StringRef variant(callee);
-      variant.consume_back("_f32");
-      callee = (variant + "_lse_f32").str();
-      inputs.append({out, attentionInput(op.getDout(), 4, layout), lse});
-    } else {
-      inputs.append({out, attentionInput(op.getDout(), 4, layout)});
-    }
+    Value lse = savedLogsumexp(op, inputs, out);
+    std::string callee = attentionCallee(op, "kiln_rt_attention_grad", bool(lse));
+    inputs.append({out, attentionInput(op.getDout(), 4, layout)});
+    if (lse)
+      inputs.push_back(lse);
     SmallVector<SmallVector<std::pair<Value, int64_t>, 4>, 3> sizes;
     for (Value like : {op.getQuery(), op.getKey(), op.getValue()})
       sizes.push_back({bhsdDim(like, 0), bhsdDim(like, 1), bhsdDim(like, 2), bhsdDim(like, 3)});

@@ -475,16 +475,9 @@ LogicalResult MatmulOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   // function (a weight's gradient before its input's), x's buffer is free
   // again before dx takes one.
   Operation *xProducer = x.getDefiningOp();
-  bool xIsActivation = xProducer && !isa<ParamOp>(xProducer);
-  Value dx, dy;
-  if (xIsActivation) {
-    dy = buildDy();
-    dx = buildDx();
-  } else {
-    dx = buildDx();
-    dy = buildDy();
-  }
-  return setGrads(operandGrads, *this, {dx, dy});
+  Value dy = xProducer && !isa<ParamOp>(xProducer) ? buildDy() : Value();
+  Value dx = buildDx();
+  return setGrads(operandGrads, *this, {dx, dy ? dy : buildDy()});
 }
 
 LogicalResult TransposeOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
