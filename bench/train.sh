@@ -6,7 +6,7 @@
 #  - one pre-norm transformer block (d 512, 8 heads, MLP 2048), batch 8,
 #    sequence 128, AdamW, on the mean squared error to a target.
 # At 1 and 2 threads, pinned (OMP_PROC_BIND=close, OMP_PLACES=cores), medians.
-# Then the memory of one call (Kiln: arena + gradients; PyTorch: the profiled
+# Then the memory of one call (Kiln: the step's arena, gradients included; PyTorch: the profiled
 # peak of a step) and 10,000 more MLP steps with the resident set before and
 # after. Models in
 # bench/train/*.kiln; the PyTorch side and the seeded weights in
@@ -77,7 +77,7 @@ print(f"{'threads':8} {'case':22} {'kiln ms':>9} {'torch ms':>9} {'kiln/torch':>
 for (threads, case), v in sorted(ms.items()):
     print(f"{threads[8:]:8} {case:22} {v['kiln']:9.3f} {v['torch']:9.3f} "
           f"{v['kiln'] / v['torch']:11.2f}")
-print("== memory of one train call (Kiln: arena + gradients; torch: profiled peak of the step)")
+print("== memory of one train call (Kiln: the step's arena, gradients included; torch: profiled peak of the step)")
 print(f"{'case':22} {'kiln MB':>9} {'torch MB':>9} {'kiln/torch':>11}")
 for case, v in sorted(mb.items()):
     if "kiln" in v and "torch" in v:

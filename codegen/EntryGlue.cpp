@@ -125,11 +125,12 @@ void addTrainGlue(Module &module, const EntrySpec &entry, unsigned index,
   auto runtime = [&](StringRef name, ArrayRef<Type *> params) {
     return module.getOrInsertFunction(name, FunctionType::get(i32, params, false));
   };
-  size_t numDims = entry.symbols.size(), numInputs = entry.inputs.size();
-  // (model, [lr], dims..., inputs..., rest...) -> the runtime's (model,
-  // index, dims[], inputs[], [lr], rest...).
-  auto define = [&](const std::string &suffix, bool takesLr, unsigned numRest,
+  size_t numDims = entry.symbols.size();
+  // (model, [lr], dims..., [inputs...], rest...) -> the runtime's (model,
+  // index, dims[], [inputs[]], [lr], rest...).
+  auto define = [&](const std::string &suffix, bool takesLr, bool takesInputs, unsigned numRest,
                     FunctionCallee callee) {
+    size_t numInputs = takesInputs ? entry.inputs.size() : 0;
     SmallVector<Type *> params{ptr};
     if (takesLr)
       params.push_back(f32);
@@ -144,18 +145,21 @@ void addTrainGlue(Module &module, const EntrySpec &entry, unsigned index,
       dims.push_back(f->getArg(next++));
     for (size_t i = 0; i < numInputs; ++i)
       inputs.push_back(f->getArg(next++));
-    SmallVector<Value *> args{f->getArg(0), b.getInt32(index), stackArray(b, i64, dims, "dims"),
-                              stackArray(b, ptr, inputs, "inputs")};
+    SmallVector<Value *> args{f->getArg(0), b.getInt32(index), stackArray(b, i64, dims, "dims")};
+    if (takesInputs)
+      args.push_back(stackArray(b, ptr, inputs, "inputs"));
     if (lr)
       args.push_back(lr);
     while (next < f->arg_size())
       args.push_back(f->getArg(next++));
     b.CreateRet(b.CreateCall(callee, args));
   };
-  define(entry.name, /*takesLr=*/true, 1,
+  define(entry.name, /*takesLr=*/true, /*takesInputs=*/true, 1,
          runtime("kiln_rt_train_step", {ptr, i32, ptr, ptr, f32, ptr}));
-  define(entry.name + "_grads", /*takesLr=*/false, 2,
+  define(entry.name + "_grads", /*takesLr=*/false, /*takesInputs=*/true, 2,
          runtime("kiln_rt_train_grads", {ptr, i32, ptr, ptr, ptr, ptr}));
+  define(entry.name + "_step_bytes", /*takesLr=*/false, /*takesInputs=*/false, 1,
+         runtime("kiln_rt_train_step_bytes", {ptr, i32, ptr, ptr}));
 
   // NAME_<train>_apply(model, lr, grads).
   Function *apply =

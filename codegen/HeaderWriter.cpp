@@ -117,8 +117,8 @@ void writeCacheApi(const ModelInterface &model, const GenerationSpec &generation
      << " *cache, const int64_t *tokens, float *" << decode.outputs[0].name << ");\n";
 }
 
-/// NAME_<train>, NAME_<train>_grads and NAME_<train>_apply (docs/abi.md,
-/// "Training").
+/// NAME_<train>, NAME_<train>_step_bytes, NAME_<train>_grads and
+/// NAME_<train>_apply (docs/abi.md, "Training").
 void writeTrainApi(const ModelInterface &model, const EntrySpec &entry, llvm::raw_ostream &os) {
   const std::string &name = model.modelName;
   const TrainSpec &train = *entry.train;
@@ -151,25 +151,34 @@ void writeTrainApi(const ModelInterface &model, const EntrySpec &entry, llvm::ra
   os << "/* Values in the gradient buffer of " << name << "_" << entry.name
      << "_grads/_apply. */\n";
   os << "#define " << ENTRY << "_NUM_GRADS " << train.numGrads << "\n";
-  os << "/* Scratch memory the model uses per call. */\n";
+  os << "/* Scratch memory the model uses per call of " << name << "_" << entry.name
+     << "_grads. A step keeps\n"
+     << " * its gradients there too, where activations are dead by the time each is\n"
+     << " * computed, and past them when none are: at most " << ENTRY
+     << "_NUM_GRADS * 4 more\n"
+     << " * bytes (and 64 per parameter); " << name << "_" << entry.name
+     << "_step_bytes says how many. */\n";
   os << "#define " << ENTRY << "_ARENA_BYTES"
      << (entry.symbols.empty() ? "" : "(" + symbolList(entry.symbols) + ")") << " "
      << arenaExpr(entry) << "\n";
-  auto signature = [&](const std::string &suffix, bool takesLr, llvm::StringRef rest) {
+  auto signature = [&](const std::string &suffix, bool takesLr, bool takesInputs,
+                       llvm::StringRef rest) {
     os << "int " << name << "_" << entry.name << suffix << "(" << name << "_model *model";
     if (takesLr)
       os << ", float lr";
     for (const std::string &symbol : entry.symbols)
       os << ", int64_t " << symbol;
-    for (const TensorSpec &t : entry.inputs)
+    for (const TensorSpec &t : takesInputs ? entry.inputs : std::vector<TensorSpec>())
       os << ", const " << cType(t.dtype) << " *" << t.name;
     os << rest << ");\n";
   };
   os << "/* One training step: forward, backward and the optimizer update. */\n";
-  signature("", true, ", float *loss");
+  signature("", true, true, ", float *loss");
+  os << "/* The memory a step uses at these dims: its arena, gradients included. */\n";
+  signature("_step_bytes", false, false, ", size_t *bytes");
   os << "/* Forward and backward only: the loss, and the gradients into\n"
      << " * grads[" << ENTRY << "_NUM_GRADS] (e.g. to all-reduce them across processes). */\n";
-  signature("_grads", false, ", float *loss, float *grads");
+  signature("_grads", false, true, ", float *loss, float *grads");
   os << "/* The optimizer update from grads[" << ENTRY << "_NUM_GRADS]. */\n";
   os << "int " << name << "_" << entry.name << "_apply(" << name
      << "_model *model, float lr, const float *grads);\n";

@@ -265,20 +265,51 @@ FailureOr<ModelInterface> ModelInterface::fromKilnModule(ModuleOp module) {
   return model;
 }
 
+namespace {
+std::vector<ArenaTerm> readTerms(ArrayAttr terms) {
+  std::vector<ArenaTerm> result;
+  for (auto term : terms.getAsRange<DictionaryAttr>()) {
+    ArenaTerm &arenaTerm = result.emplace_back();
+    arenaTerm.coeff = term.getAs<IntegerAttr>("coeff").getInt();
+    for (auto symbol : term.getAs<ArrayAttr>("symbols").getAsRange<StringAttr>())
+      arenaTerm.symbols.push_back(symbol.str());
+  }
+  return result;
+}
+
+llvm::json::Array termsJson(const std::vector<ArenaTerm> &terms) {
+  llvm::json::Array result;
+  for (const ArenaTerm &term : terms) {
+    llvm::json::Array symbols;
+    for (const std::string &s : term.symbols)
+      symbols.push_back(s);
+    result.push_back(llvm::json::Object{{"coeff", term.coeff}, {"symbols", std::move(symbols)}});
+  }
+  return result;
+}
+} // namespace
+
 LogicalResult ModelInterface::readArenaPlan(ModuleOp module) {
   for (EntrySpec &entry : entries) {
     auto func = module.lookupSymbol<func::FuncOp>(entry.name);
     auto terms = func ? func->getAttrOfType<ArrayAttr>("kiln.arena") : nullptr;
     if (!terms)
       return module.emitError("entry '") << entry.name << "' has no arena plan";
-    entry.arena.clear();
-    for (auto term : terms.getAsRange<DictionaryAttr>()) {
-      ArenaTerm arenaTerm;
-      arenaTerm.coeff = term.getAs<IntegerAttr>("coeff").getInt();
-      for (auto symbol : term.getAs<ArrayAttr>("symbols").getAsRange<StringAttr>())
-        arenaTerm.symbols.push_back(symbol.str());
-      entry.arena.push_back(std::move(arenaTerm));
-    }
+    entry.arena = readTerms(terms);
+    if (!entry.train)
+      continue;
+    auto space = func->getAttrOfType<DictionaryAttr>("kiln.grad_space");
+    auto births = space ? space.getAs<DenseI64ArrayAttr>("births") : nullptr;
+    auto busy = space ? space.getAs<ArrayAttr>("busy") : nullptr;
+    if (!births || !busy || births.size() != static_cast<int64_t>(entry.train->params.size()))
+      return module.emitError("train entry '") << entry.name << "' has no gradient space";
+    GradSpace &gradSpace = entry.train->gradSpace;
+    gradSpace.births.assign(births.asArrayRef().begin(), births.asArrayRef().end());
+    gradSpace.busy.clear();
+    for (auto span : busy.getAsRange<DictionaryAttr>())
+      gradSpace.busy.push_back({readTerms(span.getAs<ArrayAttr>("offset")),
+                                readTerms(span.getAs<ArrayAttr>("size")),
+                                span.getAs<IntegerAttr>("last").getInt()});
   }
   return success();
 }
@@ -313,13 +344,6 @@ void ModelInterface::readPreparedKernels(ModuleOp module) {
 std::string ModelInterface::manifestJson() const {
   llvm::json::Array entriesJson;
   for (const EntrySpec &entry : entries) {
-    llvm::json::Array arena;
-    for (const ArenaTerm &term : entry.arena) {
-      llvm::json::Array symbols;
-      for (const std::string &s : term.symbols)
-        symbols.push_back(s);
-      arena.push_back(llvm::json::Object{{"coeff", term.coeff}, {"symbols", std::move(symbols)}});
-    }
     llvm::json::Array symbols;
     for (const std::string &s : entry.symbols)
       symbols.push_back(s);
@@ -327,7 +351,7 @@ std::string ModelInterface::manifestJson() const {
                                  {"symbols", std::move(symbols)},
                                  {"inputs", tensorsJson(entry.inputs)},
                                  {"outputs", tensorsJson(entry.outputs)},
-                                 {"arena", std::move(arena)}};
+                                 {"arena", termsJson(entry.arena)}};
     if (const std::optional<TrainSpec> &train = entry.train) {
       llvm::json::Object settings;
       for (const auto &[key, value] : train->settings)
@@ -335,10 +359,18 @@ std::string ModelInterface::manifestJson() const {
       llvm::json::Array params;
       for (unsigned index : train->params)
         params.push_back(static_cast<int64_t>(index));
-      entryJson["train"] = llvm::json::Object{{"optimizer", train->optimizer},
-                                              {"settings", std::move(settings)},
-                                              {"clip_grad_norm", train->clipGradNorm.value_or(0.0)},
-                                              {"params", std::move(params)}};
+      llvm::json::Array busy;
+      for (const ArenaSpan &span : train->gradSpace.busy)
+        busy.push_back(llvm::json::Object{{"offset", termsJson(span.offset)},
+                                          {"size", termsJson(span.size)},
+                                          {"last", span.last}});
+      entryJson["train"] = llvm::json::Object{
+          {"optimizer", train->optimizer},
+          {"settings", std::move(settings)},
+          {"clip_grad_norm", train->clipGradNorm.value_or(0.0)},
+          {"params", std::move(params)},
+          {"grad_space", llvm::json::Object{{"births", llvm::json::Array(train->gradSpace.births)},
+                                            {"busy", std::move(busy)}}}};
     }
     entriesJson.push_back(std::move(entryJson));
   }

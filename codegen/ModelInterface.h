@@ -34,6 +34,21 @@ struct ArenaTerm {
   std::vector<std::string> symbols;
 };
 
+/// Arena bytes [offset, offset + size) in use until position `last` of the
+/// entry's body.
+struct ArenaSpan {
+  std::vector<ArenaTerm> offset, size;
+  int64_t last = 0;
+};
+
+/// Where a train step may put its gradients (PlanArena's kiln.grad_space):
+/// gradient i is first written at position births[i] and may take arena bytes
+/// that no span still in use then covers.
+struct GradSpace {
+  std::vector<int64_t> births;
+  std::vector<ArenaSpan> busy;
+};
+
 /// What makes an entry a train entry (docs/abi.md, "Training"): its outputs
 /// are the loss and then the gradient of each trained parameter, in `params`
 /// order, which is also their order in the flat gradient buffer.
@@ -44,6 +59,7 @@ struct TrainSpec {
   std::optional<double> clipGradNorm;
   std::vector<unsigned> params; // indices into ModelInterface::params
   int64_t numGrads = 0;         // values in the gradient buffer
+  GradSpace gradSpace;          // from the bufferized module
 };
 
 struct EntrySpec {
@@ -83,7 +99,8 @@ struct ModelInterface {
 
   /// Reads parameters and entries from a module in the kiln dialect.
   static mlir::FailureOr<ModelInterface> fromKilnModule(mlir::ModuleOp module);
-  /// Reads each entry's `kiln.arena` terms from the bufferized module.
+  /// Reads each entry's `kiln.arena` terms (and a train entry's
+  /// `kiln.grad_space`) from the bufferized module.
   mlir::LogicalResult readArenaPlan(mlir::ModuleOp module);
 
   /// Library kernel calls whose primitives can be made at create time.

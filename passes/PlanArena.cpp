@@ -19,6 +19,12 @@
 // each product of symbols has among the calls. A callee's scratch is planned
 // once, however many layers call it.
 //
+// A train entry also records where its gradients may go (kiln.grad_space):
+// each gradient output's first use, and the arena spans in use at or after
+// the first of them. The runtime places the gradients of a step in the
+// arena's bytes that are dead by the time each is first written, once the
+// symbolic dims are known (runtime/src/grad_layout.c).
+//
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnDialect.h"
 #include "passes/MethodFunctions.h"
@@ -247,6 +253,59 @@ int64_t packGroup(MutableArrayRef<Buffer *> group) {
   return peak;
 }
 
+/// A polynomial as the manifest's list of {coeff, symbols} terms.
+ArrayAttr termsAttr(OpBuilder &b, const Polynomial &polynomial) {
+  SmallVector<Attribute> terms;
+  for (const auto &[monomial, coeff] : polynomial) {
+    if (coeff == 0)
+      continue;
+    SmallVector<Attribute> names;
+    for (const std::string &symbol : monomial)
+      names.push_back(b.getStringAttr(symbol));
+    terms.push_back(b.getDictionaryAttr({b.getNamedAttr("coeff", b.getI64IntegerAttr(coeff)),
+                                         b.getNamedAttr("symbols", b.getArrayAttr(names))}));
+  }
+  return b.getArrayAttr(terms);
+}
+
+/// Bytes [offset, offset + size) of the arena, in use until position `last`.
+struct ArenaSpan {
+  Polynomial offset, size;
+  unsigned last = 0;
+};
+
+/// kiln.grad_space of a train entry: `births`, the position of each gradient
+/// output's first use (in argument order), and `busy`, the spans still in use
+/// at or after the earliest birth. A gradient may take any bytes no span
+/// with `last` at or after its birth covers.
+DictionaryAttr gradSpaceAttr(OpBuilder &b, func::FuncOp func, Block &block,
+                             const DenseMap<Operation *, unsigned> &positions,
+                             ArrayRef<ArenaSpan> spans) {
+  SmallVector<int64_t> births;
+  for (BlockArgument arg : block.getArguments()) {
+    if (!func.getArgAttr(arg.getArgNumber(), kGradAttrName))
+      continue;
+    std::optional<unsigned> first;
+    for (Operation *user : arg.getUsers()) {
+      unsigned position = positionIn(block, user, positions);
+      first = first ? std::min(*first, position) : position;
+    }
+    // A gradient nothing writes is never written: it is free at the end.
+    births.push_back(first.value_or(positions.size()));
+  }
+  unsigned earliest = births.empty() ? 0 : *llvm::min_element(births);
+  SmallVector<Attribute> busy;
+  for (const ArenaSpan &span : spans) {
+    if (span.last < earliest)
+      continue;
+    busy.push_back(b.getDictionaryAttr({b.getNamedAttr("offset", termsAttr(b, span.offset)),
+                                        b.getNamedAttr("size", termsAttr(b, span.size)),
+                                        b.getNamedAttr("last", b.getI64IntegerAttr(span.last))}));
+  }
+  return b.getDictionaryAttr({b.getNamedAttr("births", b.getDenseI64ArrayAttr(births)),
+                              b.getNamedAttr("busy", b.getArrayAttr(busy))});
+}
+
 /// A function planned: its arena size in its own symbols.
 struct Plan {
   Polynomial size;
@@ -406,8 +465,17 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
                                            arith::ConstantIndexOp::create(b, loc, coeff));
     };
     Plan plan;
+    // Where each buffer went, for a train entry's gradient space.
+    SmallVector<ArenaSpan> spans;
     for (auto &[monomial, group] : groups) {
       int64_t peak = packGroup(group);
+      for (Buffer *buffer : group) {
+        ArenaSpan &span = spans.emplace_back();
+        span.offset = plan.size;
+        span.offset[monomial] += buffer->offset;
+        span.size[monomial] = buffer->coeff;
+        span.last = buffer->end;
+      }
       Value unit = unitOf(monomial);
       for (Buffer *buffer : group) {
         OpBuilder::InsertionGuard guard(b);
@@ -431,21 +499,22 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
           memref::ViewOp::create(b, frame.call.getLoc(), arenaType, arena, base, ValueRange{size});
       frame.call->insertOperands(0, {view.getResult()});
     }
+    if (!calls.empty()) {
+      ArenaSpan &span = spans.emplace_back();
+      span.offset = plan.size;
+      span.size = frames;
+      for (const CallFrame &frame : calls)
+        span.last = std::max(span.last, positions.lookup(frame.call));
+    }
     for (const auto &[monomial, coeff] : frames)
       plan.size[monomial] += coeff;
+    if (func->hasAttr(kTrainAttrName))
+      func->setAttr("kiln.grad_space", gradSpaceAttr(b, func, block, positions, spans));
 
     // Erased only now: the builder's insertion point may sit on an alloc.
     for (Buffer &buffer : buffers)
       buffer.alloc.erase();
-    SmallVector<Attribute> terms;
-    for (const auto &[monomial, coeff] : plan.size) {
-      SmallVector<Attribute> names;
-      for (const std::string &symbol : monomial)
-        names.push_back(b.getStringAttr(symbol));
-      terms.push_back(b.getDictionaryAttr({b.getNamedAttr("coeff", b.getI64IntegerAttr(coeff)),
-                                           b.getNamedAttr("symbols", b.getArrayAttr(names))}));
-    }
-    func->setAttr("kiln.arena", b.getArrayAttr(terms));
+    func->setAttr("kiln.arena", termsAttr(b, plan.size));
     return plan;
   }
 };

@@ -3,7 +3,7 @@
  *
  *   train_timing WEIGHTS.safetensors THREADS STEPS [RSS_STEPS]
  *
- * Prints "kiln <case> ms <median>" and the model's train memory; with
+ * Prints "kiln <case> ms <median>" and the memory of a step; with
  * RSS_STEPS, runs that many more steps and prints the resident set before
  * and after them (growth would be a leak). */
 #define _POSIX_C_SOURCE 200809L
@@ -28,6 +28,7 @@ static void fill(void) {
 }
 #define STEP(model, loss) mlp784_step(model, 0.01f, B, x, y, loss)
 #define NUM_GRADS MLP784_STEP_NUM_GRADS
+#define STEP_BYTES(model, bytes) mlp784_step_step_bytes(model, B, bytes)
 #define ARENA MLP784_STEP_ARENA_BYTES(B)
 #define MOMENTS 1
 #elif defined(MODEL_INFONCE)
@@ -37,6 +38,7 @@ static void fill(void) {
 static void fill(void) {}
 #define STEP(model, loss) infonce_step(model, 0.01f, loss)
 #define NUM_GRADS INFONCE_STEP_NUM_GRADS
+#define STEP_BYTES(model, bytes) infonce_step_step_bytes(model, bytes)
 #define ARENA INFONCE_STEP_ARENA_BYTES
 #define MOMENTS 0
 #elif defined(MODEL_BLOCK)
@@ -54,6 +56,7 @@ static void fill(void) {
 }
 #define STEP(model, loss) block_step(model, 1e-4f, B, S, x, target, loss)
 #define NUM_GRADS BLOCK_STEP_NUM_GRADS
+#define STEP_BYTES(model, bytes) block_step_step_bytes(model, B, S, bytes)
 #define ARENA BLOCK_STEP_ARENA_BYTES(B, S)
 #define MOMENTS 2
 #elif defined(MODEL_GPT)
@@ -71,6 +74,7 @@ static void fill(void) {
 }
 #define STEP(model, loss) gpt_step(model, 3e-4f, B, S, ids, targets, loss)
 #define NUM_GRADS GPT_STEP_NUM_GRADS
+#define STEP_BYTES(model, bytes) gpt_step_step_bytes(model, B, S, bytes)
 #define ARENA GPT_STEP_ARENA_BYTES(B, S)
 #define MOMENTS 2
 #else
@@ -120,13 +124,18 @@ int main(int argc, char **argv) {
   }
   qsort(times, (size_t)steps, sizeof *times, compare);
   printf("kiln %s ms %.3f\n", CASE, times[steps / 2]);
-  /* A call's working memory is its arena and the gradient buffer; the optimizer state
-   * persists between calls, as PyTorch's does. */
+  /* A step's working memory is its arena, which holds the gradients too (in
+   * activations' dead bytes where it can); the optimizer state persists
+   * between calls, as PyTorch's does. */
+  size_t step_bytes = 0;
+  if (STEP_BYTES(model, &step_bytes) != 0)
+    return fprintf(stderr, "step_bytes: %s\n", M(last_error)(model)), 1;
   double arena_mb = (double)(ARENA) / 1e6, grads_mb = (double)NUM_GRADS * 4 / 1e6;
-  printf("memory %s: arena %.1f MB + gradients %.1f MB = %.1f MB per call, optimizer state "
-         "%.1f MB (loss %.4f)\n",
-         CASE, arena_mb, grads_mb, arena_mb + grads_mb, grads_mb * MOMENTS, loss);
-  printf("kilnmem %s MB %.1f\n", CASE, arena_mb + grads_mb);
+  double step_mb = (double)step_bytes / 1e6;
+  printf("memory %s: %.1f MB per step (activations' arena %.1f MB, gradients %.1f MB, "
+         "%.1f MB of them past the activations), optimizer state %.1f MB (loss %.4f)\n",
+         CASE, step_mb, arena_mb, grads_mb, step_mb - arena_mb, grads_mb * MOMENTS, loss);
+  printf("kilnmem %s MB %.1f\n", CASE, step_mb);
   if (rss_steps > 0) {
     long before = rss_kb();
     for (long i = 0; i < rss_steps; ++i)

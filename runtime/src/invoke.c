@@ -8,6 +8,7 @@
 #include "checked.h"
 #include "large_alloc.h"
 #include "memref.h"
+#include "invoke.h"
 #include "model.h"
 #include "parallel.h"
 
@@ -16,17 +17,19 @@
 
 static void *unconst(const void *p) { return (void *)(uintptr_t)p; }
 
-/* Resolves t's dims with the bound symbols into sizes and checks that the
- * tensor's byte size and strides fit in int64. */
+/* Resolves t's dims with the bound symbols into sizes (when not NULL) and
+ * checks that the tensor's byte size and strides fit in int64. */
 static int32_t bind_sizes(kiln_model *m, const kiln_entry_spec *e, const kiln_tensor_spec *t,
                           const char *role, const int64_t *dims, int64_t *sizes) {
   int64_t bytes = kiln_dtype_size(t->dtype);
   bool overflow = false;
   for (int32_t i = 0; i < t->rank; ++i) {
     int64_t d = t->dims[i];
-    sizes[i] = d >= 0 ? d : dims[KILN_DIM_SYMBOL_INDEX(d)];
+    int64_t size = d >= 0 ? d : dims[KILN_DIM_SYMBOL_INDEX(d)];
+    if (sizes)
+      sizes[i] = size;
     /* Zero dims make numel 0 but not the strides: multiply them all. */
-    overflow |= !kiln_mul_i64(bytes, sizes[i] ? sizes[i] : 1, &bytes);
+    overflow |= !kiln_mul_i64(bytes, size ? size : 1, &bytes);
   }
   if (overflow)
     return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
@@ -36,28 +39,17 @@ static int32_t bind_sizes(kiln_model *m, const kiln_entry_spec *e, const kiln_te
   return KILN_OK;
 }
 
-/* The arena's byte size: sum over terms of coeff * product(symbols). */
-static int32_t arena_size(kiln_model *m, const kiln_entry_spec *e, const int64_t *dims,
-                          int64_t *bytes) {
-  int64_t total = 0;
-  for (int32_t i = 0; i < e->num_terms; ++i) {
-    int64_t term = e->terms[i].coeff;
-    bool ok = true;
-    for (int32_t j = 0; j < e->terms[i].num_symbols; ++j)
-      ok = ok && kiln_mul_i64(term, dims[e->terms[i].symbols[j]], &term);
-    if (!ok || !kiln_add_i64(total, term, &total) ||
-        (uint64_t)total > SIZE_MAX - KILN_ARENA_ALIGN)
-      return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
-                         "the arena of entry '%s' would overflow with these symbolic dims",
-                         e->name);
-  }
-  *bytes = total;
+int32_t kiln_arena_bytes(kiln_model *m, const kiln_entry_spec *e, const int64_t *dims,
+                         int64_t *bytes) {
+  if (!kiln_polynomial_eval(&e->arena, dims, bytes) ||
+      (uint64_t)*bytes > SIZE_MAX - KILN_ARENA_ALIGN)
+    return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "the arena of entry '%s' would overflow with these symbolic dims",
+                       e->name);
   return KILN_OK;
 }
 
-/* Takes the model's arena when it is free (growing it if needed), else a
- * fresh one for this call; *shared says which. NULL when allocation fails. */
-static void *acquire_arena(kiln_model *m, int64_t bytes, bool *shared) {
+void *kiln_acquire_arena(kiln_model *m, int64_t bytes, bool *shared) {
   /* At least one line, so the kernels always get a valid, aligned pointer. */
   size_t need = ((size_t)bytes + KILN_ARENA_ALIGN - 1) / KILN_ARENA_ALIGN * KILN_ARENA_ALIGN;
   if (need == 0)
@@ -78,25 +70,29 @@ static void *acquire_arena(kiln_model *m, int64_t bytes, bool *shared) {
   return aligned_alloc(KILN_ARENA_ALIGN, need);
 }
 
-static void release_arena(kiln_model *m, void *arena, bool shared) {
+void kiln_release_arena(kiln_model *m, void *arena, bool shared) {
   if (shared)
     atomic_flag_clear_explicit(&m->arena_busy, memory_order_release);
   else
     free(arena);
 }
 
-/* Checks the pointers in a list of inputs or outputs. */
+/* Checks the pointers in a list of inputs or outputs, and their sizes. */
 static int32_t check_tensors(kiln_model *m, const kiln_entry_spec *e, const char *role,
                              int32_t count, const kiln_tensor_spec *specs,
-                             const void *const *ptrs) {
+                             const void *const *ptrs, const int64_t *dims) {
   if (count > 0 && !ptrs)
     return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
                        "the %s array is NULL but entry '%s' has %d %ss", role, e->name,
                        (int)count, role);
-  for (int32_t i = 0; i < count; ++i)
+  for (int32_t i = 0; i < count; ++i) {
     if (!ptrs[i])
       return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
                          "%s '%s' of entry '%s' is NULL", role, specs[i].name, e->name);
+    int32_t status = bind_sizes(m, e, &specs[i], role, dims, NULL);
+    if (status != KILN_OK)
+      return status;
+  }
   return KILN_OK;
 }
 
@@ -118,17 +114,14 @@ static int32_t build_tensors(kiln_model *m, const kiln_entry_spec *e, const char
   return KILN_OK;
 }
 
-int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *dims,
-                       const void *const *inputs, void *const *outputs) {
-  if (!model)
+int32_t kiln_check_dims(kiln_model *m, int32_t entry_index, const int64_t *dims) {
+  if (!m)
     return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT, "the model is NULL");
-  kiln_model *m = model;
   if (entry_index < 0 || entry_index >= m->manifest.num_entries)
     return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
                        "entry index %d is out of range: model '%s' has %d entries",
                        (int)entry_index, m->manifest.model, (int)m->manifest.num_entries);
   const kiln_entry_spec *e = &m->manifest.entries[entry_index];
-
   if (e->num_symbols > 0 && !dims)
     return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
                        "the dims array is NULL but entry '%s' has %d symbolic dims",
@@ -138,13 +131,22 @@ int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *di
       return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
                          "symbolic dim '%s' of entry '%s' must be >= 1, got %lld",
                          e->symbols[k], e->name, (long long)dims[k]);
-  int32_t status = check_tensors(m, e, "input", e->num_inputs, e->inputs, inputs);
-  if (status == KILN_OK)
-    status = check_tensors(m, e, "output", e->num_outputs, e->outputs,
-                           (const void *const *)outputs);
+  return KILN_OK;
+}
+
+int32_t kiln_check_call(kiln_model *m, int32_t entry_index, const int64_t *dims,
+                        const void *const *inputs) {
+  int32_t status = kiln_check_dims(m, entry_index, dims);
   if (status != KILN_OK)
     return status;
+  const kiln_entry_spec *e = &m->manifest.entries[entry_index];
+  return check_tensors(m, e, "input", e->num_inputs, e->inputs, inputs, dims);
+}
 
+int32_t kiln_invoke_in(kiln_model *m, int32_t entry_index, const int64_t *dims,
+                       const void *const *inputs, void *const *outputs, void *arena,
+                       int64_t arena_bytes) {
+  const kiln_entry_spec *e = &m->manifest.entries[entry_index];
   /* Scratch: the pointer array, then the arena, input and output descriptors
    * (parameter descriptors are prebuilt). Ranks and counts come from the
    * manifest, so these sums are small. */
@@ -167,19 +169,11 @@ int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *di
   void **ptrs = descriptors + 1 + num_params;
   unsigned char *arena_desc = scratch + (num_ptrs * sizeof(void *) + 7) / 8 * 8;
   unsigned char *next = arena_desc + kiln_memref_size(1);
-  status = build_tensors(m, e, "input", e->num_inputs, e->inputs, inputs, dims, &next, &ptrs);
+  int32_t status =
+      build_tensors(m, e, "input", e->num_inputs, e->inputs, inputs, dims, &next, &ptrs);
   if (status == KILN_OK)
     status = build_tensors(m, e, "output", e->num_outputs, e->outputs,
                            (const void *const *)outputs, dims, &next, &ptrs);
-  int64_t arena_bytes = 0;
-  if (status == KILN_OK)
-    status = arena_size(m, e, dims, &arena_bytes);
-  bool shared = false;
-  void *arena = NULL;
-  if (status == KILN_OK && !(arena = acquire_arena(m, arena_bytes, &shared)))
-    status = kiln_errorf(&m->error, KILN_ERROR_OUT_OF_MEMORY,
-                         "out of memory allocating the %lld-byte arena of entry '%s'",
-                         (long long)arena_bytes, e->name);
   if (status == KILN_OK) {
     kiln_memref_init((kiln_memref *)(void *)arena_desc, arena, 1, &arena_bytes);
     descriptors[0] = arena_desc;
@@ -189,9 +183,33 @@ int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *di
     int32_t previous_threads = kiln_set_thread_count(m->num_threads);
     m->entries[entry_index](descriptors);
     kiln_set_thread_count(previous_threads);
-    release_arena(m, arena, shared);
   }
   if (scratch != stack_scratch)
     free(scratch);
+  return status;
+}
+
+int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                       const void *const *inputs, void *const *outputs) {
+  int32_t status = kiln_check_call(model, entry_index, dims, inputs);
+  if (status != KILN_OK)
+    return status;
+  kiln_model *m = model;
+  const kiln_entry_spec *e = &m->manifest.entries[entry_index];
+  status = check_tensors(m, e, "output", e->num_outputs, e->outputs,
+                         (const void *const *)outputs, dims);
+  int64_t arena_bytes = 0;
+  if (status == KILN_OK)
+    status = kiln_arena_bytes(m, e, dims, &arena_bytes);
+  if (status != KILN_OK)
+    return status;
+  bool shared = false;
+  void *arena = kiln_acquire_arena(m, arena_bytes, &shared);
+  if (!arena)
+    return kiln_errorf(&m->error, KILN_ERROR_OUT_OF_MEMORY,
+                       "out of memory allocating the %lld-byte arena of entry '%s'",
+                       (long long)arena_bytes, e->name);
+  status = kiln_invoke_in(m, entry_index, dims, inputs, outputs, arena, arena_bytes);
+  kiln_release_arena(m, arena, shared);
   return status;
 }

@@ -161,23 +161,26 @@ static bool parse_tensors(ctx *c, const kiln_json *obj, const char *key,
   return true;
 }
 
-static bool parse_arena(ctx *c, const kiln_json *obj, kiln_entry_spec *e) {
-  const kiln_json *arena = optional_array(c, obj, "arena", e->name);
-  if (!arena || !check_count(c, arena, "arena terms"))
+/* [{"coeff": n >= 0, "symbols": [symbols of entry e]}] into *p. */
+static bool parse_polynomial(ctx *c, const kiln_json *list, const kiln_entry_spec *e,
+                             kiln_polynomial *p, const char *what) {
+  if (list->kind != KILN_JSON_ARRAY)
+    return bad(c, list, "%s of entry '%s' is not an array", what, e->name);
+  if (!check_count(c, list, what))
     return false;
-  if (!alloc_array(c, (void **)&e->terms, arena->u.array.count, sizeof *e->terms))
+  if (!alloc_array(c, (void **)&p->terms, list->u.array.count, sizeof *p->terms))
     return false;
-  e->num_terms = (int32_t)arena->u.array.count;
-  for (int32_t i = 0; i < e->num_terms; ++i) {
-    const kiln_json *term = &arena->u.array.items[i];
-    kiln_arena_term *t = &e->terms[i];
+  p->num_terms = (int32_t)list->u.array.count;
+  for (int32_t i = 0; i < p->num_terms; ++i) {
+    const kiln_json *term = &list->u.array.items[i];
+    kiln_arena_term *t = &p->terms[i];
     if (term->kind != KILN_JSON_OBJECT)
-      return bad(c, term, "arena term %d of entry '%s' is not an object", i, e->name);
+      return bad(c, term, "term %d of %s of entry '%s' is not an object", i, what, e->name);
     const kiln_json *coeff = member(c, term, "coeff", KILN_JSON_INT, "an arena term");
     if (!coeff)
       return false;
     if (coeff->u.integer < 0)
-      return bad(c, coeff, "arena coeff of entry '%s' is negative", e->name);
+      return bad(c, coeff, "a coeff of %s of entry '%s' is negative", what, e->name);
     t->coeff = coeff->u.integer;
     const kiln_json *syms = optional_array(c, term, "symbols", "an arena term");
     if (!syms || !check_count(c, syms, "arena symbols"))
@@ -189,12 +192,37 @@ static bool parse_arena(ctx *c, const kiln_json *obj, kiln_entry_spec *e) {
       const kiln_json *s = &syms->u.array.items[j];
       int32_t k = s->kind == KILN_JSON_STRING ? find_symbol(e, s) : -1;
       if (k < 0)
-        return bad(c, s, "arena term %d of entry '%s' uses something that is not one "
-                         "of its symbols", i, e->name);
+        return bad(c, s, "term %d of %s of entry '%s' uses something that is not one "
+                         "of its symbols", i, what, e->name);
       t->symbols[j] = k; /* a repeated symbol multiplies in twice (B*B) */
     }
   }
   return true;
+}
+
+bool kiln_polynomial_eval(const kiln_polynomial *p, const int64_t *dims, int64_t *out) {
+  int64_t total = 0;
+  for (int32_t i = 0; i < p->num_terms; ++i) {
+    int64_t term = p->terms[i].coeff;
+    for (int32_t j = 0; j < p->terms[i].num_symbols; ++j)
+      if (!kiln_mul_i64(term, dims[p->terms[i].symbols[j]], &term))
+        return false;
+    if (!kiln_add_i64(total, term, &total))
+      return false;
+  }
+  *out = total;
+  return true;
+}
+
+static void free_polynomial(kiln_polynomial *p) {
+  for (int32_t k = 0; p->terms && k < p->num_terms; ++k)
+    free(p->terms[k].symbols);
+  free(p->terms);
+}
+
+static bool parse_arena(ctx *c, const kiln_json *obj, kiln_entry_spec *e) {
+  const kiln_json *arena = optional_array(c, obj, "arena", e->name);
+  return arena && parse_polynomial(c, arena, e, &e->arena, "the arena");
 }
 
 static bool parse_entry(ctx *c, const kiln_json *v, kiln_entry_spec *e) {
@@ -236,6 +264,45 @@ static bool number_or(ctx *c, const kiln_json *obj, const char *key, double fall
   return true;
 }
 
+/* "grad_space": {"births": [one position per trained parameter], "busy":
+ * [{"offset": terms, "size": terms, "last": position}]}. */
+static bool parse_grad_space(ctx *c, const kiln_json *v, kiln_entry_spec *e) {
+  kiln_train_spec *t = e->train;
+  if (v->kind != KILN_JSON_OBJECT)
+    return bad(c, v, "the gradient space of '%s' is not an object", e->name);
+  const kiln_json *births = member(c, v, "births", KILN_JSON_ARRAY, "a gradient space");
+  const kiln_json *busy = member(c, v, "busy", KILN_JSON_ARRAY, "a gradient space");
+  if (!births || !busy || !check_count(c, busy, "busy spans"))
+    return false;
+  if (births->u.array.count != (size_t)t->num_params)
+    return bad(c, births, "the gradient space of '%s' has %zu births for %d parameters", e->name,
+               births->u.array.count, (int)t->num_params);
+  if (!alloc_array(c, (void **)&t->grad_births, births->u.array.count, sizeof *t->grad_births) ||
+      !alloc_array(c, (void **)&t->busy, busy->u.array.count, sizeof *t->busy))
+    return false;
+  for (int32_t i = 0; i < t->num_params; ++i) {
+    const kiln_json *b = &births->u.array.items[i];
+    if (b->kind != KILN_JSON_INT || b->u.integer < 0)
+      return bad(c, b, "a birth of '%s' is not a position", e->name);
+    t->grad_births[i] = b->u.integer;
+  }
+  t->num_busy = (int32_t)busy->u.array.count;
+  for (int32_t i = 0; i < t->num_busy; ++i) {
+    const kiln_json *span = &busy->u.array.items[i];
+    if (span->kind != KILN_JSON_OBJECT)
+      return bad(c, span, "a busy span of '%s' is not an object", e->name);
+    const kiln_json *offset = member(c, span, "offset", KILN_JSON_ARRAY, "a busy span");
+    const kiln_json *size = member(c, span, "size", KILN_JSON_ARRAY, "a busy span");
+    const kiln_json *last = member(c, span, "last", KILN_JSON_INT, "a busy span");
+    if (!offset || !size || !last ||
+        !parse_polynomial(c, offset, e, &t->busy[i].offset, "a busy span's offset") ||
+        !parse_polynomial(c, size, e, &t->busy[i].size, "a busy span's size"))
+      return false;
+    t->busy[i].last = last->u.integer;
+  }
+  return true;
+}
+
 /* "train": {"optimizer": "sgd" | "adam" | "adamw", "settings": {...},
  * "clip_grad_norm": number, "params": [parameter indices]}; the entry's
  * outputs must be the f32 loss then each parameter's gradient. */
@@ -274,6 +341,9 @@ static bool parse_train(ctx *c, const kiln_json *v, const kiln_manifest *m, kiln
   if (!alloc_array(c, (void **)&t->params, count, sizeof *t->params))
     return false;
   t->num_params = (int32_t)count;
+  const kiln_json *space = kiln_json_get(v, "grad_space");
+  if (space && !parse_grad_space(c, space, e))
+    return false;
   for (size_t i = 0; i < count; ++i) {
     const kiln_json *p = &params->u.array.items[i];
     if (p->kind != KILN_JSON_INT || p->u.integer < 0 || p->u.integer >= m->num_params)
@@ -394,11 +464,16 @@ void kiln_manifest_free(kiln_manifest *m) {
     free(e->symbols);
     free_tensors(e->inputs, e->num_inputs);
     free_tensors(e->outputs, e->num_outputs);
-    for (int32_t k = 0; e->terms && k < e->num_terms; ++k)
-      free(e->terms[k].symbols);
-    free(e->terms);
-    if (e->train)
+    free_polynomial(&e->arena);
+    if (e->train) {
       free(e->train->params);
+      free(e->train->grad_births);
+      for (int32_t k = 0; e->train->busy && k < e->train->num_busy; ++k) {
+        free_polynomial(&e->train->busy[k].offset);
+        free_polynomial(&e->train->busy[k].size);
+      }
+      free(e->train->busy);
+    }
     free(e->train);
   }
   free(m->entries);

@@ -3,6 +3,7 @@
 #ifndef KILN_MANIFEST_H
 #define KILN_MANIFEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,23 @@ typedef struct kiln_arena_term {
   int32_t *symbols;
 } kiln_arena_term;
 
+/* A byte count in an entry's symbols: the sum of its terms. */
+typedef struct kiln_polynomial {
+  int32_t num_terms;
+  kiln_arena_term *terms;
+} kiln_polynomial;
+
+/* Its value with the entry's symbols bound to dims; false if it overflows
+ * int64. */
+bool kiln_polynomial_eval(const kiln_polynomial *p, const int64_t *dims, int64_t *out);
+
+/* Arena bytes [offset, offset + size) in use until position `last` of the
+ * entry's body. */
+typedef struct kiln_arena_span {
+  kiln_polynomial offset, size;
+  int64_t last;
+} kiln_arena_span;
+
 typedef enum kiln_optimizer_kind {
   KILN_OPTIMIZER_SGD,
   KILN_OPTIMIZER_ADAM,
@@ -49,6 +67,13 @@ typedef struct kiln_train_spec {
   int32_t num_params;
   int32_t *params;   /* manifest parameter indices */
   int64_t num_grads; /* their total element count */
+  /* Where a step may put the gradients in its arena (grad_layout.h):
+   * gradient i is first written at position grad_births[i] and may take
+   * bytes no span of `busy` with last >= that position covers. NULL births:
+   * nothing known, the gradients go after the arena's own bytes. */
+  int64_t *grad_births;
+  int32_t num_busy;
+  kiln_arena_span *busy;
 } kiln_train_spec;
 
 typedef struct kiln_entry_spec {
@@ -59,8 +84,7 @@ typedef struct kiln_entry_spec {
   kiln_tensor_spec *inputs;
   int32_t num_outputs;
   kiln_tensor_spec *outputs;
-  int32_t num_terms;
-  kiln_arena_term *terms;
+  kiln_polynomial arena; /* the arena's size */
   kiln_train_spec *train; /* NULL unless a train entry */
 } kiln_entry_spec;
 

@@ -83,9 +83,9 @@ void kiln_optimizer_update(const kiln_train_spec *spec, int64_t step, float lr, 
                     spec->optimizer == KILN_OPTIMIZER_SGD ? sgd_range : adam_range, &c);
 }
 
-double kiln_global_norm(const float *values, int64_t n) {
+double kiln_sum_squares(const float *values, int64_t n) {
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i)
     sum += (double)values[i] * values[i];
-  return sqrt(sum);
+  return sum;
 }

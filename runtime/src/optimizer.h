@@ -29,8 +29,8 @@ void kiln_optimizer_update(const kiln_train_spec *spec, int64_t step, float lr, 
 /* How many moment buffers (of num_grads floats each) the optimizer keeps. */
 int32_t kiln_optimizer_num_moments(const kiln_train_spec *spec);
 
-/* The L2 norm of n values, accumulated in double; NaN or inf when any is. */
-double kiln_global_norm(const float *values, int64_t n);
+/* The sum of the squares of n values, in double; NaN or inf when any is. */
+double kiln_sum_squares(const float *values, int64_t n);
 
 #ifdef __cplusplus
 }

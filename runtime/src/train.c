@@ -1,6 +1,8 @@
 /* kiln_rt_train_*: a train entry's compiled function computes the loss and
- * the gradients (its outputs); the runtime owns the gradient buffer and the
- * optimizer state and applies the update to the weights in place. */
+ * the gradients (its outputs); the runtime owns the optimizer state and
+ * applies the update to the weights in place. A step keeps its gradients in
+ * its arena (grad_layout.h); NAME_<train>_grads writes them to the caller's
+ * flat buffer. */
 #include "train.h"
 
 #include <math.h>
@@ -9,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grad_layout.h"
+#include "invoke.h"
 #include "large_alloc.h"
 #include "model.h"
 #include "optimizer.h"
@@ -20,8 +24,36 @@ struct kiln_train_state {
   atomic_flag busy;  /* a step or an apply is updating the weights */
   int64_t step;      /* updates applied so far */
   float *moments[2]; /* optimizer moments, num_grads floats each (or NULL) */
-  float *grads;      /* the gradient buffer of NAME_<train> */
+  /* Scratch of one update, used under `busy`: the outputs of a step's call
+   * (the loss, then the gradients), and the gradients the update reads. */
+  void **outputs;
+  const float **grads;
+  /* The step's gradient placement, for the dims in layout_dims. */
+  kiln_grad_layout layout;
+  int64_t *layout_dims;
+  bool layout_valid;
 };
+
+static int64_t param_numel(const kiln_model *m, int32_t index) {
+  const kiln_tensor_spec *p = &m->manifest.params[index];
+  int64_t numel = 1;
+  for (int32_t d = 0; d < p->rank; ++d)
+    numel *= p->dims[d];
+  return numel;
+}
+
+static void free_state(kiln_train_state *s, const kiln_train_spec *spec) {
+  if (!s)
+    return;
+  size_t bytes = (size_t)spec->num_grads * sizeof(float);
+  kiln_large_free(s->moments[0], bytes);
+  kiln_large_free(s->moments[1], bytes);
+  free(s->outputs);
+  free(s->grads);
+  free(s->layout.offsets);
+  free(s->layout_dims);
+  free(s);
+}
 
 int32_t kiln_train_states_create(kiln_model *m) {
   int32_t n = m->manifest.num_entries;
@@ -29,35 +61,31 @@ int32_t kiln_train_states_create(kiln_model *m) {
   if (!m->train_states && n > 0)
     return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY, "out of memory creating the model");
   for (int32_t i = 0; i < n; ++i) {
-    const kiln_train_spec *spec = m->manifest.entries[i].train;
+    const kiln_entry_spec *e = &m->manifest.entries[i];
+    const kiln_train_spec *spec = e->train;
     if (!spec)
       continue;
     kiln_train_state *s = calloc(1, sizeof *s);
     m->train_states[i] = s;
     size_t bytes = (size_t)spec->num_grads * sizeof(float);
-    bool ok = s && (s->grads = kiln_large_alloc(bytes));
+    bool ok = s && (s->outputs = calloc((size_t)spec->num_params + 1, sizeof(void *))) &&
+              (s->grads = calloc((size_t)spec->num_params, sizeof(float *))) &&
+              (s->layout.offsets = calloc((size_t)spec->num_params, sizeof(int64_t))) &&
+              (s->layout_dims = calloc((size_t)e->num_symbols + 1, sizeof(int64_t)));
     for (int32_t k = 0; ok && k < kiln_optimizer_num_moments(spec); ++k)
       ok = (s->moments[k] = kiln_large_alloc(bytes)) != NULL;
     if (!ok)
       return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY,
                          "out of memory allocating the optimizer state of '%s' (%lld values)",
-                         m->manifest.entries[i].name, (long long)spec->num_grads);
+                         e->name, (long long)spec->num_grads);
     atomic_flag_clear(&s->busy);
   }
   return KILN_OK;
 }
 
 void kiln_train_states_free(kiln_model *m) {
-  for (int32_t i = 0; m->train_states && i < m->manifest.num_entries; ++i) {
-    kiln_train_state *s = m->train_states[i];
-    if (!s)
-      continue;
-    size_t bytes = (size_t)m->manifest.entries[i].train->num_grads * sizeof(float);
-    kiln_large_free(s->moments[0], bytes);
-    kiln_large_free(s->moments[1], bytes);
-    kiln_large_free(s->grads, bytes);
-    free(s);
-  }
+  for (int32_t i = 0; m->train_states && i < m->manifest.num_entries; ++i)
+    free_state(m->train_states[i], m->manifest.entries[i].train);
   free(m->train_states);
   m->train_states = NULL;
 }
@@ -119,11 +147,7 @@ int32_t kiln_rt_train_grads(kiln_model *model, int32_t entry_index, const int64_
   int64_t offset = 0;
   for (int32_t i = 0; i < e->train->num_params; ++i) {
     outputs[1 + i] = grads + offset;
-    const kiln_tensor_spec *p = &model->manifest.params[e->train->params[i]];
-    int64_t numel = 1;
-    for (int32_t d = 0; d < p->rank; ++d)
-      numel *= p->dims[d];
-    offset += numel;
+    offset += param_numel(model, e->train->params[i]);
   }
   int32_t status = kiln_rt_invoke(model, entry_index, dims, inputs, (void *const *)outputs);
   if (outputs != stack_outputs)
@@ -131,12 +155,16 @@ int32_t kiln_rt_train_grads(kiln_model *model, int32_t entry_index, const int64_
   return status;
 }
 
-/* The update from grads; the caller holds the state's busy flag. */
+/* The update from grads[i], the gradient of the entry's parameter i; the
+ * caller holds the state's busy flag. */
 static int32_t apply(kiln_model *m, int32_t entry_index, const kiln_entry_spec *e, float lr,
-                     const float *grads) {
+                     const float *const *grads) {
   const kiln_train_spec *spec = e->train;
   kiln_train_state *s = m->train_states[entry_index];
-  double norm = kiln_global_norm(grads, spec->num_grads);
+  double sum_squares = 0.0;
+  for (int32_t i = 0; i < spec->num_params; ++i)
+    sum_squares += kiln_sum_squares(grads[i], param_numel(m, spec->params[i]));
+  double norm = sqrt(sum_squares);
   if (!isfinite(norm))
     return kiln_errorf(&m->error, KILN_ERROR_NOT_FINITE,
                        "the gradients of '%s' are not finite; the weights were not changed",
@@ -154,11 +182,8 @@ static int32_t apply(kiln_model *m, int32_t entry_index, const kiln_entry_spec *
   int64_t offset = 0;
   for (int32_t i = 0; i < spec->num_params; ++i) {
     int32_t index = spec->params[i];
-    const kiln_tensor_spec *p = &m->manifest.params[index];
-    int64_t numel = 1;
-    for (int32_t d = 0; d < p->rank; ++d)
-      numel *= p->dims[d];
-    kiln_optimizer_slice slice = {(float *)(uintptr_t)m->weights.data[index], grads + offset,
+    int64_t numel = param_numel(m, index);
+    kiln_optimizer_slice slice = {(float *)(uintptr_t)m->weights.data[index], grads[i],
                                   s->moments[0] ? s->moments[0] + offset : NULL,
                                   s->moments[1] ? s->moments[1] + offset : NULL, numel};
     kiln_optimizer_update(spec, s->step, lr, scale, &slice);
@@ -196,8 +221,83 @@ int32_t kiln_rt_train_apply(kiln_model *model, int32_t entry_index, float lr, co
   kiln_train_state *s = acquire(model, entry_index, e);
   if (!s)
     return KILN_ERROR_INVALID_ARGUMENT;
-  status = apply(model, entry_index, e, lr, grads);
+  int64_t offset = 0;
+  for (int32_t i = 0; i < e->train->num_params; ++i) {
+    s->grads[i] = grads + offset;
+    offset += param_numel(model, e->train->params[i]);
+  }
+  status = apply(model, entry_index, e, lr, s->grads);
   release(s);
+  return status;
+}
+
+/* The step's gradient placement at dims, computed again only when the dims
+ * change. */
+static int32_t plan_layout(kiln_model *m, const kiln_entry_spec *e, kiln_train_state *s,
+                           const int64_t *dims) {
+  size_t dims_bytes = (size_t)e->num_symbols * sizeof *dims;
+  if (s->layout_valid && (dims_bytes == 0 || memcmp(s->layout_dims, dims, dims_bytes) == 0))
+    return KILN_OK;
+  s->layout_valid = false;
+  int32_t status = kiln_grad_layout_plan(&m->manifest, e, dims, &s->layout, &m->error);
+  if (status == KILN_OK) {
+    if (dims_bytes > 0)
+      memcpy(s->layout_dims, dims, dims_bytes);
+    s->layout_valid = true;
+  }
+  return status;
+}
+
+int32_t kiln_rt_train_step_bytes(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                                 size_t *bytes) {
+  const kiln_entry_spec *e = train_entry(model, entry_index);
+  if (!e)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  if (!bytes)
+    return kiln_errorf(&model->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "the bytes pointer of '%s' is NULL", e->name);
+  int32_t status = kiln_check_dims(model, entry_index, dims);
+  if (status != KILN_OK)
+    return status;
+  kiln_train_state *s = acquire(model, entry_index, e);
+  if (!s)
+    return KILN_ERROR_INVALID_ARGUMENT;
+  status = plan_layout(model, e, s, dims);
+  if (status == KILN_OK)
+    *bytes = (size_t)s->layout.total_bytes;
+  release(s);
+  return status;
+}
+
+/* Forward and backward into the arena, then the update from the gradients
+ * there; the caller holds the state's busy flag. */
+static int32_t step(kiln_model *m, int32_t entry_index, const kiln_entry_spec *e,
+                    kiln_train_state *s, const int64_t *dims, const void *const *inputs, float lr,
+                    float *loss) {
+  int32_t status = plan_layout(m, e, s, dims);
+  if (status != KILN_OK)
+    return status;
+  bool shared = false;
+  unsigned char *arena = kiln_acquire_arena(m, s->layout.total_bytes, &shared);
+  if (!arena)
+    return kiln_errorf(&m->error, KILN_ERROR_OUT_OF_MEMORY,
+                       "out of memory allocating the %lld-byte arena of entry '%s'",
+                       (long long)s->layout.total_bytes, e->name);
+  s->outputs[0] = loss;
+  for (int32_t i = 0; i < e->train->num_params; ++i) {
+    float *grad = (float *)(void *)(arena + s->layout.offsets[i]);
+    s->outputs[1 + i] = grad;
+    s->grads[i] = grad;
+  }
+  status = kiln_invoke_in(m, entry_index, dims, inputs, s->outputs, arena,
+                          s->layout.arena_bytes);
+  if (status == KILN_OK && !isfinite(*loss))
+    status = kiln_errorf(&m->error, KILN_ERROR_NOT_FINITE,
+                         "the loss of '%s' is %s; the weights were not changed", e->name,
+                         describe(*loss).text);
+  if (status == KILN_OK)
+    status = apply(m, entry_index, e, lr, s->grads);
+  kiln_release_arena(m, arena, shared);
   return status;
 }
 
@@ -212,16 +312,13 @@ int32_t kiln_rt_train_step(kiln_model *model, int32_t entry_index, const int64_t
   if (!loss)
     return kiln_errorf(&model->error, KILN_ERROR_INVALID_ARGUMENT,
                        "the loss pointer of '%s' is NULL", e->name);
+  status = kiln_check_call(model, entry_index, dims, inputs);
+  if (status != KILN_OK)
+    return status;
   kiln_train_state *s = acquire(model, entry_index, e);
   if (!s)
     return KILN_ERROR_INVALID_ARGUMENT;
-  status = kiln_rt_train_grads(model, entry_index, dims, inputs, loss, s->grads);
-  if (status == KILN_OK && !isfinite(*loss))
-    status = kiln_errorf(&model->error, KILN_ERROR_NOT_FINITE,
-                         "the loss of '%s' is %s; the weights were not changed", e->name,
-                         describe(*loss).text);
-  if (status == KILN_OK)
-    status = apply(model, entry_index, e, lr, s->grads);
+  status = step(model, entry_index, e, s, dims, inputs, lr, loss);
   release(s);
   return status;
 }
@@ -286,10 +383,7 @@ int32_t kiln_rt_train_save_state(kiln_model *model, int32_t entry_index, const c
         tensors[next] = (kiln_st_out_tensor){names[next], KILN_DTYPE_F32, p->rank, p->dims,
                                              s->moments[k] + offset};
         ++next;
-        int64_t numel = 1;
-        for (int32_t d = 0; d < p->rank; ++d)
-          numel *= p->dims[d];
-        offset += numel;
+        offset += param_numel(model, spec->params[i]);
       }
     }
   }
