@@ -45,7 +45,7 @@ private:
   MaybeValue emitClamp();
   MaybeValue emitWhere();
   // Normalization and lookup.
-  MaybeValue emitLayerNorm();
+  MaybeValue emitNorm(bool withBias);
   MaybeValue emitEmbedding();
   // Layout.
   MaybeValue emitReshape();
@@ -201,7 +201,9 @@ MaybeValue BuiltinGen::emit() {
   case BuiltinKind::Where:
     return emitWhere();
   case BuiltinKind::LayerNorm:
-    return emitLayerNorm();
+    return emitNorm(/*withBias=*/true);
+  case BuiltinKind::RmsNorm:
+    return emitNorm(/*withBias=*/false);
   case BuiltinKind::Embedding:
     return emitEmbedding();
   case BuiltinKind::Reshape:
@@ -338,26 +340,35 @@ MaybeValue BuiltinGen::emitWhere() {
 // Normalization and lookup
 //===----------------------------------------------------------------------===//
 
-MaybeValue BuiltinGen::emitLayerNorm() {
+/// layer_norm(x, weight, bias, eps) and rms_norm(x, weight, eps).
+MaybeValue BuiltinGen::emitNorm(bool withBias) {
+  unsigned epsIndex = withBias ? 3 : 2;
   MaybeValue x = floatTensor(0, "a float tensor of rank >= 1");
-  MaybeValue w = tensor(1), b = tensor(2);
-  std::optional<double> eps = number(3, 1e-5);
-  if (!x || !w || !b || !eps)
+  MaybeValue w = tensor(1), b = withBias ? tensor(2) : MaybeValue();
+  std::optional<double> eps = number(epsIndex, withBias ? 1e-5 : 1e-6);
+  if (!x || !w || (withBias && !b) || !eps)
     return std::nullopt;
   if (x->type.getRank() == 0)
     return fail(0, name + " expects a float tensor of rank >= 1, got " + x->type.str(), {&*x});
   TensorType expected{x->type.element, {x->type.dims.back()}};
-  for (auto [index, value] : {std::pair{1u, &*w}, std::pair{2u, &*b}})
+  llvm::SmallVector<std::pair<unsigned, TypedValue *>, 2> params{{1u, &*w}};
+  if (withBias)
+    params.push_back({2u, &*b});
+  for (auto [index, value] : params)
     if (value->type != expected)
       return fail(index,
                   "'" + info.params[index].name + "' of " + name + " must be " + expected.str() +
                       " for input " + x->type.str() + ", got " + value->type.str(),
                   {&*x, value});
   if (*eps < 0)
-    return fail(3, "'eps' of " + name + " must not be negative");
-  return result(LayerNormOp::create(gen.builder, loc(), mlirType(x->type), x->value, w->value,
-                                    b->value, gen.builder.getF64FloatAttr(*eps)),
-                x->type);
+    return fail(epsIndex, "'eps' of " + name + " must not be negative");
+  mlir::Type type = mlirType(x->type);
+  mlir::FloatAttr epsAttr = gen.builder.getF64FloatAttr(*eps);
+  if (withBias)
+    return result(
+        LayerNormOp::create(gen.builder, loc(), type, x->value, w->value, b->value, epsAttr),
+        x->type);
+  return result(RmsNormOp::create(gen.builder, loc(), type, x->value, w->value, epsAttr), x->type);
 }
 
 MaybeValue BuiltinGen::emitEmbedding() {

@@ -22,6 +22,8 @@ const P kLayerNorm[] = {{"x", P::Tensor, true, {}},
                         {"weight", P::Tensor, true, {}},
                         {"bias", P::Tensor, true, {}},
                         {"eps", P::Float, false, {}}};
+const P kRmsNorm[] = {
+    {"x", P::Tensor, true, {}}, {"weight", P::Tensor, true, {}}, {"eps", P::Float, false, {}}};
 const P kEmbedding[] = {{"weight", P::Tensor, true, {}}, {"ids", P::Tensor, true, {}}};
 // Variadic builtins: up to 8 trailing dims, axes or inputs.
 const P kReshape[] = {
@@ -98,6 +100,7 @@ const BuiltinInfo kBuiltins[] = {
     {"to_i64", BuiltinKind::ToI64, kUnary, "to_i64(x)"},
     {"to_i32", BuiltinKind::ToI32, kUnary, "to_i32(x)"},
     {"layer_norm", BuiltinKind::LayerNorm, kLayerNorm, "layer_norm(x, weight, bias, eps=1e-5)"},
+    {"rms_norm", BuiltinKind::RmsNorm, kRmsNorm, "rms_norm(x, weight, eps=1e-6)"},
     {"embedding", BuiltinKind::Embedding, kEmbedding, "embedding(weight, ids)"},
     {"reshape", BuiltinKind::Reshape, kReshape, "reshape(x, dims...)"},
     {"permute", BuiltinKind::Permute, kPermute, "permute(x, dims...)"},

@@ -46,6 +46,7 @@ enum class BuiltinKind {
   ToI32,
   // Normalization and lookup.
   LayerNorm,
+  RmsNorm,
   Embedding,
   // Layout.
   Reshape,

@@ -145,22 +145,24 @@ struct ContrastiveCeToKernel : OpRewritePattern<ContrastiveCrossEntropyOp> {
 };
 
 //===----------------------------------------------------------------------===//
-// Layer norm's gradient
+// Layer norm's and RMS norm's gradients
 //===----------------------------------------------------------------------===//
 
-struct LayerNormGradToKernel : OpRewritePattern<LayerNormGradOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LayerNormGradOp op, PatternRewriter &rewriter) const override {
+/// kiln.layer_norm_grad and kiln.rms_norm_grad on their one kernel file.
+template <typename GradOp> struct NormGradToKernel : OpRewritePattern<GradOp> {
+  NormGradToKernel(MLIRContext *ctx, StringRef callee)
+      : OpRewritePattern<GradOp>(ctx), callee(callee) {}
+  LogicalResult matchAndRewrite(GradOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     if (!isF32(op.getInput()) || !isF32(op.getWeight()) || !isF32(op.getDout()) ||
         input.getRank() > 6)
       return rewriter.notifyMatchFailure(op, "not f32 of rank <= 6");
     SmallVector<Value> outputs = initsFor(rewriter, op, op.getInput());
-    replaceWithKernel(rewriter, op, "kiln_rt_layer_norm_grad_f32",
-                      {op.getInput(), op.getWeight(), op.getDout()}, outputs,
-                      {rewriter.getF64FloatAttr(op.getEps().convertToDouble())});
+    replaceWithKernel(rewriter, op, callee, {op.getInput(), op.getWeight(), op.getDout()},
+                      outputs, {rewriter.getF64FloatAttr(op.getEps().convertToDouble())});
     return success();
   }
+  StringRef callee;
 };
 
 //===----------------------------------------------------------------------===//
@@ -651,7 +653,10 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     if (fusedKernels) {
       patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
                    DistillationToKernel, ContrastiveCeToKernel, AttentionToKernel,
-                   AttentionGradToKernel, LayerNormGradToKernel>(&getContext());
+                   AttentionGradToKernel>(&getContext());
+      patterns.add<NormGradToKernel<LayerNormGradOp>>(&getContext(),
+                                                      "kiln_rt_layer_norm_grad_f32");
+      patterns.add<NormGradToKernel<RmsNormGradOp>>(&getContext(), "kiln_rt_rms_norm_grad_f32");
       // Where no kernel takes a gradient op, its decomposition's matmuls
       // can still go to oneDNN.
       populateGradDecompositions(patterns, /*benefit=*/0);

@@ -434,6 +434,51 @@ std::array<Value, 3> LayerNormGradOp::decompose(OpBuilder &b) {
   return {dx, dWeight, dBias};
 }
 
+/// 1 / sqrt(mean(x^2) + eps) over the last dim, kept as a [..., 1] column.
+static Value reciprocalRms(GradBuilder &g, Value x, double eps) {
+  int64_t last = tensorOf(x).getRank() - 1;
+  Value meanSquare = g.div(g.sum(g.mul(x, x), {last}, true), g.count(x, {last}));
+  return g.unary<RsqrtOp>(g.add(meanSquare, g.scalar(x, eps)));
+}
+
+std::array<Value, 1> RmsNormOp::decompose(OpBuilder &b) {
+  GradBuilder g(b, getLoc());
+  Value x = getInput();
+  // In LlamaRMSNorm's order: (x * r) * weight.
+  return {g.mul(g.mul(x, reciprocalRms(g, x, getEps().convertToDouble())), getWeight())};
+}
+
+LogicalResult RmsNormOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
+                                  SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return setGrads(operandGrads, *this, {});
+  Value weight = getWeight();
+  auto grad = RmsNormGradOp::create(b, getLoc(), getInput().getType(), weight.getType(),
+                                    getInput(), weight, resultGrads[0], getEpsAttr());
+  return setGrads(operandGrads, *this, {grad.getDinput(), grad.getDweight()});
+}
+
+std::array<Value, 2> RmsNormGradOp::decompose(OpBuilder &b) {
+  GradBuilder g(b, getLoc());
+  Value x = getInput(), dout = getDout();
+  int64_t last = tensorOf(x).getRank() - 1;
+  // Recomputed rather than saved: r = 1 / rms(x), x_hat = x r.
+  Value r = reciprocalRms(g, x, getEps().convertToDouble());
+  Value xHat = g.mul(x, r);
+  // dx = r (g - x_hat mean(g x_hat)), g = dout * weight: layer norm's rule
+  // without the mean's terms.
+  Value scaled = g.mul(dout, getWeight());
+  Value meanGX = g.div(g.sum(g.mul(scaled, xHat), {last}, true), g.count(x, {last}));
+  Value dx = g.mul(r, g.sub(scaled, g.mul(xHat, meanGX)));
+  Value dWeight = g.mul(dout, xHat);
+  if (last > 0) {
+    SmallVector<int64_t> leading(last);
+    std::iota(leading.begin(), leading.end(), 0);
+    dWeight = g.sum(dWeight, leading, false);
+  }
+  return {dx, dWeight};
+}
+
 LogicalResult L2NormalizeOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   int64_t axis = getAxis();

@@ -166,24 +166,36 @@ static LogicalResult verifyAxis(Operation *op, RankedTensorType type, int64_t ax
 LogicalResult SoftmaxOp::verify() { return verifyAxis(*this, getInput().getType(), getAxis()); }
 LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this, getInput().getType(), getAxis()); }
 
-LogicalResult LayerNormOp::verify() {
-  auto input = getInput().getType();
+/// A normalization over the last dim: `input` of rank >= 1, each of `params`
+/// (weight, bias) [D] of its element type, eps >= 0, the result the input's.
+static LogicalResult verifyLastDimNorm(Operation *op, RankedTensorType input,
+                                       ArrayRef<std::pair<const char *, Value>> params,
+                                       double eps) {
   if (input.getRank() < 1)
-    return emitOpError("input must have rank >= 1, got ") << formatTensorType(input);
+    return op->emitOpError("input must have rank >= 1, got ") << formatTensorType(input);
   ArrayRef<int64_t> last = input.getShape().take_back(1);
-  for (auto [what, value] : {std::pair{"weight", getWeight()}, std::pair{"bias", getBias()}}) {
+  for (auto [what, value] : params) {
     auto type = cast<RankedTensorType>(value.getType());
     if (type.getElementType() != input.getElementType() || type.getRank() != 1 ||
         !shapesCompatible(type.getShape(), last))
-      return emitOpError(what) << " must be "
-                               << formatTensorType(
-                                      RankedTensorType::get(last, input.getElementType()))
-                               << " for input " << formatTensorType(input) << ", got "
-                               << formatTensorType(type);
+      return op->emitOpError(what)
+             << " must be " << formatTensorType(RankedTensorType::get(last, input.getElementType()))
+             << " for input " << formatTensorType(input) << ", got " << formatTensorType(type);
   }
-  if (getEps().convertToDouble() < 0)
-    return emitOpError("eps must not be negative");
-  return verifyResultShape(*this, input.getElementType(), input.getShape());
+  if (eps < 0)
+    return op->emitOpError("eps must not be negative");
+  return verifyResultShape(op, input.getElementType(), input.getShape());
+}
+
+LogicalResult LayerNormOp::verify() {
+  return verifyLastDimNorm(*this, getInput().getType(),
+                           {{"weight", getWeight()}, {"bias", getBias()}},
+                           getEps().convertToDouble());
+}
+
+LogicalResult RmsNormOp::verify() {
+  return verifyLastDimNorm(*this, getInput().getType(), {{"weight", getWeight()}},
+                           getEps().convertToDouble());
 }
 
 //===----------------------------------------------------------------------===//
@@ -254,19 +266,32 @@ LogicalResult TransposeOp::verify() {
   return verifyResultShape(*this, input.getElementType(), expected);
 }
 
-LogicalResult LayerNormGradOp::verify() {
-  auto input = getInput().getType(), weight = getWeight().getType(), dout = getDout().getType();
+/// A normalization's gradient: input [..., D], weight [D], dout of the
+/// input's shape; the first result the input's type, the others the weight's.
+static LogicalResult verifyNormGrad(Operation *op, RankedTensorType input,
+                                    RankedTensorType weight, RankedTensorType dout) {
   if (input.getRank() < 1 || weight.getRank() != 1)
-    return emitOpError("input must be [..., D] and weight [D], got ")
+    return op->emitOpError("input must be [..., D] and weight [D], got ")
            << formatTensorType(input) << ", " << formatTensorType(weight);
   if (dout.getElementType() != input.getElementType() ||
       !shapesCompatible(dout.getShape(), input.getShape()))
-    return emitOpError("dout must have the input's shape ")
+    return op->emitOpError("dout must have the input's shape ")
            << formatTensorType(input) << ", got " << formatTensorType(dout);
-  if (getDinput().getType() != input || getDweight().getType() != weight ||
-      getDbias().getType() != weight)
-    return emitOpError("results must have the types of input, weight and weight");
+  if (op->getResult(0).getType() != input ||
+      llvm::any_of(op->getResults().drop_front(),
+                   [&](Value result) { return result.getType() != weight; }))
+    return op->emitOpError("results must have the types of input, then weight");
   return success();
+}
+
+LogicalResult LayerNormGradOp::verify() {
+  return verifyNormGrad(*this, getInput().getType(), getWeight().getType(),
+                        getDout().getType());
+}
+
+LogicalResult RmsNormGradOp::verify() {
+  return verifyNormGrad(*this, getInput().getType(), getWeight().getType(),
+                        getDout().getType());
 }
 
 //===----------------------------------------------------------------------===//

@@ -181,6 +181,46 @@ def Kiln_LayerNormOp : Kiln_Op<"layer_norm", [Pure, Differentiable]> {
   let hasVerifier = 1;
 }
 
+def Kiln_RmsNormOp : Kiln_Op<"rms_norm", [Pure, Differentiable]> {
+  let summary = "Root-mean-square normalization over the last dim";
+  let description = [{
+    `x: [..., D]`, `weight: [D]`: `x / sqrt(mean(x^2) + eps) * weight`, as
+    LLaMA's `LlamaRMSNorm` and PyTorch's `F.rms_norm(x, (D,), weight, eps)`.
+    Lowered as the kiln ops of `decompose`; its gradient is one
+    kiln.rms_norm_grad.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight, F64Attr:$eps);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $weight `eps` `=` $eps attr-dict `:` "
+                       "functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    /// The same result from kiln ops: {result}.
+    std::array<::mlir::Value, 1> decompose(::mlir::OpBuilder &b);
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_RmsNormGradOp : Kiln_Op<"rms_norm_grad", [Pure]> {
+  let summary = "The gradients of kiln.rms_norm";
+  let description = [{
+    Given rms_norm's `input: [..., D]`, `weight: [D]` and `eps`, and the
+    cotangent `dout` of its result: the cotangents of the input (its type)
+    and of the weight (the weight's type). The native kernel recomputes each
+    row's 1 / rms and reads `input` and `dout` once more for the result.
+    Elsewhere it decomposes into kiln ops (`decompose`).
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Kiln_FloatTensor:$dout, F64Attr:$eps);
+  let results = (outs Kiln_FloatTensor:$dinput, Kiln_FloatTensor:$dweight);
+  let assemblyFormat = "$input `,` $weight `,` $dout `eps` `=` $eps attr-dict `:` "
+                       "functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    /// The same gradients from kiln ops: {dinput, dweight}.
+    std::array<::mlir::Value, 2> decompose(::mlir::OpBuilder &b);
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_LayerNormGradOp : Kiln_Op<"layer_norm_grad", [Pure]> {
   let summary = "The gradients of kiln.layer_norm";
   let description = [{

@@ -21,7 +21,8 @@ void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateNormalizationPatterns(mlir::RewritePatternSet &patterns, bool onlineSoftmax);
 /// matmul, attention, conv2d.
 void populateContractionPatterns(mlir::RewritePatternSet &patterns);
-/// attention_grad and layer_norm_grad as the kiln ops of their `decompose`:
+/// attention_grad, layer_norm_grad, rms_norm_grad and rms_norm as the kiln
+/// ops of their `decompose`:
 /// in kiln-convert-to-linalg, and in kiln-select-kernels where no kernel
 /// takes them (so that their matmuls can still go to oneDNN).
 void populateGradDecompositions(mlir::RewritePatternSet &patterns,

@@ -175,6 +175,13 @@ void kiln_rt_layer_norm_grad_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight),
                                  KILN_MEMREF_ARG(dout), KILN_MEMREF_ARG(dx),
                                  KILN_MEMREF_ARG(dweight), KILN_MEMREF_ARG(dbias), double eps);
 
+/* RMS norm's gradients (kiln.rms_norm_grad): as layer norm's, without the
+ * mean and the bias: x, dout and dx f32 [..., D] (rank 1-6), weight and
+ * dweight [D]. Each row's 1 / sqrt(mean(x^2) + eps) is recomputed. */
+void kiln_rt_rms_norm_grad_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight),
+                               KILN_MEMREF_ARG(dout), KILN_MEMREF_ARG(dx),
+                               KILN_MEMREF_ARG(dweight), double eps);
+
 /* Row scatter-add in place (kiln.scatter_add; the gradient of embedding and
  * index_select): indices i64 [E], src f32 [E, D] (or [E]), out f32 [N, D]
  * (or [N]) holding init -> src[e] added to row indices[e] of out for each e;

@@ -383,6 +383,14 @@ def cases(rng):
         [("ids", "i64", rng.integers(0, 10, (SYM_B, SYM_S)).astype(np.int64), ["B", "S"]),
          ("w", "f32", f32(SYM_B, SYM_S, 6), ["B", "S", 6])],
         lambda P, I: (F.embedding(I["ids"], P["e"]) * I["w"]).sum())
+    # The rms_norm builtin (one op, its own gradient kernel) against LlamaRMSNorm
+    # written out (Debian's torch has no F.rms_norm). Last, so that the random
+    # draws of the cases above stay as they were.
+    def rms_norm(x, w, eps=1e-6):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+    elementwise("rms_norm_op", ["a", "ln_w"], lambda P: rms_norm(P["a"], P["ln_w"]))
+    elementwise("rms_norm_op_3d", ["t", "ln_w"], lambda P: rms_norm(P["t"], P["ln_w"]),
+                shape=(2, 4, 6))
 
     # Trained params as lists in declaration order ("ab" is shorthand for ["a", "b"]).
     fixed = []

@@ -98,6 +98,22 @@ func.func @layer_norm_bias(%x: tensor<?x8xf32>, %w: tensor<8xf32>, %b: tensor<8x
 
 // -----
 
+func.func @rms_norm_weight(%x: tensor<?x8xf32>, %w: tensor<4xf32>) {
+  // expected-error @+1 {{'kiln.rms_norm' op weight must be f32[8] for input f32[?, 8], got f32[4]}}
+  %0 = kiln.rms_norm %x, %w eps = 1.0e-6 : (tensor<?x8xf32>, tensor<4xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_grad_results(%x: tensor<?x8xf32>, %w: tensor<8xf32>) {
+  // expected-error @+1 {{'kiln.rms_norm_grad' op results must have the types of input, then weight}}
+  %0:2 = kiln.rms_norm_grad %x, %w, %x eps = 1.0e-6 : (tensor<?x8xf32>, tensor<8xf32>, tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
 func.func @layer_norm_rank(%x: tensor<f32>, %w: tensor<8xf32>) {
   // expected-error @+1 {{'kiln.layer_norm' op input must have rank >= 1, got f32[]}}
   %0 = kiln.layer_norm %x, %w, %w eps = 1.0e-5 : (tensor<f32>, tensor<8xf32>, tensor<8xf32>) -> tensor<f32>

@@ -291,6 +291,8 @@ int main(int argc, char **argv) {
     const float *w = input("sym_embedding", "w.f32", SYM_B * SYM_S * 6 * sizeof(float));
     RUN(sym_embedding, SYM_EMBEDDING, (int64_t)SYM_B, (int64_t)SYM_S, ids, w);
   }
+  W(rms_norm_op, RMS_NORM_OP);
+  W(rms_norm_op_3d, RMS_NORM_OP_3D);
 
   grads_destroy(model);
   printf("%d cases, %d mismatches\n", cases, mismatches);
