@@ -83,6 +83,10 @@ def weights(out_dir):
     for name, model in models().items():
         with open(os.path.join(out_dir, f"{name}.safetensors"), "wb") as f:
             f.write(common.safetensors_bytes(model.state_dict()))
+    # Kiln only (fused vs composed): bench/train/rmsnorm_{op,composed}.kiln.
+    with open(os.path.join(out_dir, "rmsnorm.safetensors"), "wb") as f:
+        f.write(common.safetensors_bytes({"s": torch.linspace(0.8, 1.2, 1024),
+                                          "w": torch.linspace(0.5, 1.5, 1024)}))
 
 
 def inputs(name):
