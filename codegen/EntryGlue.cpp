@@ -158,8 +158,8 @@ void addTrainGlue(Module &module, const EntrySpec &entry, unsigned index,
          runtime("kiln_rt_train_step", {ptr, i32, ptr, ptr, f32, ptr}));
   define(entry.name + "_grads", /*takesLr=*/false, /*takesInputs=*/true, 2,
          runtime("kiln_rt_train_grads", {ptr, i32, ptr, ptr, ptr, ptr}));
-  define(entry.name + "_step_bytes", /*takesLr=*/false, /*takesInputs=*/false, 1,
-         runtime("kiln_rt_train_step_bytes", {ptr, i32, ptr, ptr}));
+  define(entry.name + "_memory", /*takesLr=*/false, /*takesInputs=*/false, 1,
+         runtime("kiln_rt_train_memory", {ptr, i32, ptr, ptr}));
 
   // NAME_<train>_apply(model, lr, grads).
   Function *apply =

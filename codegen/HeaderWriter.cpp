@@ -117,7 +117,7 @@ void writeCacheApi(const ModelInterface &model, const GenerationSpec &generation
      << " *cache, const int64_t *tokens, float *" << decode.outputs[0].name << ");\n";
 }
 
-/// NAME_<train>, NAME_<train>_step_bytes, NAME_<train>_grads and
+/// NAME_<train>, NAME_<train>_memory, NAME_<train>_grads and
 /// NAME_<train>_apply (docs/abi.md, "Training").
 void writeTrainApi(const ModelInterface &model, const EntrySpec &entry, llvm::raw_ostream &os) {
   const std::string &name = model.modelName;
@@ -157,7 +157,7 @@ void writeTrainApi(const ModelInterface &model, const EntrySpec &entry, llvm::ra
      << " * computed, and past them when none are: at most " << ENTRY
      << "_NUM_GRADS * 4 more\n"
      << " * bytes (and 64 per parameter); " << name << "_" << entry.name
-     << "_step_bytes says how many. */\n";
+     << "_memory says how many. */\n";
   os << "#define " << ENTRY << "_ARENA_BYTES"
      << (entry.symbols.empty() ? "" : "(" + symbolList(entry.symbols) + ")") << " "
      << arenaExpr(entry) << "\n";
@@ -175,7 +175,7 @@ void writeTrainApi(const ModelInterface &model, const EntrySpec &entry, llvm::ra
   os << "/* One training step: forward, backward and the optimizer update. */\n";
   signature("", true, true, ", float *loss");
   os << "/* The memory a step uses at these dims: its arena, gradients included. */\n";
-  signature("_step_bytes", false, false, ", size_t *bytes");
+  signature("_memory", false, false, ", size_t *bytes");
   os << "/* Forward and backward only: the loss, and the gradients into\n"
      << " * grads[" << ENTRY << "_NUM_GRADS] (e.g. to all-reduce them across processes). */\n";
   signature("_grads", false, true, ", float *loss, float *grads");

@@ -28,7 +28,7 @@ static void fill(void) {
 }
 #define STEP(model, loss) mlp784_step(model, 0.01f, B, x, y, loss)
 #define NUM_GRADS MLP784_STEP_NUM_GRADS
-#define STEP_BYTES(model, bytes) mlp784_step_step_bytes(model, B, bytes)
+#define STEP_MEMORY(model, bytes) mlp784_step_memory(model, B, bytes)
 #define ARENA MLP784_STEP_ARENA_BYTES(B)
 #define MOMENTS 1
 #elif defined(MODEL_INFONCE)
@@ -38,7 +38,7 @@ static void fill(void) {
 static void fill(void) {}
 #define STEP(model, loss) infonce_step(model, 0.01f, loss)
 #define NUM_GRADS INFONCE_STEP_NUM_GRADS
-#define STEP_BYTES(model, bytes) infonce_step_step_bytes(model, bytes)
+#define STEP_MEMORY(model, bytes) infonce_step_memory(model, bytes)
 #define ARENA INFONCE_STEP_ARENA_BYTES
 #define MOMENTS 0
 #elif defined(MODEL_BLOCK)
@@ -56,7 +56,7 @@ static void fill(void) {
 }
 #define STEP(model, loss) block_step(model, 1e-4f, B, S, x, target, loss)
 #define NUM_GRADS BLOCK_STEP_NUM_GRADS
-#define STEP_BYTES(model, bytes) block_step_step_bytes(model, B, S, bytes)
+#define STEP_MEMORY(model, bytes) block_step_memory(model, B, S, bytes)
 #define ARENA BLOCK_STEP_ARENA_BYTES(B, S)
 #define MOMENTS 2
 #elif defined(MODEL_GPT)
@@ -74,7 +74,7 @@ static void fill(void) {
 }
 #define STEP(model, loss) gpt_step(model, 3e-4f, B, S, ids, targets, loss)
 #define NUM_GRADS GPT_STEP_NUM_GRADS
-#define STEP_BYTES(model, bytes) gpt_step_step_bytes(model, B, S, bytes)
+#define STEP_MEMORY(model, bytes) gpt_step_memory(model, B, S, bytes)
 #define ARENA GPT_STEP_ARENA_BYTES(B, S)
 #define MOMENTS 2
 #else
@@ -128,7 +128,7 @@ int main(int argc, char **argv) {
    * activations' dead bytes where it can); the optimizer state persists
    * between calls, as PyTorch's does. */
   size_t step_bytes = 0;
-  if (STEP_BYTES(model, &step_bytes) != 0)
+  if (STEP_MEMORY(model, &step_bytes) != 0)
     return fprintf(stderr, "step_bytes: %s\n", M(last_error)(model)), 1;
   double arena_mb = (double)(ARENA) / 1e6, grads_mb = (double)NUM_GRADS * 4 / 1e6;
   double step_mb = (double)step_bytes / 1e6;

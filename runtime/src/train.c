@@ -248,8 +248,8 @@ static int32_t plan_layout(kiln_model *m, const kiln_entry_spec *e, kiln_train_s
   return status;
 }
 
-int32_t kiln_rt_train_step_bytes(kiln_model *model, int32_t entry_index, const int64_t *dims,
-                                 size_t *bytes) {
+int32_t kiln_rt_train_memory(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                             size_t *bytes) {
   const kiln_entry_spec *e = train_entry(model, entry_index);
   if (!e)
     return KILN_ERROR_INVALID_ARGUMENT;

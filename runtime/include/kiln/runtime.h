@@ -92,7 +92,7 @@ int32_t kiln_rt_save_weights(kiln_model *model, const char *path);
  * num_grads floats, parameter after parameter); train_apply runs one
  * optimizer update of the weights from grads, after clipping; train_step
  * does both, the gradients kept in the call's arena where activations the
- * backward no longer reads were (train_step_bytes: that arena's size at
+ * backward no longer reads were (train_memory: that arena's size at
  * dims). The weights change in place; an update refuses non-finite
  * gradients (KILN_ERROR_NOT_FINITE), leaving the weights as they were, and
  * one entry's updates never run concurrently.
@@ -103,8 +103,8 @@ int32_t kiln_rt_train_apply(kiln_model *model, int32_t entry_index, float lr,
                             const float *grads);
 int32_t kiln_rt_train_step(kiln_model *model, int32_t entry_index, const int64_t *dims,
                            const void *const *inputs, float lr, float *loss);
-int32_t kiln_rt_train_step_bytes(kiln_model *model, int32_t entry_index, const int64_t *dims,
-                                 size_t *bytes);
+int32_t kiln_rt_train_memory(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                             size_t *bytes);
 /* The entry's optimizer state (step count and moments) as a .safetensors
  * file, written atomically like save_weights; load refuses a file saved for
  * another model, entry or optimizer and leaves the state as it was. */

@@ -62,15 +62,15 @@ int main(int argc, char **argv) {
   expect("NULL model", mlp_fit(NULL, 0.1f, B, x, y, &loss), MLP_ERROR_INVALID_ARGUMENT,
          mlp_last_error(NULL));
   size_t bytes = 0;
-  expect("step bytes into NULL", mlp_fit_step_bytes(model, B, NULL), MLP_ERROR_INVALID_ARGUMENT,
+  expect("memory into NULL", mlp_fit_memory(model, B, NULL), MLP_ERROR_INVALID_ARGUMENT,
          mlp_last_error(model));
-  expect("step bytes with B = 0", mlp_fit_step_bytes(model, 0, &bytes),
+  expect("memory with B = 0", mlp_fit_memory(model, 0, &bytes),
          MLP_ERROR_INVALID_ARGUMENT, mlp_last_error(model));
-  expect("step bytes", mlp_fit_step_bytes(model, B, &bytes), MLP_OK, "");
+  expect("memory", mlp_fit_memory(model, B, &bytes), MLP_OK, "");
   /* The gradients share the arena's dead bytes where they can: never less
    * than the arena, never more than the arena and every gradient apart. */
   size_t most = MLP_FIT_ARENA_BYTES(B) + MLP_FIT_NUM_GRADS * 4 + 64 * 6;
-  printf("step bytes within [arena, arena + gradients]: %s\n",
+  printf("step memory within [arena, arena + gradients]: %s\n",
          bytes >= MLP_FIT_ARENA_BYTES(B) && bytes <= most ? "yes" : "no");
 
   predict(model, before);
