@@ -120,6 +120,19 @@ struct SoftmaxKlDivToKernel : OpRewritePattern<SoftmaxKlDivOp> {
   }
 };
 
+struct SoftmaxKlDivGradToKernel : OpRewritePattern<SoftmaxKlDivGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxKlDivGradOp op, PatternRewriter &rewriter) const override {
+    if (!isF32(op.getStudent()) || !isF32(op.getTeacher()))
+      return rewriter.notifyMatchFailure(op, "not f32");
+    replaceWithKernel(rewriter, op, "kiln_rt_softmax_kl_div_grad_f32",
+                      {op.getStudent(), op.getTeacher()},
+                      initsFor(rewriter, op, op.getStudent()),
+                      {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
+    return success();
+  }
+};
+
 struct DistillationToKernel : OpRewritePattern<DistillationLossOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DistillationLossOp op, PatternRewriter &rewriter) const override {
@@ -652,6 +665,7 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     RewritePatternSet patterns(&getContext());
     if (fusedKernels) {
       patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
+                   SoftmaxKlDivGradToKernel,
                    DistillationToKernel, ContrastiveCeToKernel, AttentionToKernel,
                    AttentionGradToKernel>(&getContext());
       patterns.add<NormGradToKernel<LayerNormGradOp>>(&getContext(),

@@ -183,6 +183,86 @@ struct FuseCrossEntropyGradient : OpRewritePattern<SubOp> {
   }
 };
 
+/// The other operand of a binary op `op` whose one operand is `known`, or null.
+template <typename Op> Value otherOperand(Op op, Value known) {
+  if (op.getLhs() == known)
+    return op.getRhs();
+  if (op.getRhs() == known)
+    return op.getLhs();
+  return {};
+}
+
+/// A train step's distillation term and its gradient. Autodiff writes the
+/// gradient of c * kl_div(L, P), L = log_softmax(s / T), P = softmax(t / T),
+/// in the scaled student s / T as A - exp(L) * sum(A, axis = 1), A = -(P * c)
+/// (kl_div's rule, then log_softmax's). As the rows of P sum to 1 that is
+/// c * (softmax(s / T) - P): kiln.softmax_kl_div_grad gives it together with
+/// the loss, and neither L nor P is kept.
+struct FuseDistillationGradient : OpRewritePattern<SubOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SubOp op, PatternRewriter &rewriter) const override {
+    Value a = op.getLhs();
+    auto neg = a.getDefiningOp<NegOp>();
+    auto rowTerm = op.getRhs().getDefiningOp<MulOp>();
+    auto product = neg ? neg.getInput().getDefiningOp<MulOp>() : MulOp();
+    if (!neg || !rowTerm || !product)
+      return rewriter.notifyMatchFailure(op, "not A - B * C with A = -(x * y)");
+    // rowTerm = exp(L) * sum(A, axis = 1, keep_dims).
+    ExpOp exp;
+    ReduceSumOp sum;
+    for (Value operand : {rowTerm.getLhs(), rowTerm.getRhs()}) {
+      if (auto e = operand.getDefiningOp<ExpOp>())
+        exp = e;
+      else if (auto r = operand.getDefiningOp<ReduceSumOp>())
+        sum = r;
+    }
+    if (!exp || !sum || sum.getInput() != a || sum.getAxes() != ArrayRef<int64_t>{1} ||
+        !sum.getKeepDims())
+      return rewriter.notifyMatchFailure(op, "not exp(L) * sum(A, axis = 1)");
+    auto logSoftmax = exp.getInput().getDefiningOp<LogSoftmaxOp>();
+    if (!logSoftmax || logSoftmax.getAxis() != 1)
+      return rewriter.notifyMatchFailure(op, "L is not log_softmax over axis 1");
+    // The KL of that L whose target is a factor of A's product.
+    KlDivOp kl;
+    Value scale;
+    for (Operation *user : logSoftmax->getUsers())
+      if (auto candidate = dyn_cast<KlDivOp>(user);
+          candidate && candidate.getLogInput() == logSoftmax.getResult() &&
+          candidate->getBlock() == op->getBlock()) {
+        scale = otherOperand(product, candidate.getTarget());
+        if (scale) {
+          kl = candidate;
+          break;
+        }
+      }
+    if (!kl || cast<RankedTensorType>(scale.getType()).getRank() != 0)
+      return rewriter.notifyMatchFailure(op, "A is not a scalar times the KL's target");
+    auto softmax = kl.getTarget().getDefiningOp<SoftmaxOp>();
+    if (!softmax || softmax.getAxis() != 1)
+      return rewriter.notifyMatchFailure(op, "the KL's target is not softmax over axis 1");
+    auto [student, studentT] = unscaled(logSoftmax.getInput());
+    auto [teacher, teacherT] = unscaled(softmax.getInput());
+    auto type = cast<RankedTensorType>(student.getType());
+    if (type.getRank() != 2 || teacher.getType() != type || op.getType() != type ||
+        studentT != teacherT || !(studentT > 0))
+      return rewriter.notifyMatchFailure(op, "not one temperature over [N, C] logits");
+    // The logits dominate both ops; the earlier of the two is a place where
+    // the fused op dominates every use of its results.
+    rewriter.setInsertionPoint(kl->isBeforeInBlock(op) ? kl.getOperation() : op.getOperation());
+    auto fused = SoftmaxKlDivGradOp::create(rewriter, op.getLoc(), kl.getType(), type, student,
+                                            teacher, rewriter.getF64FloatAttr(studentT));
+    rewriter.replaceOp(kl, fused.getLoss());
+    rewriter.setInsertionPoint(op);
+    rewriter.replaceOpWithNewOp<MulOp>(op, type, fused.getGrad(), scale);
+    // The batchmean's row count reads L's shape only: the student has it, and
+    // L is then left unused.
+    for (OpOperand &use : llvm::make_early_inc_range(logSoftmax->getUses()))
+      if (auto count = dyn_cast<CountOp>(use.getOwner()))
+        rewriter.modifyOpInPlace(count, [&] { use.set(student); });
+    return success();
+  }
+};
+
 /// Distillation's two terms on the same student logits: the temperature KL
 /// (already kiln.softmax_kl_div) and a cross-entropy of the student against
 /// hard labels -> kiln.distillation_loss, one read of the student.
@@ -223,7 +303,8 @@ struct FuseSoftmaxCrossEntropyPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy, FuseCrossEntropyGradient,
-                 FuseContrastiveCrossEntropy, FuseDistillation, FuseDistillationWithLabels>(
+                 FuseContrastiveCrossEntropy, FuseDistillation, FuseDistillationGradient,
+                 FuseDistillationWithLabels>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

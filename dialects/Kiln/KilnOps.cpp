@@ -446,6 +446,21 @@ LogicalResult SoftmaxKlDivOp::verify() {
   return success();
 }
 
+LogicalResult SoftmaxKlDivGradOp::verify() {
+  auto student = getStudent().getType();
+  if (failed(verifyDistillationInputs(*this, student, getTeacher().getType(),
+                                      getTemperature().convertToDouble())))
+    return failure();
+  auto loss = cast<RankedTensorType>(getLoss().getType());
+  if (loss.getRank() != 0 || loss.getElementType() != student.getElementType())
+    return emitOpError("loss must be a scalar of the logits' element type, got ")
+           << formatTensorType(loss);
+  if (getGrad().getType() != student)
+    return emitOpError("grad must have the student's type ")
+           << formatTensorType(student) << ", got " << formatTensorType(getGrad().getType());
+  return success();
+}
+
 LogicalResult DistillationLossOp::verify() {
   auto student = getStudent().getType();
   if (failed(verifyDistillationInputs(*this, student, getTeacher().getType(),

@@ -553,6 +553,26 @@ def Kiln_SoftmaxKlDivOp : Kiln_Op<"softmax_kl_div", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_SoftmaxKlDivGradOp : Kiln_Op<"softmax_kl_div_grad", [Pure]> {
+  let summary = "Fused distillation loss and its gradient in the student";
+  let description = [{
+    `student`, `teacher: [N, C]` -> `loss`, exactly
+    `kiln.softmax_kl_div(student, teacher) {temperature}`, and `grad =
+    softmax(student / T, axis = 1) - softmax(teacher / T, axis = 1)`, the
+    gradient of `N * T * loss` in the student. Made by
+    `kiln-fuse-softmax-cross-entropy` from a train step's forward KL and the
+    backward autodiff builds for it; the native kernel reads each row of both
+    once for the loss and once more for the gradient, storing no
+    probabilities.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$student, Kiln_FloatTensor:$teacher,
+                       F64Attr:$temperature);
+  let results = (outs Kiln_FloatTensor:$loss, Kiln_FloatTensor:$grad);
+  let assemblyFormat = "$student `,` $teacher `temperature` `=` $temperature attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_DistillationLossOp : Kiln_Op<"distillation_loss", [Pure]> {
   let summary = "Fused distillation terms: the temperature KL and the hard-label cross-entropy";
   let description = [{

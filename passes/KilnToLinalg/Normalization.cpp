@@ -248,23 +248,47 @@ struct LowerSoftmaxCrossEntropyGrad : OpRewritePattern<SoftmaxCrossEntropyGradOp
   }
 };
 
+/// A rank-0 constant of `elementType` holding `value`.
+Value scalarConstant(OpBuilder &b, Location loc, Type elementType, double value) {
+  auto type = RankedTensorType::get({}, elementType);
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, b.getFloatAttr(elementType, value)));
+}
+
 /// Without a native kernel: the distillation term as the ops it fused.
 struct LowerSoftmaxKlDiv : OpRewritePattern<SoftmaxKlDivOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SoftmaxKlDivOp op, PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getStudent().getType());
-    auto scalarType = RankedTensorType::get({}, type.getElementType());
-    Value temperature = arith::ConstantOp::create(
-        rewriter, loc,
-        DenseElementsAttr::get(scalarType,
-                               rewriter.getFloatAttr(type.getElementType(),
-                                                     op.getTemperature().convertToDouble())));
+    Value temperature = scalarConstant(rewriter, loc, type.getElementType(),
+                                       op.getTemperature().convertToDouble());
     Value student = DivOp::create(rewriter, loc, type, op.getStudent(), temperature);
     Value teacher = DivOp::create(rewriter, loc, type, op.getTeacher(), temperature);
     Value logProbs = LogSoftmaxOp::create(rewriter, loc, type, student, 1);
     Value probs = SoftmaxOp::create(rewriter, loc, type, teacher, 1);
     rewriter.replaceOpWithNewOp<KlDivOp>(op, op.getType(), logProbs, probs);
+    return success();
+  }
+};
+
+/// Without a native kernel: the loss as the fused op, the gradient as the
+/// difference of the two temperature softmaxes.
+struct LowerSoftmaxKlDivGrad : OpRewritePattern<SoftmaxKlDivGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxKlDivGradOp op, PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getStudent().getType());
+    Value loss = SoftmaxKlDivOp::create(rewriter, loc, op.getLoss().getType(), op.getStudent(),
+                                        op.getTeacher(), op.getTemperatureAttr());
+    Value temperature = scalarConstant(rewriter, loc, type.getElementType(),
+                                       op.getTemperature().convertToDouble());
+    auto probs = [&](Value logits) -> Value {
+      Value scaled = DivOp::create(rewriter, loc, type, logits, temperature);
+      return SoftmaxOp::create(rewriter, loc, type, scaled, 1);
+    };
+    Value grad = SubOp::create(rewriter, loc, type, probs(op.getStudent()), probs(op.getTeacher()));
+    rewriter.replaceOp(op, {loss, grad});
     return success();
   }
 };
@@ -459,8 +483,8 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
 
 void populateNormalizationPatterns(RewritePatternSet &patterns, bool onlineSoftmax) {
   patterns.add<LowerSoftmaxCrossEntropy>(patterns.getContext(), onlineSoftmax);
-  patterns.add<LowerSoftmaxCrossEntropyGrad, LowerSoftmaxKlDiv, LowerContrastiveCrossEntropy,
-               LowerDistillationLoss>(
+  patterns.add<LowerSoftmaxCrossEntropyGrad, LowerSoftmaxKlDiv, LowerSoftmaxKlDivGrad,
+               LowerContrastiveCrossEntropy, LowerDistillationLoss>(
       patterns.getContext());
   patterns.add<LowerSoftmax, LowerLogSoftmax, LowerCrossEntropy, LowerReduce<ReduceSumOp, sumOver>,
                LowerReduce<ReduceMaxOp, maxOver>, LowerReduce<ReduceMeanOp, meanOver>,

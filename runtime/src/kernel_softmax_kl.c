@@ -1,5 +1,6 @@
-/* Distillation's soft term (kiln_rt_softmax_kl_div_f32, kernels.h), and
- * both its terms at once (kiln_rt_distillation_f32).
+/* Distillation's soft term (kiln_rt_softmax_kl_div_f32, kernels.h), with
+ * its gradient (kiln_rt_softmax_kl_div_grad_f32), and both its terms at once
+ * (kiln_rt_distillation_f32).
  *
  * With a = student / T, b = teacher / T, p = softmax(b) and q = softmax(a),
  * a row's KL(p || q) = sum_c p_c (log p_c - log q_c)
@@ -28,6 +29,9 @@
  * as T ms: s / T rounds, and T (a - ms) would be off by ~1e-3 at logits of
  * 1e4. One exp more an element. A row whose loss is not finite is recomputed
  * by a scalar double pass; a target outside [0, C) gives NaN.
+ *
+ * The gradient, softmax(a) - softmax(b), is a second pass over the row pair
+ * from the row's maxima and sums: exp(a - ms) / Zs - exp(b - mt) / Zt.
  *
  * Rows are split across threads; each row's KL (and loss) goes to a per-row
  * buffer that is summed in row order, so the means do not depend on the
@@ -180,12 +184,29 @@ static double skl_row_ce_careful(const float *s, int64_t ss, int64_t c, int64_t 
   return (m - sy) + __builtin_log(z);
 }
 
+/* g = softmax(a) - softmax(b) of a row pair, given the row's maxima and sums
+ * (a row that is not finite gives what these do: NaN where a NaN is). */
+SKL_INLINE void skl_row_grad(const float *s, int64_t ss, const float *t, int64_t ts, int64_t c,
+                             kiln_v16 kv, float ms, float mt, float zs, float zt, float *g,
+                             int64_t gs) {
+  const kiln_v16 vms = kiln_v16_splat(ms), vmt = kiln_v16_splat(mt);
+  const kiln_v16 rs = kiln_v16_splat(1.0f / zs), rt = kiln_v16_splat(1.0f / zt);
+  for (int64_t i = 0; i < c; i += KILN_VL) {
+    int64_t n = c - i < KILN_VL ? c - i : KILN_VL;
+    kiln_v16 a = kiln_v16_load_strided(s + i * ss, ss, n, 0.0f) * kv;
+    kiln_v16 b = kiln_v16_load_strided(t + i * ts, ts, n, 0.0f) * kv;
+    kiln_v16 d = skl_exp(a - vms) * rs - skl_exp(b - vmt) * rt;
+    kiln_v16_store_strided(g + i * gs, gs, d, n);
+  }
+}
+
 /* One row pair's KL, strides ss and ts between elements; inlined with both 1
  * (vector loads) and with any strides (gathers), each with and without the
  * hard term. With with_ce, *hard gets cross_entropy(s, y) for a target y in
  * [0, c) and NaN for any other. */
 SKL_INLINE double skl_row_body(const float *s, int64_t ss, const float *t, int64_t ts, int64_t c,
-                               float k, bool with_ce, int64_t y, double *hard) {
+                               float k, bool with_ce, int64_t y, double *hard, float *g,
+                               int64_t gs) {
   const kiln_v16 kv = kiln_v16_splat(k);
   const kiln_v16 none = kiln_v16_splat(0.0f); /* the unused raw vectors without with_ce */
   skl_state st = {
@@ -250,6 +271,8 @@ SKL_INLINE double skl_row_body(const float *s, int64_t ss, const float *t, int64
   double kl = (double)acc / zt - __builtin_log((double)zt) + __builtin_log((double)zs);
   if (!__builtin_isfinite(kl))
     kl = skl_row_careful(s, ss, t, ts, c, k);
+  if (g)
+    skl_row_grad(s, ss, t, ts, c, kv, st.ms[0], st.mt[0], zs, zt, g, gs);
   if (with_ce) {
     double ce = __builtin_nan("");
     if (y >= 0 && y < c) {
@@ -268,10 +291,10 @@ SKL_INLINE double skl_row_body(const float *s, int64_t ss, const float *t, int64
 
 /* One row pair, dense (vector loads) or at any strides (gathers). */
 SKL_INLINE double skl_row(const float *s, int64_t ss, const float *t, int64_t ts, int64_t c,
-                          float k, bool with_ce, int64_t y, double *hard) {
-  if (ss == 1 && ts == 1)
-    return skl_row_body(s, 1, t, 1, c, k, with_ce, y, hard);
-  return skl_row_body(s, ss, t, ts, c, k, with_ce, y, hard);
+                          float k, bool with_ce, int64_t y, double *hard, float *g, int64_t gs) {
+  if (ss == 1 && ts == 1 && (!g || gs == 1))
+    return skl_row_body(s, 1, t, 1, c, k, with_ce, y, hard, g, 1);
+  return skl_row_body(s, ss, t, ts, c, k, with_ce, y, hard, g, gs);
 }
 
 typedef struct skl_job {
@@ -285,6 +308,9 @@ typedef struct skl_job {
   int64_t ys;
   double *hard_row; /* per-row cross-entropy, [N], with row */
   double hard_sum;
+  /* kiln_rt_softmax_kl_div_grad_f32's gradient: NULL for the loss alone. */
+  float *grad;
+  int64_t gs0, gs1;
 } skl_job;
 
 SKL_INLINE void skl_rows_body(skl_job *job, int64_t begin, int64_t end, bool with_ce) {
@@ -292,7 +318,8 @@ SKL_INLINE void skl_rows_body(skl_job *job, int64_t begin, int64_t end, bool wit
     const float *s = job->s + n * job->ss0, *t = job->t + n * job->ts0;
     double ce = 0.0;
     int64_t y = with_ce ? job->targets[n * job->ys] : 0;
-    double kl = skl_row(s, job->ss1, t, job->ts1, job->c, job->k, with_ce, y, &ce);
+    float *g = job->grad ? job->grad + n * job->gs0 : NULL;
+    double kl = skl_row(s, job->ss1, t, job->ts1, job->c, job->k, with_ce, y, &ce, g, job->gs1);
     if (job->row) {
       job->row[n] = kl;
       if (with_ce)
@@ -315,10 +342,11 @@ static void skl_rows_ce(void *ctx, int64_t begin, int64_t end) {
   skl_rows_body(ctx, begin, end, true);
 }
 
-/* Runs the rows and stores the means: loss, and with targets hard. */
+/* Runs the rows and stores the means: loss, and with targets hard; with
+ * grad, each row's gradient. */
 static void skl_run(int64_t student_rank, kiln_memref *student, int64_t teacher_rank,
                     kiln_memref *teacher, int64_t targets_rank, kiln_memref *targets,
-                    kiln_memref *loss, kiln_memref *hard, double temperature) {
+                    kiln_memref *loss, kiln_memref *hard, kiln_memref *grad, double temperature) {
   const int64_t *sd = student->sizes_strides, *td = teacher->sizes_strides;
   int64_t n = sd[0], c = sd[1];
   skl_job job = {
@@ -334,6 +362,11 @@ static void skl_run(int64_t student_rank, kiln_memref *student, int64_t teacher_
   if (targets) {
     job.targets = (const int64_t *)targets->aligned + targets->offset;
     job.ys = targets->sizes_strides[targets_rank];
+  }
+  if (grad) {
+    job.grad = (float *)grad->aligned + grad->offset;
+    job.gs0 = grad->sizes_strides[2];
+    job.gs1 = grad->sizes_strides[3];
   }
   size_t per_row = targets ? 2 : 1;
   double sum = 0.0, hard_sum = 0.0;
@@ -365,7 +398,15 @@ static void skl_run(int64_t student_rank, kiln_memref *student, int64_t teacher_
 void kiln_rt_softmax_kl_div_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
                                 KILN_MEMREF_ARG(loss), double temperature) {
   (void)loss_rank;
-  skl_run(student_rank, student, teacher_rank, teacher, 0, NULL, loss, NULL, temperature);
+  skl_run(student_rank, student, teacher_rank, teacher, 0, NULL, loss, NULL, NULL, temperature);
+}
+
+void kiln_rt_softmax_kl_div_grad_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
+                                     KILN_MEMREF_ARG(loss), KILN_MEMREF_ARG(grad),
+                                     double temperature) {
+  (void)loss_rank;
+  (void)grad_rank;
+  skl_run(student_rank, student, teacher_rank, teacher, 0, NULL, loss, NULL, grad, temperature);
 }
 
 void kiln_rt_distillation_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
@@ -373,6 +414,6 @@ void kiln_rt_distillation_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher)
                               KILN_MEMREF_ARG(hard), double temperature) {
   (void)soft_rank;
   (void)hard_rank;
-  skl_run(student_rank, student, teacher_rank, teacher, targets_rank, targets, soft, hard,
+  skl_run(student_rank, student, teacher_rank, teacher, targets_rank, targets, soft, hard, NULL,
           temperature);
 }

@@ -44,6 +44,13 @@ void kiln_rt_softmax_ce_grad_f32(KILN_MEMREF_ARG(targets), KILN_MEMREF_ARG(loss)
 void kiln_rt_softmax_kl_div_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
                                 KILN_MEMREF_ARG(loss), double temperature);
 
+/* kiln_rt_softmax_kl_div_f32's loss and its gradient (kiln.softmax_kl_div_grad):
+ * grad f32 [N, C] = softmax(student / T) - softmax(teacher / T), row by row,
+ * from the same pass's maxima and sums and one more read of the rows. */
+void kiln_rt_softmax_kl_div_grad_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher),
+                                     KILN_MEMREF_ARG(loss), KILN_MEMREF_ARG(grad),
+                                     double temperature);
+
 /* Distillation's two terms at once (kiln.distillation_loss): student,
  * teacher f32 [N, C], targets i64 [N] -> soft = the loss of
  * kiln_rt_softmax_kl_div_f32 (temperature T) and hard =

@@ -195,3 +195,11 @@ func.func @attention_bias_shape(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x12x16xf
   %0 = kiln.attention %q, %k, %k bias %b scale = 0.25 : (tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x16xf32>, tensor<8x13xf32>) -> tensor<2x4x8x16xf32>
   return %0 : tensor<2x4x8x16xf32>
 }
+
+// -----
+
+func.func @softmax_kl_div_grad_type(%s: tensor<?x8xf32>, %t: tensor<?x8xf32>) {
+  // expected-error @+1 {{'kiln.softmax_kl_div_grad' op grad must have the student's type f32[?, 8], got f32[?, 4]}}
+  %0:2 = kiln.softmax_kl_div_grad %s, %t temperature = 2.0 : (tensor<?x8xf32>, tensor<?x8xf32>) -> (tensor<f32>, tensor<?x4xf32>)
+  return
+}

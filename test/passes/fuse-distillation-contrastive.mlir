@@ -178,3 +178,58 @@ func.func @labels_after_kl(%s: tensor<?x10xf32>, %t: tensor<?x10xf32>, %n: index
   %ce = kiln.cross_entropy %s, %y : (tensor<?x10xf32>, tensor<?xi64>) -> tensor<f32>
   return %kl, %ce : tensor<f32>, tensor<f32>
 }
+
+// -----
+
+// A train step's KL and the backward autodiff builds for it (kl_div's rule,
+// then log_softmax's): A = -(P * c), A - exp(L) * sum(A, axis = 1) becomes
+// c * grad of one kiln.softmax_kl_div_grad, which also gives the loss; the
+// row count reads the student instead of L, so L and P are not kept.
+// CHECK-LABEL: func.func @distill_step
+// CHECK-SAME: (%[[S:.*]]: tensor<?x10xf32>, %[[T:.*]]: tensor<?x10xf32>, %[[C:.*]]: tensor<f32>)
+// CHECK-NOT: kiln.log_softmax
+// CHECK-NOT: kiln.softmax %
+// CHECK: %[[LOSS:.*]], %[[GRAD:.*]] = kiln.softmax_kl_div_grad %[[S]], %[[T]] temperature = 4.000000e+00 : (tensor<?x10xf32>, tensor<?x10xf32>) -> (tensor<f32>, tensor<?x10xf32>)
+// CHECK: %[[N:.*]] = kiln.count %[[S]] axes = [0]
+// CHECK: %[[SCALE:.*]] = kiln.div %[[C]], %[[N]]
+// CHECK: %[[D:.*]] = kiln.mul %[[GRAD]], %[[SCALE]]
+// CHECK: %[[DS:.*]] = kiln.div %[[D]], %{{.*}}
+// CHECK: return %[[LOSS]], %[[DS]]
+func.func @distill_step(%s: tensor<?x10xf32>, %t: tensor<?x10xf32>, %c: tensor<f32>) -> (tensor<f32>, tensor<?x10xf32>) {
+  %temp = arith.constant dense<4.0> : tensor<f32>
+  %ss = kiln.div %s, %temp : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  %l = kiln.log_softmax %ss axis = 1 : tensor<?x10xf32>
+  %ts = kiln.div %t, %temp : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  %p = kiln.softmax %ts axis = 1 : tensor<?x10xf32>
+  %kl = kiln.kl_div %l, %p : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<f32>
+  %n = kiln.count %l axes = [0] : (tensor<?x10xf32>) -> tensor<f32>
+  %scale = kiln.div %c, %n : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %pc = kiln.mul %p, %scale : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  %a = kiln.neg %pc : tensor<?x10xf32>
+  %sum = kiln.reduce_sum %a axes = [1] {keep_dims = true} : (tensor<?x10xf32>) -> tensor<?x1xf32>
+  %e = kiln.exp %l : tensor<?x10xf32>
+  %row = kiln.mul %e, %sum : (tensor<?x10xf32>, tensor<?x1xf32>) -> tensor<?x10xf32>
+  %dl = kiln.sub %a, %row : (tensor<?x10xf32>, tensor<?x10xf32>) -> tensor<?x10xf32>
+  %ds = kiln.div %dl, %temp : (tensor<?x10xf32>, tensor<f32>) -> tensor<?x10xf32>
+  return %kl, %ds : tensor<f32>, tensor<?x10xf32>
+}
+
+// -----
+
+// Near miss: A scales the target by a tensor, not a scalar (not kl_div's
+// rule): the chain stays.
+// CHECK-LABEL: func.func @distill_step_tensor_scale
+// CHECK-NOT: kiln.softmax_kl_div_grad
+// CHECK: kiln.sub
+func.func @distill_step_tensor_scale(%s: tensor<8x10xf32>, %t: tensor<8x10xf32>, %w: tensor<8x10xf32>) -> (tensor<f32>, tensor<8x10xf32>) {
+  %l = kiln.log_softmax %s axis = 1 : tensor<8x10xf32>
+  %p = kiln.softmax %t axis = 1 : tensor<8x10xf32>
+  %kl = kiln.kl_div %l, %p : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<f32>
+  %pc = kiln.mul %p, %w : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+  %a = kiln.neg %pc : tensor<8x10xf32>
+  %sum = kiln.reduce_sum %a axes = [1] {keep_dims = true} : (tensor<8x10xf32>) -> tensor<8x1xf32>
+  %e = kiln.exp %l : tensor<8x10xf32>
+  %row = kiln.mul %e, %sum : (tensor<8x10xf32>, tensor<8x1xf32>) -> tensor<8x10xf32>
+  %dl = kiln.sub %a, %row : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+  return %kl, %dl : tensor<f32>, tensor<8x10xf32>
+}

@@ -4,7 +4,9 @@
 // distillation example's width and a vocabulary's, temperatures, extreme and
 // non-finite values, identical inputs, strided views and one or two threads.
 // Then kiln_rt_distillation_f32 (Distill*): its soft term the KL kernel's
-// result bit for bit, its hard term against a double cross-entropy reference.
+// result bit for bit, its hard term against a double cross-entropy reference;
+// and kiln_rt_softmax_kl_div_grad_f32 (SoftmaxKlGrad*): the same loss bit for
+// bit, the gradient softmax(s / T) - softmax(t / T) against doubles.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -649,6 +651,80 @@ TEST(Distill, StridedViews) {
         EXPECT_TRUE(sameBits(run(s.data(), {}, 0, sbuf.data(), {srs, 2}, soff, n, c, temp), r.soft));
       }
     }
+  }
+}
+
+// softmax(s / T) - softmax(t / T) of every row, in double.
+std::vector<double> gradReference(const View &s, const View &t, int64_t n, int64_t c,
+                                  double temp) {
+  std::vector<double> grad(size_t(n * c));
+  for (int64_t i = 0; i < n; ++i) {
+    Lse ls = lse(s, i, c, temp), lt = lse(t, i, c, temp);
+    for (int64_t j = 0; j < c; ++j)
+      grad[i * c + j] = std::exp(s.at(i, j) / temp - ls.max - ls.log_sum) -
+                        std::exp(t.at(i, j) / temp - lt.max - lt.log_sum);
+  }
+  return grad;
+}
+
+// The grad kernel on dense inputs, writing a gradient with row stride
+// `grad_stride` (>= c) and returning the loss.
+float runGrad(const std::vector<float> &s, const std::vector<float> &t, int64_t n, int64_t c,
+              double temp, std::vector<float> &grad, int64_t grad_stride) {
+  float loss = -1.0f;
+  grad.assign(size_t(n * grad_stride), -7.0f);
+  Desc ds(const_cast<float *>(s.data()), {n, c}), dt(const_cast<float *>(t.data()), {n, c});
+  Desc dl(&loss, {}), dg(grad.data(), {n, c}, {grad_stride, 1});
+  kiln_rt_softmax_kl_div_grad_f32(ds.rank(), ds.get(), dt.rank(), dt.get(), dl.rank(), dl.get(),
+                                  dg.rank(), dg.get(), temp);
+  return loss;
+}
+
+TEST(SoftmaxKlGrad, LossAndGradientAcrossWidthsAndThreads) {
+  for (int64_t c : {1, 10, 16, 33, 100, 1000}) {
+    for (double temp : {1.0, 4.0}) {
+      SCOPED_TRACE(trace(37, c, temp));
+      const int64_t n = 37;
+      std::vector<float> s = randomLogits(n * c, -6.0f, 6.0f, uint32_t(c)),
+                         t = randomLogits(n * c, -6.0f, 6.0f, uint32_t(c + 1000));
+      std::vector<double> want = gradReference({s.data(), c, 1}, {t.data(), c, 1}, n, c, temp);
+      // A gradient with padded rows: the padding stays as it was.
+      std::vector<float> one, two;
+      float loss_one, loss_two;
+      {
+        ThreadCount tc(1);
+        loss_one = runGrad(s, t, n, c, temp, one, c + 3);
+      }
+      {
+        ThreadCount tc(2);
+        loss_two = runGrad(s, t, n, c, temp, two, c + 3);
+      }
+      EXPECT_TRUE(sameBits(loss_one, runDense(s, t, n, c, temp))) << "loss differs from the KL's";
+      EXPECT_TRUE(sameBits(loss_one, loss_two));
+      EXPECT_EQ(one, two) << "1 and 2 threads differ";
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t j = 0; j < c; ++j)
+          ASSERT_NEAR(want[i * c + j], one[i * (c + 3) + j], 2e-6) << "row " << i << ", col " << j;
+        for (int64_t j = c; j < c + 3; ++j)
+          ASSERT_EQ(one[i * (c + 3) + j], -7.0f) << "padding written, row " << i;
+      }
+    }
+  }
+}
+
+TEST(SoftmaxKlGrad, MinusInfTeacherLogitsHaveNoProbability) {
+  // A teacher that rules classes out: their gradient is the student's
+  // probability alone, and the rows stay finite.
+  const int64_t n = 2, c = 20;
+  std::vector<float> s = randomLogits(n * c, -3.0f, 3.0f, 5), t = randomLogits(n * c, -3.0f, 3.0f, 6);
+  for (int64_t j = 0; j < c; j += 3)
+    t[j] = -kInfF;
+  std::vector<double> want = gradReference({s.data(), c, 1}, {t.data(), c, 1}, n, c, 2.0);
+  std::vector<float> grad;
+  runGrad(s, t, n, c, 2.0, grad, c);
+  for (int64_t k = 0; k < n * c; ++k) {
+    ASSERT_TRUE(std::isfinite(grad[k])) << k;
+    ASSERT_NEAR(want[k], grad[k], 2e-6) << k;
   }
 }
 
