@@ -8,8 +8,9 @@
 # At 1 and 2 threads, pinned (OMP_PROC_BIND=close, OMP_PLACES=cores), medians.
 # Then the memory of one call (Kiln: the step's arena, gradients included; PyTorch: the profiled
 # peak of a step) and 10,000 more MLP steps with the resident set before and
-# after, and RMS norm's step with its fused backward kernel against the same
-# norm spelled out in kiln ops. Models in
+# after; then, Kiln against Kiln, RMS norm's step with its fused backward
+# kernel against the norm spelled out in kiln ops, and the distillation term's
+# step on its kernel against --fusion=false. Models in
 # bench/train/*.kiln; the PyTorch side and the seeded weights in
 # bench/train/torch_train.py.
 #
@@ -57,14 +58,20 @@ for model in $models; do
   "$work/${model}_timing" "$work/$model.safetensors" 1 5 | grep '^memory\|^kilnmem' \
     | tee -a "$results"
 done
-# Fused vs composed (Kiln alone): RMS norm's backward on its kernel.
-for variant in op composed; do
-  "$kilnc" "$root/bench/train/rmsnorm_$variant.kiln" -o "$work"
-done
-"$cc" -std=c11 -O2 -I"$work" "$root/bench/train/rmsnorm_timing.c" -L"$work" -lrmsnorm_op \
-  -lrmsnorm_composed -ldnnl -lgomp -lm -o "$work/rmsnorm_timing"
+# Fused vs what it replaces (Kiln alone): RMS norm's backward on its kernel
+# against the norm spelled out in kiln ops; distillation's loss and gradient
+# on one kernel against --fusion=false.
+"$kilnc" "$root/bench/train/rmsnorm_op.kiln" -o "$work"
+"$kilnc" "$root/bench/train/rmsnorm_composed.kiln" -o "$work"
+"$kilnc" "$root/bench/train/kd.kiln" --name=kd_fused -o "$work"
+"$kilnc" "$root/bench/train/kd.kiln" --fusion=false --name=kd_unfused -o "$work"
+"$cc" -std=c11 -O2 -DPAIR_RMSNORM -I"$work" "$root/bench/train/pair_timing.c" -L"$work" \
+  -lrmsnorm_op -lrmsnorm_composed -ldnnl -lgomp -lm -o "$work/rmsnorm_timing"
+"$cc" -std=c11 -O2 -DPAIR_KD -I"$work" "$root/bench/train/pair_timing.c" -L"$work" \
+  -lkd_fused -lkd_unfused -ldnnl -lgomp -lm -o "$work/kd_timing"
 for t in $threads; do
   "$work/rmsnorm_timing" "$work/rmsnorm.safetensors" "$t" | tee -a "$results"
+  "$work/kd_timing" "$work/kd.safetensors" "$t" | tee -a "$results"
 done
 if ((rss_steps > 0)); then
   "$work/mlp784_timing" "$work/mlp784.safetensors" 1 5 "$rss_steps" | grep '^rss'
@@ -87,12 +94,13 @@ print(f"{'threads':8} {'case':22} {'kiln ms':>9} {'torch ms':>9} {'kiln/torch':>
 for (threads, case), v in sorted(ms.items()):
     print(f"{threads[8:]:8} {case:22} {v['kiln']:9.3f} {v['torch']:9.3f} "
           f"{v['kiln'] / v['torch']:11.2f}")
-print("== RMS norm's step over [8192, 1024]: the op (fused backward kernel) vs kiln ops")
+print("== fused vs what it replaces (time and step memory; < 1: the fused build wins)")
 for line in open(sys.argv[1]):
     fields = line.split()
-    if fields[0] == "rmsnorm":
-        print(f"{fields[1]} thread(s): {float(fields[2]):.2f} ms vs {float(fields[3]):.2f} ms, "
-              f"ratio {float(fields[2]) / float(fields[3]):.2f}")
+    if fields[0] == "pair":
+        case, threads, fast, slow, fast_mb, slow_mb = fields[1:7]
+        print(f"{case:22} {threads} thread(s): {float(fast):8.2f} vs {float(slow):8.2f} ms "
+              f"({float(fast) / float(slow):.2f}), {float(fast_mb):.1f} vs {float(slow_mb):.1f} MB")
 print("== memory of one train call (Kiln: the step's arena, gradients included; torch: profiled peak of the step)")
 print(f"{'case':22} {'kiln MB':>9} {'torch MB':>9} {'kiln/torch':>11}")
 for case, v in sorted(mb.items()):

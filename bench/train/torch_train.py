@@ -83,10 +83,13 @@ def weights(out_dir):
     for name, model in models().items():
         with open(os.path.join(out_dir, f"{name}.safetensors"), "wb") as f:
             f.write(common.safetensors_bytes(model.state_dict()))
-    # Kiln only (fused vs composed): bench/train/rmsnorm_{op,composed}.kiln.
+    # Kiln only (fused vs what it replaces): bench/train/rmsnorm_{op,composed}.kiln
+    # and kd.kiln.
     with open(os.path.join(out_dir, "rmsnorm.safetensors"), "wb") as f:
         f.write(common.safetensors_bytes({"s": torch.linspace(0.8, 1.2, 1024),
                                           "w": torch.linspace(0.5, 1.5, 1024)}))
+    with open(os.path.join(out_dir, "kd.safetensors"), "wb") as f:
+        f.write(common.safetensors_bytes({"s": torch.randn(512, 32000) * 3}))
 
 
 def inputs(name):
