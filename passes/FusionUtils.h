@@ -4,7 +4,9 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/OperationSupport.h"
 #include "mlir/IR/Value.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <optional>
 
@@ -26,6 +28,28 @@ template <typename Op> Op soleUseProducer(mlir::Value value) {
   if (!value.hasOneUse())
     return {};
   return value.getDefiningOp<Op>();
+}
+
+/// Whether `a` and `b` compute the same value: the same SSA value, or the
+/// same result of equal side-effect-free ops on operands that are (looking
+/// `depth` ops up). Autodiff computes cheap forward values again for the
+/// backward; a fusion pairing a loss with its gradient must see a twin as the
+/// value itself.
+inline bool sameComputation(mlir::Value a, mlir::Value b, unsigned depth = 4) {
+  if (a == b)
+    return true;
+  auto ra = llvm::dyn_cast<mlir::OpResult>(a), rb = llvm::dyn_cast<mlir::OpResult>(b);
+  if (!ra || !rb || depth == 0 || ra.getResultNumber() != rb.getResultNumber())
+    return false;
+  mlir::Operation *x = ra.getOwner(), *y = rb.getOwner();
+  if (!mlir::isPure(x) || x->getNumRegions() != 0)
+    return false;
+  return mlir::OperationEquivalence::isEquivalentTo(
+      x, y,
+      [&](mlir::Value l, mlir::Value r) {
+        return mlir::success(sameComputation(l, r, depth - 1));
+      },
+      /*markEquivalent=*/nullptr, mlir::OperationEquivalence::IgnoreLocations);
 }
 
 } // namespace kiln

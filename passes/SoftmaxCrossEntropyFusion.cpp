@@ -74,17 +74,25 @@ struct FuseOneHotCrossEntropy : OpRewritePattern<NegOp> {
 };
 
 /// A cross-entropy of `logits` against `targets` (the builtin or the fused
-/// op without lse) among `logits`' users in `block`, or null.
-Operation *findCrossEntropy(Value logits, Value targets, Block *block) {
-  for (Operation *user : logits.getUsers()) {
+/// op without lse) among `logits`' users in `block`, or null. With
+/// `twins`, also one whose logits are a value computing the same as `logits`
+/// (sameComputation), found among the users of `targets`.
+Operation *findCrossEntropy(Value logits, Value targets, Block *block, bool twins = false) {
+  auto isCrossEntropy = [&](Operation *user) {
     if (user->getBlock() != block)
-      continue;
-    if (auto ce = dyn_cast<CrossEntropyOp>(user); ce && ce.getTargets() == targets)
-      return ce;
-    if (auto ce = dyn_cast<SoftmaxCrossEntropyOp>(user);
-        ce && !ce.getLse() && ce.getTargets() == targets)
-      return ce;
-  }
+      return false;
+    if (auto ce = dyn_cast<CrossEntropyOp>(user))
+      return ce.getTargets() == targets;
+    auto ce = dyn_cast<SoftmaxCrossEntropyOp>(user);
+    return ce && !ce.getLse() && ce.getTargets() == targets;
+  };
+  for (Operation *user : logits.getUsers())
+    if (isCrossEntropy(user) && user->getOperand(0) == logits)
+      return user;
+  if (twins)
+    for (Operation *user : targets.getUsers())
+      if (isCrossEntropy(user) && sameComputation(user->getOperand(0), logits))
+        return user;
   return nullptr;
 }
 
@@ -169,14 +177,18 @@ struct FuseCrossEntropyGradient : OpRewritePattern<SubOp> {
     if (type.getRank() != 2 || softmax.getAxis() != 1 || oneHot.getType() != type ||
         op.getType() != type || ShapedType::isDynamic(type.getDimSize(1)))
       return rewriter.notifyMatchFailure(op, "not the gradient over the classes of [N, C]");
-    Operation *loss = findCrossEntropy(logits, targets, op->getBlock());
+    Operation *loss = findCrossEntropy(logits, targets, op->getBlock(), /*twins=*/true);
     if (!loss)
       return rewriter.notifyMatchFailure(op, "no cross-entropy of the same logits and targets");
-    // Both operands dominate both ops, so the earlier of the two is a place
-    // where the fused op dominates every use of its results.
-    rewriter.setInsertionPoint(loss->isBeforeInBlock(op) ? loss : op.getOperation());
-    auto fused = SoftmaxCrossEntropyGradOp::create(
-        rewriter, op.getLoc(), loss->getResult(0).getType(), type, logits, targets);
+    // The fused op goes at the earlier of the two, reading the logits as
+    // that one does (the loss's may be the gradient's twin, computed again
+    // later), so that it dominates every use of its results.
+    bool lossFirst = loss->isBeforeInBlock(op);
+    rewriter.setInsertionPoint(lossFirst ? loss : op.getOperation());
+    auto fused = SoftmaxCrossEntropyGradOp::create(rewriter, op.getLoc(),
+                                                   loss->getResult(0).getType(), type,
+                                                   lossFirst ? loss->getOperand(0) : logits,
+                                                   targets);
     rewriter.replaceOp(loss, fused.getLoss());
     rewriter.replaceOp(op, fused.getGrad());
     return success();

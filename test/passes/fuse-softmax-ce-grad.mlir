@@ -2,7 +2,8 @@
 // a cross-entropy of the same x and t in the same block (kiln.cross_entropy,
 // kiln.softmax_cross_entropy, or the one_hot chain that fuses into it)
 // becomes one kiln.softmax_cross_entropy_grad whose results replace both, in
-// either order; near misses keep the gradient unfused.
+// either order, also where the gradient's logits are the loss's computed again
+// (autodiff's recomputation); near misses keep the gradient unfused.
 // RUN: %kiln-opt %s -split-input-file -kiln-fuse-softmax-cross-entropy | FileCheck %s
 
 // The loss first: the fused op takes the loss's place.
@@ -83,6 +84,48 @@ func.func @different_targets(%x: tensor<8x10xf32>, %t: tensor<8xi64>, %u: tensor
   %l = kiln.cross_entropy %x, %t : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
   %s = kiln.softmax %x axis = 1 : tensor<8x10xf32>
   %h = kiln.one_hot %u : (tensor<8xi64>) -> tensor<8x10xf32>
+  %g = kiln.sub %s, %h : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+  return %l, %g : tensor<f32>, tensor<8x10xf32>
+}
+
+// -----
+
+// The gradient's logits are a twin of the loss's: autodiff computed the cheap
+// scale * x again for the backward instead of keeping it. Fused, reading the
+// loss's logits; the twin is left unused.
+// CHECK-LABEL: func.func @recomputed_logits(
+// CHECK: %[[E:.*]] = kiln.exp %arg1
+// CHECK-NEXT: %[[Z:.*]] = kiln.mul %[[E]], %arg0
+// CHECK-NEXT: %[[L:.*]], %[[G:.*]] = kiln.softmax_cross_entropy_grad %[[Z]], %arg2
+// CHECK-NOT: kiln.softmax
+// CHECK: return %[[L]], %[[G]]
+func.func @recomputed_logits(%x: tensor<8x10xf32>, %scale: tensor<f32>, %t: tensor<8xi64>) -> (tensor<f32>, tensor<8x10xf32>) {
+  %e = kiln.exp %scale : tensor<f32>
+  %z = kiln.mul %e, %x : (tensor<f32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+  %l = kiln.cross_entropy %z, %t : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+  %e2 = kiln.exp %scale : tensor<f32>
+  %z2 = kiln.mul %e2, %x : (tensor<f32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+  %s = kiln.softmax %z2 axis = 1 : tensor<8x10xf32>
+  %h = kiln.one_hot %t : (tensor<8xi64>) -> tensor<8x10xf32>
+  %g = kiln.sub %s, %h : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+  return %l, %g : tensor<f32>, tensor<8x10xf32>
+}
+
+// -----
+
+// Not fused: a look-alike with another operand (exp(scale) * y, not * x).
+// CHECK-LABEL: func.func @lookalike_logits(
+// CHECK-NOT: kiln.softmax_cross_entropy_grad
+// CHECK: kiln.softmax_cross_entropy
+// CHECK: kiln.sub
+func.func @lookalike_logits(%x: tensor<8x10xf32>, %y: tensor<8x10xf32>, %scale: tensor<f32>, %t: tensor<8xi64>) -> (tensor<f32>, tensor<8x10xf32>) {
+  %e = kiln.exp %scale : tensor<f32>
+  %z = kiln.mul %e, %x : (tensor<f32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+  %l = kiln.cross_entropy %z, %t : (tensor<8x10xf32>, tensor<8xi64>) -> tensor<f32>
+  %e2 = kiln.exp %scale : tensor<f32>
+  %z2 = kiln.mul %e2, %y : (tensor<f32>, tensor<8x10xf32>) -> tensor<8x10xf32>
+  %s = kiln.softmax %z2 axis = 1 : tensor<8x10xf32>
+  %h = kiln.one_hot %t : (tensor<8xi64>) -> tensor<8x10xf32>
   %g = kiln.sub %s, %h : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<8x10xf32>
   return %l, %g : tensor<f32>, tensor<8x10xf32>
 }
