@@ -141,6 +141,24 @@ std::pair<Value, double> unscaled(Value value) {
   return {value, 1.0};
 }
 
+/// The student s, teacher t and T of log_softmax(s / T) and softmax(t / T)
+/// over the classes of [N, C] logits of one type, at one temperature.
+struct TemperatureLogits {
+  Value student, teacher;
+  double temperature;
+};
+std::optional<TemperatureLogits> temperatureLogits(LogSoftmaxOp logSoftmax, SoftmaxOp softmax) {
+  if (logSoftmax.getAxis() != 1 || softmax.getAxis() != 1)
+    return std::nullopt;
+  auto [student, studentT] = unscaled(logSoftmax.getInput());
+  auto [teacher, teacherT] = unscaled(softmax.getInput());
+  auto type = cast<RankedTensorType>(student.getType());
+  if (type.getRank() != 2 || teacher.getType() != type || logSoftmax.getType() != type ||
+      studentT != teacherT || !(studentT > 0))
+    return std::nullopt;
+  return TemperatureLogits{student, teacher, studentT};
+}
+
 /// Distillation's soft term: kl_div(log_softmax(s / T), softmax(t / T)) over
 /// the classes of [N, C] -> kiln.softmax_kl_div {temperature = T}.
 struct FuseDistillation : OpRewritePattern<KlDivOp> {
@@ -148,16 +166,13 @@ struct FuseDistillation : OpRewritePattern<KlDivOp> {
   LogicalResult matchAndRewrite(KlDivOp op, PatternRewriter &rewriter) const override {
     auto logSoftmax = soleUseProducer<LogSoftmaxOp>(op.getLogInput());
     auto softmax = soleUseProducer<SoftmaxOp>(op.getTarget());
-    if (!logSoftmax || !softmax || logSoftmax.getAxis() != 1 || softmax.getAxis() != 1)
-      return rewriter.notifyMatchFailure(op, "not log_softmax / softmax over axis 1");
-    auto [student, studentT] = unscaled(logSoftmax.getInput());
-    auto [teacher, teacherT] = unscaled(softmax.getInput());
-    auto type = cast<RankedTensorType>(student.getType());
-    if (type.getRank() != 2 || teacher.getType() != type || logSoftmax.getType() != type ||
-        studentT != teacherT || !(studentT > 0))
-      return rewriter.notifyMatchFailure(op, "not one temperature over [N, C] logits");
-    rewriter.replaceOpWithNewOp<SoftmaxKlDivOp>(op, op.getType(), student, teacher,
-                                                rewriter.getF64FloatAttr(studentT));
+    std::optional<TemperatureLogits> logits =
+        logSoftmax && softmax ? temperatureLogits(logSoftmax, softmax) : std::nullopt;
+    if (!logits)
+      return rewriter.notifyMatchFailure(
+          op, "not log_softmax / softmax over the classes of [N, C] at one temperature");
+    rewriter.replaceOpWithNewOp<SoftmaxKlDivOp>(op, op.getType(), logits->student, logits->teacher,
+                                                rewriter.getF64FloatAttr(logits->temperature));
     return success();
   }
 };
@@ -232,8 +247,8 @@ struct FuseDistillationGradient : OpRewritePattern<SubOp> {
         !sum.getKeepDims())
       return rewriter.notifyMatchFailure(op, "not exp(L) * sum(A, axis = 1)");
     auto logSoftmax = exp.getInput().getDefiningOp<LogSoftmaxOp>();
-    if (!logSoftmax || logSoftmax.getAxis() != 1)
-      return rewriter.notifyMatchFailure(op, "L is not log_softmax over axis 1");
+    if (!logSoftmax)
+      return rewriter.notifyMatchFailure(op, "L is not log_softmax");
     // The KL of that L whose target is a factor of A's product.
     KlDivOp kl;
     Value scale;
@@ -250,19 +265,19 @@ struct FuseDistillationGradient : OpRewritePattern<SubOp> {
     if (!kl || cast<RankedTensorType>(scale.getType()).getRank() != 0)
       return rewriter.notifyMatchFailure(op, "A is not a scalar times the KL's target");
     auto softmax = kl.getTarget().getDefiningOp<SoftmaxOp>();
-    if (!softmax || softmax.getAxis() != 1)
-      return rewriter.notifyMatchFailure(op, "the KL's target is not softmax over axis 1");
-    auto [student, studentT] = unscaled(logSoftmax.getInput());
-    auto [teacher, teacherT] = unscaled(softmax.getInput());
-    auto type = cast<RankedTensorType>(student.getType());
-    if (type.getRank() != 2 || teacher.getType() != type || op.getType() != type ||
-        studentT != teacherT || !(studentT > 0))
-      return rewriter.notifyMatchFailure(op, "not one temperature over [N, C] logits");
+    std::optional<TemperatureLogits> logits =
+        softmax ? temperatureLogits(logSoftmax, softmax) : std::nullopt;
+    auto type = logits ? cast<RankedTensorType>(logits->student.getType()) : RankedTensorType();
+    if (!logits || op.getType() != type)
+      return rewriter.notifyMatchFailure(
+          op, "not log_softmax / softmax over the classes of [N, C] at one temperature");
+    Value student = logits->student;
     // The logits dominate both ops; the earlier of the two is a place where
     // the fused op dominates every use of its results.
     rewriter.setInsertionPoint(kl->isBeforeInBlock(op) ? kl.getOperation() : op.getOperation());
     auto fused = SoftmaxKlDivGradOp::create(rewriter, op.getLoc(), kl.getType(), type, student,
-                                            teacher, rewriter.getF64FloatAttr(studentT));
+                                            logits->teacher,
+                                            rewriter.getF64FloatAttr(logits->temperature));
     rewriter.replaceOp(kl, fused.getLoss());
     rewriter.setInsertionPoint(op);
     rewriter.replaceOpWithNewOp<MulOp>(op, type, fused.getGrad(), scale);

@@ -421,40 +421,34 @@ LogicalResult ContrastiveCrossEntropyOp::verify() {
 }
 
 namespace {
-/// Student and teacher logits of one [N, C] type at a positive temperature.
-LogicalResult verifyDistillationInputs(Operation *op, RankedTensorType student,
-                                       RankedTensorType teacher, double temperature) {
+/// Student and teacher logits of one [N, C] type at a positive temperature,
+/// and a scalar loss of their element type.
+LogicalResult verifyDistillation(Operation *op, RankedTensorType student, RankedTensorType teacher,
+                                 double temperature, Value loss) {
   if (student.getRank() != 2 || student.getElementType() != teacher.getElementType() ||
       !shapesCompatible(student.getShape(), teacher.getShape()))
     return op->emitOpError("student and teacher must be [N, C] of one type, got ")
            << formatTensorType(student) << " and " << formatTensorType(teacher);
   if (!(temperature > 0))
     return op->emitOpError("temperature must be positive, got ") << temperature;
+  auto lossType = cast<RankedTensorType>(loss.getType());
+  if (lossType.getRank() != 0 || lossType.getElementType() != student.getElementType())
+    return op->emitOpError("loss must be a scalar of the logits' element type, got ")
+           << formatTensorType(lossType);
   return success();
 }
 } // namespace
 
 LogicalResult SoftmaxKlDivOp::verify() {
-  auto student = getStudent().getType();
-  if (failed(verifyDistillationInputs(*this, student, getTeacher().getType(),
-                                      getTemperature().convertToDouble())))
-    return failure();
-  auto loss = cast<RankedTensorType>(getLoss().getType());
-  if (loss.getRank() != 0 || loss.getElementType() != student.getElementType())
-    return emitOpError("loss must be a scalar of the logits' element type, got ")
-           << formatTensorType(loss);
-  return success();
+  return verifyDistillation(*this, getStudent().getType(), getTeacher().getType(),
+                            getTemperature().convertToDouble(), getLoss());
 }
 
 LogicalResult SoftmaxKlDivGradOp::verify() {
   auto student = getStudent().getType();
-  if (failed(verifyDistillationInputs(*this, student, getTeacher().getType(),
-                                      getTemperature().convertToDouble())))
+  if (failed(verifyDistillation(*this, student, getTeacher().getType(),
+                                getTemperature().convertToDouble(), getLoss())))
     return failure();
-  auto loss = cast<RankedTensorType>(getLoss().getType());
-  if (loss.getRank() != 0 || loss.getElementType() != student.getElementType())
-    return emitOpError("loss must be a scalar of the logits' element type, got ")
-           << formatTensorType(loss);
   if (getGrad().getType() != student)
     return emitOpError("grad must have the student's type ")
            << formatTensorType(student) << ", got " << formatTensorType(getGrad().getType());
@@ -463,8 +457,8 @@ LogicalResult SoftmaxKlDivGradOp::verify() {
 
 LogicalResult DistillationLossOp::verify() {
   auto student = getStudent().getType();
-  if (failed(verifyDistillationInputs(*this, student, getTeacher().getType(),
-                                      getTemperature().convertToDouble())) ||
+  if (failed(verifyDistillation(*this, student, getTeacher().getType(),
+                                getTemperature().convertToDouble(), getSoft())) ||
       failed(verifyFusedCrossEntropy(*this, student, getTargets().getType(), getHard())))
     return failure();
   if (getSoft().getType() != getHard().getType())
