@@ -52,6 +52,10 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   for (const MlirStage &s : mlirStages) {
     if (failed(runStage(module, s.addPasses, options.pipeline)))
       return failure();
+    // Class-index inputs are read where the losses are plain ops, in the
+    // entries' own bodies (inlined, before fusion).
+    if (s.stage == Stage::Kiln)
+      model->readClassInputs(module);
     if (stop == s.stage) {
       module.print(os);
       return success();

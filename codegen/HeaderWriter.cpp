@@ -72,6 +72,9 @@ void writeTensorMacros(llvm::raw_ostream &os, const std::string &prefix, const T
       llvm::any_of(t.dims, [](const Dim &d) { return std::holds_alternative<std::string>(d); });
   os << "#define " << base << "_NUMEL" << (symbolic ? "(" + symbolList(symbols) + ")" : "") << " "
      << numelExpr(t) << "\n";
+  if (t.classes)
+    os << "/* Class indices: each in [0, " << base << "_CLASSES), checked at every call. */\n"
+       << "#define " << base << "_CLASSES " << *t.classes << "\n";
 }
 
 /// NAME_cache_*: generation through a key/value cache (docs/abi.md).

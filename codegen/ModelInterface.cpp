@@ -90,9 +90,12 @@ llvm::json::Array dimsJson(const std::vector<Dim> &dims) {
 
 llvm::json::Array tensorsJson(const std::vector<TensorSpec> &tensors) {
   llvm::json::Array array;
-  for (const TensorSpec &t : tensors)
-    array.push_back(
-        llvm::json::Object{{"name", t.name}, {"dtype", t.dtype}, {"shape", dimsJson(t.dims)}});
+  for (const TensorSpec &t : tensors) {
+    llvm::json::Object object{{"name", t.name}, {"dtype", t.dtype}, {"shape", dimsJson(t.dims)}};
+    if (t.classes)
+      object["classes"] = *t.classes;
+    array.push_back(std::move(object));
+  }
   return array;
 }
 
@@ -209,7 +212,7 @@ LogicalResult readTrain(func::FuncOp func, const std::vector<TensorSpec> &params
       numel *= std::get<int64_t>(d);
     train.params.push_back(it - params.begin());
     train.numGrads += numel;
-    entry.outputs.push_back(TensorSpec{"grad." + it->name, "f32", it->dims});
+    entry.outputs.push_back(TensorSpec{"grad." + it->name, "f32", it->dims, {}});
   }
   entry.train = std::move(train);
   return success();
@@ -226,7 +229,7 @@ FailureOr<ModelInterface> ModelInterface::fromKilnModule(ModuleOp module) {
 
   for (auto param : module.getOps<ParameterOp>()) {
     auto type = cast<RankedTensorType>(param.getType());
-    TensorSpec spec{param.getSymName().str(), dtypeName(type.getElementType()), {}};
+    TensorSpec spec{param.getSymName().str(), dtypeName(type.getElementType()), {}, {}};
     for (int64_t d : type.getShape())
       spec.dims.push_back(d);
     model.params.push_back(std::move(spec));
@@ -263,6 +266,26 @@ FailureOr<ModelInterface> ModelInterface::fromKilnModule(ModuleOp module) {
     return failure();
   model.generation = std::move(*generation);
   return model;
+}
+
+void ModelInterface::readClassInputs(ModuleOp module) {
+  for (EntrySpec &entry : entries) {
+    auto func = module.lookupSymbol<func::FuncOp>(entry.name);
+    if (!func || func.isExternal())
+      continue;
+    func.walk([&](CrossEntropyOp op) {
+      Value targets = op.getTargets();
+      while (auto reshape = targets.getDefiningOp<ReshapeOp>())
+        targets = reshape.getInput();
+      auto arg = dyn_cast<BlockArgument>(targets);
+      int64_t classes = cast<RankedTensorType>(op.getLogits().getType()).getShape().back();
+      if (!arg || arg.getOwner() != &func.getBody().front() ||
+          arg.getArgNumber() >= entry.inputs.size() || ShapedType::isDynamic(classes))
+        return;
+      std::optional<int64_t> &bound = entry.inputs[arg.getArgNumber()].classes;
+      bound = bound ? std::min(*bound, classes) : classes;
+    });
+  }
 }
 
 namespace {

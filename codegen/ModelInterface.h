@@ -26,6 +26,9 @@ struct TensorSpec {
   std::string name;
   std::string dtype; // f32 f64 f16 bf16 i64 i32 i8 bool
   std::vector<Dim> dims;
+  /// An input whose values are class indices (a cross_entropy's targets):
+  /// each must lie in [0, classes), checked at every call.
+  std::optional<int64_t> classes;
 };
 
 /// `coeff * product(symbols)` bytes.
@@ -99,6 +102,10 @@ struct ModelInterface {
 
   /// Reads parameters and entries from a module in the kiln dialect.
   static mlir::FailureOr<ModelInterface> fromKilnModule(mlir::ModuleOp module);
+  /// Marks the inputs of each entry that are a cross_entropy's targets (seen
+  /// through reshapes) with the logits' class count, from the module after
+  /// inlining and autodiff.
+  void readClassInputs(mlir::ModuleOp module);
   /// Reads each entry's `kiln.arena` terms (and a train entry's
   /// `kiln.grad_space`) from the bufferized module.
   mlir::LogicalResult readArenaPlan(mlir::ModuleOp module);

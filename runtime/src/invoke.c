@@ -134,13 +134,37 @@ int32_t kiln_check_dims(kiln_model *m, int32_t entry_index, const int64_t *dims)
   return KILN_OK;
 }
 
+/* Checks that every value of a class-index input (a cross_entropy's
+ * targets) lies in [0, classes), as PyTorch's cross_entropy requires. */
+static int32_t check_classes(kiln_model *m, const kiln_entry_spec *e, const kiln_tensor_spec *t,
+                             const void *data, const int64_t *dims) {
+  int64_t numel = 1;
+  for (int32_t d = 0; d < t->rank; ++d)
+    numel *= t->dims[d] >= 0 ? t->dims[d] : dims[KILN_DIM_SYMBOL_INDEX(t->dims[d])];
+  for (int64_t i = 0; i < numel; ++i) {
+    int64_t value = t->dtype == KILN_DTYPE_I64 ? ((const int64_t *)data)[i]
+                                               : ((const int32_t *)data)[i];
+    if (value < 0 || value >= t->classes)
+      return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                         "input '%s' of entry '%s' holds the class index %lld at element %lld, "
+                         "outside [0, %lld)",
+                         t->name, e->name, (long long)value, (long long)i,
+                         (long long)t->classes);
+  }
+  return KILN_OK;
+}
+
 int32_t kiln_check_call(kiln_model *m, int32_t entry_index, const int64_t *dims,
                         const void *const *inputs) {
   int32_t status = kiln_check_dims(m, entry_index, dims);
   if (status != KILN_OK)
     return status;
   const kiln_entry_spec *e = &m->manifest.entries[entry_index];
-  return check_tensors(m, e, "input", e->num_inputs, e->inputs, inputs, dims);
+  status = check_tensors(m, e, "input", e->num_inputs, e->inputs, inputs, dims);
+  for (int32_t i = 0; status == KILN_OK && i < e->num_inputs; ++i)
+    if (e->inputs[i].classes > 0)
+      status = check_classes(m, e, &e->inputs[i], inputs[i], dims);
+  return status;
 }
 
 int32_t kiln_invoke_in(kiln_model *m, int32_t entry_index, const int64_t *dims,

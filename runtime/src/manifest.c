@@ -131,6 +131,14 @@ static bool parse_tensor(ctx *c, const kiln_json *v, const kiln_entry_spec *entr
                  entry ? "a non-negative integer or a symbol" : "a non-negative integer");
     }
   }
+  const kiln_json *classes = kiln_json_get(v, "classes");
+  if (classes) {
+    if (!entry || classes->kind != KILN_JSON_INT || classes->u.integer < 1 ||
+        (t->dtype != KILN_DTYPE_I64 && t->dtype != KILN_DTYPE_I32))
+      return bad(c, classes, "\"classes\" of %s '%s' is not a count of an integer input", what,
+                 t->name);
+    t->classes = classes->u.integer;
+  }
   if (!entry) {
     /* Parameter descriptors are built once at create time: their strides and
      * byte size must be representable. */

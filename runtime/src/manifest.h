@@ -23,7 +23,8 @@ typedef struct kiln_tensor_spec {
   char *name;
   kiln_dtype dtype;
   int32_t rank;
-  int64_t *dims; /* rank entries */
+  int64_t *dims;   /* rank entries */
+  int64_t classes; /* > 0: an integer input of class indices, each in [0, classes) */
 } kiln_tensor_spec;
 
 /* coeff * product of the entry's symbols at these indices. */

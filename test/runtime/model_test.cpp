@@ -142,6 +142,9 @@ TEST_F(Create, MalformedManifestIsInternal) {
       replaced("\"name\": \"fc1.bias\"", "\"name\": \"fc1.weight\""),
       replaced("\"name\": \"stats\"", "\"name\": \"predict\""),
       replaced("\"name\": \"x\",", ""),
+      // Class indices only on an integer input, a count >= 1.
+      replaced("\"shape\": [\"B\", 3]}", "\"shape\": [\"B\", 3], \"classes\": 10}"),
+      replaced("\"shape\": [\"N\", \"M\", 2]}", "\"shape\": [\"N\", \"M\", 2], \"classes\": 0}"),
   };
   for (const std::string &manifest : broken) {
     EXPECT_EQ(createFrom(path_.c_str(), manifest), KILN_ERROR_INTERNAL) << manifest;

@@ -38,6 +38,18 @@ int main(int argc, char **argv) {
          MLP_ERROR_INVALID_ARGUMENT, mlp_last_error(model));
   expect("predict with a huge B", mlp_predict(model, (int64_t)1 << 62, x, probs),
          MLP_ERROR_INVALID_ARGUMENT, mlp_last_error(model));
+  /* Class indices outside [0, 10) are refused, as PyTorch's cross_entropy
+   * refuses them, by the loss and by a train step (weights untouched). */
+  int64_t y[2] = {3, MLP_LOSS_Y_CLASSES};
+  float loss = 0.0f;
+  expect("loss with a target of 10", mlp_loss(model, 2, x, y, &loss), MLP_ERROR_INVALID_ARGUMENT,
+         mlp_last_error(model));
+  y[0] = -1;
+  expect("fit with a target of -1", mlp_fit(model, 0.1f, 2, x, y, &loss),
+         MLP_ERROR_INVALID_ARGUMENT, mlp_last_error(model));
+  y[0] = 0;
+  y[1] = MLP_LOSS_Y_CLASSES - 1;
+  expect("loss", mlp_loss(model, 2, x, y, &loss), MLP_OK, mlp_last_error(model));
   /* The model still works after all of that. */
   expect("predict", mlp_predict(model, 2, x, probs), MLP_OK, mlp_last_error(model));
   mlp_destroy(model);
