@@ -20,10 +20,23 @@ namespace {
 
 using AddPasses = void (*)(OpPassManager &, const PipelineOptions &);
 
-LogicalResult runStage(ModuleOp module, AddPasses addPasses, const PipelineOptions &options) {
+/// A stage's passes, each timed under `timing` when it is enabled, with
+/// MLIR's pass-manager command-line options (--mlir-print-ir-after-all, ...)
+/// applied where the tool registered them.
+LogicalResult runStage(ModuleOp module, AddPasses addPasses, const PipelineOptions &options,
+                       TimingScope &timing) {
   PassManager pm(module.getContext());
   addPasses(pm, options);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  if (timing)
+    pm.enableTiming(timing);
   return pm.run(module);
+}
+
+/// A nested timer named `name`, or a disabled one.
+TimingScope nested(TimingScope *parent, StringRef name) {
+  return parent ? parent->nest(name) : TimingScope();
 }
 
 LogicalResult reportLLVMError(ModuleOp module, llvm::Error error) {
@@ -43,14 +56,16 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   struct MlirStage {
     Stage stage;
     AddPasses addPasses;
+    StringLiteral name;
   };
-  const MlirStage mlirStages[] = {{Stage::Kiln, addInlinePasses},
-                                  {Stage::Fused, addFusionPasses},
-                                  {Stage::Linalg, addKilnToLinalgPasses},
-                                  {Stage::Vector, addVectorizationPasses},
-                                  {Stage::Bufferized, addBufferizationPasses}};
+  const MlirStage mlirStages[] = {{Stage::Kiln, addInlinePasses, "inline and autodiff"},
+                                  {Stage::Fused, addFusionPasses, "fusion"},
+                                  {Stage::Linalg, addKilnToLinalgPasses, "to linalg"},
+                                  {Stage::Vector, addVectorizationPasses, "vectorize"},
+                                  {Stage::Bufferized, addBufferizationPasses, "bufferize"}};
   for (const MlirStage &s : mlirStages) {
-    if (failed(runStage(module, s.addPasses, options.pipeline)))
+    TimingScope timer = nested(options.timing, s.name);
+    if (failed(runStage(module, s.addPasses, options.pipeline, timer)))
       return failure();
     // Class-index inputs are read where the losses are plain ops, in the
     // entries' own bodies (inlined, before fusion).
@@ -84,13 +99,16 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
       if (attr.getName().strref().starts_with("kiln."))
         func->removeAttr(attr.getName());
   }
-  if (failed(runStage(module, addLowerToLLVMPasses, options.pipeline)))
+  TimingScope lowerTimer = nested(options.timing, "to the LLVM dialect");
+  if (failed(runStage(module, addLowerToLLVMPasses, options.pipeline, lowerTimer)))
     return failure();
+  lowerTimer.stop();
   if (stop == Stage::LLVMMLIR) {
     module.print(os);
     return success();
   }
 
+  TimingScope llvmTimer = nested(options.timing, "LLVM IR, runtime linked, optimized");
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, model->modelName);
@@ -107,11 +125,13 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   if (llvm::verifyModule(*llvmModule, &llvm::errs()))
     return module.emitError("generated LLVM IR is invalid");
   optimizeModule(*llvmModule, **machine);
+  llvmTimer.stop();
   if (stop == Stage::LLVM) {
     llvmModule->print(os, nullptr);
     return success();
   }
 
+  TimingScope codeTimer = nested(options.timing, "machine code and library");
   llvm::SmallVector<char, 0> code;
   if (llvm::Error error = emitMachineCode(*llvmModule, **machine, stop == Stage::Asm, code))
     return reportLLVMError(module, std::move(error));

@@ -5,6 +5,7 @@
 #include "codegen/ModelInterface.h"
 #include "codegen/ObjectEmitter.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 #include "passes/PipelineOptions.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -31,6 +32,9 @@ struct CompileOptions {
   PipelineOptions pipeline;
   /// Shown in the generated header's banner.
   std::string sourceName;
+  /// Where each stage and pass is timed (kilnc --time-passes); a disabled
+  /// timer times nothing.
+  mlir::TimingScope *timing = nullptr;
 };
 
 /// Compiles a verified kiln-dialect module up to `options.stop` and writes

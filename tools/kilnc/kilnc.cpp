@@ -12,6 +12,9 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Pass.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -147,10 +150,23 @@ int fail(const llvm::Twine &message) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(kilncCategory);
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "kilnc " KILN_VERSION " (LLVM/MLIR " LLVM_VERSION_STRING ")\n";
   });
+  // MLIR's own pass-manager and timing options (--mlir-print-ir-after-all,
+  // --mlir-timing, ...) work too, unlisted. LLVM's --time-passes is listed:
+  // it times Kiln's stages and passes as well as LLVM's.
+  // The pipelines name upstream passes by their registered names, and
+  // --mlir-print-ir-after=<pass> takes the names registered before it.
+  kiln::registerPasses();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  if (auto *timePasses = cl::getRegisteredOptions().lookup("time-passes")) {
+    timePasses->addCategory(kilncCategory);
+    timePasses->setHiddenFlag(cl::NotHidden);
+    timePasses->setDescription("Report the time of each stage and pass on stderr");
+  }
+  cl::HideUnrelatedOptions(kilncCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "Kiln: an ahead-of-time compiler for deep-learning models\n");
 
@@ -187,8 +203,12 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  // The pipelines name upstream passes by their registered names.
-  kiln::registerPasses();
+  mlir::DefaultTimingManager timing;
+  mlir::applyDefaultTimingManagerCLOptions(timing);
+  if (llvm::TimePassesIsEnabled)
+    timing.setEnabled(true);
+  mlir::TimingScope rootTimer = timing.getRootScope();
+
   mlir::DialectRegistry registry;
   kiln::registerDialects(registry);
   mlir::MLIRContext context(registry);
@@ -218,6 +238,7 @@ int main(int argc, char **argv) {
         llvm::sys::fs::getMainExecutable(argv[0], reinterpret_cast<void *>(&defaultModelName));
     for (std::string &dir : kiln::getDefaultStdlibDirs(executable))
       frontendOptions.importPaths.push_back(std::move(dir));
+    mlir::TimingScope frontendTimer = rootTimer.nest("frontend");
     module = kiln::emitKiln(sourceMgr, context, frontendOptions);
   }
   if (!module || mlir::failed(mlir::verify(*module)))
@@ -228,6 +249,7 @@ int main(int argc, char **argv) {
   options.target = {targetCpu, targetFeatures};
   options.pipeline = {backend, fusion, inlining};
   options.sourceName = llvm::sys::path::filename(inputPath).str();
+  options.timing = &rootTimer;
   llvm::raw_ostream &os = outputFile ? outputFile->os() : llvm::nulls();
   if (mlir::failed(kiln::compile(*module, options, os, output)))
     return 1;
