@@ -34,9 +34,12 @@ LogicalResult runStage(ModuleOp module, AddPasses addPasses, const PipelineOptio
   return pm.run(module);
 }
 
-/// A nested timer named `name`, or a disabled one.
-TimingScope nested(TimingScope *parent, StringRef name) {
-  return parent ? parent->nest(name) : TimingScope();
+/// Starts stage `name`: a nested timer (or a disabled one), and with
+/// `verbose` its name on stderr.
+TimingScope startStage(const CompileOptions &options, StringRef name) {
+  if (options.verbose)
+    llvm::errs() << "kilnc: " << name << "\n";
+  return options.timing ? options.timing->nest(name) : TimingScope();
 }
 
 LogicalResult reportLLVMError(ModuleOp module, llvm::Error error) {
@@ -64,7 +67,7 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
                                   {Stage::Vector, addVectorizationPasses, "vectorize"},
                                   {Stage::Bufferized, addBufferizationPasses, "bufferize"}};
   for (const MlirStage &s : mlirStages) {
-    TimingScope timer = nested(options.timing, s.name);
+    TimingScope timer = startStage(options, s.name);
     if (failed(runStage(module, s.addPasses, options.pipeline, timer)))
       return failure();
     // Class-index inputs are read where the losses are plain ops, in the
@@ -99,7 +102,7 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
       if (attr.getName().strref().starts_with("kiln."))
         func->removeAttr(attr.getName());
   }
-  TimingScope lowerTimer = nested(options.timing, "to the LLVM dialect");
+  TimingScope lowerTimer = startStage(options, "to the LLVM dialect");
   if (failed(runStage(module, addLowerToLLVMPasses, options.pipeline, lowerTimer)))
     return failure();
   lowerTimer.stop();
@@ -108,7 +111,7 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     return success();
   }
 
-  TimingScope llvmTimer = nested(options.timing, "LLVM IR, runtime linked, optimized");
+  TimingScope llvmTimer = startStage(options, "LLVM IR, runtime linked, optimized");
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, model->modelName);
@@ -131,7 +134,7 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     return success();
   }
 
-  TimingScope codeTimer = nested(options.timing, "machine code and library");
+  TimingScope codeTimer = startStage(options, "machine code and library");
   llvm::SmallVector<char, 0> code;
   if (llvm::Error error = emitMachineCode(*llvmModule, **machine, stop == Stage::Asm, code))
     return reportLLVMError(module, std::move(error));

@@ -35,6 +35,8 @@ struct CompileOptions {
   /// Where each stage and pass is timed (kilnc --time-passes); a disabled
   /// timer times nothing.
   mlir::TimingScope *timing = nullptr;
+  /// Print each stage's name on stderr as it starts (kilnc -v).
+  bool verbose = false;
 };
 
 /// Compiles a verified kiln-dialect module up to `options.stop` and writes

@@ -91,6 +91,8 @@ cl::opt<std::string> inlining("inline",
                               cl::desc("Inline the functions of module methods: always, never or "
                                        "auto (small or once-called bodies; the default)"),
                               cl::init("auto"), cl::cat(kilncCategory));
+cl::opt<bool> verbose("v", cl::desc("Print each stage as it starts, on stderr"),
+                      cl::cat(kilncCategory));
 cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
                                cl::cat(kilncCategory));
 cl::opt<std::string> targetFeatures("mattr", cl::desc("Extra target features, e.g. -avx512f"),
@@ -168,7 +170,10 @@ int main(int argc, char **argv) {
   }
   cl::HideUnrelatedOptions(kilncCategory);
   cl::ParseCommandLineOptions(argc, argv,
-                              "Kiln: an ahead-of-time compiler for deep-learning models\n");
+                              "Kiln: an ahead-of-time compiler for deep-learning models\n\n"
+                              "  Exit status: 0 when every output was written; 1 on any "
+                              "error,\n  each reported on stderr as file:line:column: "
+                              "error: message.\n");
 
   if (backend != "native" && backend != "onednn" && backend != "auto")
     return fail("unknown backend '" + backend + "': expected native, onednn or auto");
@@ -238,6 +243,8 @@ int main(int argc, char **argv) {
         llvm::sys::fs::getMainExecutable(argv[0], reinterpret_cast<void *>(&defaultModelName));
     for (std::string &dir : kiln::getDefaultStdlibDirs(executable))
       frontendOptions.importPaths.push_back(std::move(dir));
+    if (verbose)
+      llvm::errs() << "kilnc: frontend\n";
     mlir::TimingScope frontendTimer = rootTimer.nest("frontend");
     module = kiln::emitKiln(sourceMgr, context, frontendOptions);
   }
@@ -250,6 +257,7 @@ int main(int argc, char **argv) {
   options.pipeline = {backend, fusion, inlining};
   options.sourceName = llvm::sys::path::filename(inputPath).str();
   options.timing = &rootTimer;
+  options.verbose = verbose;
   llvm::raw_ostream &os = outputFile ? outputFile->os() : llvm::nulls();
   if (mlir::failed(kiln::compile(*module, options, os, output)))
     return 1;
