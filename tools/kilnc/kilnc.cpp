@@ -91,6 +91,14 @@ cl::opt<std::string> inlining("inline",
                               cl::desc("Inline the functions of module methods: always, never or "
                                        "auto (small or once-called bodies; the default)"),
                               cl::init("auto"), cl::cat(kilncCategory));
+cl::opt<std::string> depFile("MF",
+                             cl::desc("Also write a Makefile depfile there: the output depends "
+                                      "on the source and every .kiln file it imports (for "
+                                      "CMake's DEPFILE, ninja's depfile)"),
+                             cl::value_desc("path"), cl::cat(kilncCategory));
+cl::opt<std::string> depTarget("MT",
+                               cl::desc("The depfile's target (default: the library, or -o)"),
+                               cl::value_desc("target"), cl::cat(kilncCategory));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it starts, on stderr"),
                       cl::cat(kilncCategory));
 cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
@@ -141,6 +149,34 @@ kiln::Stage toStage(Emit e) {
     break;
   }
   return kiln::Stage::Lib;
+}
+
+/// A path as a Makefile rule writes it: spaces, '#' and '$' escaped.
+std::string makeEscaped(llvm::StringRef path) {
+  std::string escaped;
+  for (char c : path) {
+    if (c == ' ' || c == '#')
+      escaped += '\\';
+    else if (c == '$')
+      escaped += '$';
+    escaped += c;
+  }
+  return escaped;
+}
+
+/// `target: <every file in sourceMgr>`: the main source and its imports.
+bool writeDepFile(llvm::StringRef path, llvm::StringRef target,
+                  const llvm::SourceMgr &sourceMgr) {
+  std::error_code ec;
+  llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return false;
+  file.os() << makeEscaped(target) << ":";
+  for (unsigned id = 1; id <= sourceMgr.getNumBuffers(); ++id)
+    file.os() << " \\\n  " << makeEscaped(sourceMgr.getMemoryBuffer(id)->getBufferIdentifier());
+  file.os() << "\n";
+  file.keep();
+  return !file.os().has_error();
 }
 
 int fail(const llvm::Twine &message) {
@@ -263,5 +299,14 @@ int main(int argc, char **argv) {
     return 1;
   if (outputFile)
     outputFile->keep();
+  if (!depFile.empty()) {
+    llvm::SmallString<128> library(output);
+    llvm::sys::path::append(library, "lib" + name + ".a");
+    std::string target = !depTarget.empty() ? depTarget.getValue()
+                         : toDirectory      ? library.str().str()
+                                            : output;
+    if (!writeDepFile(depFile, target, sourceMgr))
+      return fail("cannot write the depfile '" + depFile + "'");
+  }
   return 0;
 }
