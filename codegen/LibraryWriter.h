@@ -1,4 +1,4 @@
-//===- LibraryWriter.h - libNAME.a and NAME.h on disk -----------*- C++ -*-===//
+//===- LibraryWriter.h - libNAME.a, NAME.h and NAME.pc on disk --*- C++ -*-===//
 #ifndef KILN_CODEGEN_LIBRARYWRITER_H
 #define KILN_CODEGEN_LIBRARYWRITER_H
 
@@ -7,8 +7,9 @@
 
 namespace kiln {
 
-/// Writes `outputDir`/libNAME.a (one member, NAME.o = `object`) and
-/// `outputDir`/NAME.h, creating the directory if needed.
+/// Writes `outputDir`/libNAME.a (one member, NAME.o = `object`),
+/// `outputDir`/NAME.h and `outputDir`/NAME.pc (for pkg-config), creating the
+/// directory if needed.
 llvm::Error writeLibrary(const ModelInterface &model, llvm::StringRef sourceName,
                          llvm::ArrayRef<char> object, llvm::StringRef outputDir);
 

@@ -7,7 +7,7 @@ packages=(
   # Compiler toolchain: LLVM/MLIR 22 and its clang/lld.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
   # Build system and libraries.
-  cmake ninja-build ccache libfmt-dev libgtest-dev
+  cmake ninja-build ccache libfmt-dev libgtest-dev pkgconf
   # oneDNN, and the OpenCL headers its CMake config asks for.
   libdnnl-dev opencl-c-headers ocl-icd-opencl-dev
   # Open MPI, for the data-parallel example (examples/ddp) and its test.
