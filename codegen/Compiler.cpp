@@ -1,6 +1,7 @@
 //===- Compiler.cpp - From the kiln dialect to a static library -----------===//
 #include "codegen/Compiler.h"
 
+#include "codegen/CppHeaderWriter.h"
 #include "codegen/EntryGlue.h"
 #include "codegen/HeaderWriter.h"
 #include "codegen/LibraryWriter.h"
@@ -86,6 +87,10 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     writeHeader(*model, options.sourceName, os);
     return success();
   }
+  if (stop == Stage::CppHeader) {
+    writeCppHeader(*model, options.sourceName, os);
+    return success();
+  }
 
   // The interface has been read: drop kiln.* attributes, which LLVM IR has no
   // place for, and give entries `_mlir_ciface_<name>` wrappers taking
@@ -142,7 +147,8 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     os.write(code.data(), code.size());
     return success();
   }
-  if (llvm::Error error = writeLibrary(*model, options.sourceName, code, outputDir))
+  if (llvm::Error error =
+          writeLibrary(*model, options.sourceName, code, outputDir, options.cppHeader))
     return reportLLVMError(module, std::move(error));
   return success();
 }

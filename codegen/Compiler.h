@@ -23,7 +23,8 @@ enum class Stage {
   Asm,        // host assembly
   Obj,        // one object file
   Header,     // the generated NAME.h
-  Lib,        // libNAME.a and NAME.h in an output directory
+  CppHeader,  // the generated NAME.hpp (C++20, over NAME.h)
+  Lib,        // libNAME.a, NAME.h, NAME.pc (and NAME.hpp) in an output directory
 };
 
 struct CompileOptions {
@@ -37,6 +38,8 @@ struct CompileOptions {
   mlir::TimingScope *timing = nullptr;
   /// Print each stage's name on stderr as it starts (kilnc -v).
   bool verbose = false;
+  /// Also write NAME.hpp beside NAME.h (kilnc --cpp-header).
+  bool cppHeader = false;
 };
 
 /// Compiles a verified kiln-dialect module up to `options.stop` and writes

@@ -11,8 +11,6 @@
 #include "llvm/Support/FormatVariadic.h"
 
 namespace kiln {
-namespace {
-
 std::string cType(llvm::StringRef dtype) {
   return llvm::StringSwitch<std::string>(dtype)
       .Case("f32", "float")
@@ -23,6 +21,8 @@ std::string cType(llvm::StringRef dtype) {
       .Case("bool", "uint8_t")
       .Default("uint16_t"); // f16 and bf16 travel as their bit patterns
 }
+
+namespace {
 
 std::string upper(llvm::StringRef text) { return llvm::StringRef(text).upper(); }
 

@@ -7,6 +7,10 @@
 
 namespace kiln {
 
+/// The C element type of a dtype in the generated headers (bool is uint8_t,
+/// f16 and bf16 their uint16_t bit patterns).
+std::string cType(llvm::StringRef dtype);
+
 /// Writes the C header of a generated library: status codes, the opaque model
 /// type, create/destroy/last_error, one function per entry, and shape and
 /// arena-size macros. `sourceName` is mentioned in the banner.

@@ -1,6 +1,7 @@
 //===- LibraryWriter.cpp - libNAME.a, NAME.h and NAME.pc on disk ----------===//
 #include "codegen/LibraryWriter.h"
 
+#include "codegen/CppHeaderWriter.h"
 #include "codegen/HeaderWriter.h"
 #include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Support/FileSystem.h"
@@ -42,7 +43,8 @@ void writePkgConfig(const ModelInterface &model, llvm::StringRef sourceName,
 } // namespace
 
 llvm::Error writeLibrary(const ModelInterface &model, llvm::StringRef sourceName,
-                         llvm::ArrayRef<char> object, llvm::StringRef outputDir) {
+                         llvm::ArrayRef<char> object, llvm::StringRef outputDir,
+                         bool cppHeader) {
   if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
     return llvm::createStringError(ec, "cannot create '%s'", outputDir.str().c_str());
 
@@ -64,6 +66,11 @@ llvm::Error writeLibrary(const ModelInterface &model, llvm::StringRef sourceName
         writeHeader(model, sourceName, os);
       }))
     return error;
+  if (cppHeader)
+    if (llvm::Error error = writeTextFile(outputDir, model.modelName + ".hpp", [&](auto &os) {
+          writeCppHeader(model, sourceName, os);
+        }))
+      return error;
   return writeTextFile(outputDir, model.modelName + ".pc",
                        [&](auto &os) { writePkgConfig(model, sourceName, os); });
 }

@@ -8,10 +8,11 @@
 namespace kiln {
 
 /// Writes `outputDir`/libNAME.a (one member, NAME.o = `object`),
-/// `outputDir`/NAME.h and `outputDir`/NAME.pc (for pkg-config), creating the
-/// directory if needed.
+/// `outputDir`/NAME.h, `outputDir`/NAME.pc (for pkg-config) and with
+/// `cppHeader` `outputDir`/NAME.hpp, creating the directory if needed.
 llvm::Error writeLibrary(const ModelInterface &model, llvm::StringRef sourceName,
-                         llvm::ArrayRef<char> object, llvm::StringRef outputDir);
+                         llvm::ArrayRef<char> object, llvm::StringRef outputDir,
+                         bool cppHeader = false);
 
 } // namespace kiln
 

@@ -19,6 +19,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 config.substitutions.append(("%kilnc", os.path.join(config.kiln_tools_dir, "kilnc")))
 config.substitutions.append(("%kiln-opt", os.path.join(config.kiln_tools_dir, "kiln-opt")))
 config.substitutions.append(("%cc", config.kiln_c_compiler))
+config.substitutions.append(("%cxx", config.kiln_cxx_compiler))
 # What a program linking a generated library needs besides it (NAME.h says).
 config.substitutions.append(("%kiln_libs", "-ldnnl -lgomp -lm"))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))

@@ -39,6 +39,7 @@ enum class Emit {
   Asm,
   Obj,
   Header,
+  CppHeader,
   Lib
 };
 
@@ -62,6 +63,8 @@ cl::opt<Emit>
                     clEnumValN(Emit::Asm, "asm", "assembly for the target"),
                     clEnumValN(Emit::Obj, "obj", "an object file"),
                     clEnumValN(Emit::Header, "header", "the generated C header"),
+                    clEnumValN(Emit::CppHeader, "cpp-header",
+                               "the generated C++20 header (over the C one)"),
                     clEnumValN(Emit::Lib, "lib", "libNAME.a and NAME.h (default)")),
          cl::cat(kilncCategory));
 cl::opt<std::string> modelName("name",
@@ -99,6 +102,10 @@ cl::opt<std::string> depFile("MF",
 cl::opt<std::string> depTarget("MT",
                                cl::desc("The depfile's target (default: the library, or -o)"),
                                cl::value_desc("target"), cl::cat(kilncCategory));
+cl::opt<bool> cppHeader("cpp-header",
+                        cl::desc("Also write NAME.hpp: a C++20 class over NAME.h (spans, "
+                                 "exceptions)"),
+                        cl::cat(kilncCategory));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it starts, on stderr"),
                       cl::cat(kilncCategory));
 cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
@@ -144,6 +151,8 @@ kiln::Stage toStage(Emit e) {
     return kiln::Stage::Obj;
   case Emit::Header:
     return kiln::Stage::Header;
+  case Emit::CppHeader:
+    return kiln::Stage::CppHeader;
   case Emit::AST:
   case Emit::Lib:
     break;
@@ -294,6 +303,7 @@ int main(int argc, char **argv) {
   options.sourceName = llvm::sys::path::filename(inputPath).str();
   options.timing = &rootTimer;
   options.verbose = verbose;
+  options.cppHeader = cppHeader;
   llvm::raw_ostream &os = outputFile ? outputFile->os() : llvm::nulls();
   if (mlir::failed(kiln::compile(*module, options, os, output)))
     return 1;
