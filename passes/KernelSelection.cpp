@@ -157,6 +157,19 @@ struct ContrastiveCeToKernel : OpRewritePattern<ContrastiveCrossEntropyOp> {
   }
 };
 
+struct ContrastiveCeGradToKernel : OpRewritePattern<ContrastiveCrossEntropyGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ContrastiveCrossEntropyGradOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
+      return rewriter.notifyMatchFailure(op, "not f32 logits [N, N] with i64 targets");
+    replaceWithKernel(rewriter, op, "kiln_rt_contrastive_ce_grad_f32",
+                      {op.getLogits(), op.getTargets()},
+                      initsFor(rewriter, op, op.getLogits()));
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Layer norm's and RMS norm's gradients
 //===----------------------------------------------------------------------===//
@@ -666,7 +679,8 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     if (fusedKernels) {
       patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
                    SoftmaxKlDivGradToKernel,
-                   DistillationToKernel, ContrastiveCeToKernel, AttentionToKernel,
+                   DistillationToKernel, ContrastiveCeToKernel, ContrastiveCeGradToKernel,
+                   AttentionToKernel,
                    AttentionGradToKernel>(&getContext());
       patterns.add<NormGradToKernel<LayerNormGradOp>>(&getContext(),
                                                       "kiln_rt_layer_norm_grad_f32");

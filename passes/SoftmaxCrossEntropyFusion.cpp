@@ -290,6 +290,85 @@ struct FuseDistillationGradient : OpRewritePattern<SubOp> {
   }
 };
 
+/// A 2-D transpose's permutation.
+bool isFlip(TransposeOp op) { return op && op.getPermutation() == ArrayRef<int64_t>{1, 0}; }
+
+/// A train step of CLIP's loss: the gradients of cross_entropy(S, t) and of
+/// cross_entropy(S^T, t), each already one kiln.softmax_cross_entropy_grad,
+/// become one kiln.contrastive_cross_entropy_grad that gives both gradients in
+/// S's layout: S^T is not built. The backward's `transpose(grad(S^T) * c)`
+/// becomes `col_grad * c`.
+struct FuseContrastiveGradient : OpRewritePattern<SoftmaxCrossEntropyGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SoftmaxCrossEntropyGradOp cols,
+                                PatternRewriter &rewriter) const override {
+    auto flip = cols.getLogits().getDefiningOp<TransposeOp>();
+    if (!isFlip(flip))
+      return rewriter.notifyMatchFailure(cols, "not the gradient of a 2-D transpose's rows");
+    Value matrix = flip.getInput(), targets = cols.getTargets();
+    auto type = cast<RankedTensorType>(matrix.getType());
+    if (!ShapedType::isDynamic(type.getDimSize(0)) && !ShapedType::isDynamic(type.getDimSize(1)) &&
+        type.getDimSize(0) != type.getDimSize(1))
+      return rewriter.notifyMatchFailure(cols, "the similarity matrix is not square");
+    SoftmaxCrossEntropyGradOp rows;
+    for (Operation *user : targets.getUsers())
+      if (auto candidate = dyn_cast<SoftmaxCrossEntropyGradOp>(user);
+          candidate && candidate != cols && candidate->getBlock() == cols->getBlock() &&
+          candidate.getTargets() == targets && sameComputation(candidate.getLogits(), matrix)) {
+        rows = candidate;
+        break;
+      }
+    if (!rows || rows.getGrad().getType() != type)
+      return rewriter.notifyMatchFailure(cols, "no gradient of the matrix's own rows");
+    // At the earlier of the two, reading the matrix as that one does.
+    bool rowsFirst = rows->isBeforeInBlock(cols);
+    rewriter.setInsertionPoint(rowsFirst ? rows.getOperation() : cols.getOperation());
+    Type lossType = rows.getLoss().getType();
+    auto fused = ContrastiveCrossEntropyGradOp::create(
+        rewriter, cols.getLoc(), lossType, lossType, type, type,
+        rowsFirst ? rows.getLogits() : matrix, targets);
+    Value colGrad = fused.getColGrad();
+    rewriter.replaceOp(rows, {fused.getRowLoss(), fused.getRowGrad()});
+    // transpose(col_grad * c) where the backward scales and flips it back.
+    SmallVector<Operation *> flippedBack;
+    for (Operation *user : cols.getGrad().getUsers()) {
+      Operation *scale = user;
+      auto back = scale->hasOneUse() ? dyn_cast<TransposeOp>(*scale->getUsers().begin())
+                                     : TransposeOp();
+      bool scalar = isa<MulOp, DivOp>(scale) && scale->getOperand(0) == cols.getGrad() &&
+                    cast<RankedTensorType>(scale->getOperand(1).getType()).getRank() == 0;
+      if (scalar && isFlip(back))
+        flippedBack.push_back(scale);
+    }
+    for (Operation *scale : flippedBack) {
+      auto back = cast<TransposeOp>(*scale->getUsers().begin());
+      rewriter.setInsertionPoint(back);
+      OperationState state(scale->getLoc(), scale->getName());
+      state.addOperands({colGrad, scale->getOperand(1)});
+      state.addTypes(type);
+      state.addAttributes(scale->getAttrs());
+      rewriter.replaceOp(back, rewriter.create(state)->getResults());
+    }
+    rewriter.setInsertionPointAfter(fused);
+    Value transposedBack = TransposeOp::create(rewriter, cols.getLoc(), cols.getGrad().getType(),
+                                               colGrad, rewriter.getDenseI64ArrayAttr({1, 0}));
+    rewriter.replaceOp(cols, {fused.getColLoss(), transposedBack});
+    // The mean's row count reads S^T's shape only: S has it, axes flipped,
+    // and S^T is then left unused.
+    for (OpOperand &use : llvm::make_early_inc_range(flip->getUses()))
+      if (auto count = dyn_cast<CountOp>(use.getOwner()))
+        rewriter.modifyOpInPlace(count, [&] {
+          SmallVector<int64_t> axes;
+          for (int64_t axis : count.getAxes())
+            axes.push_back(1 - axis);
+          llvm::sort(axes);
+          count.setAxes(axes);
+          use.set(matrix);
+        });
+    return success();
+  }
+};
+
 /// Distillation's two terms on the same student logits: the temperature KL
 /// (already kiln.softmax_kl_div) and a cross-entropy of the student against
 /// hard labels -> kiln.distillation_loss, one read of the student.
@@ -330,7 +409,8 @@ struct FuseSoftmaxCrossEntropyPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy, FuseCrossEntropyGradient,
-                 FuseContrastiveCrossEntropy, FuseDistillation, FuseDistillationGradient,
+                 FuseContrastiveCrossEntropy, FuseContrastiveGradient, FuseDistillation,
+                 FuseDistillationGradient,
                  FuseDistillationWithLabels>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -420,6 +420,19 @@ LogicalResult ContrastiveCrossEntropyOp::verify() {
   return success();
 }
 
+LogicalResult ContrastiveCrossEntropyGradOp::verify() {
+  auto logits = getLogits().getType();
+  if (failed(verifyFusedCrossEntropy(*this, logits, getTargets().getType(), getRowLoss())))
+    return failure();
+  if (!shapesCompatible(logits.getShape().take_front(1), logits.getShape().take_back(1)))
+    return emitOpError("logits must be square [N, N], got ") << formatTensorType(logits);
+  if (getRowLoss().getType() != getColLoss().getType())
+    return emitOpError("row and column losses differ in type");
+  if (getRowGrad().getType() != logits || getColGrad().getType() != logits)
+    return emitOpError("gradients must have the logits' type ") << formatTensorType(logits);
+  return success();
+}
+
 namespace {
 /// Student and teacher logits of one [N, C] type at a positive temperature,
 /// and a scalar loss of their element type.

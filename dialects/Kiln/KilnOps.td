@@ -607,6 +607,25 @@ def Kiln_ContrastiveCrossEntropyOp : Kiln_Op<"contrastive_cross_entropy", [Pure]
   let hasVerifier = 1;
 }
 
+def Kiln_ContrastiveCrossEntropyGradOp : Kiln_Op<"contrastive_cross_entropy_grad", [Pure]> {
+  let summary = "CLIP's two cross-entropies and their gradients, in the matrix's layout";
+  let description = [{
+    `logits: [N, N]`, integer `targets: [N]` -> `row_loss` and `col_loss` as
+    kiln.contrastive_cross_entropy gives them, `row_grad = softmax(logits,
+    axis = 1) - one_hot(targets)` and `col_grad = softmax(logits, axis = 0) -
+    transpose(one_hot(targets))`, both [N, N] like the logits. Made by
+    `kiln-fuse-softmax-cross-entropy` from a train step's two
+    softmax-cross-entropy gradients of S and of S^T; the native kernel reads
+    the matrix without building its transpose.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_IntTensor:$targets);
+  let results = (outs Kiln_FloatTensor:$row_loss, Kiln_FloatTensor:$col_loss,
+                      Kiln_FloatTensor:$row_grad, Kiln_FloatTensor:$col_grad);
+  let assemblyFormat =
+      "$logits `,` $targets attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Losses and similarities
 //===----------------------------------------------------------------------===//

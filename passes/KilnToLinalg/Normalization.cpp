@@ -328,6 +328,29 @@ struct LowerContrastiveCrossEntropy : OpRewritePattern<ContrastiveCrossEntropyOp
   }
 };
 
+/// Without a native kernel: the two gradient ops it fused, the second over
+/// S^T, its gradient transposed back.
+struct LowerContrastiveCrossEntropyGrad : OpRewritePattern<ContrastiveCrossEntropyGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ContrastiveCrossEntropyGradOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getLogits().getType());
+    auto transposedType =
+        RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+    auto flip = rewriter.getDenseI64ArrayAttr({1, 0});
+    Type lossType = op.getRowLoss().getType();
+    auto rows = SoftmaxCrossEntropyGradOp::create(rewriter, loc, lossType, type, op.getLogits(),
+                                                  op.getTargets());
+    Value transposed = TransposeOp::create(rewriter, loc, transposedType, op.getLogits(), flip);
+    auto columns = SoftmaxCrossEntropyGradOp::create(rewriter, loc, lossType, transposedType,
+                                                     transposed, op.getTargets());
+    Value colGrad = TransposeOp::create(rewriter, loc, type, columns.getGrad(), flip);
+    rewriter.replaceOp(op, {rows.getLoss(), columns.getLoss(), rows.getGrad(), colGrad});
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
@@ -484,7 +507,8 @@ Value buildSoftmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
 void populateNormalizationPatterns(RewritePatternSet &patterns, bool onlineSoftmax) {
   patterns.add<LowerSoftmaxCrossEntropy>(patterns.getContext(), onlineSoftmax);
   patterns.add<LowerSoftmaxCrossEntropyGrad, LowerSoftmaxKlDiv, LowerSoftmaxKlDivGrad,
-               LowerContrastiveCrossEntropy, LowerDistillationLoss>(
+               LowerContrastiveCrossEntropy, LowerContrastiveCrossEntropyGrad,
+               LowerDistillationLoss>(
       patterns.getContext());
   patterns.add<LowerSoftmax, LowerLogSoftmax, LowerCrossEntropy, LowerReduce<ReduceSumOp, sumOver>,
                LowerReduce<ReduceMaxOp, maxOver>, LowerReduce<ReduceMeanOp, meanOver>,

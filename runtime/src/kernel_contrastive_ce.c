@@ -1,6 +1,10 @@
 /* CLIP's contrastive loss in both directions (kiln_rt_contrastive_ce_f32,
  * kernels.h): row_loss = mean_n lse(logits[n, :]) - logits[n, t_n] and
- * col_loss = mean_m lse(logits[:, m]) - logits[t_m, m].
+ * col_loss = mean_m lse(logits[:, m]) - logits[t_m, m]; with the gradients
+ * softmax over rows and over columns less the one-hots
+ * (kiln_rt_contrastive_ce_grad_f32): the same pass keeps each row's max and
+ * sum and the merged column arrays, and one more read of the matrix writes
+ * both gradients in its layout.
  *
  * The matrix is streamed once, a block of CCE_ROWS rows at a time, two
  * vectors of columns a step. Each row keeps a running max and sum-exp per
@@ -20,6 +24,7 @@
 #include "kernels.h"
 
 #include <float.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "parallel.h"
@@ -72,6 +77,8 @@ typedef struct cce_job {
   int64_t chunk_rows; /* rows a chunk, a multiple of CCE_ROWS */
   float *slots;       /* per chunk: column max [np], then column sum [np] */
   double *chunk_loss; /* per chunk: the sum of its row losses, in row order */
+  /* The gradient kernel's: each row's max and sum of exp(x - max) [N]. */
+  float *row_max, *row_sum;
 } cce_job;
 
 /* The column arrays cmax, csum at one vector of columns, for the nr rows'
@@ -142,6 +149,10 @@ CCE_INLINE double cce_block(const cce_job *job, int64_t r0, int nr, int64_t cs, 
     float sum = kiln_v16_reduce_add(s[r] * kiln_v16_exp_nonpositive(m[r] - mx));
     int64_t t = job->t[(r0 + r) * job->ts]; /* checked to be in [0, N) */
     loss += cce_loss(mx, sum, row[r][t * cs], row[r], n, cs);
+    if (job->row_max) {
+      job->row_max[r0 + r] = mx;
+      job->row_sum[r0 + r] = sum;
+    }
   }
   return loss;
 }
@@ -189,13 +200,77 @@ static void cce_merge(float *a, const float *b, int64_t np) {
   }
 }
 
-void kiln_rt_contrastive_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
-                                KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss)) {
-  (void)row_loss_rank;
-  (void)col_loss_rank;
+/* Both losses of the job's matrix into *row_out and *col_out; false (NaN
+ * losses) when a target is out of range or memory runs out. With keep, the
+ * merged column arrays stay in job->slots (column max [np], then sum) for
+ * the caller to free. */
+static bool cce_losses(cce_job *job, float *row_out, float *col_out, bool keep) {
+  int64_t n = job->n;
+  const float nan = __builtin_nanf("");
+  /* A mean over no rows is NaN, as in PyTorch; so are both losses when a
+   * target is out of range (the rows' and the columns' targets are one). */
+  int valid = n > 0;
+  for (int64_t i = 0; i < n && valid; ++i)
+    valid = job->t[i * job->ts] >= 0 && job->t[i * job->ts] < n;
+  if (!valid) {
+    *row_out = nan;
+    *col_out = nan;
+    return false;
+  }
+  job->np = (n + KILN_VL - 1) / KILN_VL * KILN_VL;
+  int64_t rows = (n + CCE_MAX_CHUNKS - 1) / CCE_MAX_CHUNKS;
+  rows = rows < CCE_MIN_CHUNK_ROWS ? CCE_MIN_CHUNK_ROWS : rows;
+  job->chunk_rows = (rows + CCE_ROWS - 1) / CCE_ROWS * CCE_ROWS;
+  int64_t chunks = (n + job->chunk_rows - 1) / job->chunk_rows;
+
+  double row_sum = 0.0;
+  size_t slot_bytes = (size_t)(2 * job->np) * sizeof(float);
+  job->slots = malloc((size_t)chunks * (slot_bytes + sizeof(double)));
+  if (job->slots) {
+    job->chunk_loss = (double *)(void *)((char *)job->slots + (size_t)chunks * slot_bytes);
+    int64_t elems = job->chunk_rows * n;
+    int64_t grain = elems >= CCE_MIN_RANGE_ELEMS ? 1 : CCE_MIN_RANGE_ELEMS / elems;
+    kiln_parallel_for(chunks, grain, cce_chunks, job);
+    row_sum = job->chunk_loss[0];
+    for (int64_t k = 1; k < chunks; ++k) {
+      cce_merge(job->slots, job->slots + k * 2 * job->np, job->np);
+      row_sum += job->chunk_loss[k];
+    }
+  } else {
+    /* Short of memory: the chunks one after another on this thread, through
+     * two slots, merged in the same order (so to the same result). */
+    job->slots = malloc(2 * slot_bytes);
+    if (!job->slots) {
+      *row_out = nan;
+      *col_out = nan;
+      return false;
+    }
+    for (int64_t k = 0; k < chunks; ++k) {
+      double loss = cce_chunk(job, k, job->slots + (k ? 2 * job->np : 0));
+      if (k)
+        cce_merge(job->slots, job->slots + 2 * job->np, job->np);
+      row_sum = k ? row_sum + loss : loss;
+    }
+  }
+  const float *cmax = job->slots, *csum = job->slots + job->np;
+  double col_sum = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    const float *col = job->x + j * job->cs;
+    col_sum += cce_loss(cmax[j], csum[j], col[job->t[j * job->ts] * job->rs], col, n, job->rs);
+  }
+  if (!keep) {
+    free(job->slots);
+    job->slots = NULL;
+  }
+  *row_out = (float)(row_sum / (double)n);
+  *col_out = (float)(col_sum / (double)n);
+  return true;
+}
+
+/* The job of a [N, N] logits memref and its targets. */
+static cce_job cce_job_of(int64_t logits_rank, const kiln_memref *logits, int64_t targets_rank,
+                          const kiln_memref *targets) {
   const int64_t *ld = logits->sizes_strides;
-  float *row_out = (float *)row_loss->aligned + row_loss->offset;
-  float *col_out = (float *)col_loss->aligned + col_loss->offset;
   cce_job job = {
       .x = (const float *)logits->aligned + logits->offset,
       .n = ld[0],
@@ -204,18 +279,16 @@ void kiln_rt_contrastive_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets
       .t = (const int64_t *)targets->aligned + targets->offset,
       .ts = targets->sizes_strides[targets_rank],
   };
-  int64_t n = job.n;
-  const float nan = __builtin_nanf("");
-  /* A mean over no rows is NaN, as in PyTorch; so are both losses when a
-   * target is out of range (the rows' and the columns' targets are one). */
-  int valid = n > 0;
-  for (int64_t i = 0; i < n && valid; ++i)
-    valid = job.t[i * job.ts] >= 0 && job.t[i * job.ts] < n;
-  if (!valid) {
-    *row_out = nan;
-    *col_out = nan;
-    return;
-  }
+  return job;
+}
+
+void kiln_rt_contrastive_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
+                                KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss)) {
+  (void)row_loss_rank;
+  (void)col_loss_rank;
+  float *row_out = (float *)row_loss->aligned + row_loss->offset;
+  float *col_out = (float *)col_loss->aligned + col_loss->offset;
+  cce_job job = cce_job_of(logits_rank, logits, targets_rank, targets);
   /* A transposed (column-major) view: its row loss is the dense matrix's
    * column loss and the other way round, so stream that. */
   if (job.cs != 1 && job.rs == 1) {
@@ -225,48 +298,77 @@ void kiln_rt_contrastive_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets
     row_out = col_out;
     col_out = o;
   }
-  job.np = (n + KILN_VL - 1) / KILN_VL * KILN_VL;
-  int64_t rows = (n + CCE_MAX_CHUNKS - 1) / CCE_MAX_CHUNKS;
-  rows = rows < CCE_MIN_CHUNK_ROWS ? CCE_MIN_CHUNK_ROWS : rows;
-  job.chunk_rows = (rows + CCE_ROWS - 1) / CCE_ROWS * CCE_ROWS;
-  int64_t chunks = (n + job.chunk_rows - 1) / job.chunk_rows;
+  cce_losses(&job, row_out, col_out, false);
+}
 
-  double row_sum = 0.0;
-  size_t slot_bytes = (size_t)(2 * job.np) * sizeof(float);
-  job.slots = malloc((size_t)chunks * (slot_bytes + sizeof(double)));
-  if (job.slots) {
-    job.chunk_loss = (double *)(void *)((char *)job.slots + (size_t)chunks * slot_bytes);
-    int64_t elems = job.chunk_rows * n;
-    int64_t grain = elems >= CCE_MIN_RANGE_ELEMS ? 1 : CCE_MIN_RANGE_ELEMS / elems;
-    kiln_parallel_for(chunks, grain, cce_chunks, &job);
-    row_sum = job.chunk_loss[0];
-    for (int64_t k = 1; k < chunks; ++k) {
-      cce_merge(job.slots, job.slots + k * 2 * job.np, job.np);
-      row_sum += job.chunk_loss[k];
+/* The gradients' rows [begin, end): softmax over each row and over each
+ * column (the column statistics merged in job->slots), less the one-hots. */
+typedef struct cce_grad_job {
+  const cce_job *job;
+  float *rg, *cg;        /* row_grad, col_grad */
+  int64_t rgs[2], cgs[2]; /* their strides */
+} cce_grad_job;
+
+static void cce_grad_rows(void *ctx, int64_t begin, int64_t end) {
+  const cce_grad_job *g = ctx;
+  const cce_job *job = g->job;
+  const int64_t n = job->n;
+  const float *cmax = job->slots, *csum = job->slots + job->np;
+  for (int64_t i = begin; i < end; ++i) {
+    const float *row = job->x + i * job->rs;
+    float *rg = g->rg + i * g->rgs[0], *cg = g->cg + i * g->cgs[0];
+    kiln_v16 m = kiln_v16_splat(job->row_max[i]);
+    kiln_v16 inv = kiln_v16_splat(1.0f / job->row_sum[i]);
+    for (int64_t j = 0; j < n; j += KILN_VL) {
+      int64_t lanes = n - j < KILN_VL ? n - j : KILN_VL;
+      kiln_v16 x = kiln_v16_load_strided(row + j * job->cs, job->cs, lanes, 0.0f);
+      kiln_v16 cm = kiln_v16_load_partial(cmax + j, lanes, 0.0f);
+      kiln_v16 cz = kiln_v16_load_partial(csum + j, lanes, 1.0f);
+      kiln_v16 r = kiln_v16_exp_nonpositive(x - m) * inv;
+      kiln_v16 c = kiln_v16_exp_nonpositive(x - cm) / cz;
+      kiln_v16_store_strided(rg + j * g->rgs[1], g->rgs[1], r, lanes);
+      kiln_v16_store_strided(cg + j * g->cgs[1], g->cgs[1], c, lanes);
     }
-  } else {
-    /* Short of memory: the chunks one after another on this thread, through
-     * two slots, merged in the same order (so to the same result). */
-    job.slots = malloc(2 * slot_bytes);
-    if (!job.slots) {
-      *row_out = nan;
-      *col_out = nan;
-      return;
-    }
-    for (int64_t k = 0; k < chunks; ++k) {
-      double loss = cce_chunk(&job, k, job.slots + (k ? 2 * job.np : 0));
-      if (k)
-        cce_merge(job.slots, job.slots + 2 * job.np, job.np);
-      row_sum = k ? row_sum + loss : loss;
-    }
+    /* The one-hots: row i's target column, and each column whose target is
+     * row i. */
+    rg[job->t[i * job->ts] * g->rgs[1]] -= 1.0f;
+    for (int64_t j = 0; j < n; ++j)
+      if (job->t[j * job->ts] == i)
+        cg[j * g->cgs[1]] -= 1.0f;
   }
-  const float *cmax = job.slots, *csum = job.slots + job.np;
-  double col_sum = 0.0;
-  for (int64_t j = 0; j < n; ++j) {
-    const float *col = job.x + j * job.cs;
-    col_sum += cce_loss(cmax[j], csum[j], col[job.t[j * job.ts] * job.rs], col, n, job.rs);
+}
+
+void kiln_rt_contrastive_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
+                                     KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss),
+                                     KILN_MEMREF_ARG(row_grad), KILN_MEMREF_ARG(col_grad)) {
+  (void)row_loss_rank;
+  (void)col_loss_rank;
+  (void)row_grad_rank;
+  (void)col_grad_rank;
+  float *row_out = (float *)row_loss->aligned + row_loss->offset;
+  float *col_out = (float *)col_loss->aligned + col_loss->offset;
+  cce_job job = cce_job_of(logits_rank, logits, targets_rank, targets);
+  cce_grad_job g = {
+      .job = &job,
+      .rg = (float *)row_grad->aligned + row_grad->offset,
+      .cg = (float *)col_grad->aligned + col_grad->offset,
+      .rgs = {row_grad->sizes_strides[2], row_grad->sizes_strides[3]},
+      .cgs = {col_grad->sizes_strides[2], col_grad->sizes_strides[3]},
+  };
+  int64_t n = job.n;
+  job.row_max = n > 0 ? malloc((size_t)n * 2 * sizeof(float)) : NULL;
+  job.row_sum = job.row_max ? job.row_max + n : NULL;
+  bool ok = job.row_max && cce_losses(&job, row_out, col_out, true);
+  if (ok) {
+    int64_t grain = n >= CCE_MIN_RANGE_ELEMS ? 1 : CCE_MIN_RANGE_ELEMS / (n > 0 ? n : 1);
+    kiln_parallel_for(n, grain, cce_grad_rows, &g);
+  } else {
+    /* A target out of range, no rows, or no memory: NaN everywhere. */
+    *row_out = *col_out = __builtin_nanf("");
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        g.rg[i * g.rgs[0] + j * g.rgs[1]] = g.cg[i * g.cgs[0] + j * g.cgs[1]] = __builtin_nanf("");
   }
   free(job.slots);
-  *row_out = (float)(row_sum / (double)n);
-  *col_out = (float)(col_sum / (double)n);
+  free(job.row_max);
 }

@@ -70,6 +70,14 @@ void kiln_rt_distillation_f32(KILN_MEMREF_ARG(student), KILN_MEMREF_ARG(teacher)
 void kiln_rt_contrastive_ce_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
                                 KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss));
 
+/* kiln_rt_contrastive_ce_f32's losses and their gradients
+ * (kiln.contrastive_cross_entropy_grad): row_grad, col_grad f32 [N, N] in the
+ * logits' layout, softmax(logits, 1) - one_hot(t) and softmax(logits, 0) -
+ * one_hot(t)^T. NaN throughout for a target out of range. */
+void kiln_rt_contrastive_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
+                                     KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss),
+                                     KILN_MEMREF_ARG(row_grad), KILN_MEMREF_ARG(col_grad));
+
 /* Bits of the attention kernels' `layout` argument: the operand is stored as
  * [B, S, H, D] rather than [B, H, S, D], with its sizes and strides in that
  * order (heads split off a [B, S, H * D] projection, or merged back into

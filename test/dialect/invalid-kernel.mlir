@@ -203,3 +203,11 @@ func.func @softmax_kl_div_grad_type(%s: tensor<?x8xf32>, %t: tensor<?x8xf32>) {
   %0:2 = kiln.softmax_kl_div_grad %s, %t temperature = 2.0 : (tensor<?x8xf32>, tensor<?x8xf32>) -> (tensor<f32>, tensor<?x4xf32>)
   return
 }
+
+// -----
+
+func.func @contrastive_grad_type(%s: tensor<8x8xf32>, %t: tensor<8xi64>) {
+  // expected-error @+1 {{'kiln.contrastive_cross_entropy_grad' op gradients must have the logits' type f32[8, 8]}}
+  %0:4 = kiln.contrastive_cross_entropy_grad %s, %t : (tensor<8x8xf32>, tensor<8xi64>) -> (tensor<f32>, tensor<f32>, tensor<8x8xf32>, tensor<8xf32>)
+  return
+}

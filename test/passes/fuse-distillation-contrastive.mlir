@@ -1,7 +1,9 @@
 // kiln-fuse-softmax-cross-entropy, the distillation and contrastive forms:
 // kl_div(log_softmax(s / T), softmax(t / T)) becomes kiln.softmax_kl_div and
 // cross_entropy(S, t) with cross_entropy(transpose(S), t) becomes
-// kiln.contrastive_cross_entropy; near misses are left as they are.
+// kiln.contrastive_cross_entropy; in a train step, the gradients with them
+// (kiln.softmax_kl_div_grad, kiln.contrastive_cross_entropy_grad); near misses
+// are left as they are.
 // RUN: %kiln-opt %s -split-input-file -kiln-fuse-softmax-cross-entropy | FileCheck %s
 
 // CHECK-LABEL: func.func @distill
@@ -232,4 +234,43 @@ func.func @distill_step_tensor_scale(%s: tensor<8x10xf32>, %t: tensor<8x10xf32>,
   %row = kiln.mul %e, %sum : (tensor<8x10xf32>, tensor<8x1xf32>) -> tensor<8x10xf32>
   %dl = kiln.sub %a, %row : (tensor<8x10xf32>, tensor<8x10xf32>) -> tensor<8x10xf32>
   return %kl, %dl : tensor<f32>, tensor<8x10xf32>
+}
+
+// -----
+
+// A train step of CLIP's loss: the gradients of the cross-entropies of S and
+// of S^T become one kiln.contrastive_cross_entropy_grad with both gradients in
+// S's layout; the backward's transpose(grad(S^T) * c) becomes col_grad * c,
+// and the mean's count reads S (axes flipped), so S^T is not built.
+// CHECK-LABEL: func.func @clip_step
+// CHECK-SAME: (%[[S:.*]]: tensor<?x?xf32>, %[[T:.*]]: tensor<?xi64>, %[[C:.*]]: tensor<f32>)
+// CHECK-NEXT: %[[RL:.*]], %[[CL:.*]], %[[RG:.*]], %[[CG:.*]] = kiln.contrastive_cross_entropy_grad %[[S]], %[[T]] : (tensor<?x?xf32>, tensor<?xi64>) -> (tensor<f32>, tensor<f32>, tensor<?x?xf32>, tensor<?x?xf32>)
+// CHECK-NEXT: %[[N:.*]] = kiln.count %[[S]] axes = [1]
+// CHECK-NEXT: %[[SC:.*]] = kiln.div %[[C]], %[[N]]
+// CHECK-NEXT: %[[D:.*]] = kiln.mul %[[CG]], %[[SC]] : (tensor<?x?xf32>, tensor<f32>) -> tensor<?x?xf32>
+// CHECK-NOT: kiln.transpose
+// CHECK: %[[SUM:.*]] = kiln.add %[[RG]], %[[D]]
+// CHECK: return %[[RL]], %[[CL]], %[[SUM]]
+func.func @clip_step(%s: tensor<?x?xf32>, %t: tensor<?xi64>, %c: tensor<f32>) -> (tensor<f32>, tensor<f32>, tensor<?x?xf32>) {
+  %rl, %rg = kiln.softmax_cross_entropy_grad %s, %t : (tensor<?x?xf32>, tensor<?xi64>) -> (tensor<f32>, tensor<?x?xf32>)
+  %st = kiln.transpose %s [1, 0] : (tensor<?x?xf32>) -> tensor<?x?xf32>
+  %cl, %cg = kiln.softmax_cross_entropy_grad %st, %t : (tensor<?x?xf32>, tensor<?xi64>) -> (tensor<f32>, tensor<?x?xf32>)
+  %n = kiln.count %st axes = [0] : (tensor<?x?xf32>) -> tensor<f32>
+  %scale = kiln.div %c, %n : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %d = kiln.mul %cg, %scale : (tensor<?x?xf32>, tensor<f32>) -> tensor<?x?xf32>
+  %back = kiln.transpose %d [1, 0] : (tensor<?x?xf32>) -> tensor<?x?xf32>
+  %sum = kiln.add %rg, %back : (tensor<?x?xf32>, tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %rl, %cl, %sum : tensor<f32>, tensor<f32>, tensor<?x?xf32>
+}
+
+// -----
+
+// Near miss: the rows' gradient is of another matrix.
+// CHECK-LABEL: func.func @clip_step_other_matrix
+// CHECK-NOT: kiln.contrastive_cross_entropy_grad
+func.func @clip_step_other_matrix(%s: tensor<8x8xf32>, %u: tensor<8x8xf32>, %t: tensor<8xi64>) -> (tensor<8x8xf32>, tensor<8x8xf32>) {
+  %rl, %rg = kiln.softmax_cross_entropy_grad %u, %t : (tensor<8x8xf32>, tensor<8xi64>) -> (tensor<f32>, tensor<8x8xf32>)
+  %st = kiln.transpose %s [1, 0] : (tensor<8x8xf32>) -> tensor<8x8xf32>
+  %cl, %cg = kiln.softmax_cross_entropy_grad %st, %t : (tensor<8x8xf32>, tensor<8xi64>) -> (tensor<f32>, tensor<8x8xf32>)
+  return %rg, %cg : tensor<8x8xf32>, tensor<8x8xf32>
 }

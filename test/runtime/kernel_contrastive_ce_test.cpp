@@ -3,7 +3,8 @@
 // cross_entropy(logits, t) and cross_entropy(logits^T, t): sizes around the
 // vector length and the row block, targets arange(N) and permutations,
 // extreme and non-finite values, out-of-range targets, strided and transposed
-// views, and one or two threads.
+// views, and one or two threads. Then the gradient kernel (ContrastiveCeGrad*):
+// the same losses bit for bit, both gradients against doubles.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -347,6 +348,84 @@ TEST(ContrastiveCe, StridedViews) {
       }
     }
   }
+}
+
+// softmax over rows and over columns of v, less the one-hots, in double.
+void gradReference(const View &v, const std::vector<int64_t> &t, std::vector<double> &rows,
+                   std::vector<double> &cols) {
+  const int64_t n = v.n;
+  rows.assign(size_t(n * n), 0.0);
+  cols.assign(size_t(n * n), 0.0);
+  for (int64_t k = 0; k < n; ++k) {
+    double rm = -kInf, cm = -kInf, rz = 0.0, cz = 0.0;
+    for (int64_t j = 0; j < n; ++j) {
+      rm = std::max(rm, double(v.at(k, j)));
+      cm = std::max(cm, double(v.at(j, k)));
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      rz += std::exp(v.at(k, j) - rm);
+      cz += std::exp(v.at(j, k) - cm);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      rows[k * n + j] = std::exp(v.at(k, j) - rm) / rz - (j == t[k] ? 1.0 : 0.0);
+      cols[j * n + k] = std::exp(v.at(j, k) - cm) / cz - (j == t[k] ? 1.0 : 0.0);
+    }
+  }
+}
+
+struct GradResult {
+  Result losses;
+  std::vector<float> rows, cols;
+};
+
+GradResult runGrad(const std::vector<float> &x, int64_t n, const std::vector<int64_t> &t) {
+  GradResult r{{}, std::vector<float>(size_t(n * n)), std::vector<float>(size_t(n * n))};
+  Desc dx(const_cast<float *>(x.data()), {n, n}), dt(const_cast<int64_t *>(t.data()), {n});
+  Desc dr(&r.losses.row, {}), dc(&r.losses.col, {});
+  Desc drg(r.rows.data(), {n, n}), dcg(r.cols.data(), {n, n});
+  kiln_rt_contrastive_ce_grad_f32(dx.rank(), dx.get(), dt.rank(), dt.get(), dr.rank(), dr.get(),
+                                  dc.rank(), dc.get(), drg.rank(), drg.get(), dcg.rank(),
+                                  dcg.get());
+  return r;
+}
+
+TEST(ContrastiveCeGrad, LossesAndGradientsAcrossSizesAndThreads) {
+  for (int64_t n : {1, 7, 16, 33, 100, 257}) {
+    for (bool permuted : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "N " << n << (permuted ? ", permuted" : ", arange"));
+      std::vector<float> x = randomLogits(n * n, -8.0f, 8.0f, uint32_t(n));
+      std::vector<int64_t> t = permuted ? permutation(n, uint32_t(n)) : arange(n);
+      std::vector<double> rows, cols;
+      gradReference({x.data(), n, n, 1}, t, rows, cols);
+      GradResult one, two;
+      {
+        ThreadCount tc(1);
+        one = runGrad(x, n, t);
+      }
+      {
+        ThreadCount tc(2);
+        two = runGrad(x, n, t);
+      }
+      expectSame(one.losses, run(x.data(), n, {}, 0, t.data())); // the loss kernel's bits
+      expectSame(one.losses, two.losses);
+      EXPECT_EQ(one.rows, two.rows);
+      EXPECT_EQ(one.cols, two.cols);
+      for (int64_t k = 0; k < n * n; ++k) {
+        ASSERT_NEAR(rows[k], one.rows[k], 2e-6) << "row gradient " << k;
+        ASSERT_NEAR(cols[k], one.cols[k], 2e-6) << "column gradient " << k;
+      }
+    }
+  }
+}
+
+TEST(ContrastiveCeGrad, OutOfRangeTargetIsNaNEverywhere) {
+  const int64_t n = 5;
+  std::vector<float> x = randomLogits(n * n, -1.0f, 1.0f, 3);
+  std::vector<int64_t> t = {0, 1, 5, 3, 4};
+  GradResult r = runGrad(x, n, t);
+  EXPECT_TRUE(std::isnan(r.losses.row) && std::isnan(r.losses.col));
+  for (int64_t k = 0; k < n * n; ++k)
+    ASSERT_TRUE(std::isnan(r.rows[k]) && std::isnan(r.cols[k])) << k;
 }
 
 } // namespace
