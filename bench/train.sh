@@ -60,18 +60,24 @@ for model in $models; do
 done
 # Fused vs what it replaces (Kiln alone): RMS norm's backward on its kernel
 # against the norm spelled out in kiln ops; distillation's loss and gradient
-# on one kernel against --fusion=false.
+# on one kernel against --fusion=false, and CLIP's loss and gradients at a batch
+# of 4096 on one kernel against --fusion=false.
 "$kilnc" "$root/bench/train/rmsnorm_op.kiln" -o "$work"
 "$kilnc" "$root/bench/train/rmsnorm_composed.kiln" -o "$work"
 "$kilnc" "$root/bench/train/kd.kiln" --name=kd_fused -o "$work"
 "$kilnc" "$root/bench/train/kd.kiln" --fusion=false --name=kd_unfused -o "$work"
+"$kilnc" "$root/bench/train/clip4096.kiln" --name=clip4096_fused -o "$work"
+"$kilnc" "$root/bench/train/clip4096.kiln" --fusion=false --name=clip4096_unfused -o "$work"
 "$cc" -std=c11 -O2 -DPAIR_RMSNORM -I"$work" "$root/bench/train/pair_timing.c" -L"$work" \
   -lrmsnorm_op -lrmsnorm_composed -ldnnl -lgomp -lm -o "$work/rmsnorm_timing"
 "$cc" -std=c11 -O2 -DPAIR_KD -I"$work" "$root/bench/train/pair_timing.c" -L"$work" \
   -lkd_fused -lkd_unfused -ldnnl -lgomp -lm -o "$work/kd_timing"
+"$cc" -std=c11 -O2 -DPAIR_CLIP -I"$work" "$root/bench/train/pair_timing.c" -L"$work" \
+  -lclip4096_fused -lclip4096_unfused -ldnnl -lgomp -lm -o "$work/clip4096_timing"
 for t in $threads; do
   "$work/rmsnorm_timing" "$work/rmsnorm.safetensors" "$t" | tee -a "$results"
   "$work/kd_timing" "$work/kd.safetensors" "$t" | tee -a "$results"
+  "$work/clip4096_timing" "$work/clip4096.safetensors" "$t" | tee -a "$results"
 done
 if ((rss_steps > 0)); then
   "$work/mlp784_timing" "$work/mlp784.safetensors" 1 5 "$rss_steps" | grep '^rss'

@@ -83,13 +83,17 @@ def weights(out_dir):
     for name, model in models().items():
         with open(os.path.join(out_dir, f"{name}.safetensors"), "wb") as f:
             f.write(common.safetensors_bytes(model.state_dict()))
-    # Kiln only (fused vs what it replaces): bench/train/rmsnorm_{op,composed}.kiln
-    # and kd.kiln.
+    # Kiln only (fused vs what it replaces): bench/train/rmsnorm_{op,composed}.kiln,
+    # kd.kiln and clip4096.kiln.
     with open(os.path.join(out_dir, "rmsnorm.safetensors"), "wb") as f:
         f.write(common.safetensors_bytes({"s": torch.linspace(0.8, 1.2, 1024),
                                           "w": torch.linspace(0.5, 1.5, 1024)}))
     with open(os.path.join(out_dir, "kd.safetensors"), "wb") as f:
         f.write(common.safetensors_bytes({"s": torch.randn(512, 32000) * 3}))
+    with open(os.path.join(out_dir, "clip4096.safetensors"), "wb") as f:
+        f.write(common.safetensors_bytes({"image": torch.randn(4096, 512),
+                                          "text": torch.randn(4096, 512),
+                                          "logit_scale": torch.tensor(2.6592)}))
 
 
 def inputs(name):
