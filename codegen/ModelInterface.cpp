@@ -328,6 +328,9 @@ LogicalResult ModelInterface::readArenaPlan(ModuleOp module) {
       return module.emitError("train entry '") << entry.name << "' has no gradient space";
     GradSpace &gradSpace = entry.train->gradSpace;
     gradSpace.births.assign(births.asArrayRef().begin(), births.asArrayRef().end());
+    gradSpace.offsets.clear();
+    if (auto offsets = space.getAs<DenseI64ArrayAttr>("offsets"))
+      gradSpace.offsets.assign(offsets.asArrayRef().begin(), offsets.asArrayRef().end());
     gradSpace.busy.clear();
     for (auto span : busy.getAsRange<DictionaryAttr>())
       gradSpace.busy.push_back({readTerms(span.getAs<ArrayAttr>("offset")),
@@ -387,13 +390,16 @@ std::string ModelInterface::manifestJson() const {
         busy.push_back(llvm::json::Object{{"offset", termsJson(span.offset)},
                                           {"size", termsJson(span.size)},
                                           {"last", span.last}});
+      llvm::json::Object gradSpace{{"births", llvm::json::Array(train->gradSpace.births)},
+                                   {"busy", std::move(busy)}};
+      if (!train->gradSpace.offsets.empty())
+        gradSpace["offsets"] = llvm::json::Array(train->gradSpace.offsets);
       entryJson["train"] = llvm::json::Object{
           {"optimizer", train->optimizer},
           {"settings", std::move(settings)},
           {"clip_grad_norm", train->clipGradNorm.value_or(0.0)},
           {"params", std::move(params)},
-          {"grad_space", llvm::json::Object{{"births", llvm::json::Array(train->gradSpace.births)},
-                                            {"busy", std::move(busy)}}}};
+          {"grad_space", std::move(gradSpace)}};
     }
     entriesJson.push_back(std::move(entryJson));
   }

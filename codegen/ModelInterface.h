@@ -50,6 +50,8 @@ struct ArenaSpan {
 struct GradSpace {
   std::vector<int64_t> births;
   std::vector<ArenaSpan> busy;
+  /// For an entry planned with its gradients: each one's arena offset.
+  std::vector<int64_t> offsets;
 };
 
 /// What makes an entry a train entry (docs/abi.md, "Training"): its outputs

@@ -170,6 +170,19 @@ struct ContrastiveCeGradToKernel : OpRewritePattern<ContrastiveCrossEntropyGradO
   }
 };
 
+struct ContrastiveCeGradSumToKernel : OpRewritePattern<ContrastiveCrossEntropyGradSumOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ContrastiveCrossEntropyGradSumOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
+      return rewriter.notifyMatchFailure(op, "not f32 logits [N, N] with i64 targets");
+    replaceWithKernel(rewriter, op, "kiln_rt_contrastive_ce_grad_sum_f32",
+                      {op.getLogits(), op.getTargets(), op.getRowScale(), op.getColScale()},
+                      initsFor(rewriter, op, op.getLogits()));
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Layer norm's and RMS norm's gradients
 //===----------------------------------------------------------------------===//
@@ -680,6 +693,7 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
       patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
                    SoftmaxKlDivGradToKernel,
                    DistillationToKernel, ContrastiveCeToKernel, ContrastiveCeGradToKernel,
+                   ContrastiveCeGradSumToKernel,
                    AttentionToKernel,
                    AttentionGradToKernel>(&getContext());
       patterns.add<NormGradToKernel<LayerNormGradOp>>(&getContext(),

@@ -274,13 +274,10 @@ struct ArenaSpan {
   unsigned last = 0;
 };
 
-/// kiln.grad_space of a train entry: `births`, the position of each gradient
-/// output's first use (in argument order), and `busy`, the spans still in use
-/// at or after the earliest birth. A gradient may take any bytes no span
-/// with `last` at or after its birth covers.
-DictionaryAttr gradSpaceAttr(OpBuilder &b, func::FuncOp func, Block &block,
-                             const DenseMap<Operation *, unsigned> &positions,
-                             ArrayRef<ArenaSpan> spans) {
+/// Where each gradient output of a train entry is first used, in argument
+/// order; one never used is free from the end of the block on.
+SmallVector<int64_t> gradBirths(func::FuncOp func, Block &block,
+                                const DenseMap<Operation *, unsigned> &positions) {
   SmallVector<int64_t> births;
   for (BlockArgument arg : block.getArguments()) {
     if (!func.getArgAttr(arg.getArgNumber(), kGradAttrName))
@@ -290,10 +287,19 @@ DictionaryAttr gradSpaceAttr(OpBuilder &b, func::FuncOp func, Block &block,
       unsigned position = positionIn(block, user, positions);
       first = first ? std::min(*first, position) : position;
     }
-    // A gradient nothing writes is never written: it is free at the end.
     births.push_back(first.value_or(positions.size()));
   }
-  unsigned earliest = births.empty() ? 0 : *llvm::min_element(births);
+  return births;
+}
+
+/// kiln.grad_space of a train entry: `births`, the position of each gradient
+/// output's first use (in argument order), and `busy`, the spans still in use
+/// at or after the earliest birth. A gradient may take any bytes no span
+/// with `last` at or after its birth covers. With `offsets` (an entry whose
+/// sizes are all static, planned with its gradients) each gradient's place.
+DictionaryAttr gradSpaceAttr(OpBuilder &b, ArrayRef<int64_t> births, ArrayRef<ArenaSpan> spans,
+                             ArrayRef<int64_t> offsets) {
+  int64_t earliest = births.empty() ? 0 : *llvm::min_element(births);
   SmallVector<Attribute> busy;
   for (const ArenaSpan &span : spans) {
     if (span.last < earliest)
@@ -302,8 +308,11 @@ DictionaryAttr gradSpaceAttr(OpBuilder &b, func::FuncOp func, Block &block,
                                         b.getNamedAttr("size", termsAttr(b, span.size)),
                                         b.getNamedAttr("last", b.getI64IntegerAttr(span.last))}));
   }
-  return b.getDictionaryAttr({b.getNamedAttr("births", b.getDenseI64ArrayAttr(births)),
-                              b.getNamedAttr("busy", b.getArrayAttr(busy))});
+  SmallVector<NamedAttribute> fields{b.getNamedAttr("births", b.getDenseI64ArrayAttr(births)),
+                                     b.getNamedAttr("busy", b.getArrayAttr(busy))};
+  if (!offsets.empty())
+    fields.push_back(b.getNamedAttr("offsets", b.getDenseI64ArrayAttr(offsets)));
+  return b.getDictionaryAttr(fields);
 }
 
 /// A function planned: its arena size in its own symbols.
@@ -429,6 +438,28 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
     if (walk.wasInterrupted())
       return failure();
 
+    // A train entry whose buffers are all of static size (and that calls no
+    // planned function) packs its gradients with them, each live from its
+    // birth to the end: the runtime then uses those places as they are.
+    bool train = func->hasAttr(kTrainAttrName);
+    SmallVector<int64_t> births = train ? gradBirths(func, block, positions) : SmallVector<int64_t>();
+    bool jointGrads = train && calls.empty() &&
+                      llvm::all_of(buffers, [](const Buffer &b) { return b.monomial.empty(); });
+    size_t numAllocs = buffers.size();
+    if (jointGrads) {
+      unsigned next = 0;
+      for (BlockArgument arg : block.getArguments()) {
+        if (!func.getArgAttr(arg.getArgNumber(), kGradAttrName))
+          continue;
+        auto type = cast<MemRefType>(arg.getType());
+        Buffer &grad = buffers.emplace_back();
+        grad.coeff = llvm::alignTo(
+            std::max<int64_t>(type.getNumElements() * llvm::divideCeil(type.getElementTypeBitWidth(), 8), 1),
+            kAlignment);
+        grad.start = births[next++];
+        grad.end = positions.size();
+      }
+    }
     std::map<Monomial, SmallVector<Buffer *>> groups;
     for (Buffer &buffer : buffers)
       groups[buffer.monomial].push_back(&buffer);
@@ -470,6 +501,8 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
     for (auto &[monomial, group] : groups) {
       int64_t peak = packGroup(group);
       for (Buffer *buffer : group) {
+        if (!buffer->alloc)
+          continue; // a gradient planned with the buffers
         ArenaSpan &span = spans.emplace_back();
         span.offset = plan.size;
         span.offset[monomial] += buffer->offset;
@@ -478,6 +511,8 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
       }
       Value unit = unitOf(monomial);
       for (Buffer *buffer : group) {
+        if (!buffer->alloc)
+          continue;
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPoint(buffer->alloc);
         Value offset = b.createOrFold<arith::AddIOp>(loc, base, scaled(unit, buffer->offset));
@@ -508,12 +543,18 @@ struct PlanArenaPass : impl::KilnPlanArenaBase<PlanArenaPass> {
     }
     for (const auto &[monomial, coeff] : frames)
       plan.size[monomial] += coeff;
-    if (func->hasAttr(kTrainAttrName))
-      func->setAttr("kiln.grad_space", gradSpaceAttr(b, func, block, positions, spans));
+    if (train) {
+      // The static group is the first (constants first), at offset 0.
+      SmallVector<int64_t> offsets;
+      for (size_t i = numAllocs; i < buffers.size(); ++i)
+        offsets.push_back(buffers[i].offset);
+      func->setAttr("kiln.grad_space", gradSpaceAttr(b, births, spans, offsets));
+    }
 
     // Erased only now: the builder's insertion point may sit on an alloc.
     for (Buffer &buffer : buffers)
-      buffer.alloc.erase();
+      if (buffer.alloc)
+        buffer.alloc.erase();
     func->setAttr("kiln.arena", termsAttr(b, plan.size));
     return plan;
   }

@@ -11,6 +11,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/SetVector.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace kiln {
@@ -369,6 +370,75 @@ struct FuseContrastiveGradient : OpRewritePattern<SoftmaxCrossEntropyGradOp> {
   }
 };
 
+/// Moves the ops of `block` that compute `value` and come after `point` to
+/// just before it, in order; false (nothing moved) when one of them is not a
+/// pure, region-free op or reads a block argument of another block.
+bool hoistBefore(Value value, Operation *point) {
+  Block *block = point->getBlock();
+  SetVector<Operation *> slice;
+  SmallVector<Value> worklist{value};
+  while (!worklist.empty()) {
+    Operation *def = worklist.pop_back_val().getDefiningOp();
+    if (!def || def->getBlock() != block || def->isBeforeInBlock(point) || def == point ||
+        slice.contains(def))
+      continue;
+    if (!isPure(def) || def->getNumRegions() != 0)
+      return false;
+    slice.insert(def);
+    llvm::append_range(worklist, def->getOperands());
+  }
+  SmallVector<Operation *> ordered(slice.begin(), slice.end());
+  llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  for (Operation *op : ordered)
+    op->moveBefore(point);
+  return true;
+}
+
+/// `grad * s` or `s * grad` with s a scalar: s, else null.
+Value scalarFactor(Value product, Value grad) {
+  auto mul = product.getDefiningOp<MulOp>();
+  Value scale = mul ? otherOperand(mul, grad) : Value();
+  if (!scale || cast<RankedTensorType>(scale.getType()).getRank() != 0)
+    return {};
+  return scale;
+}
+
+/// `row_grad * a + col_grad * b` of one kiln.contrastive_cross_entropy_grad,
+/// each gradient used only there: one kiln.contrastive_cross_entropy_grad_sum
+/// writes the sum, one [N, N] buffer instead of three. The scalars' (cheap)
+/// computations move up to the fused op.
+struct FuseContrastiveGradientSum : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AddOp op, PatternRewriter &rewriter) const override {
+    auto lhs = op.getLhs().getDefiningOp<MulOp>(), rhs = op.getRhs().getDefiningOp<MulOp>();
+    if (!lhs || !rhs)
+      return rewriter.notifyMatchFailure(op, "not a sum of two products");
+    ContrastiveCrossEntropyGradOp grad;
+    for (MulOp mul : {lhs, rhs})
+      for (Value operand : mul->getOperands())
+        if (auto candidate = operand.getDefiningOp<ContrastiveCrossEntropyGradOp>())
+          grad = candidate;
+    if (!grad || !grad.getRowGrad().hasOneUse() || !grad.getColGrad().hasOneUse() ||
+        !lhs->hasOneUse() || !rhs->hasOneUse() || op.getType() != grad.getRowGrad().getType())
+      return rewriter.notifyMatchFailure(op, "not the sum of the two scaled gradients alone");
+    bool rowFirst = llvm::is_contained(lhs->getOperands(), grad.getRowGrad());
+    Value rowScale = scalarFactor(rowFirst ? lhs : rhs, grad.getRowGrad());
+    Value colScale = scalarFactor(rowFirst ? rhs : lhs, grad.getColGrad());
+    if (!rowScale || !colScale || rowScale.getType() != colScale.getType())
+      return rewriter.notifyMatchFailure(op, "the gradients are not scaled by scalars");
+    if (!hoistBefore(rowScale, grad) || !hoistBefore(colScale, grad))
+      return rewriter.notifyMatchFailure(op, "a scale's computation cannot move up");
+    rewriter.setInsertionPoint(grad);
+    auto fused = ContrastiveCrossEntropyGradSumOp::create(
+        rewriter, grad.getLoc(), grad.getRowLoss().getType(), grad.getColLoss().getType(),
+        op.getType(), grad.getLogits(), grad.getTargets(), rowScale, colScale);
+    rewriter.replaceOp(op, fused.getGrad());
+    rewriter.replaceAllUsesWith(grad.getRowLoss(), fused.getRowLoss());
+    rewriter.replaceAllUsesWith(grad.getColLoss(), fused.getColLoss());
+    return success();
+  }
+};
+
 /// Distillation's two terms on the same student logits: the temperature KL
 /// (already kiln.softmax_kl_div) and a cross-entropy of the student against
 /// hard labels -> kiln.distillation_loss, one read of the student.
@@ -409,7 +479,8 @@ struct FuseSoftmaxCrossEntropyPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseCrossEntropy, FuseOneHotCrossEntropy, FuseCrossEntropyGradient,
-                 FuseContrastiveCrossEntropy, FuseContrastiveGradient, FuseDistillation,
+                 FuseContrastiveCrossEntropy, FuseContrastiveGradient,
+                 FuseContrastiveGradientSum, FuseDistillation,
                  FuseDistillationGradient,
                  FuseDistillationWithLabels>(
         &getContext());

@@ -420,17 +420,34 @@ LogicalResult ContrastiveCrossEntropyOp::verify() {
   return success();
 }
 
-LogicalResult ContrastiveCrossEntropyGradOp::verify() {
-  auto logits = getLogits().getType();
-  if (failed(verifyFusedCrossEntropy(*this, logits, getTargets().getType(), getRowLoss())))
+/// CLIP's fused gradient ops: square logits, two losses of one type, and
+/// each gradient of the logits' type.
+static LogicalResult verifyContrastiveGrad(Operation *op, RankedTensorType logits,
+                                           RankedTensorType targets, Value rowLoss, Value colLoss,
+                                           ValueRange grads) {
+  if (failed(verifyFusedCrossEntropy(op, logits, targets, rowLoss)))
     return failure();
   if (!shapesCompatible(logits.getShape().take_front(1), logits.getShape().take_back(1)))
-    return emitOpError("logits must be square [N, N], got ") << formatTensorType(logits);
-  if (getRowLoss().getType() != getColLoss().getType())
-    return emitOpError("row and column losses differ in type");
-  if (getRowGrad().getType() != logits || getColGrad().getType() != logits)
-    return emitOpError("gradients must have the logits' type ") << formatTensorType(logits);
+    return op->emitOpError("logits must be square [N, N], got ") << formatTensorType(logits);
+  if (rowLoss.getType() != colLoss.getType())
+    return op->emitOpError("row and column losses differ in type");
+  if (llvm::any_of(grads, [&](Value grad) { return grad.getType() != logits; }))
+    return op->emitOpError("gradients must have the logits' type ") << formatTensorType(logits);
   return success();
+}
+
+LogicalResult ContrastiveCrossEntropyGradOp::verify() {
+  return verifyContrastiveGrad(*this, getLogits().getType(), getTargets().getType(), getRowLoss(),
+                               getColLoss(), {getRowGrad(), getColGrad()});
+}
+
+LogicalResult ContrastiveCrossEntropyGradSumOp::verify() {
+  auto logits = getLogits().getType();
+  for (Value scale : {getRowScale(), getColScale()})
+    if (cast<RankedTensorType>(scale.getType()) != RankedTensorType::get({}, logits.getElementType()))
+      return emitOpError("scales must be scalars of the logits' element type");
+  return verifyContrastiveGrad(*this, logits, getTargets().getType(), getRowLoss(), getColLoss(),
+                               {getGrad()});
 }
 
 namespace {

@@ -626,6 +626,26 @@ def Kiln_ContrastiveCrossEntropyGradOp : Kiln_Op<"contrastive_cross_entropy_grad
   let hasVerifier = 1;
 }
 
+def Kiln_ContrastiveCrossEntropyGradSumOp
+    : Kiln_Op<"contrastive_cross_entropy_grad_sum", [Pure]> {
+  let summary = "CLIP's two cross-entropies and their gradients' weighted sum";
+  let description = [{
+    As kiln.contrastive_cross_entropy_grad, but one gradient: `grad =
+    row_scale * row_grad + col_scale * col_grad` (scalars), the gradient of
+    `row_scale * N * row_loss + col_scale * N * col_loss` in the logits. Made
+    by `kiln-fuse-softmax-cross-entropy` where a train step only adds the two
+    scaled gradients: one [N, N] buffer fewer.
+  }];
+  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_IntTensor:$targets,
+                       Kiln_FloatTensor:$row_scale, Kiln_FloatTensor:$col_scale);
+  let results = (outs Kiln_FloatTensor:$row_loss, Kiln_FloatTensor:$col_loss,
+                      Kiln_FloatTensor:$grad);
+  let assemblyFormat =
+      "$logits `,` $targets `,` $row_scale `,` $col_scale attr-dict `:` "
+      "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Losses and similarities
 //===----------------------------------------------------------------------===//

@@ -351,6 +351,24 @@ struct LowerContrastiveCrossEntropyGrad : OpRewritePattern<ContrastiveCrossEntro
   }
 };
 
+/// Without a native kernel: the two gradients, scaled and added.
+struct LowerContrastiveCrossEntropyGradSum : OpRewritePattern<ContrastiveCrossEntropyGradSumOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ContrastiveCrossEntropyGradSumOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type type = op.getGrad().getType();
+    auto grads = ContrastiveCrossEntropyGradOp::create(
+        rewriter, loc, op.getRowLoss().getType(), op.getColLoss().getType(), type, type,
+        op.getLogits(), op.getTargets());
+    Value rows = MulOp::create(rewriter, loc, type, grads.getRowGrad(), op.getRowScale());
+    Value cols = MulOp::create(rewriter, loc, type, grads.getColGrad(), op.getColScale());
+    Value sum = AddOp::create(rewriter, loc, type, rows, cols);
+    rewriter.replaceOp(op, {grads.getRowLoss(), grads.getColLoss(), sum});
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//
@@ -508,6 +526,7 @@ void populateNormalizationPatterns(RewritePatternSet &patterns, bool onlineSoftm
   patterns.add<LowerSoftmaxCrossEntropy>(patterns.getContext(), onlineSoftmax);
   patterns.add<LowerSoftmaxCrossEntropyGrad, LowerSoftmaxKlDiv, LowerSoftmaxKlDivGrad,
                LowerContrastiveCrossEntropy, LowerContrastiveCrossEntropyGrad,
+               LowerContrastiveCrossEntropyGradSum,
                LowerDistillationLoss>(
       patterns.getContext());
   patterns.add<LowerSoftmax, LowerLogSoftmax, LowerCrossEntropy, LowerReduce<ReduceSumOp, sumOver>,

@@ -72,6 +72,20 @@ int32_t kiln_grad_layout_plan(const kiln_manifest *m, const kiln_entry_spec *e,
                          e->name);
     goto done;
   }
+  if (t->grad_offsets) {
+    /* Planned with the arena's own buffers (all of static size): in place,
+     * each within the arena's bytes, which the parse does not check. */
+    int64_t total = layout->arena_bytes;
+    for (int32_t i = 0; i < t->num_params; ++i) {
+      int64_t end = 0;
+      layout->offsets[i] = t->grad_offsets[i];
+      if (!kiln_add_i64(t->grad_offsets[i], order[i].bytes, &end))
+        end = INT64_MAX;
+      total = end > total ? end : total;
+    }
+    layout->total_bytes = total;
+    goto done;
+  }
   qsort(order, (size_t)t->num_params, sizeof *order, compare_grads);
 
   /* Without a gradient space from the compiler, the arena's own bytes are

@@ -307,6 +307,9 @@ typedef struct cce_grad_job {
   const cce_job *job;
   float *rg, *cg;        /* row_grad, col_grad */
   int64_t rgs[2], cgs[2]; /* their strides */
+  /* The sum kernel: rg = cg = the one gradient, a * row_grad + b * col_grad. */
+  bool sum;
+  float a, b;
 } cce_grad_job;
 
 static void cce_grad_rows(void *ctx, int64_t begin, int64_t end) {
@@ -326,17 +329,47 @@ static void cce_grad_rows(void *ctx, int64_t begin, int64_t end) {
       kiln_v16 cz = kiln_v16_load_partial(csum + j, lanes, 1.0f);
       kiln_v16 r = kiln_v16_exp_nonpositive(x - m) * inv;
       kiln_v16 c = kiln_v16_exp_nonpositive(x - cm) / cz;
-      kiln_v16_store_strided(rg + j * g->rgs[1], g->rgs[1], r, lanes);
-      kiln_v16_store_strided(cg + j * g->cgs[1], g->cgs[1], c, lanes);
+      if (g->sum) {
+        kiln_v16 both = kiln_v16_fma(kiln_v16_splat(g->a), r, kiln_v16_splat(g->b) * c);
+        kiln_v16_store_strided(rg + j * g->rgs[1], g->rgs[1], both, lanes);
+      } else {
+        kiln_v16_store_strided(rg + j * g->rgs[1], g->rgs[1], r, lanes);
+        kiln_v16_store_strided(cg + j * g->cgs[1], g->cgs[1], c, lanes);
+      }
     }
     /* The one-hots: row i's target column, and each column whose target is
-     * row i. */
-    rg[job->t[i * job->ts] * g->rgs[1]] -= 1.0f;
+     * row i (scaled in the sum). */
+    rg[job->t[i * job->ts] * g->rgs[1]] -= g->sum ? g->a : 1.0f;
     for (int64_t j = 0; j < n; ++j)
       if (job->t[j * job->ts] == i)
-        cg[j * g->cgs[1]] -= 1.0f;
+        cg[j * g->cgs[1]] -= g->sum ? g->b : 1.0f;
   }
 }
+
+/* Both losses, then the gradients of g's kind (the job's matrix and targets
+ * set, g's pointers too); NaN everywhere when a target is out of range, there
+ * are no rows, or memory runs out. */
+static void cce_grad(cce_job *job, cce_grad_job *g, float *row_out, float *col_out) {
+  int64_t n = job->n;
+  job->row_max = n > 0 ? malloc((size_t)n * 2 * sizeof(float)) : NULL;
+  job->row_sum = job->row_max ? job->row_max + n : NULL;
+  g->job = job;
+  bool ok = job->row_max && cce_losses(job, row_out, col_out, true);
+  if (ok) {
+    int64_t grain = n >= CCE_MIN_RANGE_ELEMS ? 1 : CCE_MIN_RANGE_ELEMS / (n > 0 ? n : 1);
+    kiln_parallel_for(n, grain, cce_grad_rows, g);
+  } else {
+    *row_out = *col_out = __builtin_nanf("");
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        g->rg[i * g->rgs[0] + j * g->rgs[1]] = g->cg[i * g->cgs[0] + j * g->cgs[1]] =
+            __builtin_nanf("");
+  }
+  free(job->slots);
+  free(job->row_max);
+}
+
+static float *memref_f32(const kiln_memref *m) { return (float *)m->aligned + m->offset; }
 
 void kiln_rt_contrastive_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
                                      KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss),
@@ -345,30 +378,36 @@ void kiln_rt_contrastive_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(ta
   (void)col_loss_rank;
   (void)row_grad_rank;
   (void)col_grad_rank;
-  float *row_out = (float *)row_loss->aligned + row_loss->offset;
-  float *col_out = (float *)col_loss->aligned + col_loss->offset;
   cce_job job = cce_job_of(logits_rank, logits, targets_rank, targets);
   cce_grad_job g = {
-      .job = &job,
-      .rg = (float *)row_grad->aligned + row_grad->offset,
-      .cg = (float *)col_grad->aligned + col_grad->offset,
+      .rg = memref_f32(row_grad),
+      .cg = memref_f32(col_grad),
       .rgs = {row_grad->sizes_strides[2], row_grad->sizes_strides[3]},
       .cgs = {col_grad->sizes_strides[2], col_grad->sizes_strides[3]},
   };
-  int64_t n = job.n;
-  job.row_max = n > 0 ? malloc((size_t)n * 2 * sizeof(float)) : NULL;
-  job.row_sum = job.row_max ? job.row_max + n : NULL;
-  bool ok = job.row_max && cce_losses(&job, row_out, col_out, true);
-  if (ok) {
-    int64_t grain = n >= CCE_MIN_RANGE_ELEMS ? 1 : CCE_MIN_RANGE_ELEMS / (n > 0 ? n : 1);
-    kiln_parallel_for(n, grain, cce_grad_rows, &g);
-  } else {
-    /* A target out of range, no rows, or no memory: NaN everywhere. */
-    *row_out = *col_out = __builtin_nanf("");
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        g.rg[i * g.rgs[0] + j * g.rgs[1]] = g.cg[i * g.cgs[0] + j * g.cgs[1]] = __builtin_nanf("");
-  }
-  free(job.slots);
-  free(job.row_max);
+  cce_grad(&job, &g, memref_f32(row_loss), memref_f32(col_loss));
+}
+
+void kiln_rt_contrastive_ce_grad_sum_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
+                                         KILN_MEMREF_ARG(row_scale), KILN_MEMREF_ARG(col_scale),
+                                         KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss),
+                                         KILN_MEMREF_ARG(grad)) {
+  (void)row_scale_rank;
+  (void)col_scale_rank;
+  (void)row_loss_rank;
+  (void)col_loss_rank;
+  (void)grad_rank;
+  cce_job job = cce_job_of(logits_rank, logits, targets_rank, targets);
+  float *out = memref_f32(grad);
+  int64_t strides[2] = {grad->sizes_strides[2], grad->sizes_strides[3]};
+  cce_grad_job g = {
+      .rg = out,
+      .cg = out,
+      .rgs = {strides[0], strides[1]},
+      .cgs = {strides[0], strides[1]},
+      .sum = true,
+      .a = *memref_f32(row_scale),
+      .b = *memref_f32(col_scale),
+  };
+  cce_grad(&job, &g, memref_f32(row_loss), memref_f32(col_loss));
 }

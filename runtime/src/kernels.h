@@ -78,6 +78,13 @@ void kiln_rt_contrastive_ce_grad_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(ta
                                      KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss),
                                      KILN_MEMREF_ARG(row_grad), KILN_MEMREF_ARG(col_grad));
 
+/* The same with one gradient, row_scale * row_grad + col_scale * col_grad
+ * (kiln.contrastive_cross_entropy_grad_sum; the scales f32 rank 0). */
+void kiln_rt_contrastive_ce_grad_sum_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_ARG(targets),
+                                         KILN_MEMREF_ARG(row_scale), KILN_MEMREF_ARG(col_scale),
+                                         KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss),
+                                         KILN_MEMREF_ARG(grad));
+
 /* Bits of the attention kernels' `layout` argument: the operand is stored as
  * [B, S, H, D] rather than [B, H, S, D], with its sizes and strides in that
  * order (heads split off a [B, S, H * D] projection, or merged back into

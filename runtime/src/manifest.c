@@ -273,7 +273,8 @@ static bool number_or(ctx *c, const kiln_json *obj, const char *key, double fall
 }
 
 /* "grad_space": {"births": [one position per trained parameter], "busy":
- * [{"offset": terms, "size": terms, "last": position}]}. */
+ * [{"offset": terms, "size": terms, "last": position}], and optionally
+ * "offsets": [one byte offset per trained parameter]}. */
 static bool parse_grad_space(ctx *c, const kiln_json *v, kiln_entry_spec *e) {
   kiln_train_spec *t = e->train;
   if (v->kind != KILN_JSON_OBJECT)
@@ -293,6 +294,20 @@ static bool parse_grad_space(ctx *c, const kiln_json *v, kiln_entry_spec *e) {
     if (b->kind != KILN_JSON_INT || b->u.integer < 0)
       return bad(c, b, "a birth of '%s' is not a position", e->name);
     t->grad_births[i] = b->u.integer;
+  }
+  const kiln_json *offsets = kiln_json_get(v, "offsets");
+  if (offsets) {
+    if (offsets->kind != KILN_JSON_ARRAY || offsets->u.array.count != (size_t)t->num_params)
+      return bad(c, offsets, "the gradient offsets of '%s' are not one per parameter", e->name);
+    if (!alloc_array(c, (void **)&t->grad_offsets, offsets->u.array.count,
+                     sizeof *t->grad_offsets))
+      return false;
+    for (int32_t i = 0; i < t->num_params; ++i) {
+      const kiln_json *o = &offsets->u.array.items[i];
+      if (o->kind != KILN_JSON_INT || o->u.integer < 0 || o->u.integer % 64 != 0)
+        return bad(c, o, "a gradient offset of '%s' is not an aligned byte offset", e->name);
+      t->grad_offsets[i] = o->u.integer;
+    }
   }
   t->num_busy = (int32_t)busy->u.array.count;
   for (int32_t i = 0; i < t->num_busy; ++i) {
@@ -476,6 +491,7 @@ void kiln_manifest_free(kiln_manifest *m) {
     if (e->train) {
       free(e->train->params);
       free(e->train->grad_births);
+      free(e->train->grad_offsets);
       for (int32_t k = 0; e->train->busy && k < e->train->num_busy; ++k) {
         free_polynomial(&e->train->busy[k].offset);
         free_polynomial(&e->train->busy[k].size);

@@ -75,6 +75,9 @@ typedef struct kiln_train_spec {
   int64_t *grad_births;
   int32_t num_busy;
   kiln_arena_span *busy;
+  /* Or, for an entry planned with its gradients, each one's byte offset in
+   * the arena (num_params); NULL otherwise. */
+  int64_t *grad_offsets;
 } kiln_train_spec;
 
 typedef struct kiln_entry_spec {

@@ -211,3 +211,11 @@ func.func @contrastive_grad_type(%s: tensor<8x8xf32>, %t: tensor<8xi64>) {
   %0:4 = kiln.contrastive_cross_entropy_grad %s, %t : (tensor<8x8xf32>, tensor<8xi64>) -> (tensor<f32>, tensor<f32>, tensor<8x8xf32>, tensor<8xf32>)
   return
 }
+
+// -----
+
+func.func @contrastive_grad_sum_scale(%s: tensor<8x8xf32>, %t: tensor<8xi64>, %a: tensor<8xf32>) {
+  // expected-error @+1 {{'kiln.contrastive_cross_entropy_grad_sum' op scales must be scalars of the logits' element type}}
+  %0:3 = kiln.contrastive_cross_entropy_grad_sum %s, %t, %a, %a : (tensor<8x8xf32>, tensor<8xi64>, tensor<8xf32>, tensor<8xf32>) -> (tensor<f32>, tensor<f32>, tensor<8x8xf32>)
+  return
+}

@@ -274,3 +274,22 @@ func.func @clip_step_other_matrix(%s: tensor<8x8xf32>, %u: tensor<8x8xf32>, %t: 
   %cl, %cg = kiln.softmax_cross_entropy_grad %st, %t : (tensor<8x8xf32>, tensor<8xi64>) -> (tensor<f32>, tensor<8x8xf32>)
   return %rg, %cg : tensor<8x8xf32>, tensor<8x8xf32>
 }
+
+// -----
+
+// Both gradients only scaled and added: one kernel writes the sum, the
+// scales' computation (after the gradient op) moved up to it.
+// CHECK-LABEL: func.func @clip_step_sum
+// CHECK: %[[B:.*]] = kiln.div %arg3, %{{.*}}
+// CHECK: %[[RL:.*]], %[[CL:.*]], %[[G:.*]] = kiln.contrastive_cross_entropy_grad_sum %arg0, %arg1, %arg2, %[[B]]
+// CHECK-NOT: kiln.contrastive_cross_entropy_grad
+// CHECK: return %[[RL]], %[[CL]], %[[G]]
+func.func @clip_step_sum(%s: tensor<8x8xf32>, %t: tensor<8xi64>, %a: tensor<f32>, %c: tensor<f32>) -> (tensor<f32>, tensor<f32>, tensor<8x8xf32>) {
+  %rl, %cl, %rg, %cg = kiln.contrastive_cross_entropy_grad %s, %t : (tensor<8x8xf32>, tensor<8xi64>) -> (tensor<f32>, tensor<f32>, tensor<8x8xf32>, tensor<8x8xf32>)
+  %n = kiln.count %s axes = [0] : (tensor<8x8xf32>) -> tensor<f32>
+  %b = kiln.div %c, %n : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %x = kiln.mul %rg, %a : (tensor<8x8xf32>, tensor<f32>) -> tensor<8x8xf32>
+  %y = kiln.mul %b, %cg : (tensor<f32>, tensor<8x8xf32>) -> tensor<8x8xf32>
+  %sum = kiln.add %y, %x : (tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %rl, %cl, %sum : tensor<f32>, tensor<f32>, tensor<8x8xf32>
+}

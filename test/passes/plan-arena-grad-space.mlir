@@ -63,3 +63,21 @@ func.func @step_with_calls(%x: memref<?x16xf32> {kiln.dims = ["B", 16]}, %loss: 
 func.func @predict(%x: memref<?x16xf32> {kiln.dims = ["B", 16]}) attributes {kiln.entry} {
   return
 }
+
+// -----
+
+// An entry whose buffers are all static packs its gradients with them, each
+// live from its birth to the end: w's gradient (born at 4) takes the bytes of
+// the scratch last read at 3, and the places go into `offsets`. The arena is
+// 4096 bytes, gradients included.
+// CHECK-LABEL: func.func @static_step
+// CHECK-SAME: kiln.arena = [{coeff = 4096 : i64, symbols = []}]
+// CHECK-SAME: kiln.grad_space = {births = array<i64: 4>, busy = [], offsets = array<i64: 0>}
+func.func @static_step(%x: memref<8x16xf32>, %loss: memref<f32>, %g: memref<32x32xf32> {kiln.grad = "w"}) attributes {kiln.entry, kiln.train = {}} {
+  %c0 = arith.constant 0 : index
+  %scratch = memref.alloc() : memref<32x32xf32>
+  "test.use"(%x, %scratch) : (memref<8x16xf32>, memref<32x32xf32>) -> ()
+  "test.use"(%scratch, %loss) : (memref<32x32xf32>, memref<f32>) -> ()
+  "test.use"(%x, %g) : (memref<8x16xf32>, memref<32x32xf32>) -> ()
+  return
+}

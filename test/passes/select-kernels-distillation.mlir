@@ -48,3 +48,25 @@ func.func @contrastive_grad_bf16(%s: tensor<4x4xbf16>, %t: tensor<4xi64>) -> (te
   %rl, %cl, %rg, %cg = kiln.contrastive_cross_entropy_grad %s, %t : (tensor<4x4xbf16>, tensor<4xi64>) -> (tensor<bf16>, tensor<bf16>, tensor<4x4xbf16>, tensor<4x4xbf16>)
   return %rl, %cl, %rg, %cg : tensor<bf16>, tensor<bf16>, tensor<4x4xbf16>, tensor<4x4xbf16>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @contrastive_grad_sum(
+// CHECK: kiln.kernel @kiln_rt_contrastive_ce_grad_sum_f32 ins(%arg0, %arg1, %arg2, %arg3 : tensor<?x?xf32>, tensor<?xi64>, tensor<f32>, tensor<f32>) outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<f32>, tensor<f32>, tensor<?x?xf32>)
+// LOWERED-LABEL: func.func @contrastive_grad_sum(
+// LOWERED-NOT: kiln.contrastive
+func.func @contrastive_grad_sum(%s: tensor<?x?xf32>, %t: tensor<?xi64>, %a: tensor<f32>, %b: tensor<f32>) -> (tensor<f32>, tensor<f32>, tensor<?x?xf32>) {
+  %rl, %cl, %g = kiln.contrastive_cross_entropy_grad_sum %s, %t, %a, %b : (tensor<?x?xf32>, tensor<?xi64>, tensor<f32>, tensor<f32>) -> (tensor<f32>, tensor<f32>, tensor<?x?xf32>)
+  return %rl, %cl, %g : tensor<f32>, tensor<f32>, tensor<?x?xf32>
+}
+
+// -----
+
+// bf16: the two gradients, scaled and added, then lowered.
+// LOWERED-LABEL: func.func @contrastive_grad_sum_bf16(
+// LOWERED-NOT: kiln.
+// LOWERED: linalg.generic
+func.func @contrastive_grad_sum_bf16(%s: tensor<4x4xbf16>, %t: tensor<4xi64>, %a: tensor<bf16>, %b: tensor<bf16>) -> (tensor<bf16>, tensor<bf16>, tensor<4x4xbf16>) {
+  %rl, %cl, %g = kiln.contrastive_cross_entropy_grad_sum %s, %t, %a, %b : (tensor<4x4xbf16>, tensor<4xi64>, tensor<bf16>, tensor<bf16>) -> (tensor<bf16>, tensor<bf16>, tensor<4x4xbf16>)
+  return %rl, %cl, %g : tensor<bf16>, tensor<bf16>, tensor<4x4xbf16>
+}

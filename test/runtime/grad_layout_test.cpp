@@ -19,12 +19,13 @@ namespace {
 // activation at [0, 64 B) last read at position 7 and a temporary at
 // [64 B, 128 B) last read at 8. w1's gradient is first written at 7, w2's at
 // 8, w3's at 10.
-std::string manifest(bool withGradSpace) {
+std::string manifest(bool withGradSpace, const std::string &offsets = "") {
   std::string space =
       R"(, "grad_space": {"births": [7, 8, 10], "busy": [
           {"offset": [], "size": [{"coeff": 64, "symbols": ["B"]}], "last": 7},
           {"offset": [{"coeff": 64, "symbols": ["B"]}],
-           "size": [{"coeff": 64, "symbols": ["B"]}], "last": 8}]})";
+           "size": [{"coeff": 64, "symbols": ["B"]}], "last": 8}])" +
+      offsets + "}";
   return R"({"model": "m",
     "params": [{"name": "w1", "dtype": "f32", "shape": [16, 16]},
                {"name": "w2", "dtype": "f32", "shape": [256]},
@@ -42,8 +43,8 @@ std::string manifest(bool withGradSpace) {
 
 class GradLayout : public ::testing::Test {
 protected:
-  void parse(bool withGradSpace) {
-    std::string json = manifest(withGradSpace);
+  void parse(bool withGradSpace, const std::string &offsets = "") {
+    std::string json = manifest(withGradSpace, offsets);
     ASSERT_EQ(kiln_manifest_parse(json.data(), json.size(), &manifest_, nullptr), KILN_OK)
         << kiln_error_text(nullptr);
   }
@@ -117,6 +118,18 @@ TEST_F(GradLayout, OverflowingDimsAreAnError) {
             KILN_ERROR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(kiln_error_text(nullptr)).find("would overflow"),
             std::string::npos);
+}
+
+TEST_F(GradLayout, OffsetsPlannedWithTheArenaAreUsedAsTheyAre) {
+  // An entry planned with its gradients (all sizes static) gives their
+  // places; the arena ends past the last if it is not already beyond.
+  parse(true, R"(, "offsets": [0, 1024, 4096])");
+  kiln_grad_layout layout = plan(16);
+  EXPECT_EQ(offsets_[0], 0);
+  EXPECT_EQ(offsets_[1], 1024);
+  EXPECT_EQ(offsets_[2], 4096);
+  EXPECT_EQ(layout.arena_bytes, 2048);
+  EXPECT_EQ(layout.total_bytes, 4160);
 }
 
 } // namespace

@@ -428,4 +428,23 @@ TEST(ContrastiveCeGrad, OutOfRangeTargetIsNaNEverywhere) {
     ASSERT_TRUE(std::isnan(r.rows[k]) && std::isnan(r.cols[k])) << k;
 }
 
+TEST(ContrastiveCeGrad, TheSumKernelIsTheScaledSum) {
+  for (int64_t n : {7, 100}) {
+    std::vector<float> x = randomLogits(n * n, -5.0f, 5.0f, uint32_t(n + 7));
+    std::vector<int64_t> t = permutation(n, uint32_t(n));
+    GradResult both = runGrad(x, n, t);
+    float a = 0.25f, b = -1.5f;
+    Result losses;
+    std::vector<float> sum(size_t(n * n));
+    Desc dx(x.data(), {n, n}), dt(t.data(), {n}), da(&a, {}), db(&b, {});
+    Desc dr(&losses.row, {}), dc(&losses.col, {}), dg(sum.data(), {n, n});
+    kiln_rt_contrastive_ce_grad_sum_f32(dx.rank(), dx.get(), dt.rank(), dt.get(), da.rank(),
+                                        da.get(), db.rank(), db.get(), dr.rank(), dr.get(),
+                                        dc.rank(), dc.get(), dg.rank(), dg.get());
+    expectSame(losses, both.losses);
+    for (int64_t k = 0; k < n * n; ++k)
+      ASSERT_NEAR(sum[k], a * both.rows[k] + b * both.cols[k], 1e-6) << "N " << n << ", " << k;
+  }
+}
+
 } // namespace
