@@ -145,42 +145,20 @@ struct DistillationToKernel : OpRewritePattern<DistillationLossOp> {
   }
 };
 
-struct ContrastiveCeToKernel : OpRewritePattern<ContrastiveCrossEntropyOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ContrastiveCrossEntropyOp op,
-                                PatternRewriter &rewriter) const override {
+/// CLIP's fused losses (kiln.contrastive_cross_entropy, and in a train step
+/// _grad and _grad_sum) on their kernel file: every operand an input, every
+/// result an output.
+template <typename ContrastiveOp> struct ContrastiveToKernel : OpRewritePattern<ContrastiveOp> {
+  ContrastiveToKernel(MLIRContext *ctx, StringRef callee)
+      : OpRewritePattern<ContrastiveOp>(ctx), callee(callee) {}
+  LogicalResult matchAndRewrite(ContrastiveOp op, PatternRewriter &rewriter) const override {
     if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
       return rewriter.notifyMatchFailure(op, "not f32 logits [N, N] with i64 targets");
-    replaceWithKernel(rewriter, op, "kiln_rt_contrastive_ce_f32", {op.getLogits(), op.getTargets()},
-                      initsFor(rewriter, op));
-    return success();
-  }
-};
-
-struct ContrastiveCeGradToKernel : OpRewritePattern<ContrastiveCrossEntropyGradOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ContrastiveCrossEntropyGradOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
-      return rewriter.notifyMatchFailure(op, "not f32 logits [N, N] with i64 targets");
-    replaceWithKernel(rewriter, op, "kiln_rt_contrastive_ce_grad_f32",
-                      {op.getLogits(), op.getTargets()},
+    replaceWithKernel(rewriter, op, callee, op->getOperands(),
                       initsFor(rewriter, op, op.getLogits()));
     return success();
   }
-};
-
-struct ContrastiveCeGradSumToKernel : OpRewritePattern<ContrastiveCrossEntropyGradSumOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(ContrastiveCrossEntropyGradSumOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!fitsSoftmaxCeKernel(op.getLogits(), op.getTargets()))
-      return rewriter.notifyMatchFailure(op, "not f32 logits [N, N] with i64 targets");
-    replaceWithKernel(rewriter, op, "kiln_rt_contrastive_ce_grad_sum_f32",
-                      {op.getLogits(), op.getTargets(), op.getRowScale(), op.getColScale()},
-                      initsFor(rewriter, op, op.getLogits()));
-    return success();
-  }
+  StringRef callee;
 };
 
 //===----------------------------------------------------------------------===//
@@ -692,10 +670,14 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     if (fusedKernels) {
       patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
                    SoftmaxKlDivGradToKernel,
-                   DistillationToKernel, ContrastiveCeToKernel, ContrastiveCeGradToKernel,
-                   ContrastiveCeGradSumToKernel,
-                   AttentionToKernel,
-                   AttentionGradToKernel>(&getContext());
+                   DistillationToKernel, AttentionToKernel, AttentionGradToKernel>(
+          &getContext());
+      patterns.add<ContrastiveToKernel<ContrastiveCrossEntropyOp>>(&getContext(),
+                                                                   "kiln_rt_contrastive_ce_f32");
+      patterns.add<ContrastiveToKernel<ContrastiveCrossEntropyGradOp>>(
+          &getContext(), "kiln_rt_contrastive_ce_grad_f32");
+      patterns.add<ContrastiveToKernel<ContrastiveCrossEntropyGradSumOp>>(
+          &getContext(), "kiln_rt_contrastive_ce_grad_sum_f32");
       patterns.add<NormGradToKernel<LayerNormGradOp>>(&getContext(),
                                                       "kiln_rt_layer_norm_grad_f32");
       patterns.add<NormGradToKernel<RmsNormGradOp>>(&getContext(), "kiln_rt_rms_norm_grad_f32");
