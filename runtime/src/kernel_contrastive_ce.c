@@ -337,13 +337,17 @@ static void cce_grad_rows(void *ctx, int64_t begin, int64_t end) {
         kiln_v16_store_strided(cg + j * g->cgs[1], g->cgs[1], c, lanes);
       }
     }
-    /* The one-hots: row i's target column, and each column whose target is
-     * row i (scaled in the sum). */
+    /* Row i's one-hot: its target column (scaled in the sum). */
     rg[job->t[i * job->ts] * g->rgs[1]] -= g->sum ? g->a : 1.0f;
-    for (int64_t j = 0; j < n; ++j)
-      if (job->t[j * job->ts] == i)
-        cg[j * g->cgs[1]] -= g->sum ? g->b : 1.0f;
   }
+}
+
+/* The columns' one-hots, after the rows: column j's target row (scaled in
+ * the sum); one pass over the targets rather than one per row. */
+static void cce_grad_column_targets(const cce_grad_job *g) {
+  const cce_job *job = g->job;
+  for (int64_t j = 0; j < job->n; ++j)
+    g->cg[job->t[j * job->ts] * g->cgs[0] + j * g->cgs[1]] -= g->sum ? g->b : 1.0f;
 }
 
 /* Both losses, then the gradients of g's kind (the job's matrix and targets
@@ -358,6 +362,7 @@ static void cce_grad(cce_job *job, cce_grad_job *g, float *row_out, float *col_o
   if (ok) {
     int64_t grain = n >= CCE_MIN_RANGE_ELEMS ? 1 : CCE_MIN_RANGE_ELEMS / (n > 0 ? n : 1);
     kiln_parallel_for(n, grain, cce_grad_rows, g);
+    cce_grad_column_targets(g);
   } else {
     *row_out = *col_out = __builtin_nanf("");
     for (int64_t i = 0; i < n; ++i)
