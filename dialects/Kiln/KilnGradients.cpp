@@ -9,6 +9,7 @@
 // Broadcasting is undone by summing the cotangent over the broadcast dims.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/Kiln/GradBuilder.h"
 #include "dialects/Kiln/KilnOps.h"
 #include "dialects/Kiln/ShapeUtils.h"
 
@@ -25,199 +26,6 @@ using namespace kiln;
 #include "dialects/Kiln/KilnInterfaces.cpp.inc"
 
 namespace {
-RankedTensorType tensorOf(Value value) { return cast<RankedTensorType>(value.getType()); }
-
-/// Builds the kiln ops of gradient formulas at one location, inferring each
-/// result type from the operands as the ops' verifiers do.
-class GradBuilder {
-public:
-  GradBuilder(OpBuilder &b, Location loc) : b(b), loc(loc) {}
-
-  Value scalar(Value like, double value) {
-    Type element = tensorOf(like).getElementType();
-    auto type = RankedTensorType::get({}, element);
-    Attribute element0 = FloatAttr::get(element, value);
-    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, element0));
-  }
-  template <typename Op> Value binary(Value x, Value y) {
-    return Op::create(b, loc, broadcastType(x, y, tensorOf(x).getElementType()), x, y);
-  }
-  Value add(Value x, Value y) { return binary<AddOp>(x, y); }
-  Value sub(Value x, Value y) { return binary<SubOp>(x, y); }
-  Value mul(Value x, Value y) { return binary<MulOp>(x, y); }
-  Value div(Value x, Value y) { return binary<DivOp>(x, y); }
-  Value neg(Value x) { return NegOp::create(b, loc, x); }
-  Value mul(Value x, double c) { return mul(x, scalar(x, c)); }
-  template <typename Op> Value unary(Value x) { return Op::create(b, loc, x); }
-
-  Value compare(StringRef predicate, Value x, Value y) {
-    return CompareOp::create(b, loc, broadcastType(x, y, b.getI1Type()), x, y,
-                             b.getStringAttr(predicate));
-  }
-  Value where(Value cond, Value x, Value y) {
-    auto values = broadcastType(x, y, tensorOf(x).getElementType());
-    return WhereOp::create(
-        b, loc, broadcastType(cond, Value(), tensorOf(x).getElementType(), values), cond, x, y);
-  }
-  Value zerosLike(Value x) {
-    return FullLikeOp::create(b, loc, x.getType(), x, b.getF64FloatAttr(0.0));
-  }
-  /// `g` given the type of `like` by broadcasting (g + zeros).
-  Value broadcastLike(Value g, Value like) {
-    if (g.getType() == like.getType())
-      return g;
-    return AddOp::create(b, loc, like.getType(), zerosLike(like), g);
-  }
-
-  Value sum(Value x, ArrayRef<int64_t> axes, bool keepDims) {
-    auto type = tensorOf(x);
-    SmallVector<int64_t> shape;
-    for (int64_t d = 0; d < type.getRank(); ++d) {
-      if (!llvm::is_contained(axes, d))
-        shape.push_back(type.getDimSize(d));
-      else if (keepDims)
-        shape.push_back(1);
-    }
-    return ReduceSumOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), x, axes,
-                               keepDims);
-  }
-  Value count(Value x, ArrayRef<int64_t> axes) {
-    return CountOp::create(b, loc, RankedTensorType::get({}, tensorOf(x).getElementType()), x,
-                           axes);
-  }
-
-  /// Undoes NumPy broadcasting: sums `g` over the dims along which `target`
-  /// was broadcast, giving it `target`'s shape.
-  Value sumToShape(Value g, Value target) {
-    auto gType = tensorOf(g), tType = tensorOf(target);
-    int64_t lead = gType.getRank() - tType.getRank();
-    if (lead > 0) {
-      SmallVector<int64_t> axes(lead);
-      std::iota(axes.begin(), axes.end(), 0);
-      g = sum(g, axes, /*keepDims=*/false);
-      gType = tensorOf(g);
-    }
-    SmallVector<int64_t> axes;
-    for (int64_t d = 0; d < tType.getRank(); ++d)
-      if (tType.getDimSize(d) == 1 && gType.getDimSize(d) != 1)
-        axes.push_back(d);
-    if (!axes.empty())
-      g = sum(g, axes, /*keepDims=*/true);
-    return g;
-  }
-
-  Value transpose(Value x, ArrayRef<int64_t> perm) {
-    auto type = tensorOf(x);
-    SmallVector<int64_t> shape;
-    for (int64_t p : perm)
-      shape.push_back(type.getDimSize(p));
-    return TransposeOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), x,
-                               perm);
-  }
-  /// Swaps the last two dims.
-  Value swapLast(Value x) {
-    SmallVector<int64_t> perm(tensorOf(x).getRank());
-    std::iota(perm.begin(), perm.end(), 0);
-    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-    return transpose(x, perm);
-  }
-  Value matmul(Value x, Value y) {
-    auto xt = tensorOf(x), yt = tensorOf(y);
-    SmallVector<int64_t> shape =
-        *broadcastShapes(xt.getShape().drop_back(2), yt.getShape().drop_back(2));
-    shape.push_back(xt.getDimSize(xt.getRank() - 2));
-    shape.push_back(yt.getDimSize(yt.getRank() - 1));
-    return MatmulOp::create(b, loc, RankedTensorType::get(shape, xt.getElementType()), x, y);
-  }
-
-  /// `x` reshaped to `shape`, each dynamic dim of which is the size of
-  /// `sources[i]` along dim `sourceDims[i]` (one per dynamic dim, in order).
-  Value reshape(Value x, ArrayRef<int64_t> shape, ArrayRef<std::pair<Value, int64_t>> sources) {
-    SmallVector<Value> sizes;
-    for (auto [source, dim] : sources)
-      sizes.push_back(DimOp::create(b, loc, source, dim));
-    return ReshapeOp::create(b, loc, RankedTensorType::get(shape, tensorOf(x).getElementType()), x,
-                             sizes);
-  }
-  /// `g`, the result of reducing `axes` without keeping them, with those
-  /// dims put back as size 1, ready to broadcast against the input.
-  Value restoreReduced(Value g, RankedTensorType input, ArrayRef<int64_t> axes, bool keepDims) {
-    if (keepDims)
-      return g;
-    SmallVector<int64_t> shape;
-    SmallVector<std::pair<Value, int64_t>> sources;
-    int64_t gDim = 0;
-    for (int64_t d = 0; d < input.getRank(); ++d) {
-      if (llvm::is_contained(axes, d)) {
-        shape.push_back(1);
-        continue;
-      }
-      shape.push_back(input.getDimSize(d));
-      if (ShapedType::isDynamic(input.getDimSize(d)))
-        sources.push_back({g, gDim});
-      ++gDim;
-    }
-    return reshape(g, shape, sources);
-  }
-  /// `x` reshaped to `shape`, whose dynamic dims are `sizes` in order.
-  Value reshapeTo(Value x, ArrayRef<int64_t> shape, ValueRange sizes) {
-    return ReshapeOp::create(b, loc, RankedTensorType::get(shape, tensorOf(x).getElementType()), x,
-                             sizes);
-  }
-  /// `g` reshaped to the (compatible-sized) shape of `like`.
-  Value reshapeLike(Value g, Value like) {
-    auto type = tensorOf(like);
-    SmallVector<std::pair<Value, int64_t>> sources;
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      if (type.isDynamicDim(d))
-        sources.push_back({like, d});
-    return reshape(g, type.getShape(), sources);
-  }
-
-  /// `x` with its first `count` dims merged into one (ReshapeOp::flattenFront).
-  Value flattenFront(Value x, int64_t count) { return ReshapeOp::flattenFront(b, loc, x, count); }
-
-  /// `x` along `axis` from `start` to `end` (static).
-  Value slice(Value x, int64_t axis, int64_t start, int64_t end) {
-    auto type = tensorOf(x);
-    SmallVector<int64_t> shape(type.getShape());
-    shape[axis] = end - start;
-    return SliceOp::create(b, loc, RankedTensorType::get(shape, type.getElementType()), x, axis,
-                           start, end);
-  }
-  /// `g` placed at [start, start + size) along `axis` of zeros shaped like
-  /// `like` (whose size along `axis` is static).
-  Value padLike(Value g, Value like, int64_t axis, int64_t start) {
-    Value zeros = zerosLike(like);
-    int64_t total = tensorOf(like).getDimSize(axis);
-    int64_t end = start + tensorOf(g).getDimSize(axis);
-    SmallVector<Value> pieces;
-    if (start > 0)
-      pieces.push_back(slice(zeros, axis, 0, start));
-    pieces.push_back(g);
-    if (end < total)
-      pieces.push_back(slice(zeros, axis, end, total));
-    if (pieces.size() == 1)
-      return g;
-    return ConcatOp::create(b, loc, like.getType(), pieces, axis);
-  }
-
-  /// Rows of `g` added into zeros shaped like `like` at `indices` (rank 1).
-  Value scatterRows(Value like, Value indices, Value g) {
-    return ScatterAddOp::create(b, loc, like.getType(), zerosLike(like), indices, g);
-  }
-
-  OpBuilder &b;
-  Location loc;
-
-private:
-  /// The broadcast of the shapes of x and y (y may be null; then `base`).
-  RankedTensorType broadcastType(Value x, Value y, Type element,
-                                 std::optional<RankedTensorType> base = std::nullopt) {
-    ArrayRef<int64_t> other = y ? tensorOf(y).getShape() : base->getShape();
-    return RankedTensorType::get(*broadcastShapes(tensorOf(x).getShape(), other), element);
-  }
-};
 
 /// Collects operand cotangents, leaving entries null where none flows.
 LogicalResult setGrads(SmallVectorImpl<Value> &out, Operation *op, ArrayRef<Value> grads) {
@@ -409,45 +217,6 @@ LogicalResult LayerNormOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   return setGrads(operandGrads, *this, {grad.getDinput(), grad.getDweight(), grad.getDbias()});
 }
 
-std::array<Value, 3> LayerNormGradOp::decompose(OpBuilder &b) {
-  GradBuilder g(b, getLoc());
-  Value x = getInput(), dout = getDout();
-  int64_t last = tensorOf(x).getRank() - 1;
-  // Recomputed rather than saved: x_hat = (x - mean) * rstd.
-  Value n = g.count(x, {last});
-  Value centered = g.sub(x, g.div(g.sum(x, {last}, true), n));
-  Value var = g.div(g.sum(g.mul(centered, centered), {last}, true), n);
-  Value rstd = g.unary<RsqrtOp>(g.add(var, g.scalar(x, getEps().convertToDouble())));
-  Value xHat = g.mul(centered, rstd);
-  // dx = rstd (dxh - mean(dxh) - x_hat mean(dxh x_hat)), dxh = dout * weight.
-  Value dxHat = g.mul(dout, getWeight());
-  Value meanD = g.div(g.sum(dxHat, {last}, true), n);
-  Value meanDX = g.div(g.sum(g.mul(dxHat, xHat), {last}, true), n);
-  Value dx = g.mul(rstd, g.sub(g.sub(dxHat, meanD), g.mul(xHat, meanDX)));
-  SmallVector<int64_t> leading(last);
-  std::iota(leading.begin(), leading.end(), 0);
-  Value dWeight = g.mul(dout, xHat), dBias = dout;
-  if (!leading.empty()) {
-    dWeight = g.sum(dWeight, leading, false);
-    dBias = g.sum(dBias, leading, false);
-  }
-  return {dx, dWeight, dBias};
-}
-
-/// 1 / sqrt(mean(x^2) + eps) over the last dim, kept as a [..., 1] column.
-static Value reciprocalRms(GradBuilder &g, Value x, double eps) {
-  int64_t last = tensorOf(x).getRank() - 1;
-  Value meanSquare = g.div(g.sum(g.mul(x, x), {last}, true), g.count(x, {last}));
-  return g.unary<RsqrtOp>(g.add(meanSquare, g.scalar(x, eps)));
-}
-
-std::array<Value, 1> RmsNormOp::decompose(OpBuilder &b) {
-  GradBuilder g(b, getLoc());
-  Value x = getInput();
-  // In LlamaRMSNorm's order: (x * r) * weight.
-  return {g.mul(g.mul(x, reciprocalRms(g, x, getEps().convertToDouble())), getWeight())};
-}
-
 LogicalResult RmsNormOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
                                   SmallVectorImpl<Value> &operandGrads) {
   if (!resultGrads[0])
@@ -456,27 +225,6 @@ LogicalResult RmsNormOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   auto grad = RmsNormGradOp::create(b, getLoc(), getInput().getType(), weight.getType(),
                                     getInput(), weight, resultGrads[0], getEpsAttr());
   return setGrads(operandGrads, *this, {grad.getDinput(), grad.getDweight()});
-}
-
-std::array<Value, 2> RmsNormGradOp::decompose(OpBuilder &b) {
-  GradBuilder g(b, getLoc());
-  Value x = getInput(), dout = getDout();
-  int64_t last = tensorOf(x).getRank() - 1;
-  // Recomputed rather than saved: r = 1 / rms(x), x_hat = x r.
-  Value r = reciprocalRms(g, x, getEps().convertToDouble());
-  Value xHat = g.mul(x, r);
-  // dx = r (g - x_hat mean(g x_hat)), g = dout * weight: layer norm's rule
-  // without the mean's terms.
-  Value scaled = g.mul(dout, getWeight());
-  Value meanGX = g.div(g.sum(g.mul(scaled, xHat), {last}, true), g.count(x, {last}));
-  Value dx = g.mul(r, g.sub(scaled, g.mul(xHat, meanGX)));
-  Value dWeight = g.mul(dout, xHat);
-  if (last > 0) {
-    SmallVector<int64_t> leading(last);
-    std::iota(leading.begin(), leading.end(), 0);
-    dWeight = g.sum(dWeight, leading, false);
-  }
-  return {dx, dWeight};
 }
 
 LogicalResult L2NormalizeOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
@@ -644,56 +392,6 @@ LogicalResult AttentionOp::buildVjp(OpBuilder &b, ArrayRef<Value> resultGrads,
   if (Value bias = getBias())
     grads.push_back(GradBuilder(b, getLoc()).sumToShape(grad.decompose(b)[3], bias));
   return setGrads(operandGrads, *this, grads);
-}
-
-// Recomputes the probabilities P = softmax(scale q k^T + bias, masked) and
-// backpropagates through them: dV = P^T g, dP = g V^T,
-// dS = P (dP - rowsum(dP P)), dQ = scale dS K, dK = scale dS^T Q.
-std::array<Value, 4> AttentionGradOp::decompose(OpBuilder &b) {
-  GradBuilder g(b, getLoc());
-  Location loc = getLoc();
-  Value q = getQuery(), k = getKey(), v = getValue(), dout = getDout();
-  double scale = getScale().convertToDouble();
-  Value scores = g.mul(g.matmul(q, g.swapLast(k)), scale);
-  if (Value bias = getBias())
-    scores = g.add(scores, bias);
-  Value hidden = g.scalar(scores, -INFINITY);
-  auto i64Vector = [&](Value source, int64_t dim) {
-    int64_t size = tensorOf(source).getDimSize(dim);
-    Value dynamicSize = ShapedType::isDynamic(size) ? DimOp::create(b, loc, source, dim) : Value();
-    return ArangeOp::create(b, loc, RankedTensorType::get({size}, b.getI64Type()), dynamicSize);
-  };
-  if (getCausal()) {
-    // Key position t > query position s is hidden.
-    int64_t s = tensorOf(q).getDimSize(2);
-    Value rows = g.reshape(i64Vector(q, 2), {s, 1},
-                           ShapedType::isDynamic(s) ? ArrayRef<std::pair<Value, int64_t>>{{q, 2}}
-                                                    : ArrayRef<std::pair<Value, int64_t>>{});
-    Value future = g.compare("gt", i64Vector(k, 2), rows);
-    scores = g.where(future, hidden, scores);
-  }
-  if (Value mask = getMask()) {
-    // mask [B, T] (true: attend) as [B, 1, 1, T].
-    auto maskType = tensorOf(mask);
-    SmallVector<std::pair<Value, int64_t>> sources;
-    if (maskType.isDynamicDim(0))
-      sources.push_back({mask, 0});
-    if (maskType.isDynamicDim(1))
-      sources.push_back({mask, 1});
-    SmallVector<int64_t> shape = {maskType.getDimSize(0), 1, 1, maskType.getDimSize(1)};
-    SmallVector<Value> sizes;
-    for (auto [source, dim] : sources)
-      sizes.push_back(DimOp::create(b, loc, source, dim));
-    Value wide = ReshapeOp::create(b, loc, RankedTensorType::get(shape, b.getI1Type()), mask, sizes);
-    scores = g.where(wide, scores, hidden);
-  }
-  Value probs = SoftmaxOp::create(b, loc, scores, 3);
-  Value dValue = g.matmul(g.swapLast(probs), dout);
-  Value dProbs = g.matmul(dout, g.swapLast(v));
-  Value dScores = g.mul(probs, g.sub(dProbs, g.sum(g.mul(dProbs, probs), {3}, true)));
-  Value dQuery = g.mul(g.matmul(dScores, k), scale);
-  Value dKey = g.mul(g.matmul(g.swapLast(dScores), q), scale);
-  return {dQuery, dKey, dValue, dScores};
 }
 
 //===----------------------------------------------------------------------===//
