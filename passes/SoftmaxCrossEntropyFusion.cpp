@@ -344,11 +344,12 @@ struct FuseContrastiveGradient : OpRewritePattern<SoftmaxCrossEntropyGradOp> {
     for (Operation *scale : flippedBack) {
       auto back = cast<TransposeOp>(*scale->getUsers().begin());
       rewriter.setInsertionPoint(back);
-      OperationState state(scale->getLoc(), scale->getName());
-      state.addOperands({colGrad, scale->getOperand(1)});
-      state.addTypes(type);
-      state.addAttributes(scale->getAttrs());
-      rewriter.replaceOp(back, rewriter.create(state)->getResults());
+      Value factor = scale->getOperand(1);
+      Value unflipped =
+          isa<MulOp>(scale)
+              ? MulOp::create(rewriter, scale->getLoc(), type, colGrad, factor).getResult()
+              : DivOp::create(rewriter, scale->getLoc(), type, colGrad, factor).getResult();
+      rewriter.replaceOp(back, unflipped);
     }
     rewriter.setInsertionPointAfter(fused);
     Value transposedBack = TransposeOp::create(rewriter, cols.getLoc(), cols.getGrad().getType(),

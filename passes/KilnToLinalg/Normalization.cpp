@@ -309,17 +309,21 @@ struct LowerDistillationLoss : OpRewritePattern<DistillationLossOp> {
   }
 };
 
+/// S^T of a 2-D S, as kiln.transpose.
+Value transposed2d(OpBuilder &b, Location loc, Value matrix) {
+  auto type = cast<RankedTensorType>(matrix.getType());
+  auto flipped =
+      RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+  return TransposeOp::create(b, loc, flipped, matrix, b.getDenseI64ArrayAttr({1, 0}));
+}
+
 /// Without a native kernel: the two cross-entropies, the second over S^T.
 struct LowerContrastiveCrossEntropy : OpRewritePattern<ContrastiveCrossEntropyOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ContrastiveCrossEntropyOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto type = cast<RankedTensorType>(op.getLogits().getType());
-    auto transposedType =
-        RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
-    Value transposed = TransposeOp::create(rewriter, loc, transposedType, op.getLogits(),
-                                           rewriter.getDenseI64ArrayAttr({1, 0}));
+    Value transposed = transposed2d(rewriter, loc, op.getLogits());
     Type lossType = op.getRowLoss().getType();
     Value rows = CrossEntropyOp::create(rewriter, loc, lossType, op.getLogits(), op.getTargets());
     Value columns = CrossEntropyOp::create(rewriter, loc, lossType, transposed, op.getTargets());
@@ -336,16 +340,13 @@ struct LowerContrastiveCrossEntropyGrad : OpRewritePattern<ContrastiveCrossEntro
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getLogits().getType());
-    auto transposedType =
-        RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
-    auto flip = rewriter.getDenseI64ArrayAttr({1, 0});
     Type lossType = op.getRowLoss().getType();
     auto rows = SoftmaxCrossEntropyGradOp::create(rewriter, loc, lossType, type, op.getLogits(),
                                                   op.getTargets());
-    Value transposed = TransposeOp::create(rewriter, loc, transposedType, op.getLogits(), flip);
-    auto columns = SoftmaxCrossEntropyGradOp::create(rewriter, loc, lossType, transposedType,
+    Value transposed = transposed2d(rewriter, loc, op.getLogits());
+    auto columns = SoftmaxCrossEntropyGradOp::create(rewriter, loc, lossType, transposed.getType(),
                                                      transposed, op.getTargets());
-    Value colGrad = TransposeOp::create(rewriter, loc, type, columns.getGrad(), flip);
+    Value colGrad = transposed2d(rewriter, loc, columns.getGrad());
     rewriter.replaceOp(op, {rows.getLoss(), columns.getLoss(), rows.getGrad(), colGrad});
     return success();
   }
