@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "kernels.h"
 #include "parallel.h"
 
@@ -48,7 +49,7 @@ static dnnl_primitive_t find_primitive(kiln_dnnl_create_fn create, const void *k
           memcmp(cache[i].key, key, key_size) == 0)
         primitive = cache[i].primitive;
     if (!primitive && (primitive = create(key, engine))) {
-      void *copy = cache_size < CACHE_CAP ? malloc(key_size) : NULL;
+      void *copy = cache_size < CACHE_CAP ? kiln_malloc(key_size) : NULL;
       if (copy) {
         memcpy(copy, key, key_size);
         cache[cache_size++] = (cached_primitive){create, copy, key_size, primitive};
@@ -82,13 +83,23 @@ kiln_dnnl_tensor kiln_dnnl_tensor_of(const kiln_memref *m, int64_t rank, float *
 
 dnnl_primitive_t kiln_dnnl_make_primitive(const void *op_desc, const_dnnl_primitive_attr_t attr,
                                           dnnl_engine_t engine) {
+  /* A user-managed scratchpad: with oneDNN's own, a primitive may only run
+   * on the thread that made it, one call at a time, and the cache shares
+   * primitives between every thread and model handle. */
+  dnnl_primitive_attr_t own = NULL;
+  dnnl_status_t status = attr ? dnnl_primitive_attr_clone(&own, attr)
+                              : dnnl_primitive_attr_create(&own);
   dnnl_primitive_desc_t pd = NULL;
   dnnl_primitive_t primitive = NULL;
-  if (dnnl_primitive_desc_create(&pd, op_desc, attr, engine, NULL) == dnnl_success &&
+  if (status == dnnl_success &&
+      dnnl_primitive_attr_set_scratchpad_mode(own, dnnl_scratchpad_mode_user) == dnnl_success &&
+      dnnl_primitive_desc_create(&pd, op_desc, own, engine, NULL) == dnnl_success &&
       dnnl_primitive_create(&primitive, pd) != dnnl_success)
     primitive = NULL;
   if (pd)
     dnnl_primitive_desc_destroy(pd);
+  if (own)
+    dnnl_primitive_attr_destroy(own);
   return primitive;
 }
 
@@ -106,23 +117,75 @@ static _Thread_local bool prepare_only;
 
 void kiln_dnnl_set_prepare_only(bool on) { prepare_only = on; }
 
+/* Each thread's scratchpad for the primitives it executes, grown to the
+ * largest asked for and freed when the thread ends. */
+typedef struct scratchpad {
+  void *data;
+  size_t size;
+} scratchpad;
+
+static pthread_key_t scratchpad_key;
+static pthread_once_t scratchpad_once = PTHREAD_ONCE_INIT;
+
+static void free_scratchpad(void *p) {
+  scratchpad *s = p;
+  kiln_free(s->data);
+  kiln_free(s);
+}
+
+static void make_scratchpad_key(void) { pthread_key_create(&scratchpad_key, free_scratchpad); }
+
+/* This thread's scratchpad of at least size bytes; NULL when out of memory. */
+static void *thread_scratchpad(size_t size) {
+  pthread_once(&scratchpad_once, make_scratchpad_key);
+  scratchpad *s = pthread_getspecific(scratchpad_key);
+  if (!s) {
+    if (!(s = kiln_calloc(1, sizeof *s)) || pthread_setspecific(scratchpad_key, s) != 0) {
+      kiln_free(s);
+      return NULL;
+    }
+  }
+  if (s->size < size) {
+    size_t rounded = (size + 4095) / 4096 * 4096;
+    void *grown = kiln_aligned_alloc(64, rounded);
+    if (!grown)
+      return NULL;
+    kiln_free(s->data);
+    s->data = grown;
+    s->size = rounded;
+  }
+  return s->data;
+}
+
 #define MAX_ARGS 8
 
-/* Binds args to primitive (no copies) and executes it. */
+/* Binds args to primitive (no copies), with this thread's scratchpad, and
+ * executes it. */
 static bool execute(dnnl_primitive_t primitive, const kiln_dnnl_arg *args, int count,
                     int32_t threads) {
   /* Set under cache_lock when this thread found or made the primitive. */
   dnnl_engine_t e = engine;
   if (count > MAX_ARGS)
     return false;
-  dnnl_exec_arg_t exec_args[MAX_ARGS];
-  dnnl_memory_t memories[MAX_ARGS] = {NULL};
+  dnnl_exec_arg_t exec_args[MAX_ARGS + 1];
+  dnnl_memory_t memories[MAX_ARGS + 1] = {NULL};
   bool ok = true;
   for (int i = 0; i < count && ok; ++i) {
     dnnl_memory_desc_t md;
     ok = kiln_dnnl_describe(&md, args[i].tensor) &&
          dnnl_memory_create(&memories[i], &md, e, args[i].data) == dnnl_success;
     exec_args[i] = (dnnl_exec_arg_t){args[i].index, memories[i]};
+  }
+  const_dnnl_primitive_desc_t pd = NULL;
+  const dnnl_memory_desc_t *scratch_md = NULL;
+  int num_args = count;
+  ok = ok && dnnl_primitive_get_primitive_desc(primitive, &pd) == dnnl_success &&
+       (scratch_md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
+  size_t scratch_size = ok ? dnnl_memory_desc_get_size(scratch_md) : 0;
+  if (scratch_size > 0) {
+    void *scratch = thread_scratchpad(scratch_size);
+    ok = scratch && dnnl_memory_create(&memories[count], scratch_md, e, scratch) == dnnl_success;
+    exec_args[num_args++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, memories[count]};
   }
   dnnl_stream_t stream = NULL;
   ok = ok && dnnl_stream_create(&stream, e, dnnl_stream_default_flags) == dnnl_success;
@@ -131,13 +194,13 @@ static bool execute(dnnl_primitive_t primitive, const kiln_dnnl_arg *args, int c
     int previous = omp_get_max_threads();
     omp_set_num_threads(threads);
     kiln_bind_threads(threads);
-    ok = dnnl_primitive_execute(primitive, stream, count, exec_args) == dnnl_success &&
+    ok = dnnl_primitive_execute(primitive, stream, num_args, exec_args) == dnnl_success &&
          dnnl_stream_wait(stream) == dnnl_success;
     omp_set_num_threads(previous);
   }
   if (stream)
     dnnl_stream_destroy(stream);
-  for (int i = 0; i < count; ++i)
+  for (int i = 0; i <= count; ++i)
     if (memories[i])
       dnnl_memory_destroy(memories[i]);
   return ok;

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "checked.h"
 #include "model.h"
 
@@ -42,9 +43,9 @@ int32_t kiln_grad_layout_plan(const kiln_manifest *m, const kiln_entry_spec *e,
                               kiln_error_slot *err) {
   const kiln_train_spec *t = e->train;
   int32_t num_busy = t->grad_births ? t->num_busy : 0;
-  interval *busy = malloc(((size_t)num_busy + 1) * sizeof *busy);
-  interval *taken = malloc(((size_t)num_busy + (size_t)t->num_params + 1) * sizeof *taken);
-  grad_order *order = malloc(((size_t)t->num_params + 1) * sizeof *order);
+  interval *busy = kiln_malloc(((size_t)num_busy + 1) * sizeof *busy);
+  interval *taken = kiln_malloc(((size_t)num_busy + (size_t)t->num_params + 1) * sizeof *taken);
+  grad_order *order = kiln_malloc(((size_t)t->num_params + 1) * sizeof *order);
   int32_t status = KILN_OK;
   if (!busy || !taken || !order) {
     status = kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY, "out of memory placing the gradients of '%s'",
@@ -121,8 +122,8 @@ int32_t kiln_grad_layout_plan(const kiln_manifest *m, const kiln_entry_spec *e,
                          e->name);
   layout->total_bytes = total;
 done:
-  free(busy);
-  free(taken);
-  free(order);
+  kiln_free(busy);
+  kiln_free(taken);
+  kiln_free(order);
   return status;
 }

@@ -5,10 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "checked.h"
+#include "invoke.h"
 #include "large_alloc.h"
 #include "memref.h"
-#include "invoke.h"
 #include "model.h"
 #include "parallel.h"
 
@@ -67,14 +68,14 @@ void *kiln_acquire_arena(kiln_model *m, int64_t bytes, bool *shared) {
     atomic_flag_clear_explicit(&m->arena_busy, memory_order_release);
   }
   *shared = false;
-  return aligned_alloc(KILN_ARENA_ALIGN, need);
+  return kiln_aligned_alloc(KILN_ARENA_ALIGN, need);
 }
 
 void kiln_release_arena(kiln_model *m, void *arena, bool shared) {
   if (shared)
     atomic_flag_clear_explicit(&m->arena_busy, memory_order_release);
   else
-    free(arena);
+    kiln_free(arena);
 }
 
 /* Checks the pointers in a list of inputs or outputs, and their sizes. */
@@ -160,7 +161,13 @@ int32_t kiln_check_call(kiln_model *m, int32_t entry_index, const int64_t *dims,
   if (status != KILN_OK)
     return status;
   const kiln_entry_spec *e = &m->manifest.entries[entry_index];
-  status = check_tensors(m, e, "input", e->num_inputs, e->inputs, inputs, dims);
+  return check_tensors(m, e, "input", e->num_inputs, e->inputs, inputs, dims);
+}
+
+int32_t kiln_check_classes(kiln_model *m, int32_t entry_index, const int64_t *dims,
+                           const void *const *inputs) {
+  const kiln_entry_spec *e = &m->manifest.entries[entry_index];
+  int32_t status = KILN_OK;
   for (int32_t i = 0; status == KILN_OK && i < e->num_inputs; ++i)
     if (e->inputs[i].classes > 0)
       status = check_classes(m, e, &e->inputs[i], inputs[i], dims);
@@ -185,7 +192,7 @@ int32_t kiln_invoke_in(kiln_model *m, int32_t entry_index, const int64_t *dims,
     scratch_bytes += kiln_memref_size(e->outputs[i].rank);
   _Alignas(16) unsigned char stack_scratch[KILN_STACK_SCRATCH];
   unsigned char *scratch = stack_scratch;
-  if (scratch_bytes > sizeof stack_scratch && !(scratch = malloc(scratch_bytes)))
+  if (scratch_bytes > sizeof stack_scratch && !(scratch = kiln_malloc(scratch_bytes)))
     return kiln_errorf(&m->error, KILN_ERROR_OUT_OF_MEMORY,
                        "out of memory calling entry '%s'", e->name);
 
@@ -209,7 +216,7 @@ int32_t kiln_invoke_in(kiln_model *m, int32_t entry_index, const int64_t *dims,
     kiln_set_thread_count(previous_threads);
   }
   if (scratch != stack_scratch)
-    free(scratch);
+    kiln_free(scratch);
   return status;
 }
 
@@ -225,6 +232,9 @@ int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *di
   int64_t arena_bytes = 0;
   if (status == KILN_OK)
     status = kiln_arena_bytes(m, e, dims, &arena_bytes);
+  /* Only then the inputs' values: every pointer and size is known good. */
+  if (status == KILN_OK)
+    status = kiln_check_classes(m, entry_index, dims, inputs);
   if (status != KILN_OK)
     return status;
   bool shared = false;

@@ -17,6 +17,12 @@ int32_t kiln_check_dims(kiln_model *m, int32_t entry_index, const int64_t *dims)
 int32_t kiln_check_call(kiln_model *m, int32_t entry_index, const int64_t *dims,
                         const void *const *inputs);
 
+/* The values of the class-index inputs (a cross_entropy's targets): each in
+ * [0, classes), as PyTorch requires. Reads the inputs, so it comes after
+ * every pointer and size check of the call. */
+int32_t kiln_check_classes(kiln_model *m, int32_t entry_index, const int64_t *dims,
+                           const void *const *inputs);
+
 /* The size of entry e's arena with these (checked) dims. */
 int32_t kiln_arena_bytes(kiln_model *m, const kiln_entry_spec *e, const int64_t *dims,
                          int64_t *bytes);

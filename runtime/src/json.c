@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "utf8.h"
 
 typedef struct parser {
@@ -199,7 +200,7 @@ static bool parse_string(parser *ps, char **chars, size_t *len) {
   if (q >= ps->end)
     return SYNTAX(ps, open, "unterminated string");
 
-  char *buf = malloc((size_t)(q - ps->p) + 1);
+  char *buf = kiln_malloc((size_t)(q - ps->p) + 1);
   if (!buf)
     return NOMEM(ps);
   size_t n = 0;
@@ -269,7 +270,7 @@ static bool parse_string(parser *ps, char **chars, size_t *len) {
   *len = n;
   return true;
 fail:
-  free(buf);
+  kiln_free(buf);
   return false;
 }
 
@@ -282,7 +283,7 @@ static bool reserve(parser *ps, void **items, size_t count, size_t *cap, size_t 
   size_t new_cap = *cap ? *cap * 2 : 4;
   if (new_cap > SIZE_MAX / elem)
     return NOMEM(ps);
-  void *grown = realloc(*items, new_cap * elem);
+  void *grown = kiln_realloc(*items, new_cap * elem);
   if (!grown)
     return NOMEM(ps);
   *items = grown;
@@ -336,7 +337,7 @@ static bool check_unique_keys(parser *ps, const kiln_json *obj) {
   size_t count = obj->u.object.count;
   if (count < 2)
     return true;
-  const kiln_json_member **sorted = malloc(count * sizeof *sorted);
+  const kiln_json_member **sorted = kiln_malloc(count * sizeof *sorted);
   if (!sorted)
     return NOMEM(ps);
   for (size_t i = 0; i < count; ++i)
@@ -348,7 +349,7 @@ static bool check_unique_keys(parser *ps, const kiln_json *obj) {
       const kiln_json_member *dup = sorted[i] > sorted[i - 1] ? sorted[i] : sorted[i - 1];
       ok = SYNTAX(ps, ps->begin + dup->value.offset, "duplicate key \"%.60s\"", dup->key);
     }
-  free(sorted);
+  kiln_free(sorted);
   return ok;
 }
 
@@ -448,19 +449,19 @@ kiln_json_status kiln_json_parse(const char *text, size_t len, kiln_json *out,
 void kiln_json_free(kiln_json *value) {
   switch (value->kind) {
   case KILN_JSON_STRING:
-    free(value->u.string.chars);
+    kiln_free(value->u.string.chars);
     break;
   case KILN_JSON_ARRAY:
     for (size_t i = 0; i < value->u.array.count; ++i)
       kiln_json_free(&value->u.array.items[i]);
-    free(value->u.array.items);
+    kiln_free(value->u.array.items);
     break;
   case KILN_JSON_OBJECT:
     for (size_t i = 0; i < value->u.object.count; ++i) {
-      free(value->u.object.members[i].key);
+      kiln_free(value->u.object.members[i].key);
       kiln_json_free(&value->u.object.members[i].value);
     }
-    free(value->u.object.members);
+    kiln_free(value->u.object.members);
     break;
   default:
     break;

@@ -25,6 +25,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "attention_tiles.h"
 #include "kernels.h"
 #include "parallel.h"
@@ -123,7 +124,7 @@ static void poison_item(const attn_args *a, int64_t item) {
 static void attention_range(void *ctx, int64_t begin, int64_t end) {
   const attn_args *a = ctx;
   size_t floats = (size_t)(a->d_len + KB + a->e_len + 3) * QB;
-  float *buf = malloc(floats * sizeof(float));
+  float *buf = kiln_malloc(floats * sizeof(float));
   if (!buf) {
     for (int64_t item = begin; item < end; ++item)
       poison_item(a, item);
@@ -138,7 +139,7 @@ static void attention_range(void *ctx, int64_t begin, int64_t end) {
   w.corr = w.l + QB;
   for (int64_t item = begin; item < end; ++item)
     attention_item(a, &w, item);
-  free(buf);
+  kiln_free(buf);
 }
 
 static void attention(const kiln_memref *query, const kiln_memref *key, const kiln_memref *value,

@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "attention_tiles.h"
 #include "kernels.h"
 #include "parallel.h"
@@ -262,7 +263,7 @@ static void poison_head(const grad_args *g, int64_t bh) {
 
 static void backward_range(void *ctx, int64_t begin, int64_t end) {
   const grad_args *g = ctx;
-  float *buf = malloc(scratch_floats(&g->fwd) * sizeof(float));
+  float *buf = kiln_malloc(scratch_floats(&g->fwd) * sizeof(float));
   if (!buf) {
     for (int64_t bh = begin; bh < end; ++bh)
       poison_head(g, bh);
@@ -272,7 +273,7 @@ static void backward_range(void *ctx, int64_t begin, int64_t end) {
   carve_scratch(&g->fwd, buf, &w);
   for (int64_t bh = begin; bh < end; ++bh)
     backward_head(g, &w, bh);
-  free(buf);
+  kiln_free(buf);
 }
 
 static void attention_grad(const kiln_memref *query, const kiln_memref *key,

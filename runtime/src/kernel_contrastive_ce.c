@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "parallel.h"
 #include "vec.h"
 
@@ -225,7 +226,7 @@ static bool cce_losses(cce_job *job, float *row_out, float *col_out, bool keep) 
 
   double row_sum = 0.0;
   size_t slot_bytes = (size_t)(2 * job->np) * sizeof(float);
-  job->slots = malloc((size_t)chunks * (slot_bytes + sizeof(double)));
+  job->slots = kiln_malloc((size_t)chunks * (slot_bytes + sizeof(double)));
   if (job->slots) {
     job->chunk_loss = (double *)(void *)((char *)job->slots + (size_t)chunks * slot_bytes);
     int64_t elems = job->chunk_rows * n;
@@ -239,7 +240,7 @@ static bool cce_losses(cce_job *job, float *row_out, float *col_out, bool keep) 
   } else {
     /* Short of memory: the chunks one after another on this thread, through
      * two slots, merged in the same order (so to the same result). */
-    job->slots = malloc(2 * slot_bytes);
+    job->slots = kiln_malloc(2 * slot_bytes);
     if (!job->slots) {
       *row_out = nan;
       *col_out = nan;
@@ -259,7 +260,7 @@ static bool cce_losses(cce_job *job, float *row_out, float *col_out, bool keep) 
     col_sum += cce_loss(cmax[j], csum[j], col[job->t[j * job->ts] * job->rs], col, n, job->rs);
   }
   if (!keep) {
-    free(job->slots);
+    kiln_free(job->slots);
     job->slots = NULL;
   }
   *row_out = (float)(row_sum / (double)n);
@@ -355,7 +356,7 @@ static void cce_grad_column_targets(const cce_grad_job *g) {
  * are no rows, or memory runs out. */
 static void cce_grad(cce_job *job, cce_grad_job *g, float *row_out, float *col_out) {
   int64_t n = job->n;
-  job->row_max = n > 0 ? malloc((size_t)n * 2 * sizeof(float)) : NULL;
+  job->row_max = n > 0 ? kiln_malloc((size_t)n * 2 * sizeof(float)) : NULL;
   job->row_sum = job->row_max ? job->row_max + n : NULL;
   g->job = job;
   bool ok = job->row_max && cce_losses(job, row_out, col_out, true);
@@ -370,8 +371,8 @@ static void cce_grad(cce_job *job, cce_grad_job *g, float *row_out, float *col_o
         g->rg[i * g->rgs[0] + j * g->rgs[1]] = g->cg[i * g->cgs[0] + j * g->cgs[1]] =
             __builtin_nanf("");
   }
-  free(job->slots);
-  free(job->row_max);
+  kiln_free(job->slots);
+  kiln_free(job->row_max);
 }
 
 static float *memref_f32(const kiln_memref *m) { return (float *)m->aligned + m->offset; }

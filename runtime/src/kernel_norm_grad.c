@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "kernels.h"
 #include "parallel.h"
 #include "vec.h"
@@ -179,7 +180,7 @@ static void norm_grad(int64_t x_rank, const kiln_memref *x, const kiln_memref *w
   float *db = dbias ? (float *)dbias->aligned + dbias->offset : NULL;
   int64_t dws = dweight->sizes_strides[1], dbs = dbias ? dbias->sizes_strides[1] : 0;
   int64_t blocks = (a.rows + kBlockRows - 1) / kBlockRows;
-  a.partials = malloc(sizeof(float) * 2 * (size_t)a.width * (size_t)(blocks > 0 ? blocks : 1));
+  a.partials = kiln_malloc(sizeof(float) * 2 * (size_t)a.width * (size_t)(blocks > 0 ? blocks : 1));
   if (!a.partials) { /* wrong, but visibly so */
     for (int64_t j = 0; j < a.width; ++j) {
       dw[j * dws] = __builtin_nanf("");
@@ -199,7 +200,7 @@ static void norm_grad(int64_t x_rank, const kiln_memref *x, const kiln_memref *w
     if (db)
       db[j * dbs] = b;
   }
-  free(a.partials);
+  kiln_free(a.partials);
 }
 
 void kiln_rt_layer_norm_grad_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight),

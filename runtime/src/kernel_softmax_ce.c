@@ -13,6 +13,7 @@
 #include <float.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "parallel.h"
 #include "vec.h"
 
@@ -204,13 +205,13 @@ static void sce_run(int64_t logits_rank, kiln_memref *logits, int64_t targets_ra
     job.gs1 = sce_stride(grad, grad_rank, 1);
   }
   double sum = 0.0;
-  job.row_loss = n > 0 ? malloc((size_t)n * sizeof(double)) : NULL;
+  job.row_loss = n > 0 ? kiln_malloc((size_t)n * sizeof(double)) : NULL;
   if (job.row_loss) {
     int64_t grain = c >= SCE_MIN_RANGE_ELEMS ? 1 : SCE_MIN_RANGE_ELEMS / (c > 0 ? c : 1);
     kiln_parallel_for(n, grain, sce_rows, &job);
     for (int64_t i = 0; i < n; ++i)
       sum += job.row_loss[i];
-    free(job.row_loss);
+    kiln_free(job.row_loss);
   } else {
     /* Out of memory (or no rows): one thread, summing as it goes. */
     sce_rows(&job, 0, n);

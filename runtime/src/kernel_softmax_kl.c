@@ -42,6 +42,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "parallel.h"
 #include "vec.h"
 
@@ -370,7 +371,7 @@ static void skl_run(int64_t student_rank, kiln_memref *student, int64_t teacher_
   }
   size_t per_row = targets ? 2 : 1;
   double sum = 0.0, hard_sum = 0.0;
-  job.row = n > 0 ? malloc((size_t)n * per_row * sizeof(double)) : NULL;
+  job.row = n > 0 ? kiln_malloc((size_t)n * per_row * sizeof(double)) : NULL;
   if (job.row) {
     if (targets)
       job.hard_row = job.row + n;
@@ -381,7 +382,7 @@ static void skl_run(int64_t student_rank, kiln_memref *student, int64_t teacher_
     if (targets)
       for (int64_t i = 0; i < n; ++i)
         hard_sum += job.hard_row[i];
-    free(job.row);
+    kiln_free(job.row);
   } else {
     /* Out of memory (or no rows): one thread, summing as it goes. */
     (targets ? skl_rows_ce : skl_rows)(&job, 0, n);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "checked.h"
 #include "model.h"
 
@@ -83,17 +84,17 @@ int32_t kiln_rt_cache_create(kiln_model *m, int32_t prefill, int32_t decode, int
                        "cache_create: a cache of %lld positions for a batch of %lld would be "
                        "larger than 2^63 bytes",
                        (long long)max_seq, (long long)batch);
-  kiln_cache *c = calloc(1, sizeof *c);
+  kiln_cache *c = kiln_calloc(1, sizeof *c);
   if (c) {
-    c->positions = malloc((size_t)batch * sizeof *c->positions);
-    c->data = aligned_alloc(64, ((size_t)bytes + 63) / 64 * 64);
+    c->positions = kiln_malloc((size_t)batch * sizeof *c->positions);
+    c->data = kiln_aligned_alloc(64, ((size_t)bytes + 63) / 64 * 64);
   }
   if (!c || !c->positions || !c->data) {
     if (c) {
-      free(c->positions);
-      free(c->data);
+      kiln_free(c->positions);
+      kiln_free(c->data);
     }
-    free(c);
+    kiln_free(c);
     return kiln_errorf(&m->error, KILN_ERROR_OUT_OF_MEMORY,
                        "cache_create: out of memory for %lld bytes of cache",
                        (long long)bytes);
@@ -114,9 +115,9 @@ void kiln_rt_cache_destroy(kiln_cache *c) {
   if (!c || c->magic != KILN_CACHE_MAGIC)
     return;
   c->magic = 0;
-  free(c->positions);
-  free(c->data);
-  free(c);
+  kiln_free(c->positions);
+  kiln_free(c->data);
+  kiln_free(c);
 }
 
 void kiln_rt_cache_reset(kiln_cache *c) {

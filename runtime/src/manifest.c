@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "checked.h"
 #include "json.h"
 #include "kiln/runtime.h"
@@ -44,7 +45,7 @@ static bool alloc_array(ctx *c, void **out, size_t count, size_t elem) {
   *out = NULL;
   if (count == 0)
     return true;
-  *out = calloc(count, elem);
+  *out = kiln_calloc(count, elem);
   return *out ? true : oom(c);
 }
 
@@ -75,7 +76,7 @@ static bool copy_name(ctx *c, const kiln_json *v, char **out, const char *what) 
   if (v->kind != KILN_JSON_STRING || v->u.string.len == 0 ||
       strlen(v->u.string.chars) != v->u.string.len)
     return bad(c, v, "%s is not a non-empty string", what);
-  *out = malloc(v->u.string.len + 1);
+  *out = kiln_malloc(v->u.string.len + 1);
   if (!*out)
     return oom(c);
   memcpy(*out, v->u.string.chars, v->u.string.len + 1);
@@ -224,8 +225,8 @@ bool kiln_polynomial_eval(const kiln_polynomial *p, const int64_t *dims, int64_t
 
 static void free_polynomial(kiln_polynomial *p) {
   for (int32_t k = 0; p->terms && k < p->num_terms; ++k)
-    free(p->terms[k].symbols);
-  free(p->terms);
+    kiln_free(p->terms[k].symbols);
+  kiln_free(p->terms);
 }
 
 static bool parse_arena(ctx *c, const kiln_json *obj, kiln_entry_spec *e) {
@@ -335,7 +336,7 @@ static bool parse_train(ctx *c, const kiln_json *v, const kiln_manifest *m, kiln
   const kiln_json *params = member(c, v, "params", KILN_JSON_ARRAY, "a train spec");
   if (!opt || !settings || !params || !check_count(c, params, "trained parameters"))
     return false;
-  e->train = calloc(1, sizeof *e->train);
+  e->train = kiln_calloc(1, sizeof *e->train);
   if (!e->train)
     return oom(c);
   kiln_train_spec *t = e->train;
@@ -470,42 +471,42 @@ int32_t kiln_manifest_parse(const char *json, size_t len, kiln_manifest *out,
 
 static void free_tensors(kiln_tensor_spec *t, int32_t count) {
   for (int32_t i = 0; t && i < count; ++i) {
-    free(t[i].name);
-    free(t[i].dims);
+    kiln_free(t[i].name);
+    kiln_free(t[i].dims);
   }
-  free(t);
+  kiln_free(t);
 }
 
 void kiln_manifest_free(kiln_manifest *m) {
-  free(m->model);
+  kiln_free(m->model);
   free_tensors(m->params, m->num_params);
   for (int32_t i = 0; m->entries && i < m->num_entries; ++i) {
     kiln_entry_spec *e = &m->entries[i];
-    free(e->name);
+    kiln_free(e->name);
     for (int32_t k = 0; k < e->num_symbols; ++k)
-      free(e->symbols[k]);
-    free(e->symbols);
+      kiln_free(e->symbols[k]);
+    kiln_free(e->symbols);
     free_tensors(e->inputs, e->num_inputs);
     free_tensors(e->outputs, e->num_outputs);
     free_polynomial(&e->arena);
     if (e->train) {
-      free(e->train->params);
-      free(e->train->grad_births);
-      free(e->train->grad_offsets);
+      kiln_free(e->train->params);
+      kiln_free(e->train->grad_births);
+      kiln_free(e->train->grad_offsets);
       for (int32_t k = 0; e->train->busy && k < e->train->num_busy; ++k) {
         free_polynomial(&e->train->busy[k].offset);
         free_polynomial(&e->train->busy[k].size);
       }
-      free(e->train->busy);
+      kiln_free(e->train->busy);
     }
-    free(e->train);
+    kiln_free(e->train);
   }
-  free(m->entries);
+  kiln_free(m->entries);
   for (int32_t i = 0; m->prepared && i < m->num_prepared; ++i) {
-    free(m->prepared[i].kernel);
+    kiln_free(m->prepared[i].kernel);
     free_tensors(m->prepared[i].operands, m->prepared[i].num_operands);
-    free(m->prepared[i].scalars);
+    kiln_free(m->prepared[i].scalars);
   }
-  free(m->prepared);
+  kiln_free(m->prepared);
   memset(m, 0, sizeof *m);
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "large_alloc.h"
 #include "memref.h"
 #include "model.h"
@@ -19,8 +20,8 @@ static int32_t build_param_descriptors(kiln_model *m) {
   size_t bytes = 0;
   for (int32_t i = 0; i < n; ++i)
     bytes += kiln_memref_size(m->manifest.params[i].rank);
-  m->param_block = malloc(bytes);
-  m->param_descriptors = malloc((size_t)n * sizeof *m->param_descriptors);
+  m->param_block = kiln_malloc(bytes);
+  m->param_descriptors = kiln_malloc((size_t)n * sizeof *m->param_descriptors);
   if (!m->param_block || !m->param_descriptors)
     return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY,
                        "out of memory building parameter descriptors");
@@ -40,11 +41,11 @@ static void free_model(kiln_model *m) {
   kiln_train_states_free(m);
   kiln_weights_free(&m->weights);
   kiln_manifest_free(&m->manifest);
-  free(m->entries);
-  free(m->param_descriptors);
-  free(m->param_block);
+  kiln_free(m->entries);
+  kiln_free(m->param_descriptors);
+  kiln_free(m->param_block);
   kiln_large_free(m->arena, m->arena_capacity);
-  free(m);
+  kiln_free(m);
 }
 
 int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
@@ -67,7 +68,7 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
     return kiln_errorf(NULL, KILN_ERROR_INTERNAL,
                        "internal error: no model manifest (a compiler bug)");
 
-  kiln_model *m = calloc(1, sizeof *m);
+  kiln_model *m = kiln_calloc(1, sizeof *m);
   if (!m)
     return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY, "out of memory creating the model");
   atomic_flag_clear(&m->arena_busy);
@@ -91,7 +92,7 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
                            "(a compiler bug)",
                            m->manifest.entries[i].name, m->manifest.model);
   if (status == KILN_OK && num_entries > 0) {
-    m->entries = malloc((size_t)num_entries * sizeof *m->entries);
+    m->entries = kiln_malloc((size_t)num_entries * sizeof *m->entries);
     if (m->entries)
       memcpy(m->entries, entries, (size_t)num_entries * sizeof *m->entries);
     else

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "checked.h"
 #include "large_alloc.h"
 #include "json.h"
@@ -46,7 +47,7 @@ static int32_t parse_tensor(const kiln_json *v, const char *path, uint64_t data_
     return kiln_errorf(err, KILN_ERROR_FORMAT,
                        "tensor '%s' in weights file '%s' has no \"shape\" array", name, path);
   t->rank = (int32_t)shape->u.array.count;
-  if (t->rank > 0 && !(t->shape = calloc((size_t)t->rank, sizeof *t->shape)))
+  if (t->rank > 0 && !(t->shape = kiln_calloc((size_t)t->rank, sizeof *t->shape)))
     return kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY,
                        "out of memory while reading weights file '%s'", path);
   int64_t bytes = kiln_dtype_size(t->dtype); /* numel * element size */
@@ -119,7 +120,7 @@ static int compare_by_offsets(const void *a, const void *b) {
  * at the end of the file. */
 static int32_t check_coverage(const kiln_st_file *f, const char *path, uint64_t data_size,
                               kiln_error_slot *err) {
-  kiln_st_tensor **order = f->count ? malloc(f->count * sizeof *order) : NULL;
+  kiln_st_tensor **order = f->count ? kiln_malloc(f->count * sizeof *order) : NULL;
   if (f->count && !order)
     return kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY,
                        "out of memory while reading weights file '%s'", path);
@@ -157,7 +158,7 @@ static int32_t check_coverage(const kiln_st_file *f, const char *path, uint64_t 
                          "weights file '%s' has %llu bytes of data but no tensor (the data "
                          "must be fully indexed)",
                          path, (unsigned long long)data_size);
-  free(order);
+  kiln_free(order);
   return status;
 }
 
@@ -204,8 +205,8 @@ int32_t kiln_st_parse(const unsigned char *bytes, size_t size, const char *path,
   if (header.kind != KILN_JSON_OBJECT) {
     status = kiln_errorf(err, KILN_ERROR_FORMAT,
                          "weights file '%s' has a JSON header that is not an object", path);
-  } else if (members > 0 && (!(out->tensors = calloc(members, sizeof *out->tensors)) ||
-                             !(out->by_name = malloc(members * sizeof *out->by_name)))) {
+  } else if (members > 0 && (!(out->tensors = kiln_calloc(members, sizeof *out->tensors)) ||
+                             !(out->by_name = kiln_malloc(members * sizeof *out->by_name)))) {
     status = kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY,
                          "out of memory while reading weights file '%s'", path);
   }
@@ -349,11 +350,11 @@ int32_t kiln_st_open_copy(const char *path, kiln_st_file *out, kiln_error_slot *
 
 void kiln_st_close(kiln_st_file *f) {
   for (size_t i = 0; f->tensors && i < f->count; ++i) {
-    free(f->tensors[i].name);
-    free(f->tensors[i].shape);
+    kiln_free(f->tensors[i].name);
+    kiln_free(f->tensors[i].shape);
   }
-  free(f->tensors);
-  free(f->by_name);
+  kiln_free(f->tensors);
+  kiln_free(f->by_name);
   if (f->map && f->copied)
     kiln_large_free(f->map, f->map_size);
   else if (f->map)

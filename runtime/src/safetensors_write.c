@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "kiln/runtime.h"
 
 /* A growing text buffer for the JSON header; `failed` once out of memory. */
@@ -38,7 +39,7 @@ static void append(text *t, const char *fmt, ...) {
       return;
     }
     size_t cap = (t->cap ? t->cap * 2 : 4096) + (size_t)n;
-    char *grown = realloc(t->data, cap);
+    char *grown = kiln_realloc(t->data, cap);
     if (!grown) {
       t->failed = true;
       return;
@@ -113,13 +114,13 @@ int32_t kiln_st_write(const char *path, const kiln_st_out_tensor *tensors, size_
                       const char *what, kiln_error_slot *err) {
   text header = {0};
   if (!build_header(tensors, count, &header)) {
-    free(header.data);
+    kiln_free(header.data);
     return kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY, "%s: out of memory for the header", what);
   }
   size_t path_len = strlen(path);
-  char *temp = malloc(path_len + sizeof ".tmp-XXXXXX");
+  char *temp = kiln_malloc(path_len + sizeof ".tmp-XXXXXX");
   if (!temp) {
-    free(header.data);
+    kiln_free(header.data);
     return kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY, "%s: out of memory", what);
   }
   memcpy(temp, path, path_len);
@@ -127,8 +128,8 @@ int32_t kiln_st_write(const char *path, const kiln_st_out_tensor *tensors, size_
   int fd = mkstemp(temp);
   if (fd < 0) {
     int error = errno;
-    free(header.data);
-    free(temp);
+    kiln_free(header.data);
+    kiln_free(temp);
     return kiln_errorf(err, KILN_ERROR_IO, "%s: cannot create a file beside '%s': %s", what, path,
                        strerror(error));
   }
@@ -154,8 +155,8 @@ int32_t kiln_st_write(const char *path, const kiln_st_out_tensor *tensors, size_
   }
   if (!ok)
     unlink(temp);
-  free(header.data);
-  free(temp);
+  kiln_free(header.data);
+  kiln_free(temp);
   if (!ok)
     return kiln_errorf(err, KILN_ERROR_IO, "%s: cannot write '%s': %s", what, path,
                        strerror(error));

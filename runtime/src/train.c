@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "grad_layout.h"
 #include "invoke.h"
 #include "large_alloc.h"
@@ -48,16 +49,16 @@ static void free_state(kiln_train_state *s, const kiln_train_spec *spec) {
   size_t bytes = (size_t)spec->num_grads * sizeof(float);
   kiln_large_free(s->moments[0], bytes);
   kiln_large_free(s->moments[1], bytes);
-  free(s->outputs);
-  free(s->grads);
-  free(s->layout.offsets);
-  free(s->layout_dims);
-  free(s);
+  kiln_free(s->outputs);
+  kiln_free(s->grads);
+  kiln_free(s->layout.offsets);
+  kiln_free(s->layout_dims);
+  kiln_free(s);
 }
 
 int32_t kiln_train_states_create(kiln_model *m) {
   int32_t n = m->manifest.num_entries;
-  m->train_states = calloc((size_t)n, sizeof *m->train_states);
+  m->train_states = kiln_calloc((size_t)n, sizeof *m->train_states);
   if (!m->train_states && n > 0)
     return kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY, "out of memory creating the model");
   for (int32_t i = 0; i < n; ++i) {
@@ -65,13 +66,13 @@ int32_t kiln_train_states_create(kiln_model *m) {
     const kiln_train_spec *spec = e->train;
     if (!spec)
       continue;
-    kiln_train_state *s = calloc(1, sizeof *s);
+    kiln_train_state *s = kiln_calloc(1, sizeof *s);
     m->train_states[i] = s;
     size_t bytes = (size_t)spec->num_grads * sizeof(float);
-    bool ok = s && (s->outputs = calloc((size_t)spec->num_params + 1, sizeof(void *))) &&
-              (s->grads = calloc((size_t)spec->num_params, sizeof(float *))) &&
-              (s->layout.offsets = calloc((size_t)spec->num_params, sizeof(int64_t))) &&
-              (s->layout_dims = calloc((size_t)e->num_symbols + 1, sizeof(int64_t)));
+    bool ok = s && (s->outputs = kiln_calloc((size_t)spec->num_params + 1, sizeof(void *))) &&
+              (s->grads = kiln_calloc((size_t)spec->num_params, sizeof(float *))) &&
+              (s->layout.offsets = kiln_calloc((size_t)spec->num_params, sizeof(int64_t))) &&
+              (s->layout_dims = kiln_calloc((size_t)e->num_symbols + 1, sizeof(int64_t)));
     for (int32_t k = 0; ok && k < kiln_optimizer_num_moments(spec); ++k)
       ok = (s->moments[k] = kiln_large_alloc(bytes)) != NULL;
     if (!ok)
@@ -86,7 +87,7 @@ int32_t kiln_train_states_create(kiln_model *m) {
 void kiln_train_states_free(kiln_model *m) {
   for (int32_t i = 0; m->train_states && i < m->manifest.num_entries; ++i)
     free_state(m->train_states[i], m->manifest.entries[i].train);
-  free(m->train_states);
+  kiln_free(m->train_states);
   m->train_states = NULL;
 }
 
@@ -139,7 +140,7 @@ int32_t kiln_rt_train_grads(kiln_model *model, int32_t entry_index, const int64_
    * pointer array lives on the stack unless the entry trains many tensors. */
   void *stack_outputs[64];
   void **outputs = e->num_outputs <= 64 ? stack_outputs
-                                        : malloc((size_t)e->num_outputs * sizeof *outputs);
+                                        : kiln_malloc((size_t)e->num_outputs * sizeof *outputs);
   if (!outputs)
     return kiln_errorf(&model->error, KILN_ERROR_OUT_OF_MEMORY, "out of memory calling entry '%s'",
                        e->name);
@@ -151,7 +152,7 @@ int32_t kiln_rt_train_grads(kiln_model *model, int32_t entry_index, const int64_
   }
   int32_t status = kiln_rt_invoke(model, entry_index, dims, inputs, (void *const *)outputs);
   if (outputs != stack_outputs)
-    free(outputs);
+    kiln_free(outputs);
   return status;
 }
 
@@ -313,6 +314,8 @@ int32_t kiln_rt_train_step(kiln_model *model, int32_t entry_index, const int64_t
     return kiln_errorf(&model->error, KILN_ERROR_INVALID_ARGUMENT,
                        "the loss pointer of '%s' is NULL", e->name);
   status = kiln_check_call(model, entry_index, dims, inputs);
+  if (status == KILN_OK)
+    status = kiln_check_classes(model, entry_index, dims, inputs);
   if (status != KILN_OK)
     return status;
   kiln_train_state *s = acquire(model, entry_index, e);
@@ -339,7 +342,7 @@ static void state_identity(const kiln_model *m, const kiln_entry_spec *e, char *
 
 static char *moment_name(const char *moment, const char *param) {
   size_t n = strlen(moment) + 1 + strlen(param) + 1;
-  char *name = malloc(n);
+  char *name = kiln_malloc(n);
   if (name)
     snprintf(name, n, "%s.%s", moment, param);
   return name;
@@ -355,8 +358,8 @@ int32_t kiln_rt_train_save_state(kiln_model *model, int32_t entry_index, const c
   const kiln_train_spec *spec = e->train;
   int32_t moments = kiln_optimizer_num_moments(spec);
   size_t count = 2 + (size_t)moments * (size_t)spec->num_params;
-  kiln_st_out_tensor *tensors = calloc(count, sizeof *tensors);
-  char **names = calloc(count, sizeof *names);
+  kiln_st_out_tensor *tensors = kiln_calloc(count, sizeof *tensors);
+  char **names = kiln_calloc(count, sizeof *names);
   kiln_train_state *s = acquire(model, entry_index, e);
   int32_t status = KILN_OK;
   if (!s)
@@ -392,9 +395,9 @@ int32_t kiln_rt_train_save_state(kiln_model *model, int32_t entry_index, const c
   if (s)
     release(s);
   for (size_t i = 0; names && i < count; ++i)
-    free(names[i]);
-  free(names);
-  free(tensors);
+    kiln_free(names[i]);
+  kiln_free(names);
+  kiln_free(tensors);
   return status;
 }
 
@@ -481,7 +484,7 @@ int32_t kiln_rt_train_load_state(kiln_model *model, int32_t entry_index, const c
           status = KILN_ERROR_WEIGHTS_MISMATCH;
         else if (pass == 1)
           memcpy(s->moments[k] + offset, t->data, (size_t)(t->end - t->begin));
-        free(name);
+        kiln_free(name);
         offset += (int64_t)((t ? t->end - t->begin : 0) / sizeof(float));
       }
     }

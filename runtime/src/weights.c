@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "kiln/runtime.h"
 
 /* Copies of misaligned tensors get a cache-line alignment, like the arena. */
@@ -25,7 +26,7 @@ static int32_t match(const kiln_manifest *m, const char *path, const kiln_weight
                      kiln_error_slot *err) {
   const kiln_st_file *f = &w->file;
   char want[256], have[256];
-  bool *used = f->count ? calloc(f->count, sizeof *used) : NULL;
+  bool *used = f->count ? kiln_calloc(f->count, sizeof *used) : NULL;
   if (f->count && !used)
     return kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY,
                        "out of memory while checking weights file '%s'", path);
@@ -57,7 +58,7 @@ static int32_t match(const kiln_manifest *m, const char *path, const kiln_weight
                          "parameter of model '%s'",
                          t->name, have, path, m->model);
   }
-  free(used);
+  kiln_free(used);
   return status;
 }
 
@@ -69,11 +70,19 @@ int32_t kiln_weights_load(const kiln_manifest *m, const char *path, kiln_weights
   bool trains = false;
   for (int32_t i = 0; i < m->num_entries; ++i)
     trains |= m->entries[i].train != NULL;
-  int32_t status = trains ? kiln_st_open_copy(path, &out->file, err)
-                          : kiln_st_open(path, &out->file, err);
+  kiln_st_file file;
+  int32_t status = trains ? kiln_st_open_copy(path, &file, err) : kiln_st_open(path, &file, err);
   if (status != KILN_OK)
     return status;
-  status = match(m, path, out, err);
+  return kiln_weights_bind(m, &file, path, out, err);
+}
+
+int32_t kiln_weights_bind(const kiln_manifest *m, kiln_st_file *file, const char *path,
+                          kiln_weights *out, kiln_error_slot *err) {
+  memset(out, 0, sizeof *out);
+  out->file = *file;
+  memset(file, 0, sizeof *file);
+  int32_t status = match(m, path, out, err);
   if (status != KILN_OK) {
     kiln_weights_free(out);
     return status;
@@ -81,8 +90,8 @@ int32_t kiln_weights_load(const kiln_manifest *m, const char *path, kiln_weights
 
   out->num_params = m->num_params;
   if (m->num_params > 0 &&
-      (!(out->data = calloc((size_t)m->num_params, sizeof *out->data)) ||
-       !(out->copies = calloc((size_t)m->num_params, sizeof *out->copies)))) {
+      (!(out->data = kiln_calloc((size_t)m->num_params, sizeof *out->data)) ||
+       !(out->copies = kiln_calloc((size_t)m->num_params, sizeof *out->copies)))) {
     kiln_weights_free(out);
     return kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY,
                        "out of memory while loading weights file '%s'", path);
@@ -97,7 +106,7 @@ int32_t kiln_weights_load(const kiln_manifest *m, const char *path, kiln_weights
     if (bytes == 0 || (uintptr_t)t->data % (uintptr_t)kiln_dtype_size(t->dtype) == 0)
       continue;
     size_t rounded = (bytes + KILN_COPY_ALIGN - 1) / KILN_COPY_ALIGN * KILN_COPY_ALIGN;
-    void *copy = rounded >= bytes ? aligned_alloc(KILN_COPY_ALIGN, rounded) : NULL;
+    void *copy = rounded >= bytes ? kiln_aligned_alloc(KILN_COPY_ALIGN, rounded) : NULL;
     if (!copy) {
       kiln_weights_free(out);
       return kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY,
@@ -114,9 +123,9 @@ int32_t kiln_weights_load(const kiln_manifest *m, const char *path, kiln_weights
 
 void kiln_weights_free(kiln_weights *w) {
   for (int32_t i = 0; w->copies && i < w->num_params; ++i)
-    free(w->copies[i]);
-  free(w->copies);
-  free(w->data);
+    kiln_free(w->copies[i]);
+  kiln_free(w->copies);
+  kiln_free(w->data);
   kiln_st_close(&w->file);
   memset(w, 0, sizeof *w);
 }

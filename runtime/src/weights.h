@@ -28,6 +28,12 @@ typedef struct kiln_weights {
 int32_t kiln_weights_load(const kiln_manifest *m, const char *path, kiln_weights *out,
                           kiln_error_slot *err);
 
+/* The same for a file already opened or parsed (safetensors.h), whose
+ * ownership passes to *out (and is released on failure); path names it in
+ * messages. */
+int32_t kiln_weights_bind(const kiln_manifest *m, kiln_st_file *file, const char *path,
+                          kiln_weights *out, kiln_error_slot *err);
+
 /* Frees the copies and unmaps the file; *w becomes empty. */
 void kiln_weights_free(kiln_weights *w);
 
