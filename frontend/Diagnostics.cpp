@@ -23,11 +23,12 @@ static std::string clipMessage(const llvm::Twine &message) {
 }
 
 /// Prints `diag` as SourceMgr does, but a long source line as a window
-/// around the caret; the location keeps the real column.
+/// around the caret; the location keeps the real column. A handler the
+/// driver installed gets the diagnostic whole.
 static void printClipped(const llvm::SourceMgr &sourceMgr, llvm::SMLoc loc,
                          const llvm::SMDiagnostic &diag) {
   llvm::StringRef line = diag.getLineContents();
-  if (line.size() <= kShownLine) {
+  if (line.size() <= kShownLine || sourceMgr.getDiagHandler()) {
     sourceMgr.PrintMessage(llvm::errs(), diag);
     return;
   }

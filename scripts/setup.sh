@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # Compiler toolchain: LLVM/MLIR 22 and its clang/lld.
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
+  # clang's sanitizer and libFuzzer runtimes (scripts/fuzz.sh, KILN_SANITIZE).
+  libclang-rt-22-dev
   # Build system and libraries.
   cmake ninja-build ccache libfmt-dev libgtest-dev pkgconf
   # oneDNN, and the OpenCL headers its CMake config asks for.
