@@ -127,7 +127,7 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     return reportLLVMError(module, machine.takeError());
   configureModule(*llvmModule, **machine);
   std::vector<std::string> publicNames = addEntryGlue(*llvmModule, *model);
-  if (llvm::Error error = linkRuntimeAndInternalize(*llvmModule, publicNames))
+  if (llvm::Error error = linkRuntimeAndInternalize(*llvmModule, publicNames, options.runtimeBitcode))
     return reportLLVMError(module, std::move(error));
   configureModule(*llvmModule, **machine);
   if (llvm::verifyModule(*llvmModule, &llvm::errs()))

@@ -40,6 +40,9 @@ struct CompileOptions {
   bool verbose = false;
   /// Also write NAME.hpp beside NAME.h (kilnc --cpp-header).
   bool cppHeader = false;
+  /// The runtime bitcode to link instead of the embedded one (kilnc
+  /// --runtime-bitcode): a sanitizer build's, for testing.
+  std::string runtimeBitcode;
 };
 
 /// Compiles a verified kiln-dialect module up to `options.stop` and writes

@@ -16,10 +16,21 @@ const unsigned char kRuntimeBitcode[] = {
 namespace kiln {
 
 llvm::Error linkRuntimeAndInternalize(llvm::Module &module,
-                                      llvm::ArrayRef<std::string> publicNames) {
+                                      llvm::ArrayRef<std::string> publicNames,
+                                      llvm::StringRef bitcodePath) {
   llvm::MemoryBufferRef buffer(
       llvm::StringRef(reinterpret_cast<const char *>(kRuntimeBitcode), sizeof(kRuntimeBitcode)),
       "kiln_runtime.bc");
+  std::unique_ptr<llvm::MemoryBuffer> file;
+  if (!bitcodePath.empty()) {
+    auto read = llvm::MemoryBuffer::getFile(bitcodePath);
+    if (!read)
+      return llvm::createStringError(read.getError(), "cannot read the runtime bitcode '" +
+                                                          bitcodePath + "': " +
+                                                          read.getError().message());
+    file = std::move(*read);
+    buffer = file->getMemBufferRef();
+  }
   auto runtime = llvm::parseBitcodeFile(buffer, module.getContext());
   if (!runtime)
     return runtime.takeError();
@@ -31,16 +42,26 @@ llvm::Error linkRuntimeAndInternalize(llvm::Module &module,
   llvm::StringSet<> keep;
   for (const std::string &name : publicNames)
     keep.insert(name);
-  auto internalize = [&](llvm::GlobalValue &value) {
-    if (!value.isDeclaration() && !keep.contains(value.getName()))
+  // llvm.global_ctors and the like (a sanitized runtime's constructors) keep
+  // their appending linkage. An internal definition needs no comdat: the
+  // runtime's files, linked into one module, would otherwise share one (each
+  // sanitized file has an "asan.module_ctor") and the linker would keep only
+  // one of their constructors.
+  auto internalize = [&](llvm::GlobalObject &value) {
+    if (value.isDeclaration() || value.getName().starts_with("llvm."))
+      return;
+    if (!keep.contains(value.getName()))
       value.setLinkage(llvm::GlobalValue::InternalLinkage);
+    if (value.hasLocalLinkage())
+      value.setComdat(nullptr);
   };
   for (llvm::Function &f : module)
     internalize(f);
   for (llvm::GlobalVariable &g : module.globals())
     internalize(g);
   for (llvm::GlobalAlias &a : module.aliases())
-    internalize(a);
+    if (!keep.contains(a.getName()))
+      a.setLinkage(llvm::GlobalValue::InternalLinkage);
   return llvm::Error::success();
 }
 

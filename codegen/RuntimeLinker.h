@@ -11,8 +11,11 @@ namespace kiln {
 /// `module`, then gives every definition internal linkage except
 /// `publicNames`. The library's object then exports only the model-prefixed
 /// API, so several generated libraries link into one program without clashes.
+/// A non-empty `bitcodePath` links that file instead of the embedded runtime
+/// (a sanitizer build's, docs/reliability.md).
 llvm::Error linkRuntimeAndInternalize(llvm::Module &module,
-                                      llvm::ArrayRef<std::string> publicNames);
+                                      llvm::ArrayRef<std::string> publicNames,
+                                      llvm::StringRef bitcodePath = {});
 
 } // namespace kiln
 

@@ -83,7 +83,8 @@ static int replay_dir(const char *dir, long *count) {
     snprintf(names[n++], len, "%s/%s", dir, e->d_name);
   }
   closedir(d);
-  qsort(names, n, sizeof *names, compare_names);
+  if (names)
+    qsort(names, n, sizeof *names, compare_names);
   for (size_t i = 0; i < n; ++i) {
     struct stat st;
     if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {

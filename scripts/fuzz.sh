@@ -44,8 +44,9 @@ for target in "${targets[@]}"; do
     # The project's own programs, and the language's words.
     seeds+=("$build/fuzz-seeds/frontend")
     mkdir -p "${seeds[1]}"
-    find "$root/examples" "$root/stdlib" "$root/test/frontend" -name '*.kiln' \
-      -exec cp -t "${seeds[1]}" {} +
+    (cd "$root" && find examples stdlib test/frontend -name '*.kiln') | while read -r file; do
+      cp "$root/$file" "${seeds[1]}/${file//\//_}"
+    done
     extra+=(-dict="$root/fuzz/kiln.dict")
   fi
   log="$build/fuzz-$target.log"

@@ -16,10 +16,24 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", 
 llvm_config.use_default_substitutions()  # FileCheck, not, count, ...
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
-config.substitutions.append(("%kilnc", os.path.join(config.kiln_tools_dir, "kilnc")))
+# Sanitizer reports fail a test: leaks included, and the first report stops
+# the program.
+if config.kiln_sanitize_flags:
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=1"
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    config.environment["TSAN_OPTIONS"] = ("halt_on_error=1:second_deadlock_stack=1:suppressions="
+                                          + os.path.join(config.kiln_src_root, "test", "tsan.supp"))
+
+# `lit -D kilnc="<kilnc> --runtime-bitcode=<bc>"` tests another build's
+# compiler with this build's runtime (scripts/hardening.sh: the e2e tests
+# with the runtime under ASan and UBSan, without a sanitized compiler).
+config.substitutions.append(
+    ("%kilnc", lit_config.params.get("kilnc", os.path.join(config.kiln_tools_dir, "kilnc"))))
 config.substitutions.append(("%kiln-opt", os.path.join(config.kiln_tools_dir, "kiln-opt")))
-config.substitutions.append(("%cc", config.kiln_c_compiler))
-config.substitutions.append(("%cxx", config.kiln_cxx_compiler))
+# Under KILN_SANITIZE the drivers link the sanitizers' runtimes, which the
+# generated libraries' runtime code (built with the same flags) calls into.
+config.substitutions.append(("%cc", (config.kiln_c_compiler + " " + config.kiln_sanitize_flags).strip()))
+config.substitutions.append(("%cxx", (config.kiln_cxx_compiler + " " + config.kiln_sanitize_flags).strip()))
 # What a program linking a generated library needs besides it (NAME.h says).
 config.substitutions.append(("%kiln_libs", "-ldnnl -lgomp -lm"))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))

@@ -126,7 +126,8 @@ static int32_t check_coverage(const kiln_st_file *f, const char *path, uint64_t 
                        "out of memory while reading weights file '%s'", path);
   for (size_t i = 0; i < f->count; ++i)
     order[i] = &f->tensors[i];
-  qsort(order, f->count, sizeof *order, compare_by_offsets);
+  if (order) /* qsort's array may not be NULL, even empty */
+    qsort(order, f->count, sizeof *order, compare_by_offsets);
   int32_t status = KILN_OK;
   uint64_t covered = 0;
   const kiln_st_tensor *previous = NULL;

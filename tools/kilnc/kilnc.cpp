@@ -108,6 +108,11 @@ cl::opt<bool> cppHeader("cpp-header",
                         cl::cat(kilncCategory));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it starts, on stderr"),
                       cl::cat(kilncCategory));
+cl::opt<std::string> runtimeBitcode(
+    "runtime-bitcode",
+    cl::desc("Link this runtime bitcode instead of the built-in one (a sanitizer build's "
+             "runtime/kiln_runtime.bc; docs/reliability.md)"),
+    cl::value_desc("file"), cl::Hidden, cl::cat(kilncCategory));
 cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
                                cl::cat(kilncCategory));
 cl::opt<std::string> targetFeatures("mattr", cl::desc("Extra target features, e.g. -avx512f"),
@@ -304,6 +309,7 @@ int main(int argc, char **argv) {
   options.timing = &rootTimer;
   options.verbose = verbose;
   options.cppHeader = cppHeader;
+  options.runtimeBitcode = runtimeBitcode;
   llvm::raw_ostream &os = outputFile ? outputFile->os() : llvm::nulls();
   if (mlir::failed(kiln::compile(*module, options, os, output)))
     return 1;

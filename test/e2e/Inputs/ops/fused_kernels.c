@@ -98,6 +98,9 @@ int main(int argc, char **argv) {
     compare_f32(label, two[i], one[i], outputs[i].n);
     free(expected);
   }
+  for (int i = 0; i < NUM_OUTPUTS; ++i)
+    free(one[i]), free(two[i]);
+  free(one), free(two);
   printf("%s: %d mismatches\n", STR(MODEL), failures);
   return failures != 0;
 }
