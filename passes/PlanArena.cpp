@@ -141,8 +141,11 @@ public:
     if (auto collapse = source.getDefiningOp<memref::CollapseShapeOp>()) {
       // A collapsed dim is its group's product.
       MemRefType srcType = collapse.getSrcType();
+      // Held here: a range-for over an element of the returned temporary
+      // would read it after its destruction (C++20).
+      SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
       Term product;
-      for (int64_t d : collapse.getReassociationIndices()[index]) {
+      for (int64_t d : groups[index]) {
         if (!srcType.isDynamicDim(d)) {
           product.coeff *= srcType.getDimSize(d);
           continue;

@@ -20,9 +20,15 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # the program.
 if config.kiln_sanitize_flags:
     config.environment["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=1"
+    config.environment["LSAN_OPTIONS"] = "suppressions=" + os.path.join(
+        config.kiln_src_root, "test", "lsan.supp")
     config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
     config.environment["TSAN_OPTIONS"] = ("halt_on_error=1:second_deadlock_stack=1:suppressions="
                                           + os.path.join(config.kiln_src_root, "test", "tsan.supp"))
+
+# `lit -D run="valgrind ..."` runs the examples' drivers under a tool
+# (scripts/valgrind.sh); empty by default.
+config.substitutions.append(("%run", lit_config.params.get("run", "")))
 
 # `lit -D kilnc="<kilnc> --runtime-bitcode=<bc>"` tests another build's
 # compiler with this build's runtime (scripts/hardening.sh: the e2e tests
@@ -34,6 +40,10 @@ config.substitutions.append(("%kiln-opt", os.path.join(config.kiln_tools_dir, "k
 # generated libraries' runtime code (built with the same flags) calls into.
 config.substitutions.append(("%cc", (config.kiln_c_compiler + " " + config.kiln_sanitize_flags).strip()))
 config.substitutions.append(("%cxx", (config.kiln_cxx_compiler + " " + config.kiln_sanitize_flags).strip()))
+# The compiler and those flags alone, for a driver built by mpicc (whose
+# OMPI_CC picks the compiler: the sanitizers' runtimes must be clang's).
+config.substitutions.append(("%c_compiler", config.kiln_c_compiler))
+config.substitutions.append(("%sanitize", config.kiln_sanitize_flags))
 # What a program linking a generated library needs besides it (NAME.h says).
 config.substitutions.append(("%kiln_libs", "-ldnnl -lgomp -lm"))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))

@@ -59,6 +59,7 @@ int main(int argc, char **argv) {
     if (FN(spelled)(m, S, S, q, k, v, bias, a) != 0 || FN(causal)(m, S, q, k, v, b) != 0)
       return 1;
     failed |= compare("causal bias == causal", a, b, 2 * 3 * S * 24);
+    free(q), free(k), free(v), free(bias), free(a), free(b);
   }
   /* A finite bias, compared across builds through a file. */
   {
@@ -81,6 +82,7 @@ int main(int argc, char **argv) {
       failed |= compare("finite bias fused == unfused", out, want, n);
     }
     fclose(f);
+    free(q), free(k), free(v), free(bias), free(out), free(want);
   }
   FN(destroy)(m);
   return failed;
