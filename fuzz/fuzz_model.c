@@ -1,9 +1,12 @@
 /* The fuzz targets' model (fuzz_model.h). */
+#define _GNU_SOURCE /* memfd_create */
 #include "fuzz_model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 const char kiln_fuzz_manifest[] =
     "{\"model\": \"fuzz\","
@@ -159,4 +162,22 @@ unsigned char *kiln_fuzz_weights(size_t *size) {
   for (size_t i = 92; i < 95; ++i)
     data[i] = (unsigned char)(i & 1);
   return bytes;
+}
+
+int32_t kiln_fuzz_create(const unsigned char *bytes, size_t size, kiln_model **model) {
+  *model = NULL;
+  int fd = memfd_create("weights.safetensors", 0);
+  if (fd < 0)
+    return -1;
+  if (size && write(fd, bytes, size) != (ssize_t)size) {
+    close(fd);
+    return -1;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  kiln_options options = {.num_threads = 1};
+  int32_t status = kiln_rt_create(kiln_fuzz_manifest, strlen(kiln_fuzz_manifest),
+                                  kiln_fuzz_entries, KILN_FUZZ_NUM_ENTRIES, path, &options, model);
+  close(fd); /* a mapping keeps the file */
+  return status;
 }

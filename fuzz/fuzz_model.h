@@ -24,6 +24,11 @@ extern long kiln_fuzz_entry_calls;
 /* A valid weights file for the manifest (malloc'd; *size its length). */
 unsigned char *kiln_fuzz_weights(size_t *size);
 
+/* Creates the model (one thread) from a weights file holding bytes[0..size),
+ * an in-memory file (memfd) so that the mapping code runs as for a real one.
+ * Returns kiln_rt_create's status, or -1 when no in-memory file can be made. */
+int32_t kiln_fuzz_create(const unsigned char *bytes, size_t size, kiln_model **model);
+
 /* Prints why and aborts: the fuzzer records the input. */
 _Noreturn void kiln_fuzz_fail(const char *why);
 

@@ -1,40 +1,25 @@
 /* libFuzzer target: one input as a model's weights file, through the create
  * path (kiln_rt_create: safetensors header JSON, dtypes, shapes, offsets,
  * the no-holes/no-overlap rule, alignment, binding to the manifest's
- * parameters). The file is an in-memory file (memfd) so the mapping code
- * runs as for a real one.
+ * parameters), from an in-memory file (kiln_fuzz_create).
  *
  * Failures: a crash or sanitizer report; a create that fails without a
  * message; a create that succeeds with parameters whose bytes differ from the
  * input's (the runtime must hand the kernels exactly the file's tensors). */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "fuzz_model.h"
 #include "kiln/runtime.h"
 #include "model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  int fd = memfd_create("weights.safetensors", 0);
-  if (fd < 0)
-    return 0; /* no memfd here: nothing to test */
-  if (size && write(fd, data, size) != (ssize_t)size) {
-    close(fd);
-    return 0;
-  }
-  char path[64];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-
   kiln_model *model = NULL;
-  kiln_options options = {.num_threads = 1};
-  int32_t status = kiln_rt_create(kiln_fuzz_manifest, strlen(kiln_fuzz_manifest),
-                                  kiln_fuzz_entries, KILN_FUZZ_NUM_ENTRIES, path, &options,
-                                  &model);
+  int32_t status = kiln_fuzz_create(data, size, &model);
+  if (status < 0)
+    return 0; /* no in-memory file here: nothing to test */
   if (status != KILN_OK) {
     const char *message = kiln_rt_last_error(NULL);
     if (model || !message || !*message)
@@ -42,10 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     /* Each parameter's bytes are the file's bytes at its data_offsets, after
      * the 8-byte length and the header. */
+    if (size < 8)
+      kiln_fuzz_fail("a file shorter than its header length was accepted");
     uint64_t header_len = 0;
     for (int i = 0; i < 8; ++i)
       header_len |= (uint64_t)data[i] << (8 * i);
-    if (size < 8 || header_len > size - 8)
+    if (header_len > size - 8)
       kiln_fuzz_fail("a file shorter than its header was accepted");
     const unsigned char *section = data + 8 + header_len;
     const kiln_weights *w = &model->weights;
@@ -60,6 +47,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     kiln_rt_destroy(model);
   }
-  close(fd);
   return 0;
 }

@@ -21,15 +21,9 @@ for arg in "$@"; do
 done
 ((${#targets[@]})) || targets=(frontend weights entry)
 
-"$root/scripts/setup.sh"
 build="${KILN_FUZZ_BUILD_DIR:-$root/build-fuzz}"
-if [[ ! -f "$build/build.ninja" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
-    -DKILN_FUZZ=ON
-fi
-cmake --build "$build" --target "${targets[@]/#/kiln-fuzz-}"
+KILN_BUILD_DIR="$build" KILN_CMAKE_ARGS="-DKILN_FUZZ=ON" \
+  "$root/scripts/build.sh" --target "${targets[@]/#/kiln-fuzz-}"
 
 # libFuzzer reports leaks and any sanitizer finding as a failure.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}

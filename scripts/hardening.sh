@@ -35,13 +35,8 @@ echo "hardening: 3. end-to-end tests with the runtime under ASan + UBSan"
 
 if [[ "${KILN_HARDENING_TSAN:-1}" == 1 ]]; then
   echo "hardening: 4. the concurrency test with the runtime under ThreadSanitizer"
-  if [[ ! -f "$tsan_build/build.ninja" ]]; then
-    cmake -S "$root" -B "$tsan_build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-      -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
-      -DKILN_SANITIZE=thread >/dev/null
-  fi
-  cmake --build "$tsan_build" --target kiln_runtime_bitcode
+  KILN_BUILD_DIR="$tsan_build" KILN_CMAKE_ARGS="-DKILN_SANITIZE=thread" \
+    "$root/scripts/build.sh" --target kiln_runtime_bitcode
   "$lit" -s "$tsan_build/test" --filter 'e2e/concurrency\.test' \
     -D kilnc="$main_build/bin/kilnc --runtime-bitcode=$tsan_build/runtime/kiln_runtime.bc"
 fi

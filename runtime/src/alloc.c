@@ -32,32 +32,23 @@ bool kiln_fault_allocate(void) {
 
 void kiln_fault_release(void) { atomic_fetch_sub(&live, 1); }
 
-/* Each wrapper counts a successful allocation once and its release once. */
-void *kiln_malloc(size_t size) {
-  if (kiln_fault_allocate())
-    return NULL;
-  void *p = malloc(size);
+/* Each wrapper counts a successful allocation once (kiln_fault_allocate
+ * counts it before libc is asked; a NULL from libc takes it back) and its
+ * release once. */
+static void *counted(void *p) {
   if (!p)
     kiln_fault_release();
   return p;
 }
 
+void *kiln_malloc(size_t size) { return kiln_fault_allocate() ? NULL : counted(malloc(size)); }
+
 void *kiln_calloc(size_t count, size_t size) {
-  if (kiln_fault_allocate())
-    return NULL;
-  void *p = calloc(count, size);
-  if (!p)
-    kiln_fault_release();
-  return p;
+  return kiln_fault_allocate() ? NULL : counted(calloc(count, size));
 }
 
 void *kiln_aligned_alloc(size_t alignment, size_t size) {
-  if (kiln_fault_allocate())
-    return NULL;
-  void *p = aligned_alloc(alignment, size);
-  if (!p)
-    kiln_fault_release();
-  return p;
+  return kiln_fault_allocate() ? NULL : counted(aligned_alloc(alignment, size));
 }
 
 void *kiln_realloc(void *p, size_t size) {
