@@ -2,6 +2,7 @@
 #include "codegen/Compiler.h"
 
 #include "codegen/CppHeaderWriter.h"
+#include "codegen/EmbeddedWeights.h"
 #include "codegen/EntryGlue.h"
 #include "codegen/HeaderWriter.h"
 #include "codegen/LibraryWriter.h"
@@ -13,6 +14,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 using namespace mlir;
 
@@ -55,6 +57,22 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   FailureOr<ModelInterface> model = ModelInterface::fromKilnModule(module);
   if (failed(model))
     return failure();
+  // A weights file is checked first: a mismatch should not wait for codegen.
+  std::unique_ptr<llvm::MemoryBuffer> embeddedWeights;
+  if (!options.weightsPath.empty()) {
+    TimingScope timer = startStage(options, "weights file");
+    if (llvm::Error error = checkWeightsFile(*model, options.weightsPath))
+      return reportLLVMError(module, std::move(error));
+    if (options.embedWeights) {
+      auto buffer = llvm::MemoryBuffer::getFile(options.weightsPath, /*IsText=*/false,
+                                                /*RequiresNullTerminator=*/false);
+      if (!buffer)
+        return module.emitError("cannot read weights file '")
+               << options.weightsPath << "': " << buffer.getError().message();
+      embeddedWeights = std::move(*buffer);
+      model->embeddedWeightsSize = embeddedWeights->getBufferSize();
+    }
+  }
 
   // The MLIR stages, printing the one asked for.
   struct MlirStage {
@@ -147,8 +165,16 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     os.write(code.data(), code.size());
     return success();
   }
-  if (llvm::Error error =
-          writeLibrary(*model, options.sourceName, code, outputDir, options.cppHeader))
+  llvm::SmallVector<char, 0> weightsObject;
+  TimingScope weightsTimer = codeTimer.nest("embedded weights");
+  if (embeddedWeights)
+    if (llvm::Error error = emitWeightsObject(**machine, embeddedWeightsSymbol(model->modelName),
+                                              embeddedWeights->getBuffer(), weightsObject))
+      return reportLLVMError(module, std::move(error));
+  weightsTimer.stop();
+  TimingScope archiveTimer = codeTimer.nest("archive and headers");
+  if (llvm::Error error = writeLibrary(*model, options.sourceName, code, weightsObject, outputDir,
+                                       options.cppHeader))
     return reportLLVMError(module, std::move(error));
   return success();
 }

@@ -40,6 +40,10 @@ struct CompileOptions {
   bool verbose = false;
   /// Also write NAME.hpp beside NAME.h (kilnc --cpp-header).
   bool cppHeader = false;
+  /// A weights file to check against the model's parameters (kilnc
+  /// --weights), and to compile into the library with `embedWeights`.
+  std::string weightsPath;
+  bool embedWeights = false;
   /// The runtime bitcode to link instead of the embedded one (kilnc
   /// --runtime-bitcode): a sanitizer build's, for testing.
   std::string runtimeBitcode;

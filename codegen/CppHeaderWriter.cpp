@@ -151,7 +151,9 @@ void writeCppHeader(const ModelInterface &model, llvm::StringRef sourceName,
      << "class model {\n"
      << "public:\n"
      << "  /// Loads the weights (" << name << "_create); num_threads 0: one per CPU.\n"
-     << "  explicit model(const char *weights_path, int32_t num_threads = 0) {\n"
+     << (model.embeddedWeightsSize ? "  /// No path: the weights compiled into the library.\n" : "")
+     << "  explicit model(const char *weights_path"
+     << (model.embeddedWeightsSize ? " = nullptr" : "") << ", int32_t num_threads = 0) {\n"
      << "    " << name << "_options options{num_threads};\n"
      << "    int status = " << name << "_create(weights_path, &options, &handle_);\n"
      << "    if (status != " << NAME << "_OK)\n"

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/EntryGlue.h"
 
+#include "codegen/EmbeddedWeights.h"
+
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 
@@ -203,7 +205,8 @@ std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &mode
 
   // Runtime functions the wrappers call (defined by the linked-in runtime).
   FunctionCallee rtCreate = module.getOrInsertFunction(
-      "kiln_rt_create", FunctionType::get(i32, {ptr, i64, ptr, i32, ptr, ptr, ptr}, false));
+      "kiln_rt_create_embedded",
+      FunctionType::get(i32, {ptr, i64, ptr, i32, ptr, ptr, i64, ptr, ptr}, false));
   FunctionCallee rtInvoke = module.getOrInsertFunction(
       "kiln_rt_invoke", FunctionType::get(i32, {ptr, i32, ptr, ptr, ptr}, false));
   FunctionCallee rtLastError =
@@ -220,11 +223,23 @@ std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &mode
   };
 
   {
+    // The weights compiled in (EmbeddedWeights.h) are another member of the
+    // archive, in large data: their address is loaded from the GOT (PIC), and
+    // the global is marked large for the day the code is not PIC.
+    Constant *embedded = ConstantPointerNull::get(PointerType::get(ctx, 0));
+    uint64_t embeddedSize = model.embeddedWeightsSize.value_or(0);
+    if (model.embeddedWeightsSize) {
+      auto *weights = new GlobalVariable(module, ArrayType::get(Type::getInt8Ty(ctx), embeddedSize),
+                                         /*isConstant=*/true, GlobalValue::ExternalLinkage, nullptr,
+                                         embeddedWeightsSymbol(name));
+      weights->setCodeModel(CodeModel::Large);
+      embedded = weights;
+    }
     Function *f = definePublic("create", FunctionType::get(i32, {ptr, ptr, ptr}, false));
     IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
     b.CreateRet(b.CreateCall(rtCreate, {manifest, b.getInt64(manifestText.size()), table,
-                                        b.getInt32(packedEntries.size()), f->getArg(0),
-                                        f->getArg(1), f->getArg(2)}));
+                                        b.getInt32(packedEntries.size()), f->getArg(0), embedded,
+                                        b.getInt64(embeddedSize), f->getArg(1), f->getArg(2)}));
   }
   {
     Function *f = definePublic("destroy", FunctionType::get(Type::getVoidTy(ctx), {ptr}, false));

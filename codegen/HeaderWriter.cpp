@@ -248,6 +248,11 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
   os << " */\n";
   os << "#define " << NAME << "_NUM_PARAMS " << model.params.size() << "\n\n";
 
+  if (model.embeddedWeightsSize)
+    os << "/* The weights compiled into the library (kilnc --embed-weights), "
+       << *model.embeddedWeightsSize << " bytes:\n"
+       << " * " << name << "_create(NULL, ...) uses them; a weights_path given still wins. */\n"
+       << "#define " << NAME << "_EMBEDDED_WEIGHTS 1\n\n";
   os << "/* Loads the weights and prepares the model. options may be NULL. On failure\n"
      << " * *model is NULL and " << name << "_last_error(NULL) says why. */\n";
   os << "int " << name << "_create(const char *weights_path, const " << name

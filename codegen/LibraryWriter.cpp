@@ -43,19 +43,26 @@ void writePkgConfig(const ModelInterface &model, llvm::StringRef sourceName,
 } // namespace
 
 llvm::Error writeLibrary(const ModelInterface &model, llvm::StringRef sourceName,
-                         llvm::ArrayRef<char> object, llvm::StringRef outputDir,
-                         bool cppHeader) {
+                         llvm::ArrayRef<char> object, llvm::ArrayRef<char> weightsObject,
+                         llvm::StringRef outputDir, bool cppHeader) {
   if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
     return llvm::createStringError(ec, "cannot create '%s'", outputDir.str().c_str());
 
   llvm::SmallString<128> archivePath(outputDir);
   llvm::sys::path::append(archivePath, "lib" + model.modelName + ".a");
-  std::string memberName = model.modelName + ".o";
-  llvm::NewArchiveMember member(
-      llvm::MemoryBufferRef(llvm::StringRef(object.data(), object.size()), memberName));
-  member.MemberName = memberName;
+  // Members refer to their names, which must outlive the archive's writing.
+  const std::string codeName = model.modelName + ".o";
+  const std::string weightsName = model.modelName + "_weights.o";
   std::vector<llvm::NewArchiveMember> members;
-  members.push_back(std::move(member));
+  auto addMember = [&](llvm::ArrayRef<char> bytes, llvm::StringRef memberName) {
+    llvm::NewArchiveMember member(
+        llvm::MemoryBufferRef(llvm::StringRef(bytes.data(), bytes.size()), memberName));
+    member.MemberName = memberName;
+    members.push_back(std::move(member));
+  };
+  addMember(object, codeName);
+  if (!weightsObject.empty())
+    addMember(weightsObject, weightsName);
   llvm::Error error = llvm::writeArchive(
       archivePath, members, llvm::SymtabWritingMode::NormalSymtab, llvm::object::Archive::K_GNU,
       /*Deterministic=*/true, /*Thin=*/false);

@@ -7,12 +7,13 @@
 
 namespace kiln {
 
-/// Writes `outputDir`/libNAME.a (one member, NAME.o = `object`),
-/// `outputDir`/NAME.h, `outputDir`/NAME.pc (for pkg-config) and with
-/// `cppHeader` `outputDir`/NAME.hpp, creating the directory if needed.
+/// Writes `outputDir`/libNAME.a (NAME.o = `object`, and NAME_weights.o =
+/// `weightsObject` unless empty), `outputDir`/NAME.h, `outputDir`/NAME.pc (for
+/// pkg-config) and with `cppHeader` `outputDir`/NAME.hpp, creating the
+/// directory if needed.
 llvm::Error writeLibrary(const ModelInterface &model, llvm::StringRef sourceName,
-                         llvm::ArrayRef<char> object, llvm::StringRef outputDir,
-                         bool cppHeader = false);
+                         llvm::ArrayRef<char> object, llvm::ArrayRef<char> weightsObject,
+                         llvm::StringRef outputDir, bool cppHeader = false);
 
 } // namespace kiln
 

@@ -101,6 +101,9 @@ struct ModelInterface {
   std::vector<TensorSpec> params;
   std::vector<EntrySpec> entries;
   std::optional<GenerationSpec> generation;
+  /// The size of the weights file compiled into the library (kilnc
+  /// --embed-weights), which NAME_create then accepts no path for.
+  std::optional<uint64_t> embeddedWeightsSize;
 
   /// Reads parameters and entries from a module in the kiln dialect.
   static mlir::FailureOr<ModelInterface> fromKilnModule(mlir::ModuleOp module);

@@ -60,6 +60,11 @@ try:
 except (OSError, subprocess.TimeoutExpired):
     pass
 
+# Tests that write gigabytes (a 1 GiB weights file compiled into a library)
+# run when KILN_LARGE_TESTS=1.
+if os.environ.get("KILN_LARGE_TESTS") == "1":
+    config.available_features.add("large-files")
+
 # The data-parallel example (examples/ddp) needs Open MPI's mpicc and mpirun
 # (Debian's libopenmpi-dev, openmpi-bin); without them test/e2e/ddp.test is
 # reported as unsupported.

@@ -1,4 +1,5 @@
 /* Model lifetime: create, destroy and last_error. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,24 @@ static void free_model(kiln_model *m) {
 int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
                        const kiln_entry_fn *entries, int32_t num_entries,
                        const char *weights_path, const void *options, kiln_model **out) {
+  return kiln_rt_create_embedded(manifest_json, manifest_len, entries, num_entries, weights_path,
+                                 NULL, 0, options, out);
+}
+
+/* The weights: the file at path, else the library's own. */
+static int32_t load_weights(kiln_model *m, const char *path, const void *embedded,
+                            size_t embedded_size) {
+  if (path)
+    return kiln_weights_load(&m->manifest, path, &m->weights, NULL);
+  char label[96];
+  snprintf(label, sizeof label, "compiled into model %.64s", m->manifest.model);
+  return kiln_weights_load_memory(&m->manifest, embedded, embedded_size, label, &m->weights, NULL);
+}
+
+int32_t kiln_rt_create_embedded(const char *manifest_json, size_t manifest_len,
+                                const kiln_entry_fn *entries, int32_t num_entries,
+                                const char *weights_path, const void *embedded,
+                                size_t embedded_size, const void *options, kiln_model **out) {
   if (!out)
     return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT, "create: the model pointer is NULL");
   *out = NULL;
@@ -62,8 +81,10 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
     return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT,
                        "create: num_threads must be >= 0 (0: the runtime's choice), got %d",
                        (int)opts->num_threads);
-  if (!weights_path)
-    return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT, "no weights file given");
+  if (!weights_path && !embedded)
+    return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT,
+                       "no weights file given (the library has no weights compiled in: "
+                       "kilnc --embed-weights puts them there)");
   if (!manifest_json)
     return kiln_errorf(NULL, KILN_ERROR_INTERNAL,
                        "internal error: no model manifest (a compiler bug)");
@@ -99,7 +120,7 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
       status = kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY, "out of memory creating the model");
   }
   if (status == KILN_OK)
-    status = kiln_weights_load(&m->manifest, weights_path, &m->weights, NULL);
+    status = load_weights(m, weights_path, embedded, embedded_size);
   if (status == KILN_OK)
     status = build_param_descriptors(m);
   if (status == KILN_OK)

@@ -349,6 +349,28 @@ int32_t kiln_st_open_copy(const char *path, kiln_st_file *out, kiln_error_slot *
   return open_file(path, true, out, err);
 }
 
+int32_t kiln_st_open_memory(const unsigned char *bytes, size_t size, bool copy, const char *path,
+                            kiln_st_file *out, kiln_error_slot *err) {
+  if (!copy || size < 8) /* kiln_st_parse reports short files without reading */
+    return kiln_st_parse(bytes, size, path, out, err);
+  unsigned char *buf = kiln_large_alloc(size);
+  if (!buf) {
+    memset(out, 0, sizeof *out);
+    return kiln_errorf(err, KILN_ERROR_OUT_OF_MEMORY,
+                       "out of memory copying weights '%s' (%zu bytes)", path, size);
+  }
+  memcpy(buf, bytes, size);
+  int32_t status = kiln_st_parse(buf, size, path, out, err);
+  if (status != KILN_OK) {
+    kiln_large_free(buf, size);
+    return status;
+  }
+  out->map = buf;
+  out->map_size = size;
+  out->copied = true;
+  return KILN_OK;
+}
+
 void kiln_st_close(kiln_st_file *f) {
   for (size_t i = 0; f->tensors && i < f->count; ++i) {
     kiln_free(f->tensors[i].name);

@@ -46,6 +46,12 @@ int32_t kiln_st_open(const char *path, kiln_st_file *out, kiln_error_slot *err);
  * to a page of a private file mapping would fault and copy it. */
 int32_t kiln_st_open_copy(const char *path, kiln_st_file *out, kiln_error_slot *err);
 
+/* The same for a file's bytes already in memory (weights compiled into a
+ * library): with copy, read into anonymous memory as kiln_st_open_copy does
+ * (bytes may then go away); without, parsed in place (kiln_st_parse). */
+int32_t kiln_st_open_memory(const unsigned char *bytes, size_t size, bool copy, const char *path,
+                            kiln_st_file *out, kiln_error_slot *err);
+
 /* Validates the file contents bytes[0..size) (which must outlive *out); path
  * is only used in messages. Same statuses as kiln_st_open, minus IO. */
 int32_t kiln_st_parse(const unsigned char *bytes, size_t size, const char *path,

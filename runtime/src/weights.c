@@ -62,19 +62,35 @@ static int32_t match(const kiln_manifest *m, const char *path, const kiln_weight
   return status;
 }
 
+/* A model that trains rewrites its weights: they are read into memory it
+ * owns rather than used where they lie (a private file mapping would copy each
+ * page on its first write; a library's read-only data cannot be written). */
+static bool model_trains(const kiln_manifest *m) {
+  for (int32_t i = 0; i < m->num_entries; ++i)
+    if (m->entries[i].train)
+      return true;
+  return false;
+}
+
 int32_t kiln_weights_load(const kiln_manifest *m, const char *path, kiln_weights *out,
                           kiln_error_slot *err) {
   memset(out, 0, sizeof *out);
-  /* A model that trains rewrites its weights: read them into memory once
-   * rather than copying each page of a private mapping on its first write. */
-  bool trains = false;
-  for (int32_t i = 0; i < m->num_entries; ++i)
-    trains |= m->entries[i].train != NULL;
   kiln_st_file file;
-  int32_t status = trains ? kiln_st_open_copy(path, &file, err) : kiln_st_open(path, &file, err);
+  int32_t status =
+      model_trains(m) ? kiln_st_open_copy(path, &file, err) : kiln_st_open(path, &file, err);
   if (status != KILN_OK)
     return status;
   return kiln_weights_bind(m, &file, path, out, err);
+}
+
+int32_t kiln_weights_load_memory(const kiln_manifest *m, const unsigned char *bytes, size_t size,
+                                 const char *label, kiln_weights *out, kiln_error_slot *err) {
+  memset(out, 0, sizeof *out);
+  kiln_st_file file;
+  int32_t status = kiln_st_open_memory(bytes, size, model_trains(m), label, &file, err);
+  if (status != KILN_OK)
+    return status;
+  return kiln_weights_bind(m, &file, label, out, err);
 }
 
 int32_t kiln_weights_bind(const kiln_manifest *m, kiln_st_file *file, const char *path,
@@ -100,9 +116,9 @@ int32_t kiln_weights_bind(const kiln_manifest *m, kiln_st_file *file, const char
     const kiln_st_tensor *t = kiln_st_find(&out->file, m->params[i].name);
     size_t bytes = (size_t)(t->end - t->begin);
     out->data[i] = t->data;
-    /* The mapping is page-aligned, so only the header length and the offsets
-     * decide; writers usually pad to 8 bytes, making every tensor usable in
-     * place. */
+    /* The mapping is page-aligned (embedded weights are placed so that their
+     * data section is), so only the header length and the offsets decide;
+     * writers usually pad to 8 bytes, making every tensor usable in place. */
     if (bytes == 0 || (uintptr_t)t->data % (uintptr_t)kiln_dtype_size(t->dtype) == 0)
       continue;
     size_t rounded = (bytes + KILN_COPY_ALIGN - 1) / KILN_COPY_ALIGN * KILN_COPY_ALIGN;

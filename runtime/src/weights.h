@@ -28,6 +28,12 @@ typedef struct kiln_weights {
 int32_t kiln_weights_load(const kiln_manifest *m, const char *path, kiln_weights *out,
                           kiln_error_slot *err);
 
+/* The same for a weights file's bytes[0..size) in memory (compiled into the
+ * library, which outlives the model), named label in messages. A model that
+ * trains gets its own copy; otherwise the parameters point into bytes. */
+int32_t kiln_weights_load_memory(const kiln_manifest *m, const unsigned char *bytes, size_t size,
+                                 const char *label, kiln_weights *out, kiln_error_slot *err);
+
 /* The same for a file already opened or parsed (safetensors.h), whose
  * ownership passes to *out (and is released on failure); path names it in
  * messages. */

@@ -1,16 +1,14 @@
 /* Links two Kiln models compiled by kiln_add_model and runs the first:
- * the digits MLP's prediction of a blank image, and the decoder's header
- * (its symbols link). */
+ * the digits MLP (its weights compiled in) predicting a blank image, and the
+ * decoder's header (its symbols link). */
 #include <stdio.h>
 
 #include "llama.h"
 #include "mlp.h"
 
-int main(int argc, char **argv) {
-  if (argc < 2)
-    return fprintf(stderr, "usage: %s mlp.safetensors\n", argv[0]), 2;
+int main(void) {
   mlp_model *model = NULL;
-  if (mlp_create(argv[1], NULL, &model) != MLP_OK)
+  if (mlp_create(NULL, NULL, &model) != MLP_OK)
     return fprintf(stderr, "create: %s\n", mlp_last_error(NULL)), 1;
   float x[MLP_PREDICT_X_DIM1] = {0}, probs[MLP_PREDICT_OUT_DIM1];
   int status = mlp_predict(model, 1, x, probs);

@@ -35,26 +35,6 @@ void predictEntry(void **d) {
 void statsEntry(void **d) { *static_cast<float *>(readDesc(d[4], 0).aligned) = 0.0f; }
 const kiln_entry_fn kEntries[2] = {predictEntry, statsEntry};
 
-// One trained entry (SGD with momentum, so the step keeps optimizer state):
-// loss and the two gradients.
-const std::string kTrainManifest = R"json({
-  "model": "mlp",
-  "params": [
-    {"name": "fc1.weight", "dtype": "f32", "shape": [4, 3]},
-    {"name": "fc1.bias", "dtype": "f32", "shape": [4]}
-  ],
-  "entries": [ {
-    "name": "step",
-    "symbols": ["B"],
-    "inputs":  [ {"name": "x", "dtype": "f32", "shape": ["B", 3]} ],
-    "outputs": [ {"name": "loss", "dtype": "f32", "shape": []},
-                 {"name": "grad.fc1.weight", "dtype": "f32", "shape": [4, 3]},
-                 {"name": "grad.fc1.bias", "dtype": "f32", "shape": [4]} ],
-    "arena": [ {"coeff": 256, "symbols": ["B"]} ],
-    "train": {"optimizer": "sgd", "settings": {"momentum": 0.9}, "params": [0, 1]}
-  } ]
-})json";
-
 void stepEntry(void **d) {
   *static_cast<float *>(readDesc(d[4], 0).aligned) = 0.5f;
   for (int i = 0; i < 12; ++i)
@@ -132,7 +112,7 @@ protected:
 };
 
 const Model kInference{kManifest, kEntries, 2};
-const Model kTraining{kTrainManifest, kTrainEntries, 1};
+const Model kTraining{kSgdMomentumManifest, kTrainEntries, 1};
 
 TEST_F(Faults, EveryAllocationOfCreate) {
   for (const Model *m : {&kInference, &kTraining}) {

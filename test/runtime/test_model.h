@@ -36,6 +36,26 @@ inline const std::string kManifest = R"json({
   } ]
 })json";
 
+// The same parameters with one train entry (SGD with momentum, so the step
+// keeps optimizer state): loss and the two gradients.
+inline const std::string kSgdMomentumManifest = R"json({
+  "model": "mlp",
+  "params": [
+    {"name": "fc1.weight", "dtype": "f32", "shape": [4, 3]},
+    {"name": "fc1.bias", "dtype": "f32", "shape": [4]}
+  ],
+  "entries": [ {
+    "name": "step",
+    "symbols": ["B"],
+    "inputs":  [ {"name": "x", "dtype": "f32", "shape": ["B", 3]} ],
+    "outputs": [ {"name": "loss", "dtype": "f32", "shape": []},
+                 {"name": "grad.fc1.weight", "dtype": "f32", "shape": [4, 3]},
+                 {"name": "grad.fc1.bias", "dtype": "f32", "shape": [4]} ],
+    "arena": [ {"coeff": 256, "symbols": ["B"]} ],
+    "train": {"optimizer": "sgd", "settings": {"momentum": 0.9}, "params": [0, 1]}
+  } ]
+})json";
+
 // fc1.weight[j][k] = j * 3 + k, fc1.bias[j] = 100 + j.
 inline std::vector<StTensor> modelTensors() {
   return {f32Tensor("fc1.weight", {4, 3}, 0.0f), f32Tensor("fc1.bias", {4}, 100.0f)};

@@ -106,6 +106,15 @@ cl::opt<bool> cppHeader("cpp-header",
                         cl::desc("Also write NAME.hpp: a C++20 class over NAME.h (spans, "
                                  "exceptions)"),
                         cl::cat(kilncCategory));
+cl::opt<std::string> weightsPath(
+    "weights",
+    cl::desc("Check this .safetensors file against the model's parameters while compiling "
+             "(the runtime's own checks: names, dtypes, shapes, layout)"),
+    cl::value_desc("file"), cl::cat(kilncCategory));
+cl::opt<bool> embedWeights("embed-weights",
+                           cl::desc("Compile the --weights file into the library as read-only "
+                                    "data: NAME_create(NULL, ...) then uses it"),
+                           cl::cat(kilncCategory));
 cl::opt<bool> verbose("v", cl::desc("Print each stage as it starts, on stderr"),
                       cl::cat(kilncCategory));
 cl::opt<std::string> runtimeBitcode(
@@ -178,9 +187,10 @@ std::string makeEscaped(llvm::StringRef path) {
   return escaped;
 }
 
-/// `target: <every file in sourceMgr>`: the main source and its imports.
-bool writeDepFile(llvm::StringRef path, llvm::StringRef target,
-                  const llvm::SourceMgr &sourceMgr) {
+/// `target: <every file in sourceMgr> <extra>`: the main source, its imports
+/// and the weights file.
+bool writeDepFile(llvm::StringRef path, llvm::StringRef target, const llvm::SourceMgr &sourceMgr,
+                  llvm::ArrayRef<std::string> extra) {
   std::error_code ec;
   llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_Text);
   if (ec)
@@ -188,6 +198,8 @@ bool writeDepFile(llvm::StringRef path, llvm::StringRef target,
   file.os() << makeEscaped(target) << ":";
   for (unsigned id = 1; id <= sourceMgr.getNumBuffers(); ++id)
     file.os() << " \\\n  " << makeEscaped(sourceMgr.getMemoryBuffer(id)->getBufferIdentifier());
+  for (const std::string &dependency : extra)
+    file.os() << " \\\n  " << makeEscaped(dependency);
   file.os() << "\n";
   file.keep();
   return !file.os().has_error();
@@ -229,6 +241,8 @@ int main(int argc, char **argv) {
     return fail("unknown backend '" + backend + "': expected native, onednn or auto");
   if (inlining != "always" && inlining != "never" && inlining != "auto")
     return fail("unknown --inline mode '" + inlining + "': expected always, never or auto");
+  if (embedWeights && weightsPath.empty())
+    return fail("--embed-weights needs the file to embed: --weights=<file.safetensors>");
   std::string name = modelName.empty() ? defaultModelName(inputPath) : modelName.getValue();
   if (!isIdentifier(name))
     return fail("model name '" + name + "' is not a C identifier (use --name)");
@@ -310,6 +324,8 @@ int main(int argc, char **argv) {
   options.verbose = verbose;
   options.cppHeader = cppHeader;
   options.runtimeBitcode = runtimeBitcode;
+  options.weightsPath = weightsPath;
+  options.embedWeights = embedWeights;
   llvm::raw_ostream &os = outputFile ? outputFile->os() : llvm::nulls();
   if (mlir::failed(kiln::compile(*module, options, os, output)))
     return 1;
@@ -321,7 +337,10 @@ int main(int argc, char **argv) {
     std::string target = !depTarget.empty() ? depTarget.getValue()
                          : toDirectory      ? library.str().str()
                                             : output;
-    if (!writeDepFile(depFile, target, sourceMgr))
+    std::vector<std::string> extra;
+    if (!weightsPath.empty())
+      extra.push_back(weightsPath);
+    if (!writeDepFile(depFile, target, sourceMgr, extra))
       return fail("cannot write the depfile '" + depFile + "'");
   }
   return 0;

@@ -59,6 +59,17 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
                        const char *weights_path, const void *options, kiln_model **out);
 
 /*
+ * The same for a library compiled with its weights (kilnc --embed-weights):
+ * with weights_path NULL the parameters are the safetensors file
+ * embedded[0..embedded_size), read in place (a model that trains copies it).
+ * A weights_path given still wins.
+ */
+int32_t kiln_rt_create_embedded(const char *manifest_json, size_t manifest_len,
+                                const kiln_entry_fn *entries, int32_t num_entries,
+                                const char *weights_path, const void *embedded,
+                                size_t embedded_size, const void *options, kiln_model **out);
+
+/*
  * Runs entry entry_index. dims holds the entry's symbolic dims in manifest order
  * (each >= 1), inputs and outputs the caller's dense row-major tensors in
  * manifest order. May be called from several threads at once on one model.
