@@ -4,13 +4,15 @@
 # edit of an imported .kiln file recompiles exactly the model importing it,
 # and a new weights file the model that embeds it.
 #   run.sh BUILD_DIR SOURCE_DIR WORK_DIR
+# With KILN_PREFIX set, uses that installed Kiln instead (test/package/run.sh).
 set -euo pipefail
 build=$1 source=$(cd "$2" && pwd) work=$3
 rm -rf "$work"
-cmake --install "$build" --prefix "$work/prefix" > /dev/null
+prefix=${KILN_PREFIX:-$work/prefix}
+[[ -n ${KILN_PREFIX:-} ]] || cmake --install "$build" --prefix "$prefix" > /dev/null
 cmake -S "$source/test/consumer" -B "$work/app" -G Ninja \
   -DCMAKE_C_COMPILER="${CC:-clang-22}" -DCMAKE_CXX_COMPILER="${CXX:-clang++-22}" \
-  -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_PREFIX_PATH="$prefix" \
   -DKILN_EXAMPLES="$source/examples" -DKILN_WEIGHTS="$work/mlp.safetensors" > /dev/null
 cp "$source/examples/mlp/data/mlp.safetensors" "$work/mlp.safetensors"
 cmake --build "$work/app"
@@ -35,6 +37,6 @@ expect_only_recompiled() {
 cp "$source/examples/mlp/data/init.safetensors" "$work/mlp.safetensors"
 expect_only_recompiled "new mlp weights" mlp.kiln llama.kiln
 # An edited import: the model importing it (mlp.kiln does not).
-touch "$work/prefix/share/kiln/stdlib/nn.kiln"
+touch "$prefix/share/kiln/stdlib/nn.kiln"
 expect_only_recompiled "touching nn.kiln" llama.kiln mlp.kiln
 echo "consumer: ok"
