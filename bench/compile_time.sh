@@ -7,7 +7,9 @@
 #  - examples/llama as a 32-layer d=2048 LLaMA (32 heads, 8 kv heads, MLP
 #    5632, vocabulary 32000; prefill and decode_step, symbolic B, S and T);
 #  - the seed examples.
-# Prints one table; bench/README.md records a run.
+# Prints one table, also written to $KILN_BENCH_RESULTS/compile.csv (default
+# build-bench/results/) and drawn as compile.png (bench/plot.py); bench/README.md
+# records a run.
 #
 #   bench/compile_time.sh                       # kilnc from build/
 #   KILNC=/path/to/kilnc bench/compile_time.sh
@@ -47,7 +49,14 @@ measure() {
   fi
 }
 
-row() { printf '%-34s %8s %10s\n' "$1" "$2" "$3"; }
+results=${KILN_BENCH_RESULTS:-$root/build-bench/results}
+mkdir -p "$results"
+csv=$results/compile.csv
+echo "model,seconds,peak_mib" > "$csv"
+row() {
+  printf '%-34s %8s %10s\n' "$1" "$2" "$3"
+  [[ $2 == "wall s" ]] || echo "$1,$2,$3" >> "$csv"
+}
 
 echo "kilnc: $kilnc"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs"
@@ -68,3 +77,4 @@ for example in mlp clip llava llama qformer flamingo gcn distill contrastive; do
   read -r s m <<< "$(measure "$root/examples/$example/$example.kiln")" || true
   row "examples/$example" "$s" "${m:-}"
 done
+/usr/bin/python3 "$root/bench/plot.py" compile "$csv" -o "$results/compile.png"

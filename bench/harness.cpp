@@ -198,6 +198,20 @@ void printTable(const std::vector<Result> &results) {
   std::fflush(stdout);
 }
 
+bool writeCsv(const std::vector<Result> &results, const char *path) {
+  FILE *f = std::fopen(path, "w");
+  if (!f)
+    return false;
+  std::fprintf(f, "group,case,threads,column,median_ms,min_ms,reps\n");
+  for (const Result &r : results)
+    for (Column c : kAllColumns)
+      if (r.t[c].ran)
+        std::fprintf(f, "%s,\"%s\",%d,%s,%.6g,%.6g,%d\n", r.c.group.c_str(), r.c.name.c_str(),
+                     r.threads, columnName(c), r.t[c].median_ms, r.t[c].min_ms, r.t[c].reps);
+  bool ok = !std::ferror(f);
+  return std::fclose(f) == 0 && ok;
+}
+
 int printFailures(const std::vector<Result> &results) {
   int failures = 0, checked = 0;
   std::printf("\n");

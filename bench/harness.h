@@ -76,6 +76,10 @@ std::vector<Result> runCases(std::vector<Case> cases, int threads, bool verbose)
 
 // The timing table (medians, ratios, metric) and the check table.
 void printTable(const std::vector<Result> &results);
+// The timings as CSV for bench/plot.py: one line
+// "group,case,threads,column,median_ms,min_ms,reps" per cell that ran. Returns
+// false when the file cannot be written.
+bool writeCsv(const std::vector<Result> &results, const char *path);
 // Check cells that did not pass (a "FAIL" message or a run error), one line
 // each; returns their count.
 int printFailures(const std::vector<Result> &results);

@@ -603,6 +603,12 @@ int main(int argc, char **argv) {
       all.push_back(std::move(r));
   }
   printTable(all);
+  if (const char *csv = std::getenv("KILN_BENCH_CSV")) {
+    if (writeCsv(all, csv))
+      std::printf("\ntimings written to %s (bench/plot.py draws them)\n", csv);
+    else
+      std::fprintf(stderr, "warning: cannot write %s\n", csv);
+  }
   std::printf("\nmetric: softmax-ce GB/s count one read of the logits (fwd) or one read and one "
               "write (fwd+bwd); projector GFLOP/s per core = 2*M*K*N summed over both matmuls / "
               "time / threads.\n");

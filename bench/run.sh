@@ -11,6 +11,8 @@
 #   KILN_BENCH_VARIANTS="Unfused;Auto" bench/run.sh   # build fewer Kiln columns (default: all four)
 #   KILN_BENCH_UNPINNED=1 bench/run.sh     # leave OMP_PROC_BIND/OMP_PLACES unset
 #   KILN_BENCH_JOBS=1 bench/run.sh         # ninja -j (default 2)
+# The timings also go to $KILN_BENCH_RESULTS/bench.csv (default build-bench/results/)
+# with a chart of them, speed.png (bench/plot.py, Debian's python3-matplotlib).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${KILN_BENCH_BUILD_DIR:-$root/build-bench}
@@ -43,4 +45,10 @@ if [[ "${KILN_BENCH_UNPINNED:-0}" == 1 ]]; then
 else
   export OMP_PROC_BIND=close OMP_PLACES=cores
 fi
-exec "$exe" "$@"
+results=${KILN_BENCH_RESULTS:-$root/build-bench/results}
+mkdir -p "$results"
+status=0
+KILN_BENCH_CSV=$results/bench.csv "$exe" "$@" || status=$?
+[[ -s $results/bench.csv ]] && /usr/bin/python3 "$root/bench/plot.py" speed "$results/bench.csv" \
+  -o "$results/speed.png"
+exit "$status"

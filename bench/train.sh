@@ -17,6 +17,7 @@
 #   bench/train.sh
 #   KILN_TRAIN_THREADS=1 KILN_TRAIN_STEPS=20 KILN_TRAIN_RSS_STEPS=0 bench/train.sh
 #   KILN_TRAIN_GPT=1 bench/train.sh     # also the 135 M-parameter GPT
+# Results: build-bench/train/results.txt and a chart of the ratios, train.png.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kilnc=${KILNC:-$root/build/bin/kilnc}
@@ -83,33 +84,5 @@ if ((rss_steps > 0)); then
   "$work/mlp784_timing" "$work/mlp784.safetensors" 1 5 "$rss_steps" | grep '^rss'
 fi
 
-echo "== Kiln vs PyTorch (time ratio; < 1: Kiln faster)"
-/usr/bin/python3 - "$results" <<'PY'
-import collections, sys
-ms, mb = collections.defaultdict(dict), collections.defaultdict(dict)
-for line in open(sys.argv[1]):
-    fields = line.split()
-    if fields[0] == "kilnmem":
-        mb[fields[1]]["kiln"] = float(fields[3])
-    elif fields[1] == "torchmem":
-        mb[fields[2]]["torch"] = float(fields[4])
-    elif fields[1] in ("kiln", "torch"):
-        threads, column, case, _, value = fields
-        ms[(threads, case)][column] = float(value)
-print(f"{'threads':8} {'case':22} {'kiln ms':>9} {'torch ms':>9} {'kiln/torch':>11}")
-for (threads, case), v in sorted(ms.items()):
-    print(f"{threads[8:]:8} {case:22} {v['kiln']:9.3f} {v['torch']:9.3f} "
-          f"{v['kiln'] / v['torch']:11.2f}")
-print("== fused vs what it replaces (time and step memory; < 1: the fused build wins)")
-for line in open(sys.argv[1]):
-    fields = line.split()
-    if fields[0] == "pair":
-        case, threads, fast, slow, fast_mb, slow_mb = fields[1:7]
-        print(f"{case:22} {threads} thread(s): {float(fast):8.2f} vs {float(slow):8.2f} ms "
-              f"({float(fast) / float(slow):.2f}), {float(fast_mb):.1f} vs {float(slow_mb):.1f} MB")
-print("== memory of one train call (Kiln: the step's arena, gradients included; torch: profiled peak of the step)")
-print(f"{'case':22} {'kiln MB':>9} {'torch MB':>9} {'kiln/torch':>11}")
-for case, v in sorted(mb.items()):
-    if "kiln" in v and "torch" in v:
-        print(f"{case:22} {v['kiln']:9.1f} {v['torch']:9.1f} {v['kiln'] / v['torch']:11.2f}")
-PY
+/usr/bin/python3 "$root/bench/plot.py" train-report "$results"
+/usr/bin/python3 "$root/bench/plot.py" train "$results" -o "$work/train.png"

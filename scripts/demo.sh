@@ -25,6 +25,8 @@ clang-22 -std=c11 -O2 -Wall -Wextra -I"$out" "$root/examples/mlp/train.c" \
 echo
 echo "== $out/mlp_train (from random weights: 100 SGD steps, then 50 AdamW steps with fc1 frozen)"
 "$out/mlp_train" "$root/examples/mlp/data/init.safetensors" "$root/examples/mlp/data" "$out" --check
+# Its loss curve beside PyTorch's (bench/plot.py, Debian's python3-matplotlib).
+/usr/bin/python3 "$root/bench/plot.py" losses "$out/losses.csv" -o "$out/losses.png"
 
 # CLIP zero-shot classification: the trained CLIP seed model labels held-out
 # synthetic images against one prompt per class ("a photo of a red circle").

@@ -14,6 +14,8 @@ packages=(
   libdnnl-dev opencl-c-headers ocl-icd-opencl-dev
   # Open MPI, for the data-parallel example (examples/ddp) and its test.
   libopenmpi-dev openmpi-bin
+  # bench/plot.py's charts (test/bench/plot.test draws each kind).
+  python3-matplotlib
 )
 # Only the fixture generators need these; tests read committed fixtures.
 if [[ "${KILN_SETUP_PYTHON:-0}" == 1 ]]; then

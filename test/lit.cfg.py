@@ -49,16 +49,26 @@ config.substitutions.append(("%kiln_libs", "-ldnnl -lgomp -lm"))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%examples", os.path.join(config.kiln_src_root, "examples")))
 
+import subprocess
+
+
+def python_has(module):
+    """Whether Debian's /usr/bin/python3 imports module."""
+    try:
+        return subprocess.run(["/usr/bin/python3", "-c", "import " + module],
+                              capture_output=True, timeout=120).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 # Tests that generate their fixtures with PyTorch at run time (the full-size
 # models) need Debian's python3-torch; without it they are reported as
 # unsupported, with the reason in their REQUIRES line.
-import subprocess
-try:
-    if subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True,
-                      timeout=120).returncode == 0:
-        config.available_features.add("torch")
-except (OSError, subprocess.TimeoutExpired):
-    pass
+if python_has("torch"):
+    config.available_features.add("torch")
+# bench/plot.py's charts need Debian's python3-matplotlib (scripts/setup.sh).
+if python_has("matplotlib"):
+    config.available_features.add("matplotlib")
 
 # Tests that write gigabytes (a 1 GiB weights file compiled into a library)
 # run when KILN_LARGE_TESTS=1.

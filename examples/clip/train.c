@@ -23,6 +23,7 @@
  * reports the probe's and the zero-shot accuracy on the 16 images before and after each
  * stage. Saves the weights after each as OUT_DIR/probed.safetensors and
  * OUT_DIR/finetuned.safetensors.
+ * Logs every step's loss (and, with --check, the reference's) in OUT_DIR/losses.csv.
  *
  * With --check it compares with the PyTorch reference in DATA_DIR (train.*): each
  * stage's step-1 gradients (each parameter within 1e-4 of the reference in relative L2
@@ -197,6 +198,7 @@ static int run_linear_probe(probe_model *model, const dataset *d, const weights 
       printf("linear_probe step  1: loss %.4f (probe_linear_probe_grads + _apply)\n", loss);
     else if ((s + 1) % 10 == 0)
       printf("linear_probe step %2d: loss %.4f\n", s + 1, loss);
+    tc_log_loss("linear_probe", s + 1, loss, expected_losses ? &expected_losses[s] : NULL);
     if (expected_losses && !check_loss("linear_probe", s, loss, expected_losses))
       return 0;
     if (s == 0 && expected_grads &&
@@ -228,6 +230,7 @@ static int run_finetune(probe_model *model, const dataset *d, const weights *ord
       printf("finetune step  1: loss %.4f (probe_finetune_grads + _apply)\n", loss);
     else if ((s + 1) % 10 == 0)
       printf("finetune step %2d: loss %.4f\n", s + 1, loss);
+    tc_log_loss("finetune", s + 1, loss, expected_losses ? &expected_losses[s] : NULL);
     if (expected_losses && !check_loss("finetune", s, loss, expected_losses))
       return 0;
     if (s == 0 && expected_grads &&
@@ -344,6 +347,8 @@ int main(int argc, char **argv) {
   if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
   const char *clip_path = argv[1], *data = argv[2], *out = argv[3];
+  if (tc_log_open(out) != 0)
+    return 1;
   int ok = 0;
   probe_model *model = NULL;
   dataset d;
@@ -437,6 +442,8 @@ int main(int argc, char **argv) {
   }
   ok = 1;
 done:
+  if (tc_log_close() != 0)
+    ok = 0;
   probe_destroy(model);
   fx_free_all();
   return ok ? 0 : 1;

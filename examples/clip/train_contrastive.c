@@ -14,6 +14,7 @@
  * runs in halves (_grads, then _apply), the rest in one call. Reports the zero-shot
  * accuracy on the 16 images before and after, saves the weights as
  * OUT_DIR/trained.safetensors.
+ * Logs every step's loss (and, with --check, the reference's) in OUT_DIR/losses.csv.
  *
  * With --check it compares with the reference in DATA_DIR (train_contrastive.*): every
  * loss (1e-3 relative); step 1's gradients, parameter by parameter, within 1e-4 in
@@ -168,6 +169,8 @@ int main(int argc, char **argv) {
   if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
   const char *init_path = argv[1], *data = argv[2], *out = argv[3];
+  if (tc_log_open(out) != 0)
+    return 1;
   int ok = 0;
   contrastive_model *model = NULL;
   const float *images = fx_read_f32(data, "encode_image.images.f32", NUM_IMAGES * IMAGE_NUMEL);
@@ -241,6 +244,7 @@ int main(int argc, char **argv) {
       printf("contrastive step  1: loss %.4f (contrastive_contrastive_grads + _apply)\n", loss);
     else if ((s + 1) % 10 == 0)
       printf("contrastive step %2d: loss %.4f\n", s + 1, loss);
+    tc_log_loss("contrastive", s + 1, loss, check ? &ref_losses[s] : NULL);
     if (check) {
       ++losses_checked;
       if (!tc_check_loss(loss, ref_losses[s], LOSS_TOL, &worst_loss_error, "contrastive step %d",
@@ -264,6 +268,8 @@ int main(int argc, char **argv) {
   }
   ok = 1;
 done:
+  if (tc_log_close() != 0)
+    ok = 0;
   contrastive_destroy(model);
   fx_free_all();
   return ok ? 0 : 1;

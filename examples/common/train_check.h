@@ -40,6 +40,47 @@ static inline int tc_parse_args(int argc, char **argv, int *check) {
   return 0;
 }
 
+/* The loss curve of a run beside PyTorch's, for plotting (scripts/plot_losses.py):
+ * OUT_DIR/losses.csv, one line "phase,step,kiln,pytorch" per step, the reference empty
+ * when the driver runs without --check. One log per driver (a static, like fixture.h's
+ * buffers); tc_log_loss does nothing when the log is not open. */
+static FILE *tc_loss_log = NULL;
+
+/* Opens OUT_DIR/losses.csv and writes its header; returns 0, or prints why and returns 1. */
+static inline int tc_log_open(const char *out_dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/losses.csv", out_dir);
+  if (!(tc_loss_log = fopen(path, "w"))) {
+    fprintf(stderr, "error: cannot write %s: %s\n", path, strerror(errno));
+    return 1;
+  }
+  fprintf(tc_loss_log, "phase,step,kiln,pytorch\n");
+  return 0;
+}
+
+/* One step's loss, and the reference's (expected may be NULL: no reference). */
+static inline void tc_log_loss(const char *phase, int step, double loss, const float *expected) {
+  if (!tc_loss_log)
+    return;
+  fprintf(tc_loss_log, "%s,%d,%.9g,", phase, step, loss);
+  if (expected)
+    fprintf(tc_loss_log, "%.9g", (double)*expected);
+  fprintf(tc_loss_log, "\n");
+}
+
+/* Closes the log; returns 0, or prints why and returns 1 when writing it failed. */
+static inline int tc_log_close(void) {
+  if (!tc_loss_log)
+    return 0;
+  /* ferror before fclose: the operands of | may be evaluated in either order. */
+  int failed = ferror(tc_loss_log) != 0;
+  failed |= fclose(tc_loss_log) != 0;
+  tc_loss_log = NULL;
+  if (failed)
+    fprintf(stderr, "error: cannot write losses.csv\n");
+  return failed != 0;
+}
+
 /* Copies rows first .. first + count - 1 of `src` (rows of row_bytes bytes), taken mod
  * num_rows, to `dst`: the references cycle through the training rows, batch k holding
  * rows (BATCH k + j) mod NUM_TRAIN (and a rank of examples/ddp a slice of that). */

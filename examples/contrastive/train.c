@@ -11,6 +11,7 @@
  * and reports, before and after, how many of the 16 held-out images (rows
  * 384..399) score their own caption highest. Saves the weights before and after
  * training as OUT_DIR/initial.safetensors and OUT_DIR/trained.safetensors.
+ * Logs every step's loss (and, with --check, the reference's) in OUT_DIR/losses.csv.
  *
  * With --check it compares with the PyTorch reference in DATA_DIR: step 1's
  * gradients (each parameter within 1e-4 of the reference in relative L2 norm),
@@ -91,6 +92,7 @@ static int first_step(contrastive_model *model, const float *image, const float 
     return 0;
   }
   printf("step  1: loss %.4f (contrastive_fit_grads + contrastive_fit_apply)\n", loss);
+  tc_log_loss("fit", 1, loss, check ? &expected_losses[0] : NULL);
   if (!check)
     return 1;
   if (!tc_check_loss(loss, expected_losses[0], LOSS_TOL, &worst_loss_error, "step 1"))
@@ -128,6 +130,7 @@ static int train(contrastive_model *model, const float *image, const float *text
     }
     if ((s + 1) % 10 == 0)
       printf("step %2d: loss %.4f\n", s + 1, loss);
+    tc_log_loss("fit", s + 1, loss, check ? &expected_losses[s] : NULL);
     if (check &&
         !tc_check_loss(loss, expected_losses[s], LOSS_TOL, &worst_loss_error, "step %d", s + 1))
       return 0;
@@ -157,6 +160,8 @@ int main(int argc, char **argv) {
   if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
   const char *init = argv[1], *data = argv[2], *out = argv[3];
+  if (tc_log_open(out) != 0)
+    return 1;
   int ok = 0;
   contrastive_model *model = NULL;
   const float *image = fx_read_f32(data, "train.image_features.f32", NUM_ROWS * IMAGE_FEATURES);
@@ -234,6 +239,8 @@ int main(int argc, char **argv) {
   }
   ok = 1;
 done:
+  if (tc_log_close() != 0)
+    ok = 0;
   contrastive_destroy(model);
   fx_free_all();
   return ok ? 0 : 1;

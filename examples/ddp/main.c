@@ -17,7 +17,8 @@
  * Rank 0 also runs the same schedule in one process on the whole global batch,
  * with a second model handle and mlp_fit / mlp_finetune. At the end every rank
  * saves its weights (OUT_DIR/ddp.rank<r>.safetensors; rank 0 also
- * OUT_DIR/single.safetensors); rank 0 checks that every rank's file is
+ * OUT_DIR/single.safetensors) and rank 0 the data-parallel losses as
+ * OUT_DIR/losses.csv; rank 0 checks that every rank's file is
  * byte-for-byte its own (all ranks hold the same weights) and that every
  * parameter of the data-parallel run matches the single-process run within
  * float32 rounding, |a - b| <= 1e-5 + 1.3e-6 |b| (torch.testing.assert_close's
@@ -212,6 +213,9 @@ int main(int argc, char **argv) {
   }
   const char *init = argv[1], *data = argv[2], *out = argv[3];
   const int shard = GLOBAL_BATCH / num_ranks;
+  /* Rank 0 logs the data-parallel losses (no PyTorch reference here). */
+  if (rank == 0 && tc_log_open(out) != 0)
+    die("opening the loss log", MLP_ERROR_IO, out);
 
   const float *x = fx_read_f32(data, "test_x.f32", NUM_ROWS * FEATURES);
   const int64_t *y = fx_read_i64(data, "test_y.i64", NUM_ROWS);
@@ -255,6 +259,7 @@ int main(int argc, char **argv) {
         die(name, status, mlp_last_error(model));
       if (rank != 0)
         continue;
+      tc_log_loss(name, s + 1, loss, NULL);
 
       /* Single process: the whole global batch, one step. */
       gather_rows(x, y, global_step, 0, GLOBAL_BATCH, bx, by);
@@ -291,6 +296,8 @@ int main(int argc, char **argv) {
     else
       ok = 0;
   }
+  if (tc_log_close() != 0)
+    ok = 0;
   mlp_destroy(single);
   mlp_destroy(model);
   fx_free_all();

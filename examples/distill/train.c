@@ -11,6 +11,7 @@
  * reports how many of the held-out rows 128..159 the student classifies as the teacher
  * does. Saves the weights before and after training as OUT_DIR/initial.safetensors and
  * OUT_DIR/trained.safetensors.
+ * Logs every step's loss (and, with --check, the reference's) in OUT_DIR/losses.csv.
  *
  * With --check it compares with the PyTorch reference in DATA_DIR: step 1's gradients
  * (each parameter within 1e-4 of the reference in relative L2 norm), every step's loss
@@ -81,6 +82,7 @@ static int first_step(distill_model *model, const float *x, const int64_t *y,
     return 0;
   }
   printf("fit step  1: loss %.4f (distill_fit_grads + distill_fit_apply)\n", loss);
+  tc_log_loss("fit", 1, loss, check ? &expected_loss[0] : NULL);
   if (!check)
     return 1;
   if (!tc_check_loss(loss, expected_loss[0], LOSS_TOL, &worst_loss_error, "fit step 1"))
@@ -123,6 +125,7 @@ static int train(distill_model *model, const float *x, const int64_t *y, const f
     }
     if ((s + 1) % 10 == 0)
       printf("fit step %2d: loss %.4f\n", s + 1, loss);
+    tc_log_loss("fit", s + 1, loss, check ? &expected[s] : NULL);
     if (check &&
         !tc_check_loss(loss, expected[s], LOSS_TOL, &worst_loss_error, "fit step %d", s + 1))
       return 0;
@@ -137,6 +140,8 @@ int main(int argc, char **argv) {
   if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
   const char *init_path = argv[1], *data = argv[2], *out = argv[3];
+  if (tc_log_open(out) != 0)
+    return 1;
   int ok = 0;
   distill_model *model = NULL;
   const float *x = fx_read_f32(data, "train.x.f32", NUM_ROWS * FEATURES);
@@ -218,6 +223,8 @@ int main(int argc, char **argv) {
   }
   ok = 1;
 done:
+  if (tc_log_close() != 0)
+    ok = 0;
   distill_destroy(model);
   fx_free_all();
   return ok ? 0 : 1;

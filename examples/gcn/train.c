@@ -18,6 +18,7 @@
  * The first step of each entry runs in halves (_grads, then _apply), the rest whole.
  * Saves the weights after each phase as OUT_DIR/pretrained.safetensors and
  * OUT_DIR/trained.safetensors.
+ * Logs every step's loss (and, with --check, the reference's) in OUT_DIR/losses.csv.
  *
  * With --check it compares with the PyTorch reference in DATA_DIR: each entry's step 1
  * gradients (each parameter within 1e-4 of the reference in relative L2 norm), every
@@ -177,6 +178,7 @@ static int pretrain(gcn_model *model, const graph *g, const float *expected_grad
              loss, n1, n2);
     else if ((s + 1) % 10 == 0)
       printf("pretrain step %3d: loss %.4f\n", s + 1, loss);
+    tc_log_loss("pretrain", s + 1, loss, expected_losses ? &expected_losses[s] : NULL);
     if (expected_losses && !tc_check_loss(loss, expected_losses[s], LOSS_TOL, &worst_loss_error,
                                           "pretrain step %d", s + 1))
       return 0;
@@ -215,6 +217,7 @@ static int classify(gcn_model *model, const graph *g, const float *expected_grad
       printf("classify step   1: loss %.4f (gcn_classify_grads + gcn_classify_apply)\n", loss);
     else if ((s + 1) % 20 == 0)
       printf("classify step %3d: loss %.4f\n", s + 1, loss);
+    tc_log_loss("classify", s + 1, loss, expected_losses ? &expected_losses[s] : NULL);
     if (expected_losses && !tc_check_loss(loss, expected_losses[s], LOSS_TOL, &worst_loss_error,
                                           "classify step %d", s + 1))
       return 0;
@@ -253,6 +256,8 @@ int main(int argc, char **argv) {
   if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
   const char *init_path = argv[1], *data = argv[2], *out = argv[3];
+  if (tc_log_open(out) != 0)
+    return 1;
   int ok = 0;
   gcn_model *model = NULL;
 
@@ -376,6 +381,8 @@ int main(int argc, char **argv) {
   }
   ok = 1;
 done:
+  if (tc_log_close() != 0)
+    ok = 0;
   gcn_destroy(model);
   fx_free_all();
   return ok ? 0 : 1;

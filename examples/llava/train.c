@@ -18,6 +18,7 @@
  * predicts (teacher-forced: the argmax of prefill's logits at each position the mask
  * counts). Saves the weights as loaded and after training as
  * OUT_DIR/initial.safetensors and OUT_DIR/trained.safetensors.
+ * Logs every step's loss (and, with --check, the reference's) in OUT_DIR/losses.csv.
  *
  * With --check it compares with the PyTorch reference in DATA_DIR: step 1's gradients
  * (each parameter within 1e-4 of the reference in relative L2 norm), every step's loss
@@ -195,6 +196,7 @@ static int first_step(llava_model *model, rows data, const float *expected_grads
     return 0;
   }
   printf("align step  1: loss %.4f (llava_align_grads + llava_align_apply)\n", loss);
+  tc_log_loss("align", 1, loss, check ? &expected_loss[0] : NULL);
   if (!check)
     return 1;
   if (!tc_check_loss(loss, expected_loss[0], LOSS_TOL, &worst_loss_error, "align step 1"))
@@ -238,6 +240,7 @@ static int train(llava_model *model, rows data, const float *expected, int check
     }
     if ((s + 1) % 10 == 0)
       printf("align step %2d: loss %.4f (lr %.3g)\n", s + 1, loss, lr_at(s));
+    tc_log_loss("align", s + 1, loss, check ? &expected[s] : NULL);
     if (check &&
         !tc_check_loss(loss, expected[s], LOSS_TOL, &worst_loss_error, "align step %d", s + 1))
       return 0;
@@ -286,6 +289,8 @@ int main(int argc, char **argv) {
   if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
   const char *init_path = argv[1], *dir = argv[2], *out = argv[3];
+  if (tc_log_open(out) != 0)
+    return 1;
   int ok = 0;
   llava_model *model = NULL;
   rows data = {fx_read_f32(dir, "train.images.f32", NUM_ROWS * IMAGE_NUMEL),
@@ -391,6 +396,8 @@ int main(int argc, char **argv) {
   }
   ok = 1;
 done:
+  if (tc_log_close() != 0)
+    ok = 0;
   llava_destroy(model);
   fx_free_all();
   return ok ? 0 : 1;

@@ -9,6 +9,7 @@
  * (AdamW, fc1 frozen, gradients clipped to norm 1, lr 3e-3) for 50 steps, and
  * reports the accuracy on rows 240..299. Saves the weights before and after
  * fine-tuning as OUT_DIR/pretrained.safetensors and OUT_DIR/trained.safetensors.
+ * Logs every step's loss (and, with --check, the reference's) in OUT_DIR/losses.csv.
  *
  * With --check it compares with the PyTorch reference in DATA_DIR: step 1's
  * gradients (each parameter within 1e-4 of the reference in relative L2
@@ -79,6 +80,7 @@ static int train(mlp_model *model, step_fn step, const char *name, int first_ste
     }
     if (s == first_step || (s + 1) % 10 == 0)
       printf("%s step %3d: loss %.4f\n", name, s + 1, loss);
+    tc_log_loss(name, s + 1, loss, check ? &expected[s] : NULL);
     if (check &&
         !tc_check_loss(loss, expected[s], LOSS_TOL, &worst_loss_error, "%s step %d", name, s + 1))
       return 0;
@@ -88,7 +90,7 @@ static int train(mlp_model *model, step_fn step, const char *name, int first_ste
 
 /* Step 1 of `fit` in halves: the gradients (checked), then the update. */
 static int first_step(mlp_model *model, const float *x, const int64_t *y,
-                      const float *expected_grads, int check) {
+                      const float *expected_grads, const float *expected_losses, int check) {
   float *bx = fx_alloc((size_t)BATCH * FEATURES, sizeof *bx);
   int64_t *by = fx_alloc(BATCH, sizeof *by);
   float *grads = fx_alloc(MLP_FIT_NUM_GRADS, sizeof *grads);
@@ -102,8 +104,11 @@ static int first_step(mlp_model *model, const float *x, const int64_t *y,
     return 0;
   }
   printf("fit step   1: loss %.4f (mlp_fit_grads + mlp_fit_apply)\n", loss);
+  tc_log_loss("fit", 1, loss, check ? &expected_losses[0] : NULL);
   if (!check)
     return 1;
+  if (!tc_check_loss(loss, expected_losses[0], LOSS_TOL, &worst_loss_error, "fit step 1"))
+    return 0;
   size_t offset = 0;
   for (size_t p = 0; p < NUM_PARAMS; ++p) {
     if (!tc_check_l2(grads + offset, expected_grads + offset, kParams[p].numel, GRAD_TOL, NULL,
@@ -122,6 +127,8 @@ int main(int argc, char **argv) {
   if (tc_parse_args(argc, argv, &check) != 0)
     return 2;
   const char *init = argv[1], *data = argv[2], *out = argv[3];
+  if (tc_log_open(out) != 0)
+    return 1;
   int ok = 0;
   mlp_model *model = NULL;
   const float *x = fx_read_f32(data, "test_x.f32", NUM_ROWS * FEATURES);
@@ -144,7 +151,7 @@ int main(int argc, char **argv) {
     goto done;
   }
 
-  if (!first_step(model, x, y, grads, check) ||
+  if (!first_step(model, x, y, grads, fit_losses, check) ||
       !train(model, mlp_fit, "fit", 1, FIT_STEPS, FIT_LR, x, y, fit_losses, check))
     goto done;
   size_t pretrained_size = 0, trained_size = 0;
@@ -195,6 +202,8 @@ int main(int argc, char **argv) {
   }
   ok = 1;
 done:
+  if (tc_log_close() != 0)
+    ok = 0;
   mlp_destroy(model);
   fx_free_all();
   return ok ? 0 : 1;
