@@ -2,6 +2,7 @@
 #include "codegen/ModelInterface.h"
 
 #include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/RuntimeKernels.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -346,7 +347,8 @@ void ModelInterface::readPreparedKernels(ModuleOp module) {
     if (op->getName().getStringRef() != "kiln.kernel")
       return;
     auto callee = op->getAttrOfType<FlatSymbolRefAttr>("callee");
-    if (!callee || !callee.getValue().starts_with("kiln_rt_dnnl_"))
+    const RuntimeKernel *runtimeKernel = callee ? lookupRuntimeKernel(callee.getValue()) : nullptr;
+    if (!runtimeKernel || !runtimeKernel->preparable)
       return;
     PreparedKernel kernel{callee.getValue().str(), {}, {}};
     for (Value operand : op->getOperands()) {

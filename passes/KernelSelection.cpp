@@ -7,10 +7,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/RuntimeKernels.h"
 #include "passes/CostModel.h"
 #include "passes/KilnToLinalg/Patterns.h"
 #include "passes/LinalgBuilders.h"
 #include "passes/Passes.h"
+#include "runtime/include/kiln/abi.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -83,7 +85,7 @@ struct SoftmaxCeToKernel : OpRewritePattern<SoftmaxCrossEntropyOp> {
     if (Value lse = op.getLse())
       outputs.push_back(emptyWithSizes(rewriter, op.getLoc(), cast<RankedTensorType>(lse.getType()),
                                        {{op.getLogits(), 0}}));
-    StringRef callee = op.getLse() ? "kiln_rt_softmax_ce_lse_f32" : "kiln_rt_softmax_ce_f32";
+    StringRef callee = op.getLse() ? kernels::softmax_ce_lse_f32 : kernels::softmax_ce_f32;
     replaceWithKernel(rewriter, op, callee, {op.getLogits(), op.getTargets()}, outputs);
     return success();
   }
@@ -102,7 +104,7 @@ struct SoftmaxCeGradToKernel : OpRewritePattern<SoftmaxCrossEntropyGradOp> {
       logits = tensor::CastOp::create(rewriter, op.getLoc(), op.getGrad().getType(), logits);
     Value loss =
         buildEmpty(rewriter, op.getLoc(), cast<RankedTensorType>(op.getLoss().getType()), {});
-    replaceWithKernel(rewriter, op, "kiln_rt_softmax_ce_grad_f32", {op.getTargets()},
+    replaceWithKernel(rewriter, op, kernels::softmax_ce_grad_f32, {op.getTargets()},
                       {loss, logits});
     return success();
   }
@@ -113,8 +115,8 @@ struct SoftmaxKlDivToKernel : OpRewritePattern<SoftmaxKlDivOp> {
   LogicalResult matchAndRewrite(SoftmaxKlDivOp op, PatternRewriter &rewriter) const override {
     if (!isF32(op.getStudent()) || !isF32(op.getTeacher()))
       return rewriter.notifyMatchFailure(op, "not f32");
-    replaceWithKernel(rewriter, op, "kiln_rt_softmax_kl_div_f32",
-                      {op.getStudent(), op.getTeacher()}, initsFor(rewriter, op),
+    replaceWithKernel(rewriter, op, kernels::softmax_kl_div_f32, {op.getStudent(), op.getTeacher()},
+                      initsFor(rewriter, op),
                       {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
     return success();
   }
@@ -125,9 +127,8 @@ struct SoftmaxKlDivGradToKernel : OpRewritePattern<SoftmaxKlDivGradOp> {
   LogicalResult matchAndRewrite(SoftmaxKlDivGradOp op, PatternRewriter &rewriter) const override {
     if (!isF32(op.getStudent()) || !isF32(op.getTeacher()))
       return rewriter.notifyMatchFailure(op, "not f32");
-    replaceWithKernel(rewriter, op, "kiln_rt_softmax_kl_div_grad_f32",
-                      {op.getStudent(), op.getTeacher()},
-                      initsFor(rewriter, op, op.getStudent()),
+    replaceWithKernel(rewriter, op, kernels::softmax_kl_div_grad_f32,
+                      {op.getStudent(), op.getTeacher()}, initsFor(rewriter, op, op.getStudent()),
                       {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
     return success();
   }
@@ -138,7 +139,7 @@ struct DistillationToKernel : OpRewritePattern<DistillationLossOp> {
   LogicalResult matchAndRewrite(DistillationLossOp op, PatternRewriter &rewriter) const override {
     if (!isF32(op.getStudent()) || !isF32(op.getTeacher()) || !isI64(op.getTargets()))
       return rewriter.notifyMatchFailure(op, "not f32 logits with i64 targets");
-    replaceWithKernel(rewriter, op, "kiln_rt_distillation_f32",
+    replaceWithKernel(rewriter, op, kernels::distillation_f32,
                       {op.getStudent(), op.getTeacher(), op.getTargets()}, initsFor(rewriter, op),
                       {rewriter.getF64FloatAttr(op.getTemperature().convertToDouble())});
     return success();
@@ -172,7 +173,7 @@ template <typename GradOp> struct NormGradToKernel : OpRewritePattern<GradOp> {
   LogicalResult matchAndRewrite(GradOp op, PatternRewriter &rewriter) const override {
     auto input = cast<RankedTensorType>(op.getInput().getType());
     if (!isF32(op.getInput()) || !isF32(op.getWeight()) || !isF32(op.getDout()) ||
-        input.getRank() > 6)
+        input.getRank() > KILN_KERNEL_MAX_RANK)
       return rewriter.notifyMatchFailure(op, "not f32 of rank <= 6");
     SmallVector<Value> outputs = initsFor(rewriter, op, op.getInput());
     replaceWithKernel(rewriter, op, callee, {op.getInput(), op.getWeight(), op.getDout()},
@@ -201,8 +202,8 @@ struct ScatterAddToKernel : OpRewritePattern<ScatterAddOp> {
     Value init = op.getInit();
     if (init.getType() != type)
       init = tensor::CastOp::create(rewriter, op.getLoc(), type, init);
-    replaceWithKernel(rewriter, op, "kiln_rt_scatter_add_rows_f32",
-                      {op.getIndices(), op.getSrc()}, {init});
+    replaceWithKernel(rewriter, op, kernels::scatter_add_rows_f32, {op.getIndices(), op.getSrc()},
+                      {init});
     return success();
   }
 };
@@ -277,21 +278,28 @@ Value attentionInput(Value value, int bit, int64_t &layout) {
 /// value, then the bias or the byte mask) into `inputs`.
 template <typename Op>
 void attentionInputs(OpBuilder &b, Op op, SmallVectorImpl<Value> &inputs, int64_t &layout) {
-  inputs.append({attentionInput(op.getQuery(), 0, layout), attentionInput(op.getKey(), 1, layout),
-                 attentionInput(op.getValue(), 2, layout)});
+  inputs.append({attentionInput(op.getQuery(), KILN_ATTENTION_LAYOUT_QUERY, layout),
+                 attentionInput(op.getKey(), KILN_ATTENTION_LAYOUT_KEY, layout),
+                 attentionInput(op.getValue(), KILN_ATTENTION_LAYOUT_VALUE, layout)});
   if (Value bias = op.getBias())
     inputs.push_back(bias);
   if (Value mask = op.getMask())
     inputs.push_back(byteMask(b, op.getLoc(), mask));
 }
 
-/// The attention kernel for `op`: `base` with its variant's suffix, and
-/// `_lse` for the pair that passes each query's logsumexp from the forward
-/// to the backward.
-template <typename Op>
-std::string attentionCallee(Op op, StringRef base, bool withLse) {
-  StringRef variant = op.getBias() ? "_bias" : op.getMask() ? "_masked" : "";
-  return (base + variant + (withLse ? "_lse" : "") + "_f32").str();
+/// The attention kernel for `op`, forward or backward (`grad`), by its
+/// variant (no mask, a mask or a bias), with `_lse` for the pair that passes
+/// each query's logsumexp from the forward to the backward.
+template <typename Op> StringRef attentionCallee(Op op, bool grad, bool withLse) {
+  static constexpr StringLiteral kCallees[2][3][2] = {
+      {{kernels::attention_f32, kernels::attention_lse_f32},
+       {kernels::attention_masked_f32, kernels::attention_masked_lse_f32},
+       {kernels::attention_bias_f32, kernels::attention_bias_lse_f32}},
+      {{kernels::attention_grad_f32, kernels::attention_grad_lse_f32},
+       {kernels::attention_grad_masked_f32, kernels::attention_grad_masked_lse_f32},
+       {kernels::attention_grad_bias_f32, kernels::attention_grad_bias_lse_f32}}};
+  int variant = op.getBias() ? 2 : op.getMask() ? 1 : 0;
+  return kCallees[grad][variant][withLse];
 }
 
 /// Whether the attention kernels serve `op` (f32, a mask or a bias, not both).
@@ -415,15 +423,15 @@ struct AttentionToKernel : OpRewritePattern<AttentionOp> {
     int64_t layout = 0;
     SmallVector<Value> inputs;
     attentionInputs(rewriter, op, inputs, layout);
-    std::string callee = attentionCallee(op, "kiln_rt_attention", saveLse);
+    StringRef callee = attentionCallee(op, /*grad=*/false, saveLse);
     SmallVector<std::pair<Value, int64_t>, 4> outSizes{
         bhsdDim(op.getQuery(), 0), bhsdDim(op.getQuery(), 1), bhsdDim(op.getQuery(), 2),
         bhsdDim(op.getValue(), 3)};
     SmallVector<std::pair<Value, int64_t>, 3> lseSizes(outSizes.begin(), outSizes.begin() + 3);
-    replaceWithAttentionKernel(rewriter, op, callee, inputs, {outSizes}, /*firstOutputBit=*/3,
-                               layout,
-                               [&](int64_t bits) { return attentionScalars(rewriter, op, bits); },
-                               saveLse ? lseSizes : ArrayRef<std::pair<Value, int64_t>>());
+    replaceWithAttentionKernel(
+        rewriter, op, callee, inputs, {outSizes}, /*firstOutputBit=*/KILN_ATTENTION_LAYOUT_OUT,
+        layout, [&](int64_t bits) { return attentionScalars(rewriter, op, bits); },
+        saveLse ? lseSizes : ArrayRef<std::pair<Value, int64_t>>());
     return success();
   }
 };
@@ -439,16 +447,17 @@ struct AttentionGradToKernel : OpRewritePattern<AttentionGradOp> {
     int64_t layout = 0;
     SmallVector<Value> inputs;
     attentionInputs(rewriter, op, inputs, layout);
-    Value out = attentionInput(op.getOut(), 3, layout);
+    Value out = attentionInput(op.getOut(), KILN_ATTENTION_LAYOUT_OUT, layout);
     Value lse = savedLogsumexp(op, inputs, out);
-    std::string callee = attentionCallee(op, "kiln_rt_attention_grad", bool(lse));
-    inputs.append({out, attentionInput(op.getDout(), 4, layout)});
+    StringRef callee = attentionCallee(op, /*grad=*/true, bool(lse));
+    inputs.append({out, attentionInput(op.getDout(), KILN_ATTENTION_LAYOUT_DOUT, layout)});
     if (lse)
       inputs.push_back(lse);
     SmallVector<SmallVector<std::pair<Value, int64_t>, 4>, 3> sizes;
     for (Value like : {op.getQuery(), op.getKey(), op.getValue()})
       sizes.push_back({bhsdDim(like, 0), bhsdDim(like, 1), bhsdDim(like, 2), bhsdDim(like, 3)});
-    replaceWithAttentionKernel(rewriter, op, callee, inputs, sizes, /*firstOutputBit=*/5, layout,
+    replaceWithAttentionKernel(rewriter, op, callee, inputs, sizes,
+                               /*firstOutputBit=*/KILN_ATTENTION_LAYOUT_DQUERY, layout,
                                [&](int64_t bits) { return attentionScalars(rewriter, op, bits); });
     return success();
   }
@@ -458,20 +467,13 @@ struct AttentionGradToKernel : OpRewritePattern<AttentionGradOp> {
 // Matmuls on oneDNN
 //===----------------------------------------------------------------------===//
 
-/// Flags of kiln_rt_dnnl_matmul_f32 (runtime/src/kernel_dnnl_matmul.c).
-enum MatmulFlags : int64_t {
-  kTransposeA = 1 << 0,
-  kTransposeB = 1 << 1,
-  kActivationShift = 4, // 4 bits: 0 none, 1 relu, 2 gelu_erf, 3 gelu_tanh, 4 sigmoid
-};
-
 std::optional<int64_t> activationCode(StringRef activation) {
   return llvm::StringSwitch<std::optional<int64_t>>(activation)
-      .Case("none", 0)
-      .Case("relu", 1)
-      .Case("gelu_erf", 2)
-      .Case("gelu_tanh", 3)
-      .Case("sigmoid", 4)
+      .Case("none", KILN_ACTIVATION_NONE)
+      .Case("relu", KILN_ACTIVATION_RELU)
+      .Case("gelu_erf", KILN_ACTIVATION_GELU_ERF)
+      .Case("gelu_tanh", KILN_ACTIVATION_GELU_TANH)
+      .Case("sigmoid", KILN_ACTIVATION_SIGMOID)
       .Default(std::nullopt);
 }
 
@@ -514,15 +516,15 @@ struct MatmulToOneDnn : OpRewritePattern<MatmulOp> {
     Value lhs = op.getLhs(), rhs = op.getRhs();
     if (Value source = transposedSource(lhs)) {
       lhs = source;
-      flags |= kTransposeA;
+      flags |= KILN_MATMUL_TRANSPOSE_A;
     }
     if (Value source = transposedSource(rhs)) {
       rhs = source;
-      flags |= kTransposeB;
+      flags |= KILN_MATMUL_TRANSPOSE_B;
     }
     Location loc = op.getLoc();
     Value init = emptyMatmulResult(rewriter, loc, op.getLhs(), op.getRhs(), resultType);
-    replaceWithKernel(rewriter, op, "kiln_rt_dnnl_matmul_f32", {lhs, rhs}, init,
+    replaceWithKernel(rewriter, op, kernels::dnnl_matmul_f32, {lhs, rhs}, init,
                       {rewriter.getI64IntegerAttr(flags)});
     return success();
   }
@@ -578,17 +580,15 @@ struct FusedLinearToOneDnn : OpRewritePattern<FusedLinearOp> {
     sources.push_back({op.getWeight(), 0});
     Value init = emptyWithSizes(rewriter, loc, resultType, sources);
     SmallVector<Value> inputs{op.getInput(), op.getWeight()};
-    std::string callee = "kiln_rt_dnnl_matmul";
-    if (Value bias = op.getBias()) {
+    static constexpr StringLiteral kCallees[2][2] = {
+        {kernels::dnnl_matmul_f32, kernels::dnnl_matmul_residual_f32},
+        {kernels::dnnl_matmul_bias_f32, kernels::dnnl_matmul_bias_residual_f32}};
+    if (Value bias = op.getBias())
       inputs.push_back(bias);
-      callee += "_bias";
-    }
-    if (Value residual = op.getResidual()) {
+    if (Value residual = op.getResidual())
       inputs.push_back(residual);
-      callee += "_residual";
-    }
-    callee += "_f32";
-    int64_t flags = kTransposeB | (*activation << kActivationShift);
+    StringRef callee = kCallees[bool(op.getBias())][bool(op.getResidual())];
+    int64_t flags = KILN_MATMUL_TRANSPOSE_B | (*activation << KILN_MATMUL_ACTIVATION_SHIFT);
     replaceWithKernel(rewriter, op, callee, inputs, init, {rewriter.getI64IntegerAttr(flags)});
     return success();
   }
@@ -608,9 +608,9 @@ struct SoftmaxToOneDnn : OpRewritePattern<SoftmaxOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SoftmaxOp op, PatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    if (!isF32(op.getInput()) || type.getRank() > 6)
+    if (!isF32(op.getInput()) || type.getRank() > KILN_KERNEL_MAX_RANK)
       return rewriter.notifyMatchFailure(op, "not f32 of rank <= 6");
-    replaceWithKernel(rewriter, op, "kiln_rt_dnnl_softmax_f32", {op.getInput()},
+    replaceWithKernel(rewriter, op, kernels::dnnl_softmax_f32, {op.getInput()},
                       initsFor(rewriter, op, op.getInput()),
                       {rewriter.getI64IntegerAttr(int64_t(op.getAxis()))});
     return success();
@@ -625,9 +625,9 @@ struct LayerNormToOneDnn : OpRewritePattern<LayerNormOp> {
     auto bias = cast<RankedTensorType>(op.getBias().getType());
     // The kernel takes weight and bias as [C] vectors (not broadcast shapes).
     if (!isF32(op.getInput()) || !isF32(op.getWeight()) || !isF32(op.getBias()) ||
-        type.getRank() > 6 || weight.getRank() != 1 || bias.getRank() != 1)
+        type.getRank() > KILN_KERNEL_MAX_RANK || weight.getRank() != 1 || bias.getRank() != 1)
       return rewriter.notifyMatchFailure(op, "not f32 of rank <= 6 with [C] weight and bias");
-    replaceWithKernel(rewriter, op, "kiln_rt_dnnl_layer_norm_f32",
+    replaceWithKernel(rewriter, op, kernels::dnnl_layer_norm_f32,
                       {op.getInput(), op.getWeight(), op.getBias()},
                       initsFor(rewriter, op, op.getInput()),
                       {rewriter.getF64FloatAttr(op.getEps().convertToDouble())});
@@ -646,7 +646,7 @@ struct Conv2DToOneDnn : OpRewritePattern<Conv2DOp> {
     // dims and weight), and it is the input's.
     ArrayRef<int64_t> strides = op.getStrides();
     replaceWithKernel(
-        rewriter, op, "kiln_rt_dnnl_conv2d_f32", {op.getInput(), op.getWeight(), op.getBias()},
+        rewriter, op, kernels::dnnl_conv2d_f32, {op.getInput(), op.getWeight(), op.getBias()},
         initsFor(rewriter, op, op.getInput()),
         {rewriter.getI64IntegerAttr(strides[0]), rewriter.getI64IntegerAttr(strides[1])});
     return success();
@@ -673,14 +673,13 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
                    DistillationToKernel, AttentionToKernel, AttentionGradToKernel>(
           &getContext());
       patterns.add<ContrastiveToKernel<ContrastiveCrossEntropyOp>>(&getContext(),
-                                                                   "kiln_rt_contrastive_ce_f32");
+                                                                   kernels::contrastive_ce_f32);
       patterns.add<ContrastiveToKernel<ContrastiveCrossEntropyGradOp>>(
-          &getContext(), "kiln_rt_contrastive_ce_grad_f32");
+          &getContext(), kernels::contrastive_ce_grad_f32);
       patterns.add<ContrastiveToKernel<ContrastiveCrossEntropyGradSumOp>>(
-          &getContext(), "kiln_rt_contrastive_ce_grad_sum_f32");
-      patterns.add<NormGradToKernel<LayerNormGradOp>>(&getContext(),
-                                                      "kiln_rt_layer_norm_grad_f32");
-      patterns.add<NormGradToKernel<RmsNormGradOp>>(&getContext(), "kiln_rt_rms_norm_grad_f32");
+          &getContext(), kernels::contrastive_ce_grad_sum_f32);
+      patterns.add<NormGradToKernel<LayerNormGradOp>>(&getContext(), kernels::layer_norm_grad_f32);
+      patterns.add<NormGradToKernel<RmsNormGradOp>>(&getContext(), kernels::rms_norm_grad_f32);
       // Where no kernel takes a gradient op, its decomposition's matmuls
       // can still go to oneDNN.
       populateGradDecompositions(patterns, /*benefit=*/0);

@@ -29,6 +29,7 @@
 #include "dialects/Kiln/KilnDialect.h"
 #include "passes/MethodFunctions.h"
 #include "passes/Passes.h"
+#include "runtime/include/kiln/abi.h"
 
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include <map>
@@ -43,7 +44,7 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-constexpr int64_t kAlignment = 64;
+constexpr int64_t kAlignment = KILN_ARENA_ALIGN;
 /// How many buffers and views a dim is followed through to an argument.
 constexpr unsigned kMaxTraceDepth = 16;
 

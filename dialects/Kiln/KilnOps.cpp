@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/RuntimeKernels.h"
 #include "dialects/Kiln/ShapeUtils.h"
 
 #include "mlir/IR/Builders.h"
@@ -846,6 +847,21 @@ LogicalResult KernelOp::verify() {
   for (Attribute scalar : getScalars())
     if (!isa<IntegerAttr, FloatAttr>(scalar))
       return emitOpError("scalar ") << scalar << " is neither an integer nor a float";
+  const RuntimeKernel *kernel = lookupRuntimeKernel(getCallee());
+  if (!kernel)
+    return emitOpError("calls @")
+           << getCallee() << ", which is not a runtime kernel (runtime/include/kiln/kernels.def)";
+  if (getInputs().size() != kernel->inputs || getOutputs().size() != kernel->outputs)
+    return emitOpError("@") << getCallee() << " takes " << kernel->inputs << " inputs and "
+                            << kernel->outputs << " outputs, not " << getInputs().size() << " and "
+                            << getOutputs().size();
+  ArrayAttr scalars = getScalars();
+  bool kindsMatch = scalars.size() == kernel->scalars.size();
+  for (auto [scalar, kind] : llvm::zip(scalars, kernel->scalars))
+    kindsMatch &= kind == 'i' ? isa<IntegerAttr>(scalar) : isa<FloatAttr>(scalar);
+  if (!kindsMatch)
+    return emitOpError("@") << getCallee() << " takes the scalars \"" << kernel->scalars
+                            << "\" ('i' an integer, 'f' a float), not " << scalars;
   return success();
 }
 

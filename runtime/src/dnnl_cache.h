@@ -14,22 +14,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kiln/abi.h"
 #include "memref.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define KILN_DNNL_MAX_RANK 6
-
 /* A strided f32 tensor as oneDNN sees it. */
 typedef struct kiln_dnnl_tensor {
   int32_t rank;
-  int64_t dims[KILN_DNNL_MAX_RANK];
-  int64_t strides[KILN_DNNL_MAX_RANK];
+  int64_t dims[KILN_KERNEL_MAX_RANK];
+  int64_t strides[KILN_KERNEL_MAX_RANK];
 } kiln_dnnl_tensor;
 
-/* The view of a memref descriptor of this rank (<= KILN_DNNL_MAX_RANK), and
+/* The view of a memref descriptor of this rank (<= KILN_KERNEL_MAX_RANK), and
  * the address of its element 0 in *data. Zeroes unused dims, so that keys
  * built from views compare bytewise. */
 kiln_dnnl_tensor kiln_dnnl_tensor_of(const kiln_memref *m, int64_t rank, float **data);

@@ -12,16 +12,8 @@
 
 #include "dnnl_cache.h"
 #include "kernels.h"
+#include "kiln/abi.h"
 #include "parallel.h"
-
-enum {
-  FLAG_TRANSPOSE_A = 1 << 0,
-  FLAG_TRANSPOSE_B = 1 << 1,
-  ACTIVATION_SHIFT = 4,
-  ACTIVATION_MASK = 0xf,
-};
-
-enum { ACT_NONE, ACT_RELU, ACT_GELU_ERF, ACT_GELU_TANH, ACT_SIGMOID };
 
 #define MAX_RANK 4
 
@@ -120,11 +112,11 @@ static void normalize(problem *p) {
 
 static dnnl_alg_kind_t eltwise_kind(int32_t activation) {
   switch (activation) {
-  case ACT_RELU:
+  case KILN_ACTIVATION_RELU:
     return dnnl_eltwise_relu;
-  case ACT_GELU_ERF:
+  case KILN_ACTIVATION_GELU_ERF:
     return dnnl_eltwise_gelu_erf;
-  case ACT_GELU_TANH:
+  case KILN_ACTIVATION_GELU_TANH:
     return dnnl_eltwise_gelu_tanh;
   default:
     return dnnl_eltwise_logistic;
@@ -146,7 +138,7 @@ static dnnl_primitive_t create_primitive(const void *key, dnnl_engine_t engine) 
   dnnl_primitive_t primitive = NULL;
   bool ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
             dnnl_post_ops_create(&post_ops) == dnnl_success;
-  if (ok && p->activation != ACT_NONE)
+  if (ok && p->activation != KILN_ACTIVATION_NONE)
     ok = dnnl_post_ops_append_eltwise(post_ops, 1.0f, eltwise_kind(p->activation), 0.0f, 0.0f) ==
          dnnl_success;
   if (ok && p->has_residual)
@@ -171,7 +163,8 @@ static bool run(const problem *p, const operands_data *d) {
     args[count++] = (kiln_dnnl_arg){DNNL_ARG_BIAS, &p->bias, d->bias};
   if (p->has_residual)
     args[count++] = (kiln_dnnl_arg){
-        DNNL_ARG_ATTR_MULTIPLE_POST_OP(p->activation != ACT_NONE ? 1 : 0) | DNNL_ARG_SRC_1,
+        DNNL_ARG_ATTR_MULTIPLE_POST_OP(p->activation != KILN_ACTIVATION_NONE ? 1 : 0) |
+            DNNL_ARG_SRC_1,
         &p->residual, d->residual};
   return kiln_dnnl_run(create_primitive, p, sizeof *p, args, count, p->threads);
 }
@@ -186,13 +179,13 @@ static int64_t element(const operand *o, const int64_t *idx) {
 
 static float activate(int32_t activation, float x) {
   switch (activation) {
-  case ACT_RELU:
+  case KILN_ACTIVATION_RELU:
     return x > 0 ? x : 0;
-  case ACT_GELU_ERF:
+  case KILN_ACTIVATION_GELU_ERF:
     return 0.5f * x * (1.0f + __builtin_erff(x * 0.70710678f));
-  case ACT_GELU_TANH:
+  case KILN_ACTIVATION_GELU_TANH:
     return 0.5f * x * (1.0f + __builtin_tanhf(0.79788456f * (x + 0.044715f * x * x * x)));
-  case ACT_SIGMOID:
+  case KILN_ACTIVATION_SIGMOID:
     return 1.0f / (1.0f + __builtin_expf(-x));
   default:
     return x;
@@ -244,9 +237,9 @@ static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, i
   p.a = kiln_dnnl_tensor_of(a, a_rank, &d.a);
   p.b = kiln_dnnl_tensor_of(b, b_rank, &d.b);
   p.c = kiln_dnnl_tensor_of(c, c_rank, &d.c);
-  if (flags & FLAG_TRANSPOSE_A)
+  if (flags & KILN_MATMUL_TRANSPOSE_A)
     swap_last_two(&p.a);
-  if (flags & FLAG_TRANSPOSE_B)
+  if (flags & KILN_MATMUL_TRANSPOSE_B)
     swap_last_two(&p.b);
   p.has_bias = bias != NULL;
   if (bias)
@@ -254,7 +247,7 @@ static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, i
   p.has_residual = residual != NULL;
   if (residual)
     p.residual = kiln_dnnl_tensor_of(residual, residual_rank, &d.residual);
-  p.activation = (int32_t)((flags >> ACTIVATION_SHIFT) & ACTIVATION_MASK);
+  p.activation = (int32_t)((flags >> KILN_MATMUL_ACTIVATION_SHIFT) & KILN_MATMUL_ACTIVATION_MASK);
   p.threads = kiln_thread_count();
   normalize(&p);
 

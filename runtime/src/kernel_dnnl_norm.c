@@ -96,7 +96,7 @@ void kiln_rt_dnnl_softmax_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(out), int64_t 
   kiln_dnnl_arg args[2] = {{DNNL_ARG_SRC, &p.x, xd}, {DNNL_ARG_DST, &p.out, od}};
   /* prepare.c only replays ranks oneDNN takes, so the fallback never runs on
    * its data-less descriptors. */
-  if (x_rank > KILN_DNNL_MAX_RANK ||
+  if (x_rank > KILN_KERNEL_MAX_RANK ||
       !kiln_dnnl_run(create_softmax, &p, sizeof p, args, 2, p.threads))
     softmax_fallback(&p, xd, od);
 }
@@ -140,7 +140,7 @@ void kiln_rt_dnnl_layer_norm_f32(KILN_MEMREF_ARG(x), KILN_MEMREF_ARG(weight), KI
                            {DNNL_ARG_SHIFT, &p.shift, bd}};
   /* prepare.c replays dense x and out of one shape, so same_layout holds
    * there and the fallback never runs on its data-less descriptors. */
-  if (!same_layout || x_rank > KILN_DNNL_MAX_RANK ||
+  if (!same_layout || x_rank > KILN_KERNEL_MAX_RANK ||
       !kiln_dnnl_run(create_layer_norm, &p, sizeof p, args, 4, p.threads))
     layer_norm_fallback(&p, xd, wd, bd, od);
 }

@@ -5,12 +5,15 @@
  * has verified them, so kernels do not re-check shapes. Element strides may
  * be anything unless a kernel says otherwise; kernels are fastest on dense
  * row-major data. Kernels use kiln_parallel_for (parallel.h) with the
- * calling thread's kiln_thread_count(). */
+ * calling thread's kiln_thread_count(). kiln/kernels.def lists them with
+ * their operand counts, for the compiler; kiln/abi.h has the bits of their
+ * flags and layout arguments. */
 #ifndef KILN_KERNELS_H
 #define KILN_KERNELS_H
 
 #include <stdint.h>
 
+#include "kiln/abi.h"
 #include "memref.h"
 
 #ifdef __cplusplus
@@ -84,21 +87,6 @@ void kiln_rt_contrastive_ce_grad_sum_f32(KILN_MEMREF_ARG(logits), KILN_MEMREF_AR
                                          KILN_MEMREF_ARG(row_scale), KILN_MEMREF_ARG(col_scale),
                                          KILN_MEMREF_ARG(row_loss), KILN_MEMREF_ARG(col_loss),
                                          KILN_MEMREF_ARG(grad));
-
-/* Bits of the attention kernels' `layout` argument: the operand is stored as
- * [B, S, H, D] rather than [B, H, S, D], with its sizes and strides in that
- * order (heads split off a [B, S, H * D] projection, or merged back into
- * one, without a transposed copy). */
-enum {
-  KILN_ATTENTION_LAYOUT_QUERY = 0,
-  KILN_ATTENTION_LAYOUT_KEY = 1,
-  KILN_ATTENTION_LAYOUT_VALUE = 2,
-  KILN_ATTENTION_LAYOUT_OUT = 3,
-  KILN_ATTENTION_LAYOUT_DOUT = 4,
-  KILN_ATTENTION_LAYOUT_DQUERY = 5,
-  KILN_ATTENTION_LAYOUT_DKEY = 6,
-  KILN_ATTENTION_LAYOUT_DVALUE = 7,
-};
 
 /* Scaled dot-product attention (kiln.attention), flash-attention style:
  * query f32 [B, H, S, D], key [B, H, T, D], value [B, H, T, E] -> out
@@ -213,10 +201,9 @@ void kiln_rt_scatter_add_rows_f32(KILN_MEMREF_ARG(indices), KILN_MEMREF_ARG(src)
                                   KILN_MEMREF_ARG(out));
 
 /* Matmul on oneDNN (kiln.matmul, kiln.fused_linear): c = act(a @ b + bias)
- * + residual, with NumPy batch broadcasting over ranks 2-4. flags: bit 0, a
- * arrives transposed ([..., K, M]); bit 1, b arrives transposed ([..., N, K],
- * PyTorch's Linear weight); bits 4-7 the activation (0 none, 1 relu,
- * 2 gelu_erf, 3 gelu_tanh, 4 sigmoid). bias: [N]; residual: c's shape. */
+ * + residual, with NumPy batch broadcasting over ranks 2-4. flags:
+ * KILN_MATMUL_TRANSPOSE_A / _B and the KILN_ACTIVATION_* code shifted by
+ * KILN_MATMUL_ACTIVATION_SHIFT (kiln/abi.h). bias: [N]; residual: c's shape. */
 void kiln_rt_dnnl_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),
                              int64_t flags);
 void kiln_rt_dnnl_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(bias),

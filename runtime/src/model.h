@@ -7,12 +7,10 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "kiln/abi.h" /* KILN_ARENA_ALIGN: the arena's alignment and size granularity */
 #include "kiln/runtime.h"
 #include "manifest.h"
 #include "weights.h"
-
-/* The arena's alignment, and the granularity of its size. */
-#define KILN_ARENA_ALIGN 64
 
 struct kiln_model {
   kiln_manifest manifest;

@@ -15,39 +15,80 @@
 #include "parallel.h"
 
 #define MAX_OPERANDS 5
+#define MAX_SCALARS 2
 
-/* Descriptor storage for one operand of rank <= KILN_DNNL_MAX_RANK. */
+/* Descriptor storage for one operand of rank <= KILN_KERNEL_MAX_RANK. */
 typedef struct operand_storage {
-  int64_t words[(sizeof(kiln_memref) / sizeof(int64_t)) + 2 * KILN_DNNL_MAX_RANK];
+  int64_t words[(sizeof(kiln_memref) / sizeof(int64_t)) + 2 * KILN_KERNEL_MAX_RANK];
 } operand_storage;
 
+/* The preparable kernels of kiln/kernels.def. */
+typedef struct preparable {
+  const char *name;
+  void (*fn)(void); /* called through the type its operands and scalars give */
+  int32_t operands;
+  const char *scalars;
+} preparable;
 
+#define KILN_KERNEL(name, inputs, outputs, scalars)
+#define KILN_PREPARABLE_KERNEL(name, inputs, outputs, scalars)                                     \
+  {"kiln_rt_" #name, (void (*)(void))kiln_rt_##name, (inputs) + (outputs), scalars},
+static const preparable kPreparable[] = {
+#include "kiln/kernels.def"
+};
+
+/* Calls k with the operands (rank, descriptor) and scalars (int64_t for 'i',
+ * double for 'f'): every signature of a preparable kernel, each listed here
+ * (a new one added to kernels.def is left to its first call until it is). */
+static void call(const preparable *k, const int64_t *r, kiln_memref **d, const double *s) {
+#define M(i) r[i], d[i]
+#define OPS1 int64_t, kiln_memref *
+#define OPS2 OPS1, OPS1
+#define OPS3 OPS2, OPS1
+#define OPS4 OPS3, OPS1
+#define OPS5 OPS4, OPS1
+  int64_t i0 = (int64_t)s[0], i1 = (int64_t)s[1];
+  if (strcmp(k->scalars, "i") == 0 && k->operands == 2)
+    ((void (*)(OPS2, int64_t))k->fn)(M(0), M(1), i0);
+  else if (strcmp(k->scalars, "i") == 0 && k->operands == 3)
+    ((void (*)(OPS3, int64_t))k->fn)(M(0), M(1), M(2), i0);
+  else if (strcmp(k->scalars, "i") == 0 && k->operands == 4)
+    ((void (*)(OPS4, int64_t))k->fn)(M(0), M(1), M(2), M(3), i0);
+  else if (strcmp(k->scalars, "i") == 0 && k->operands == 5)
+    ((void (*)(OPS5, int64_t))k->fn)(M(0), M(1), M(2), M(3), M(4), i0);
+  else if (strcmp(k->scalars, "ii") == 0 && k->operands == 4)
+    ((void (*)(OPS4, int64_t, int64_t))k->fn)(M(0), M(1), M(2), M(3), i0, i1);
+  else if (strcmp(k->scalars, "f") == 0 && k->operands == 4)
+    ((void (*)(OPS4, double))k->fn)(M(0), M(1), M(2), M(3), s[0]);
+#undef M
+#undef OPS1
+#undef OPS2
+#undef OPS3
+#undef OPS4
+#undef OPS5
+}
+
+static const preparable *find(const char *name) {
+  for (size_t i = 0; i < sizeof kPreparable / sizeof kPreparable[0]; ++i)
+    if (strcmp(kPreparable[i].name, name) == 0)
+      return &kPreparable[i];
+  return NULL;
+}
+
+/* Makes k's primitive by calling its kernel in prepare-only mode; a kernel
+ * this runtime cannot prepare (or a mismatched entry) is left to its first call. */
 static void replay(const kiln_prepared_kernel *k, kiln_memref **d) {
-  const char *name = k->kernel;
+  const preparable *kernel = find(k->kernel);
+  if (!kernel || kernel->operands != k->num_operands ||
+      (size_t)k->num_scalars != strlen(kernel->scalars) || k->num_scalars > MAX_SCALARS)
+    return;
   int64_t r[MAX_OPERANDS];
   for (int32_t i = 0; i < k->num_operands; ++i)
     r[i] = k->operands[i].rank;
-  /* The first integer scalar: matmul flags, a softmax axis or a stride. */
-  int64_t s0 = k->num_scalars > 0 ? (int64_t)k->scalars[0] : 0;
-  if (strcmp(name, "kiln_rt_dnnl_matmul_f32") == 0 && k->num_operands == 3)
-    kiln_rt_dnnl_matmul_f32(r[0], d[0], r[1], d[1], r[2], d[2], s0);
-  else if (strcmp(name, "kiln_rt_dnnl_matmul_bias_f32") == 0 && k->num_operands == 4)
-    kiln_rt_dnnl_matmul_bias_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], s0);
-  else if (strcmp(name, "kiln_rt_dnnl_matmul_residual_f32") == 0 && k->num_operands == 4)
-    kiln_rt_dnnl_matmul_residual_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], s0);
-  else if (strcmp(name, "kiln_rt_dnnl_matmul_bias_residual_f32") == 0 && k->num_operands == 5)
-    kiln_rt_dnnl_matmul_bias_residual_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], r[4],
-                                          d[4], s0);
-  else if (strcmp(name, "kiln_rt_dnnl_softmax_f32") == 0 && k->num_operands == 2)
-    kiln_rt_dnnl_softmax_f32(r[0], d[0], r[1], d[1], s0);
-  else if (strcmp(name, "kiln_rt_dnnl_conv2d_f32") == 0 && k->num_operands == 4 &&
-           k->num_scalars == 2)
-    kiln_rt_dnnl_conv2d_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], s0,
-                            (int64_t)k->scalars[1]);
-  else if (strcmp(name, "kiln_rt_dnnl_layer_norm_f32") == 0 && k->num_operands == 4 &&
-           k->num_scalars > 0)
-    kiln_rt_dnnl_layer_norm_f32(r[0], d[0], r[1], d[1], r[2], d[2], r[3], d[3], k->scalars[0]);
-  /* Anything else is left to its first call. */
+  double s[MAX_SCALARS] = {0, 0};
+  for (int32_t i = 0; i < k->num_scalars; ++i)
+    s[i] = k->scalars[i];
+  call(kernel, r, d, s);
 }
 
 void kiln_prepare_kernels(const kiln_manifest *m, int32_t threads) {
@@ -62,7 +103,7 @@ void kiln_prepare_kernels(const kiln_manifest *m, int32_t threads) {
     bool fits = true;
     for (int32_t j = 0; j < k->num_operands; ++j) {
       d[j] = (kiln_memref *)(void *)&storage[j];
-      fits = fits && k->operands[j].rank <= KILN_DNNL_MAX_RANK &&
+      fits = fits && k->operands[j].rank <= KILN_KERNEL_MAX_RANK &&
              kiln_memref_init(d[j], NULL, k->operands[j].rank, k->operands[j].dims);
     }
     if (fits)

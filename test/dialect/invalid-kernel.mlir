@@ -1,6 +1,8 @@
 // RUN: %kiln-opt %s -split-input-file -verify-diagnostics
 // The verifiers of kiln.kernel (one form, tensors or memrefs; at least one
-// output; integer or float scalars; results matching the tensor outs) and of
+// output; integer or float scalars; results matching the tensor outs; a
+// callee of runtime/include/kiln/kernels.def with its operand counts and
+// scalar kinds) and of
 // kiln.softmax_cross_entropy_grad (logits [N, C], targets [N], a scalar loss
 // and a gradient of the logits' type).
 
@@ -55,7 +57,7 @@ func.func @kernel_non_shaped(%n: i64, %x: memref<4xf32>) {
 // On tensors each out has a result of its type...
 func.func @kernel_missing_result(%x: tensor<4xf32>, %l: tensor<4xf32>) {
   // expected-error @+1 {{'kiln.kernel' op expected the number of tensor results (0) to be equal to the number of output tensors (1)}}
-  kiln.kernel @k ins(%x : tensor<4xf32>) outs(%l : tensor<4xf32>)
+  kiln.kernel @kiln_rt_dnnl_softmax_f32 ins(%x : tensor<4xf32>) outs(%l : tensor<4xf32>) scalars [0]
   return
 }
 
@@ -63,7 +65,7 @@ func.func @kernel_missing_result(%x: tensor<4xf32>, %l: tensor<4xf32>) {
 
 func.func @kernel_result_type(%x: tensor<4xf32>, %l: tensor<4xf32>) -> tensor<8xf32> {
   // expected-error @+1 {{'kiln.kernel' op expected type of operand #1 ('tensor<4xf32>') to match type of corresponding result ('tensor<8xf32>')}}
-  %0 = kiln.kernel @k ins(%x : tensor<4xf32>) outs(%l : tensor<4xf32>) -> tensor<8xf32>
+  %0 = kiln.kernel @kiln_rt_dnnl_softmax_f32 ins(%x : tensor<4xf32>) outs(%l : tensor<4xf32>) scalars [0] -> tensor<8xf32>
   return %0 : tensor<8xf32>
 }
 
@@ -72,8 +74,40 @@ func.func @kernel_result_type(%x: tensor<4xf32>, %l: tensor<4xf32>) -> tensor<8x
 // ...and on memrefs there are none.
 func.func @kernel_memref_result(%x: memref<4xf32>, %l: memref<4xf32>) -> tensor<4xf32> {
   // expected-error @+1 {{'kiln.kernel' op expected the number of tensor results (1) to be equal to the number of output tensors (0)}}
-  %0 = kiln.kernel @k ins(%x : memref<4xf32>) outs(%l : memref<4xf32>) -> tensor<4xf32>
+  %0 = kiln.kernel @kiln_rt_dnnl_softmax_f32 ins(%x : memref<4xf32>) outs(%l : memref<4xf32>) scalars [0] -> tensor<4xf32>
   return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @kernel_unknown(%x: memref<4xf32>, %l: memref<4xf32>) {
+  // expected-error @+1 {{'kiln.kernel' op calls @kiln_rt_softmax_f32, which is not a runtime kernel (runtime/include/kiln/kernels.def)}}
+  kiln.kernel @kiln_rt_softmax_f32 ins(%x : memref<4xf32>) outs(%l : memref<4xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_operand_counts(%x: memref<4x10xf32>, %t: memref<4xi64>, %l: memref<f32>, %lse: memref<4xf32>) {
+  // expected-error @+1 {{'kiln.kernel' op @kiln_rt_softmax_ce_f32 takes 2 inputs and 1 outputs, not 2 and 2}}
+  kiln.kernel @kiln_rt_softmax_ce_f32 ins(%x, %t : memref<4x10xf32>, memref<4xi64>) outs(%l, %lse : memref<f32>, memref<4xf32>)
+  return
+}
+
+// -----
+
+func.func @kernel_scalar_kind(%a: memref<8x8xf32>, %c: memref<8x8xf32>) {
+  // expected-error @+1 {{'kiln.kernel' op @kiln_rt_dnnl_matmul_f32 takes the scalars "i" ('i' an integer, 'f' a float), not [2.000000e+00]}}
+  kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%a, %a : memref<8x8xf32>, memref<8x8xf32>) outs(%c : memref<8x8xf32>) scalars [2.0]
+  return
+}
+
+// -----
+
+func.func @kernel_scalar_count(%q: memref<1x1x4x4xf32>) {
+  // expected-error @+1 {{'kiln.kernel' op @kiln_rt_attention_f32 takes the scalars "fii" ('i' an integer, 'f' a float), not [1.250000e-01, 1]}}
+  kiln.kernel @kiln_rt_attention_f32 ins(%q, %q, %q : memref<1x1x4x4xf32>, memref<1x1x4x4xf32>, memref<1x1x4x4xf32>) outs(%q : memref<1x1x4x4xf32>) scalars [0.125, 1]
+  return
 }
 
 // -----

@@ -22,33 +22,33 @@ func.func @element_types(%x: memref<4x10xf32>, %t: memref<4xi64>, %t32: memref<4
 // -----
 
 // Calls in two functions share one declaration, so they must agree too:
-// here a second output.
+// here f16 logits.
 func.func @first(%x: memref<4x10xf32>, %t: memref<4xi64>, %l: memref<f32>) {
   kiln.kernel @kiln_rt_softmax_ce_f32 ins(%x, %t : memref<4x10xf32>, memref<4xi64>) outs(%l : memref<f32>)
   return
 }
-func.func @second(%x: memref<4x10xf32>, %t: memref<4xi64>, %l: memref<f32>, %lse: memref<4xf32>) {
-  // expected-error @+1 {{'kiln.kernel' op calls @kiln_rt_softmax_ce_f32 as '(memref<*xf32>, memref<*xi64>, memref<*xf32>, memref<*xf32>) -> ()' but it is declared as '(memref<*xf32>, memref<*xi64>, memref<*xf32>) -> ()'}}
-  kiln.kernel @kiln_rt_softmax_ce_f32 ins(%x, %t : memref<4x10xf32>, memref<4xi64>) outs(%l, %lse : memref<f32>, memref<4xf32>)
+func.func @second(%x: memref<4x10xf16>, %t: memref<4xi64>, %l: memref<f32>) {
+  // expected-error @+1 {{'kiln.kernel' op calls @kiln_rt_softmax_ce_f32 as '(memref<*xf16>, memref<*xi64>, memref<*xf32>) -> ()' but it is declared as '(memref<*xf32>, memref<*xi64>, memref<*xf32>) -> ()'}}
+  kiln.kernel @kiln_rt_softmax_ce_f32 ins(%x, %t : memref<4x10xf16>, memref<4xi64>) outs(%l : memref<f32>)
   return
 }
 
 // -----
 
-// An existing declaration wins: a float scalar where it takes an i64.
-func.func private @kiln_rt_dnnl_matmul_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, i64)
+// An existing declaration wins: here one taking an i32 flag.
+func.func private @kiln_rt_dnnl_matmul_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, i32)
 func.func @declared(%a: memref<8x8xf32>, %c: memref<8x8xf32>) {
-  // expected-error @+1 {{'kiln.kernel' op calls @kiln_rt_dnnl_matmul_f32 as '(memref<*xf32>, memref<*xf32>, memref<*xf32>, f64) -> ()' but it is declared as '(memref<*xf32>, memref<*xf32>, memref<*xf32>, i64) -> ()'}}
-  kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%a, %a : memref<8x8xf32>, memref<8x8xf32>) outs(%c : memref<8x8xf32>) scalars [2.0]
+  // expected-error @+1 {{'kiln.kernel' op calls @kiln_rt_dnnl_matmul_f32 as '(memref<*xf32>, memref<*xf32>, memref<*xf32>, i64) -> ()' but it is declared as '(memref<*xf32>, memref<*xf32>, memref<*xf32>, i32) -> ()'}}
+  kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%a, %a : memref<8x8xf32>, memref<8x8xf32>) outs(%c : memref<8x8xf32>) scalars [2]
   return
 }
 
 // -----
 
 // The callee's name is taken by something that is not a function.
-memref.global "private" @k : memref<f32>
-func.func @name_taken(%l: memref<f32>) {
-  // expected-error @+1 {{'kiln.kernel' op calls @k, which names something other than a function}}
-  kiln.kernel @k outs(%l : memref<f32>)
+memref.global "private" @kiln_rt_dnnl_softmax_f32 : memref<f32>
+func.func @name_taken(%x: memref<4xf32>, %l: memref<4xf32>) {
+  // expected-error @+1 {{'kiln.kernel' op calls @kiln_rt_dnnl_softmax_f32, which names something other than a function}}
+  kiln.kernel @kiln_rt_dnnl_softmax_f32 ins(%x : memref<4xf32>) outs(%l : memref<4xf32>) scalars [0]
   return
 }

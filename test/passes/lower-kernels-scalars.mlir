@@ -4,11 +4,14 @@
 // RUN: %kiln-opt %s -kiln-lower-kernels | FileCheck %s
 
 // CHECK-LABEL: func.func @flags
-// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
-// CHECK-DAG: %[[NEG:.*]] = arith.constant -3 : i64
-// CHECK-DAG: %[[BIG:.*]] = arith.constant 255 : i64
-// CHECK: call @k(%{{.*}}, %{{.*}}, %[[ONE]], %[[NEG]], %[[BIG]]) : (memref<*xf32>, memref<*xf32>, i64, i64, i64) -> ()
-func.func @flags(%x: memref<4xf32>, %l: memref<f32>) {
-  kiln.kernel @k ins(%x : memref<4xf32>) outs(%l : memref<f32>) scalars [true, -3 : i8, 255 : ui8]
+// CHECK: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-NEXT: %[[NEG:.*]] = arith.constant -3 : i64
+// CHECK-NEXT: call @kiln_rt_attention_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %[[NEG]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, i64, i64) -> ()
+// CHECK: %[[BIG:.*]] = arith.constant 255 : i64
+// CHECK-NEXT: %[[ONE_AGAIN:.*]] = arith.constant 1 : i64
+// CHECK-NEXT: call @kiln_rt_dnnl_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BIG]], %[[ONE_AGAIN]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, i64, i64) -> ()
+func.func @flags(%q: memref<1x1x4x4xf32>, %x: memref<1x1x4x4xf32>, %w: memref<1x1x1x1xf32>, %b: memref<1xf32>) {
+  kiln.kernel @kiln_rt_attention_f32 ins(%q, %q, %q : memref<1x1x4x4xf32>, memref<1x1x4x4xf32>, memref<1x1x4x4xf32>) outs(%q : memref<1x1x4x4xf32>) scalars [0.5, true, -3 : i8]
+  kiln.kernel @kiln_rt_dnnl_conv2d_f32 ins(%x, %w, %b : memref<1x1x4x4xf32>, memref<1x1x1x1xf32>, memref<1xf32>) outs(%x : memref<1x1x4x4xf32>) scalars [255 : ui8, 1]
   return
 }

@@ -15,7 +15,7 @@
 // CHECK-LABEL: module {
 // CHECK-DAG: func.func private @kiln_rt_softmax_ce_f32(memref<*xf32>, memref<*xi64>, memref<*xf32>){{$}}
 // CHECK-DAG: func.func private @kiln_rt_softmax_ce_grad_f32(memref<*xi64>, memref<*xf32>, memref<*xf32>){{$}}
-// CHECK-DAG: func.func private @kiln_rt_attention_masked_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xi8>, memref<*xf32>, f64, i64){{$}}
+// CHECK-DAG: func.func private @kiln_rt_attention_masked_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xi8>, memref<*xf32>, f64, i64, i64){{$}}
 // CHECK-DAG: func.func private @kiln_rt_dnnl_matmul_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, i64){{$}}
 // CHECK-NOT: func.func private
 // CHECK-NOT: kiln.kernel
@@ -58,10 +58,11 @@ func.func @softmax_ce_grad(%t: memref<8xi64>, %l: memref<f32>, %g: memref<8x10xf
 // CHECK-NEXT: %[[O:.*]] = memref.cast %arg4 : memref<2x4x8x32xf32> to memref<*xf32>
 // CHECK-NEXT: %[[SCALE:.*]] = arith.constant 0.17677669529663687 : f64
 // CHECK-NEXT: %[[CAUSAL:.*]] = arith.constant 1 : i64
-// CHECK-NEXT: call @kiln_rt_attention_masked_f32(%[[Q]], %[[K]], %[[V]], %[[M]], %[[O]], %[[SCALE]], %[[CAUSAL]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xi8>, memref<*xf32>, f64, i64) -> ()
+// CHECK-NEXT: %[[LAYOUT:.*]] = arith.constant 0 : i64
+// CHECK-NEXT: call @kiln_rt_attention_masked_f32(%[[Q]], %[[K]], %[[V]], %[[M]], %[[O]], %[[SCALE]], %[[CAUSAL]], %[[LAYOUT]]) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xi8>, memref<*xf32>, f64, i64, i64) -> ()
 func.func @attention_masked(%q: memref<2x4x8x16xf32>, %k: memref<2x4x12x16xf32>, %v: memref<2x4x12x32xf32>,
                             %m: memref<2x12xi8>, %o: memref<2x4x8x32xf32>) {
-  kiln.kernel @kiln_rt_attention_masked_f32 ins(%q, %k, %v, %m : memref<2x4x8x16xf32>, memref<2x4x12x16xf32>, memref<2x4x12x32xf32>, memref<2x12xi8>) outs(%o : memref<2x4x8x32xf32>) scalars [0.17677669529663687, 1]
+  kiln.kernel @kiln_rt_attention_masked_f32 ins(%q, %k, %v, %m : memref<2x4x8x16xf32>, memref<2x4x12x16xf32>, memref<2x4x12x32xf32>, memref<2x12xi8>) outs(%o : memref<2x4x8x32xf32>) scalars [0.17677669529663687, 1, 0]
   return
 }
 
