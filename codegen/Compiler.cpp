@@ -85,7 +85,23 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
                                   {Stage::Linalg, addKilnToLinalgPasses, "to linalg"},
                                   {Stage::Vector, addVectorizationPasses, "vectorize"},
                                   {Stage::Bufferized, addBufferizationPasses, "bufferize"}};
+  // The target, for the passes whose choices depend on it (vector width).
+  auto machine = createTargetMachine(options.target);
+  if (!machine)
+    return reportLLVMError(module, machine.takeError());
+  MLIRContext *context = module.getContext();
+  NamedAttribute targetFields[] = {
+      {StringAttr::get(context, kTargetCpuName),
+       StringAttr::get(context, (*machine)->getTargetCPU())},
+      {StringAttr::get(context, kTargetVectorWidthName),
+       IntegerAttr::get(IntegerType::get(context, 64), vectorWidth(**machine))}};
+  DictionaryAttr target = DictionaryAttr::get(context, targetFields);
+
   for (const MlirStage &s : mlirStages) {
+    // Attached where the target starts to matter, so that the stages before
+    // print the same on every machine.
+    if (s.stage == Stage::Vector)
+      module->setAttr(kTargetAttrName, target);
     TimingScope timer = startStage(options, s.name);
     if (failed(runStage(module, s.addPasses, options.pipeline, timer)))
       return failure();
@@ -140,9 +156,6 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
       translateModuleToLLVMIR(module, llvmContext, model->modelName);
   if (!llvmModule)
     return module.emitError("translation to LLVM IR failed");
-  auto machine = createTargetMachine(options.target);
-  if (!machine)
-    return reportLLVMError(module, machine.takeError());
   configureModule(*llvmModule, **machine);
   std::vector<std::string> publicNames = addEntryGlue(*llvmModule, *model);
   if (llvm::Error error = linkRuntimeAndInternalize(*llvmModule, publicNames, options.runtimeBitcode))

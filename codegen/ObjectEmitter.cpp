@@ -2,6 +2,7 @@
 #include "codegen/ObjectEmitter.h"
 
 #include "llvm/IR/LegacyPassManager.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
@@ -31,9 +32,11 @@ createTargetMachine(const TargetOptions &options) {
     cpu = llvm::sys::getHostCPUName().str();
     for (const auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
       features.AddFeature(feature, enabled);
-    if (llvm::sys::getHostCPUFeatures().lookup("avx512f"))
-      features.AddFeature("prefer-256-bit", false);
   }
+  // LLVM tunes AVX-512 CPUs to prefer 256-bit vectors; Kiln's tiles and
+  // kernels are sized for the widest registers (vectorWidth below), so a
+  // vector of 16 floats stays one zmm register. Without AVX-512 it is a no-op.
+  features.AddFeature("prefer-256-bit", false);
   if (!options.features.empty())
     for (llvm::StringRef feature : llvm::split(options.features, ','))
       features.AddFeature(feature);
@@ -45,6 +48,15 @@ createTargetMachine(const TargetOptions &options) {
   if (!machine)
     return llvm::createStringError("cannot create a target machine for " + triple.str());
   return machine;
+}
+
+int64_t vectorWidth(const llvm::TargetMachine &machine) {
+  const llvm::MCSubtargetInfo *subtarget = machine.getMCSubtargetInfo();
+  if (subtarget->checkFeatures("+avx512f"))
+    return 16;
+  if (subtarget->checkFeatures("+avx"))
+    return 8;
+  return 4;
 }
 
 void configureModule(llvm::Module &module, llvm::TargetMachine &machine) {

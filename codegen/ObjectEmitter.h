@@ -18,10 +18,14 @@ struct TargetOptions {
 };
 
 /// A TargetMachine for x86-64 Linux objects (PIC, so the library links into
-/// PIE executables and shared objects). On hosts with AVX-512 the
+/// PIE executables and shared objects). On CPUs with AVX-512 the
 /// 256-bit-preference tuning is dropped so vector code uses zmm registers.
 llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
 createTargetMachine(const TargetOptions &options);
+
+/// The f32 lanes of the widest vector registers the target has: 16 with
+/// AVX-512, 8 with AVX (AVX2 CPUs), else SSE's 4.
+int64_t vectorWidth(const llvm::TargetMachine &machine);
 
 /// Sets the module's triple and data layout from `machine`.
 void configureModule(llvm::Module &module, llvm::TargetMachine &machine);

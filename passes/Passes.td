@@ -146,13 +146,16 @@ def KilnTileAndVectorize : Pass<"kiln-tile-and-vectorize", "::mlir::func::FuncOp
   let description = [{
     Each linalg op on tensors is tiled with scf.for so that its innermost
     parallel dim is processed `vector-width` elements at a time (masked at the
-    boundary), then vectorized with linalg's vectorizer. Contractions are then
+    boundary; the width of the target's vectors, read from the module's
+    `kiln.target` attribute), then vectorized with linalg's vectorizer. Contractions are then
     folded into `vector.contract` (lowered later to outer-product FMAs). Ops
     the vectorizer cannot handle are left as they are (scalar loops later).
   }];
   let options = [
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "Elements per vector along the innermost parallel dim (16 x f32 = AVX-512)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "f32 elements per vector along the innermost parallel dim; 0 (the "
+           "default): the module's kiln.target vector_width (kilnc sets it from "
+           "--mcpu/--mattr: 16 with AVX-512, 8 with AVX2, 4 with SSE), else 16">,
     Option<"rowTile", "row-tile", "int64_t", /*default=*/"4",
            "Rows of a matmul computed together (register blocking)">,
   ];

@@ -11,6 +11,7 @@
 // the tensor) and goes to linalg's vectorizer.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/Kiln/KilnDialect.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -129,6 +130,15 @@ TileShape chooseTileShape(linalg::LinalgOp op, int64_t vectorWidth, int64_t rowT
   return shape;
 }
 
+/// The f32 lanes of the target's vectors: the enclosing module's
+/// `kiln.target` vector_width (TargetDescription.h), or AVX-512's 16.
+int64_t targetVectorWidth(Operation *op) {
+  auto module = op->getParentOfType<ModuleOp>();
+  auto target = module ? module->getAttrOfType<DictionaryAttr>(kTargetAttrName) : nullptr;
+  auto width = target ? target.getAs<IntegerAttr>(kTargetVectorWidthName) : nullptr;
+  return width && width.getInt() > 0 ? width.getInt() : 16;
+}
+
 struct TileAndVectorizePass : impl::KilnTileAndVectorizeBase<TileAndVectorizePass> {
   using Base::Base;
 
@@ -140,8 +150,9 @@ struct TileAndVectorizePass : impl::KilnTileAndVectorizeBase<TileAndVectorizePas
     });
 
     IRRewriter rewriter(&getContext());
+    int64_t width = vectorWidth > 0 ? int64_t(vectorWidth) : targetVectorWidth(getOperation());
     for (linalg::LinalgOp op : ops) {
-      TileShape shape = chooseTileShape(op, vectorWidth, rowTile);
+      TileShape shape = chooseTileShape(op, width, rowTile);
       // A loop neither tiled nor statically sized cannot get a static vector.
       if (llvm::any_of(shape.vectorSizes, ShapedType::isDynamic))
         continue;

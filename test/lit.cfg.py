@@ -70,6 +70,16 @@ if python_has("torch"):
 if python_has("matplotlib"):
     config.available_features.add("matplotlib")
 
+# What this CPU runs: tests that execute code built for a named --mcpu need it.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        cpu_flags = set(next((l for l in cpuinfo if l.startswith("flags")), "").split())
+except OSError:
+    cpu_flags = set()
+for flag in ("avx2", "avx512f"):
+    if flag in cpu_flags:
+        config.available_features.add("cpu-" + flag)
+
 # Tests that write gigabytes (a 1 GiB weights file compiled into a library)
 # run when KILN_LARGE_TESTS=1.
 if os.environ.get("KILN_LARGE_TESTS") == "1":

@@ -29,6 +29,12 @@ inline constexpr llvm::StringLiteral kParamAttrName = "kiln.param";
 /// parameter, each result tagged `kiln.grad` with the parameter's path.
 inline constexpr llvm::StringLiteral kTrainAttrName = "kiln.train";
 inline constexpr llvm::StringLiteral kGradAttrName = "kiln.grad";
+/// On the module: what the code is compiled for, `{cpu = "x86-64-v3",
+/// vector_width = 8 : i64}` (kilnc sets it from --mcpu / --mattr), read by
+/// the passes whose choices depend on the target (kiln-tile-and-vectorize).
+inline constexpr llvm::StringLiteral kTargetAttrName = "kiln.target";
+inline constexpr llvm::StringLiteral kTargetCpuName = "cpu";
+inline constexpr llvm::StringLiteral kTargetVectorWidthName = "vector_width";
 } // namespace kiln
 
 #endif // KILN_DIALECTS_KILN_KILNDIALECT_H
