@@ -6,20 +6,27 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/HeaderWriter.h"
 
+#include "runtime/include/kiln/abi.h"
+
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace kiln {
 std::string cType(llvm::StringRef dtype) {
-  return llvm::StringSwitch<std::string>(dtype)
-      .Case("f32", "float")
-      .Case("f64", "double")
-      .Case("i64", "int64_t")
-      .Case("i32", "int32_t")
-      .Case("i8", "int8_t")
-      .Case("bool", "uint8_t")
-      .Default("uint16_t"); // f16 and bf16 travel as their bit patterns
+  struct Spelling {
+    llvm::StringLiteral dtype, cType;
+  };
+  static constexpr Spelling kSpellings[] = {
+#define KILN_DTYPE_SPELLING(e, manifest, safetensors, bytes, c_type) {manifest, c_type},
+      KILN_DTYPES(KILN_DTYPE_SPELLING)
+#undef KILN_DTYPE_SPELLING
+  };
+  for (const Spelling &s : kSpellings)
+    if (s.dtype == dtype)
+      return s.cType.str();
+  llvm_unreachable("a dtype the ModelInterface does not produce");
 }
 
 namespace {

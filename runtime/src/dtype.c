@@ -9,11 +9,10 @@ static const struct {
   const char *safetensors; /* the safetensors header's spelling */
   int64_t size;
 } kDtypes[KILN_DTYPE_COUNT] = {
-    [KILN_DTYPE_F32] = {"f32", "F32", 4},    [KILN_DTYPE_F64] = {"f64", "F64", 8},
-    [KILN_DTYPE_F16] = {"f16", "F16", 2},    [KILN_DTYPE_BF16] = {"bf16", "BF16", 2},
-    [KILN_DTYPE_I64] = {"i64", "I64", 8},    [KILN_DTYPE_I32] = {"i32", "I32", 4},
-    [KILN_DTYPE_I8] = {"i8", "I8", 1},       [KILN_DTYPE_U8] = {"u8", "U8", 1},
-    [KILN_DTYPE_BOOL] = {"bool", "BOOL", 1},
+#define KILN_DTYPE_ENTRY(e, manifest, safetensors, bytes, c_type)                                  \
+  [KILN_DTYPE_##e] = {manifest, safetensors, bytes},
+    KILN_DTYPES(KILN_DTYPE_ENTRY)
+#undef KILN_DTYPE_ENTRY
 };
 
 int64_t kiln_dtype_size(kiln_dtype dtype) {

@@ -7,21 +7,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kiln/abi.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* KILN_DTYPE_F32, ... in kiln/abi.h's KILN_DTYPES order. */
 typedef enum kiln_dtype {
-  KILN_DTYPE_F32,
-  KILN_DTYPE_F64,
-  KILN_DTYPE_F16,
-  KILN_DTYPE_BF16,
-  KILN_DTYPE_I64,
-  KILN_DTYPE_I32,
-  KILN_DTYPE_I8,
-  KILN_DTYPE_U8,
-  KILN_DTYPE_BOOL,
-  KILN_DTYPE_COUNT
+#define KILN_DTYPE_ENUMERATOR(e, manifest, safetensors, bytes, c_type) KILN_DTYPE_##e,
+  KILN_DTYPES(KILN_DTYPE_ENUMERATOR)
+#undef KILN_DTYPE_ENUMERATOR
+      KILN_DTYPE_COUNT
 } kiln_dtype;
 
 /* Bytes per element (bool is one byte). */

@@ -1,7 +1,7 @@
 /*
  * What the compiler and the runtime agree on, written once: the arena's
- * alignment, the largest rank the library kernels take, the bits of the
- * kernels' integer arguments. Included by the runtime (C) and by the passes
+ * alignment, the element types, the largest rank the library kernels take,
+ * the bits of the kernels' integer arguments. Included by the runtime (C) and by the passes
  * and code generator (C++); the kernels themselves are listed in
  * kiln/kernels.def.
  */
@@ -11,6 +11,21 @@
 /* Every buffer the arena planner places, and the arena itself, starts on a
  * cache line. */
 #define KILN_ARENA_ALIGN 64
+
+/* The element types of parameters and entry arguments, in kiln_dtype's order
+ * (runtime/src/dtype.h): X(enumerator, manifest spelling, safetensors
+ * spelling, bytes, the C type the generated header declares; f16 and bf16
+ * travel as their bit patterns). */
+#define KILN_DTYPES(X)                                                                             \
+  X(F32, "f32", "F32", 4, "float")                                                                 \
+  X(F64, "f64", "F64", 8, "double")                                                                \
+  X(F16, "f16", "F16", 2, "uint16_t")                                                              \
+  X(BF16, "bf16", "BF16", 2, "uint16_t")                                                           \
+  X(I64, "i64", "I64", 8, "int64_t")                                                               \
+  X(I32, "i32", "I32", 4, "int32_t")                                                               \
+  X(I8, "i8", "I8", 1, "int8_t")                                                                   \
+  X(U8, "u8", "U8", 1, "uint8_t")                                                                  \
+  X(BOOL, "bool", "BOOL", 1, "uint8_t")
 
 /* The largest rank of an operand of the oneDNN and normalization kernels. */
 #define KILN_KERNEL_MAX_RANK 6
