@@ -140,6 +140,12 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     for (NamedAttribute attr : llvm::to_vector(func->getDiscardableAttrs()))
       if (attr.getName().strref().starts_with("kiln."))
         func->removeAttr(attr.getName());
+    // The lowering to LLVM drops func.func's no_inline (kiln-inline's
+    // verdict on a small body with many callers): pass it on as LLVM's.
+    if (func.getNoInline())
+      func->setAttr(
+          "passthrough",
+          ArrayAttr::get(module.getContext(), {StringAttr::get(module.getContext(), "noinline")}));
   }
   TimingScope lowerTimer = startStage(options, "to the LLVM dialect");
   if (failed(runStage(module, addLowerToLLVMPasses, options.pipeline, lowerTimer)))

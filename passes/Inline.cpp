@@ -55,9 +55,16 @@ struct InlinePass : impl::KilnInlineBase<InlinePass> {
       for (Operation *user : users.getUsers(callee))
         if (auto call = dyn_cast<func::CallOp>(user))
           calls.push_back(call);
-      bool inlineAll = mode == "always" || calls.size() <= 1 || countOps(callee) <= maxOps;
-      if (!inlineAll)
+      int64_t size = countOps(callee);
+      bool small = size <= maxOps && size * int64_t(calls.size()) <= maxGrowth;
+      bool inlineAll = mode == "always" || calls.size() <= 1 || small;
+      if (!inlineAll) {
+        // Kept for its many callers: LLVM's inliner, which sees a small
+        // body, must not copy it back into them either.
+        if (size <= maxOps)
+          callee.setNoInline(true);
         continue;
+      }
       for (func::CallOp call : calls) {
         if (failed(inlineCall(interface, config.getCloneCallback(), call, callee,
                               &callee.getBody()))) {

@@ -28,10 +28,14 @@ def KilnInline : Pass<"kiln-inline", "::mlir::ModuleOp"> {
      - `mode=always`: every call (one function per entry, as if written out);
      - `mode=never`: none;
      - `mode=auto`: a function called from one place, or whose body has at
-       most `max-ops` operations (a Linear, a LayerNorm, a head split), is
-       inlined; larger shared bodies (a transformer block called per layer)
-       stay functions. Small bodies inlined keep fusion across them
-       (`x @ w^T + b` then `gelu` in the caller still fuses).
+       most `max-ops` operations (a Linear, a LayerNorm, a head split) and
+       whose copies add at most `max-growth` operations in all, is inlined;
+       larger shared bodies (a transformer block called per layer) stay
+       functions, and so do small ones called from hundreds of places (a
+       list of 1,000 Linear layers), whose copies would make one function
+       that bufferization and LLVM take quadratic time over. Small bodies
+       inlined keep fusion across them (`x @ w^T + b` then `gelu` in the
+       caller still fuses).
     Functions left without calls are erased.
   }];
   let options = [
@@ -39,6 +43,8 @@ def KilnInline : Pass<"kiln-inline", "::mlir::ModuleOp"> {
            "always, never or auto">,
     Option<"maxOps", "max-ops", "int64_t", /*default=*/"16",
            "auto inlines bodies of at most this many operations">,
+    Option<"maxGrowth", "max-growth", "int64_t", /*default=*/"1024",
+           "... whose copies add at most this many operations in all">,
   ];
 }
 

@@ -1,6 +1,7 @@
 // RUN: %kiln-opt %s -split-input-file -kiln-inline='mode=auto max-ops=4' | FileCheck %s --check-prefix=AUTO
 // RUN: %kiln-opt %s -split-input-file -kiln-inline='mode=always' | FileCheck %s --check-prefix=ALWAYS
 // RUN: %kiln-opt %s -split-input-file -kiln-inline='mode=never' | FileCheck %s --check-prefix=NEVER
+// RUN: %kiln-opt %s -split-input-file -kiln-inline='mode=auto max-ops=4 max-growth=10' | FileCheck %s --check-prefix=GROWTH
 // RUN: not %kiln-opt %s -split-input-file -kiln-inline='mode=sometimes' 2>&1 | FileCheck %s --check-prefix=BAD
 // kiln-inline keeps large shared method bodies as functions and inlines the
 // small ones and those called once (auto), all (always) or none (never).
@@ -68,4 +69,30 @@ func.func private @Big.forward(%x: tensor<4xf32>) -> tensor<4xf32> {
 func.func @once(%x: tensor<4xf32>) -> tensor<4xf32> attributes {kiln.entry} {
   %y = call @Big.forward(%x) : (tensor<4xf32>) -> tensor<4xf32>
   return %y : tensor<4xf32>
+}
+
+// -----
+
+// A small body called from many places: its copies would add 3 x 4 = 12 ops,
+// past max-growth (GROWTH), so it stays one function, marked no_inline for
+// LLVM's inliner; within the budget (AUTO) it is inlined as before.
+// GROWTH-LABEL: func.func private @Scale.forward
+// GROWTH-SAME:    attributes {no_inline}
+// GROWTH-LABEL: func.func @many
+// GROWTH-COUNT-4: call @Scale.forward
+// AUTO-LABEL: func.func @many
+// AUTO-NOT:     call
+// AUTO-COUNT-4: kiln.relu
+// AUTO-NOT:   func.func private @Scale
+func.func private @Scale.forward(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %a = kiln.relu %x : tensor<4xf32>
+  %b = kiln.add %a, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %b : tensor<4xf32>
+}
+func.func @many(%x: tensor<4xf32>) -> tensor<4xf32> attributes {kiln.entry} {
+  %a = call @Scale.forward(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  %b = call @Scale.forward(%a) : (tensor<4xf32>) -> tensor<4xf32>
+  %c = call @Scale.forward(%b) : (tensor<4xf32>) -> tensor<4xf32>
+  %d = call @Scale.forward(%c) : (tensor<4xf32>) -> tensor<4xf32>
+  return %d : tensor<4xf32>
 }
