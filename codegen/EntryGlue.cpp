@@ -35,6 +35,13 @@ Function *createPackedEntry(Module &module, const EntrySpec &entry) {
   Function *ciface = module.getFunction("_mlir_ciface_" + entry.name);
   if (!ciface)
     report_fatal_error(Twine("compiled entry '") + entry.name + "' has no C interface");
+  // The entry's body, and its C interface that unpacks every descriptor into
+  // scalar arguments for it, fold into this function: otherwise a body too
+  // large to inline keeps a call passing each parameter's fields (12,000
+  // scalars for 2,000 parameter tensors), which LLVM is slow to optimize.
+  ciface->addFnAttr(Attribute::AlwaysInline);
+  if (Function *body = module.getFunction(entry.name))
+    body->addFnAttr(Attribute::AlwaysInline);
   auto *type = FunctionType::get(Type::getVoidTy(ctx), {PointerType::get(ctx, 0)}, false);
   Function *packed =
       Function::Create(type, GlobalValue::InternalLinkage, "kiln_entry_" + entry.name, module);
