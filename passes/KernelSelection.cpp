@@ -26,8 +26,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-enum class Backend { Native, OneDnn, Auto };
-
 bool hasElementType(Value value, Type type) {
   auto tensor = dyn_cast<RankedTensorType>(value.getType());
   return tensor && tensor.getElementType() == type;
@@ -656,16 +654,6 @@ struct Conv2DToOneDnn : OpRewritePattern<Conv2DOp> {
 struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
   using Base::Base;
   void runOnOperation() override {
-    std::optional<Backend> chosen = llvm::StringSwitch<std::optional<Backend>>(backend)
-                                        .Case("native", Backend::Native)
-                                        .Case("onednn", Backend::OneDnn)
-                                        .Case("auto", Backend::Auto)
-                                        .Default(std::nullopt);
-    if (!chosen) {
-      getOperation().emitError("unknown backend '")
-          << backend << "': expected native, onednn or auto";
-      return signalPassFailure();
-    }
     RewritePatternSet patterns(&getContext());
     if (fusedKernels) {
       patterns.add<SoftmaxCeToKernel, SoftmaxCeGradToKernel, SoftmaxKlDivToKernel,
@@ -686,11 +674,11 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     }
     // Not a fusion: linalg has no linear-time scatter.
     patterns.add<ScatterAddToKernel>(&getContext());
-    if (*chosen != Backend::Native) {
-      patterns.add<MatmulToOneDnn, FusedLinearToOneDnn>(&getContext(), *chosen);
+    if (backend != Backend::Native) {
+      patterns.add<MatmulToOneDnn, FusedLinearToOneDnn>(&getContext(), backend);
       patterns.add<Conv2DToOneDnn>(&getContext());
     }
-    if (*chosen == Backend::OneDnn)
+    if (backend == Backend::OneDnn)
       patterns.add<SoftmaxToOneDnn, LayerNormToOneDnn>(&getContext());
     // Top down: a forward attention chooses its output's layout, and saves
     // its logsumexp, before the backward kernel that reads them is made

@@ -252,8 +252,9 @@ def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
        and `kiln.layer_norm` under onednn only.
   }];
   let options = [
-    Option<"backend", "backend", "std::string", /*default=*/"\"auto\"",
-           "Where matmuls go: native (linalg, vectorized here), onednn, or auto">,
+    Option<"backend", "backend", "::kiln::Backend", /*default=*/"::kiln::Backend::Auto",
+           "Where matmuls go: native (linalg, vectorized here), onednn, or auto",
+           [{::llvm::cl::values(KILN_BACKEND_VALUES)}]>,
     Option<"fusedKernels", "fused-kernels", "bool", /*default=*/"true",
            "Send attention and softmax-cross-entropy to their fused native kernels">,
   ];

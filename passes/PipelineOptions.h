@@ -11,9 +11,20 @@
 
 namespace kiln {
 
+/// Where matmuls and linear layers run (kiln-select-kernels): Kiln's
+/// vectorized code, oneDNN primitives, or per op by size.
+enum class Backend { Native, OneDnn, Auto };
+
+/// The spellings of Backend on command lines and pass options, for
+/// llvm::cl::values: `cl::values(KILN_BACKEND_VALUES)`.
+#define KILN_BACKEND_VALUES                                                                        \
+  clEnumValN(::kiln::Backend::Native, "native", "Kiln's vectorized code"),                         \
+      clEnumValN(::kiln::Backend::OneDnn, "onednn", "oneDNN primitives"),                          \
+      clEnumValN(::kiln::Backend::Auto, "auto", "per op, by size (the default)")
+
 struct PipelineOptions {
-  /// Where matmuls go: "native", "onednn" or "auto" (kiln-select-kernels).
-  std::string backend = "auto";
+  /// Where matmuls go (kiln-select-kernels).
+  Backend backend = Backend::Auto;
   /// Fusion passes and the fused native kernels (attention, softmax-CE); off
   /// gives the op-by-op lowering that bench/ compares against.
   bool fusion = true;

@@ -42,9 +42,9 @@ void addFusionPasses(OpPassManager &pm, const PipelineOptions &options) {
   // Linear epilogues fuse only where oneDNN takes them as post-ops: lowered
   // natively, fused_linear goes back through the unfused chain (no gain), and
   // the reordered ops made one-shot bufferization ~3x slower on CLIP.
-  if (options.backend != "native")
+  if (options.backend != Backend::Native)
     pm.addNestedPass<func::FuncOp>(createKilnFuseLinear(
-        {/*minFlops=*/options.backend == "auto" ? kMinOneDnnFlops : 0}));
+        {/*minFlops=*/options.backend == Backend::Auto ? kMinOneDnnFlops : 0}));
 }
 
 void addKilnToLinalgPasses(OpPassManager &pm, const PipelineOptions &options) {
@@ -105,9 +105,8 @@ void addLowerToLLVMPasses(OpPassManager &pm, const PipelineOptions &) {
 namespace {
 /// PipelineOptions as kiln-opt pipeline options.
 struct PipelineCliOptions : PassPipelineOptions<PipelineCliOptions> {
-  Option<std::string> backend{*this, "backend",
-                              llvm::cl::desc("Where matmuls go: native, onednn or auto"),
-                              llvm::cl::init("auto")};
+  Option<Backend> backend{*this, "backend", llvm::cl::desc("Where matmuls go"),
+                          llvm::cl::init(Backend::Auto), llvm::cl::values(KILN_BACKEND_VALUES)};
   Option<bool> fusion{*this, "fusion", llvm::cl::desc("Fusion passes and fused kernels"),
                       llvm::cl::init(true)};
   Option<std::string> inlining{*this, "inline",

@@ -81,11 +81,10 @@ cl::list<std::string> importDirs("I", cl::Prefix,
                                  cl::desc("Add a folder where 'import' looks for .kiln files "
                                           "(after the importing file's folder)"),
                                  cl::value_desc("dir"), cl::cat(kilncCategory));
-cl::opt<std::string> backend("backend",
-                             cl::desc("Where matmuls and linear layers run: onednn (oneDNN "
-                                      "primitives), native (Kiln's vectorized code) or auto "
-                                      "(per op, by size; the default)"),
-                             cl::init("auto"), cl::cat(kilncCategory));
+cl::opt<kiln::Backend> backend("backend",
+                               cl::desc("Where matmuls and linear layers run (default: auto)"),
+                               cl::init(kiln::Backend::Auto), cl::values(KILN_BACKEND_VALUES),
+                               cl::cat(kilncCategory));
 cl::opt<bool> fusion("fusion",
                      cl::desc("Fusion passes and fused kernels (default: on; --fusion=false "
                               "lowers op by op)"),
@@ -237,8 +236,6 @@ int main(int argc, char **argv) {
                               "error,\n  each reported on stderr as file:line:column: "
                               "error: message.\n");
 
-  if (backend != "native" && backend != "onednn" && backend != "auto")
-    return fail("unknown backend '" + backend + "': expected native, onednn or auto");
   if (inlining != "always" && inlining != "never" && inlining != "auto")
     return fail("unknown --inline mode '" + inlining + "': expected always, never or auto");
   if (embedWeights && weightsPath.empty())
