@@ -18,6 +18,8 @@
 #include <vector>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "kiln/runtime.h"
@@ -185,6 +187,45 @@ TEST_F(Faults, SaveWeightsFailingMidwayKeepsThePreviousFile) {
   for (const auto &entry : std::filesystem::directory_iterator(dir_.path()))
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos)
         << "left behind: " << entry.path();
+  kiln_rt_destroy(model);
+}
+
+// A process killed while saving (SIGKILL, no cleanup) never leaves a partial
+// file at the path: after each kill the file there is the previous save, whole
+// (the runtime writes a temporary file, fsyncs it and renames it over). The
+// parameter is 16 MB, so a save takes milliseconds and the kills, spread over
+// 2-40 ms, land inside writes; a save writing the path in place would leave
+// it truncated.
+TEST_F(Faults, SaveWeightsKilledMidwayKeepsThePreviousFile) {
+  const int64_t elements = int64_t{4} << 20;
+  const std::string manifest = R"({"model": "big", "params": [{"name": "w", "dtype": "f32",
+      "shape": [)" + std::to_string(elements) +
+                               R"(]}], "entries": [], "prepare": []})";
+  path_ = dir_.write("big.safetensors", buildSafetensors({f32Tensor("w", {elements}, 1.0f)}));
+  kiln_model *model = nullptr;
+  ASSERT_EQ(
+      kiln_rt_create(manifest.data(), manifest.size(), nullptr, 0, path_.c_str(), nullptr, &model),
+      KILN_OK)
+      << kiln_rt_last_error(nullptr);
+  std::filesystem::path saved = dir_.path() / "saved.safetensors";
+  ASSERT_EQ(kiln_rt_save_weights(model, saved.c_str()), KILN_OK) << kiln_rt_last_error(model);
+  const std::string whole = readFile(saved);
+
+  for (int kill_after_ms : {2, 5, 9, 14, 20, 27, 33, 40}) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) { // saves until killed; _exit skips the test's handlers
+      while (kiln_rt_save_weights(model, saved.c_str()) == KILN_OK) {
+      }
+      _exit(1);
+    }
+    usleep(kill_after_ms * 1000);
+    kill(child, SIGKILL);
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(wstatus)) << "the saving process stopped by itself";
+    EXPECT_TRUE(readFile(saved) == whole) << "after a kill at " << kill_after_ms << " ms";
+  }
   kiln_rt_destroy(model);
 }
 
