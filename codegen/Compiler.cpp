@@ -59,10 +59,13 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     return failure();
   // A weights file is checked first: a mismatch should not wait for codegen.
   std::unique_ptr<llvm::MemoryBuffer> embeddedWeights;
+  uint64_t weightsDataOffset = 0;
   if (!options.weightsPath.empty()) {
     TimingScope timer = startStage(options, "weights file");
-    if (llvm::Error error = checkWeightsFile(*model, options.weightsPath))
-      return reportLLVMError(module, std::move(error));
+    llvm::Expected<uint64_t> dataOffset = checkWeightsFile(*model, options.weightsPath);
+    if (!dataOffset)
+      return reportLLVMError(module, dataOffset.takeError());
+    weightsDataOffset = *dataOffset;
     if (options.embedWeights) {
       auto buffer = llvm::MemoryBuffer::getFile(options.weightsPath, /*IsText=*/false,
                                                 /*RequiresNullTerminator=*/false);
@@ -187,8 +190,9 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   llvm::SmallVector<char, 0> weightsObject;
   TimingScope weightsTimer = codeTimer.nest("embedded weights");
   if (embeddedWeights)
-    if (llvm::Error error = emitWeightsObject(**machine, embeddedWeightsSymbol(model->modelName),
-                                              embeddedWeights->getBuffer(), weightsObject))
+    if (llvm::Error error =
+            emitWeightsObject(**machine, embeddedWeightsSymbol(model->modelName),
+                              embeddedWeights->getBuffer(), weightsDataOffset, weightsObject))
       return reportLLVMError(module, std::move(error));
   weightsTimer.stop();
   TimingScope archiveTimer = codeTimer.nest("archive and headers");

@@ -35,7 +35,7 @@ llvm::Error runtimeError(llvm::StringRef what) {
 
 } // namespace
 
-llvm::Error checkWeightsFile(const ModelInterface &model, llvm::StringRef path) {
+llvm::Expected<uint64_t> checkWeightsFile(const ModelInterface &model, llvm::StringRef path) {
   // The parameters alone: the entries (and their arena plans) play no part.
   ModelInterface paramsOnly;
   paramsOnly.modelName = model.modelName;
@@ -47,11 +47,12 @@ llvm::Error checkWeightsFile(const ModelInterface &model, llvm::StringRef path) 
   std::string pathText = path.str();
   kiln_weights weights{};
   int32_t status = kiln_weights_load(&manifest, pathText.c_str(), &weights, nullptr);
+  uint64_t dataOffset = weights.file.data_offset;
   kiln_weights_free(&weights);
   kiln_manifest_free(&manifest);
   if (status != KILN_OK)
     return runtimeError("--weights");
-  return llvm::Error::success();
+  return dataOffset;
 }
 
 std::string embeddedWeightsSymbol(llvm::StringRef modelName) {
@@ -59,7 +60,8 @@ std::string embeddedWeightsSymbol(llvm::StringRef modelName) {
 }
 
 llvm::Error emitWeightsObject(const llvm::TargetMachine &machine, llvm::StringRef symbol,
-                              llvm::StringRef bytes, llvm::SmallVectorImpl<char> &object) {
+                              llvm::StringRef bytes, uint64_t dataOffset,
+                              llvm::SmallVectorImpl<char> &object) {
   const llvm::Target &target = machine.getTarget();
   const llvm::Triple &triple = machine.getTargetTriple();
   const llvm::MCSubtargetInfo &subtarget = *machine.getMCSubtargetInfo();
@@ -90,13 +92,7 @@ llvm::Error emitWeightsObject(const llvm::TargetMachine &machine, llvm::StringRe
   streamer->switchSection(context.getELFSection((large ? ".lrodata." : ".rodata.") + symbol,
                                                 llvm::ELF::SHT_PROGBITS, flags));
   streamer->emitValueToAlignment(llvm::Align(kDataAlign));
-  // The header's length is the first 8 bytes (little-endian); the data
-  // section follows the header.
-  uint64_t headerLength = 0;
-  for (int i = 7; i >= 0 && bytes.size() >= 8; --i)
-    headerLength = headerLength << 8 | static_cast<unsigned char>(bytes[i]);
-  uint64_t dataStart = 8 + headerLength;
-  uint64_t padding = (kDataAlign - dataStart % kDataAlign) % kDataAlign;
+  uint64_t padding = (kDataAlign - dataOffset % kDataAlign) % kDataAlign;
   streamer->emitZeros(padding);
 
   llvm::MCSymbol *label = context.getOrCreateSymbol(symbol);

@@ -238,6 +238,7 @@ int32_t kiln_st_parse(const unsigned char *bytes, size_t size, const char *path,
   }
   if (out->count > 1)
     qsort(out->by_name, out->count, sizeof *out->by_name, compare_by_name);
+  out->data_offset = 8 + header_len;
   return KILN_OK;
 }
 
@@ -277,6 +278,24 @@ static void *read_copy(int fd, size_t size) {
     done += (size_t)n;
   }
   return buf;
+}
+
+/* Parses bytes[0..size) that *out then owns: a private mapping, or with
+ * copied a kiln_large_alloc copy. On failure they are released. */
+static int32_t parse_owned(void *bytes, size_t size, bool copied, const char *path,
+                           kiln_st_file *out, kiln_error_slot *err) {
+  int32_t status = kiln_st_parse(bytes, size, path, out, err);
+  if (status != KILN_OK) {
+    if (copied)
+      kiln_large_free(bytes, size);
+    else
+      munmap(bytes, size);
+    return status;
+  }
+  out->map = bytes;
+  out->map_size = size;
+  out->copied = copied;
+  return KILN_OK;
 }
 
 static int32_t open_file(const char *path, bool copy, kiln_st_file *out, kiln_error_slot *err) {
@@ -325,20 +344,11 @@ static int32_t open_file(const char *path, bool copy, kiln_st_file *out, kiln_er
     }
   }
   close(fd); /* the mapping keeps the file alive */
-  /* Under 8 bytes kiln_st_parse reports the truncation without reading. */
-  static const unsigned char unmapped[8];
-  int32_t status = kiln_st_parse(map ? map : unmapped, size, path, out, err);
-  if (status != KILN_OK) {
-    if (map && copy)
-      kiln_large_free(map, size);
-    else if (map)
-      munmap(map, size);
-    return status;
+  if (!map) { /* under 8 bytes kiln_st_parse reports the truncation without reading */
+    static const unsigned char unmapped[8];
+    return kiln_st_parse(unmapped, size, path, out, err);
   }
-  out->map = map;
-  out->map_size = size;
-  out->copied = copy && map;
-  return KILN_OK;
+  return parse_owned(map, size, copy, path, out, err);
 }
 
 int32_t kiln_st_open(const char *path, kiln_st_file *out, kiln_error_slot *err) {
@@ -360,15 +370,7 @@ int32_t kiln_st_open_memory(const unsigned char *bytes, size_t size, bool copy, 
                        "out of memory copying weights '%s' (%zu bytes)", path, size);
   }
   memcpy(buf, bytes, size);
-  int32_t status = kiln_st_parse(buf, size, path, out, err);
-  if (status != KILN_OK) {
-    kiln_large_free(buf, size);
-    return status;
-  }
-  out->map = buf;
-  out->map_size = size;
-  out->copied = true;
-  return KILN_OK;
+  return parse_owned(buf, size, true, path, out, err);
 }
 
 void kiln_st_close(kiln_st_file *f) {

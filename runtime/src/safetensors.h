@@ -34,6 +34,7 @@ typedef struct kiln_st_file {
   kiln_st_tensor *tensors; /* in header order, __metadata__ left out */
   size_t count;
   kiln_st_tensor **by_name; /* the tensors sorted by name, for kiln_st_find */
+  uint64_t data_offset;     /* where the data section starts: 8 + the header's length */
 } kiln_st_file;
 
 /* Opens, maps and validates path. Returns KILN_OK, KILN_ERROR_IO,
