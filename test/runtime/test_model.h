@@ -13,15 +13,22 @@
 
 namespace kiln::test {
 
-// Entry 0, "predict": out[B, 4] = x[B, 3] @ fc1.weight[4, 3]^T + fc1.bias[4].
-// Entry 1, "stats": two symbols, an i64 rank-3 input and a rank-0 output.
-inline const std::string kManifest = R"json({
+// A manifest of model "mlp" whose parameters are fc1.weight [4, 3] and
+// fc1.bias [4] (modelTensors), with `entries`: the entries array's contents.
+inline std::string mlpManifest(const std::string &entries) {
+  return R"json({
   "model": "mlp",
   "params": [
     {"name": "fc1.weight", "dtype": "f32", "shape": [4, 3]},
     {"name": "fc1.bias", "dtype": "f32", "shape": [4]}
   ],
-  "entries": [ {
+  "entries": [ )json" +
+         entries + " ]\n}";
+}
+
+// Entry 0, "predict": out[B, 4] = x[B, 3] @ fc1.weight[4, 3]^T + fc1.bias[4].
+// Entry 1, "stats": two symbols, an i64 rank-3 input and a rank-0 output.
+inline const std::string kManifest = mlpManifest(R"json({
     "name": "predict",
     "symbols": ["B"],
     "inputs":  [ {"name": "x",   "dtype": "f32", "shape": ["B", 3]} ],
@@ -33,18 +40,11 @@ inline const std::string kManifest = R"json({
     "inputs":  [ {"name": "v", "dtype": "i64", "shape": ["N", "M", 2]} ],
     "outputs": [ {"name": "total", "dtype": "f32", "shape": []} ],
     "arena": [ {"coeff": 8, "symbols": ["N", "M"]}, {"coeff": 3, "symbols": ["M", "M"]} ]
-  } ]
-})json";
+  } )json");
 
 // The same parameters with one train entry (SGD with momentum, so the step
 // keeps optimizer state): loss and the two gradients.
-inline const std::string kSgdMomentumManifest = R"json({
-  "model": "mlp",
-  "params": [
-    {"name": "fc1.weight", "dtype": "f32", "shape": [4, 3]},
-    {"name": "fc1.bias", "dtype": "f32", "shape": [4]}
-  ],
-  "entries": [ {
+inline const std::string kSgdMomentumManifest = mlpManifest(R"json({
     "name": "step",
     "symbols": ["B"],
     "inputs":  [ {"name": "x", "dtype": "f32", "shape": ["B", 3]} ],
@@ -53,8 +53,7 @@ inline const std::string kSgdMomentumManifest = R"json({
                  {"name": "grad.fc1.bias", "dtype": "f32", "shape": [4]} ],
     "arena": [ {"coeff": 256, "symbols": ["B"]} ],
     "train": {"optimizer": "sgd", "settings": {"momentum": 0.9}, "params": [0, 1]}
-  } ]
-})json";
+  } )json");
 
 // fc1.weight[j][k] = j * 3 + k, fc1.bias[j] = 100 + j.
 inline std::vector<StTensor> modelTensors() {

@@ -21,13 +21,7 @@ namespace {
 // is 256 bytes, an activation in use until position 1; the weight's gradient
 // is first written at 1 (so past the arena), the bias's at 2 (so over the
 // activation, dead by then).
-const std::string kTrainManifest = R"json({
-  "model": "mlp",
-  "params": [
-    {"name": "fc1.weight", "dtype": "f32", "shape": [4, 3]},
-    {"name": "fc1.bias", "dtype": "f32", "shape": [4]}
-  ],
-  "entries": [ {
+const std::string kTrainManifest = mlpManifest(R"json({
     "name": "hold",
     "inputs": [], "outputs": [],
     "arena": [ {"coeff": 4096, "symbols": []} ]
@@ -43,8 +37,7 @@ const std::string kTrainManifest = R"json({
               "grad_space": {"births": [1, 2],
                              "busy": [{"offset": [], "size": [{"coeff": 256, "symbols": []}],
                                        "last": 1}]}}
-  } ]
-})json";
+  } )json");
 
 struct StepSeen {
   const char *arena = nullptr;
