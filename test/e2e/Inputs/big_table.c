@@ -37,7 +37,9 @@ static int write_file(const char *path) {
       row[j] = value(i, j);
     fwrite(row, sizeof row, 1, f);
   }
-  return fclose(f) != 0 || ferror(f) ? (perror(path), 1) : 0;
+  int failed = ferror(f); /* before fclose, which frees f */
+  failed |= fclose(f) != 0;
+  return failed ? (perror(path), 1) : 0;
 }
 
 #ifdef BIG_TABLE_CHECK
