@@ -111,13 +111,11 @@ def read_train(path):
         fields = line.split()
         if not fields:
             continue
-        if fields[0] == "kilnmem":
-            mb[fields[1]]["kiln"] = float(fields[3])
+        if fields[0] in ("kilnmem", "torchmem"):
+            mb[fields[1]][fields[0][:-len("mem")]] = float(fields[3])
         elif fields[0] == "pair":
             case, threads, fast, slow, fast_mb, slow_mb = fields[1:7]
             pairs.append((case, threads, float(fast), float(slow), float(fast_mb), float(slow_mb)))
-        elif len(fields) > 1 and fields[1] == "torchmem":
-            mb[fields[2]]["torch"] = float(fields[4])
         elif len(fields) > 1 and fields[1] in ("kiln", "torch"):
             threads, column, case, _, value = fields
             ms[(threads[len("threads="):], case)][column] = float(value)

@@ -6,8 +6,10 @@
 #  - one pre-norm transformer block (d 512, 8 heads, MLP 2048), batch 8,
 #    sequence 128, AdamW, on the mean squared error to a target.
 # At 1 and 2 threads, pinned (OMP_PROC_BIND=close, OMP_PLACES=cores), medians.
-# Then the memory of one call (Kiln: the step's arena, gradients included; PyTorch: the profiled
-# peak of a step) and 10,000 more MLP steps with the resident set before and
+# Then the memory of one call, metered on the C heap by bench/train/heap_meter.c
+# (preloaded) on both sides, each op's transients included: Kiln's step arena,
+# gradients included, plus anything a call allocates; PyTorch's peak of a warm step
+# beyond the weights and optimizer state and 10,000 more MLP steps with the resident set before and
 # after; then, Kiln against Kiln, RMS norm's step with its fused backward
 # kernel against the norm spelled out in kiln ops, and the distillation term's
 # step on its kernel against --fusion=false. Models in
@@ -35,6 +37,7 @@ KILN_SETUP_PYTHON=1 "$root/scripts/setup.sh"
 
 /usr/bin/python3 "$root/bench/train/torch_train.py" weights "$work"
 cc=${CC:-clang-22}
+"$cc" -O2 -shared -fPIC "$root/bench/train/heap_meter.c" -o "$work/libheap_meter.so"
 for model in $models; do
   "$kilnc" "$root/bench/train/$model.kiln" -o "$work"
   flag=$(echo "$model" | tr a-z A-Z)
@@ -56,9 +59,11 @@ for t in $threads; do
   } | sed "s/^/threads=$t /" | tee -a "$results"
 done
 for model in $models; do
-  "$work/${model}_timing" "$work/$model.safetensors" 1 5 | grep '^memory\|^kilnmem' \
-    | tee -a "$results"
+  LD_PRELOAD=$work/libheap_meter.so "$work/${model}_timing" "$work/$model.safetensors" 1 5 \
+    | grep '^memory\|^heap\|^kilnmem' | tee -a "$results"
 done
+LD_PRELOAD=$work/libheap_meter.so /usr/bin/python3 "$root/bench/train/torch_train.py" memory \
+  2>/dev/null | tee -a "$results"
 # Fused vs what it replaces (Kiln alone): RMS norm's backward on its kernel
 # against the norm spelled out in kiln ops; distillation's loss and gradient
 # on one kernel against --fusion=false, and CLIP's loss and gradients at a batch

@@ -490,26 +490,57 @@ Value transposedSource(Value value) {
   return transpose.getInput();
 }
 
-bool worthOneDnn(RankedTensorType result, int64_t depth) {
-  return matmulFlops(result, depth) >= double(kMinOneDnnFlops);
+/// Whether a product is worth a kernel call rather than a tile loop inlined
+/// in the entry (CostModel.h).
+bool worthKernelCall(RankedTensorType result, int64_t depth) {
+  return matmulFlops(result, depth) >= double(kMinMatmulKernelFlops);
 }
 
-bool fitsOneDnnMatmul(Value lhs, Value rhs, Value result) {
+bool fitsMatmulKernel(Value lhs, Value rhs, Value result) {
   auto rank = [](Value v) { return cast<RankedTensorType>(v.getType()).getRank(); };
   return isF32(lhs) && isF32(rhs) && isF32(result) && rank(lhs) >= 2 && rank(lhs) <= 4 &&
          rank(rhs) >= 2 && rank(rhs) <= 4;
 }
 
-struct MatmulToOneDnn : OpRewritePattern<MatmulOp> {
-  MatmulToOneDnn(MLIRContext *context, Backend backend)
-      : OpRewritePattern(context), backend(backend) {}
+/// The matmul kernels of one library: oneDNN's and Kiln's own take the same
+/// operands and flags (kiln/kernels.def).
+struct MatmulKernels {
+  StringLiteral plain, bias, residual, biasResidual;
+
+  StringRef pick(bool hasBias, bool hasResidual) const {
+    return hasBias ? (hasResidual ? biasResidual : bias) : (hasResidual ? residual : plain);
+  }
+};
+constexpr MatmulKernels kOneDnnMatmuls{kernels::dnnl_matmul_f32, kernels::dnnl_matmul_bias_f32,
+                                       kernels::dnnl_matmul_residual_f32,
+                                       kernels::dnnl_matmul_bias_residual_f32};
+constexpr MatmulKernels kNativeMatmuls{
+    kernels::native_matmul_f32, kernels::native_matmul_bias_f32,
+    kernels::native_matmul_residual_f32, kernels::native_matmul_bias_residual_f32};
+
+/// native: Kiln's kernel; onednn and auto: oneDNN's. Except under onednn, a
+/// product too small to amortize a call stays in linalg.
+struct MatmulChoice {
+  Backend backend;
+
+  const MatmulKernels &kernels() const {
+    return backend == Backend::Native ? kNativeMatmuls : kOneDnnMatmuls;
+  }
+  bool wants(RankedTensorType result, int64_t depth) const {
+    return backend == Backend::OneDnn || worthKernelCall(result, depth);
+  }
+};
+
+struct MatmulToKernel : OpRewritePattern<MatmulOp> {
+  MatmulToKernel(MLIRContext *context, Backend backend)
+      : OpRewritePattern(context), choice{backend} {}
   LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
-    if (!fitsOneDnnMatmul(op.getLhs(), op.getRhs(), op.getResult()))
+    if (!fitsMatmulKernel(op.getLhs(), op.getRhs(), op.getResult()))
       return rewriter.notifyMatchFailure(op, "not an f32 matmul of rank 2-4");
     auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
-    if (backend == Backend::Auto && !worthOneDnn(resultType, lhsType.getShape().back()))
-      return rewriter.notifyMatchFailure(op, "too small for a library call");
+    if (!choice.wants(resultType, lhsType.getShape().back()))
+      return rewriter.notifyMatchFailure(op, "too small for a kernel call");
     int64_t flags = 0;
     Value lhs = op.getLhs(), rhs = op.getRhs();
     if (Value source = transposedSource(lhs)) {
@@ -522,7 +553,7 @@ struct MatmulToOneDnn : OpRewritePattern<MatmulOp> {
     }
     Location loc = op.getLoc();
     Value init = emptyMatmulResult(rewriter, loc, op.getLhs(), op.getRhs(), resultType);
-    replaceWithKernel(rewriter, op, kernels::dnnl_matmul_f32, {lhs, rhs}, init,
+    replaceWithKernel(rewriter, op, choice.kernels().plain, {lhs, rhs}, init,
                       {rewriter.getI64IntegerAttr(flags)});
     return success();
   }
@@ -554,22 +585,21 @@ struct MatmulToOneDnn : OpRewritePattern<MatmulOp> {
     return emptyWithSizes(b, loc, type, sources);
   }
 
-  Backend backend;
+  MatmulChoice choice;
 };
 
-struct FusedLinearToOneDnn : OpRewritePattern<FusedLinearOp> {
-  FusedLinearToOneDnn(MLIRContext *context, Backend backend)
-      : OpRewritePattern(context), backend(backend) {}
+struct FusedLinearToKernel : OpRewritePattern<FusedLinearOp> {
+  FusedLinearToKernel(MLIRContext *context, Backend backend)
+      : OpRewritePattern(context), choice{backend} {}
   LogicalResult matchAndRewrite(FusedLinearOp op, PatternRewriter &rewriter) const override {
     auto inputType = cast<RankedTensorType>(op.getInput().getType());
-    if (backend == Backend::Auto &&
-        !worthOneDnn(cast<RankedTensorType>(op.getResult().getType()), inputType.getShape().back()))
-      return rewriter.notifyMatchFailure(op, "too small for a library call");
+    if (!choice.wants(cast<RankedTensorType>(op.getResult().getType()), inputType.getShape().back()))
+      return rewriter.notifyMatchFailure(op, "too small for a kernel call");
     std::optional<int64_t> activation = activationCode(op.getActivation());
     if (!activation || !isF32(op.getInput()) || !isF32(op.getWeight()) || inputType.getRank() < 2 ||
         inputType.getRank() > 4 || (op.getBias() && !isF32(op.getBias())) ||
         (op.getResidual() && !isF32(op.getResidual())))
-      return rewriter.notifyMatchFailure(op, "not an f32 linear oneDNN can take");
+      return rewriter.notifyMatchFailure(op, "not an f32 linear a matmul kernel takes");
     Location loc = op.getLoc();
     auto resultType = cast<RankedTensorType>(op.getResult().getType());
     SmallVector<std::pair<Value, int64_t>> sources;
@@ -578,20 +608,17 @@ struct FusedLinearToOneDnn : OpRewritePattern<FusedLinearOp> {
     sources.push_back({op.getWeight(), 0});
     Value init = emptyWithSizes(rewriter, loc, resultType, sources);
     SmallVector<Value> inputs{op.getInput(), op.getWeight()};
-    static constexpr StringLiteral kCallees[2][2] = {
-        {kernels::dnnl_matmul_f32, kernels::dnnl_matmul_residual_f32},
-        {kernels::dnnl_matmul_bias_f32, kernels::dnnl_matmul_bias_residual_f32}};
     if (Value bias = op.getBias())
       inputs.push_back(bias);
     if (Value residual = op.getResidual())
       inputs.push_back(residual);
-    StringRef callee = kCallees[bool(op.getBias())][bool(op.getResidual())];
+    StringRef callee = choice.kernels().pick(bool(op.getBias()), bool(op.getResidual()));
     int64_t flags = KILN_MATMUL_TRANSPOSE_B | (*activation << KILN_MATMUL_ACTIVATION_SHIFT);
     replaceWithKernel(rewriter, op, callee, inputs, init, {rewriter.getI64IntegerAttr(flags)});
     return success();
   }
 
-  Backend backend;
+  MatmulChoice choice;
 };
 
 //===----------------------------------------------------------------------===//
@@ -674,10 +701,9 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     }
     // Not a fusion: linalg has no linear-time scatter.
     patterns.add<ScatterAddToKernel>(&getContext());
-    if (backend != Backend::Native) {
-      patterns.add<MatmulToOneDnn, FusedLinearToOneDnn>(&getContext(), backend);
+    patterns.add<MatmulToKernel, FusedLinearToKernel>(&getContext(), backend);
+    if (backend != Backend::Native)
       patterns.add<Conv2DToOneDnn>(&getContext());
-    }
     if (backend == Backend::OneDnn)
       patterns.add<SoftmaxToOneDnn, LayerNormToOneDnn>(&getContext());
     // Top down: a forward attention chooses its output's layout, and saves

@@ -117,7 +117,7 @@ def KilnFuseLinear : Pass<"kiln-fuse-linear", "::mlir::func::FuncOp"> {
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"0",
            "Fuse only products of at least this many flops (symbolic dims count "
            "as 1): the pipeline fuses exactly the layers kiln-select-kernels "
-           "sends to oneDNN">,
+           "sends to a matmul kernel">,
   ];
 }
 
@@ -243,17 +243,20 @@ def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
      - `kiln.scatter_add` of f32 rows (rank <= 2, i64 indices) ->
        `kiln_rt_scatter_add_rows_f32`, whatever the options: linalg's form
        compares every row with every index;
-     - with `backend=onednn|auto`: `kiln.matmul` (rank 2-4, a transposed
-       operand folded into its strides) and `kiln.fused_linear` (bias,
-       activation and residual as oneDNN post-ops) -> a oneDNN matmul whose
-       primitive the runtime creates once per shape and caches. `auto` keeps
-       matmuls too small to amortize a library call in native code. f32
-       `kiln.conv2d` goes to a oneDNN convolution under both; `kiln.softmax`
-       and `kiln.layer_norm` under onednn only.
+     - `kiln.matmul` (rank 2-4, a transposed operand folded into its
+       strides) and `kiln.fused_linear` (bias, activation and residual as
+       the kernel's epilogue) -> a matmul kernel: with `backend=onednn|auto`
+       oneDNN's, whose primitive the runtime creates once per shape and
+       caches; with `backend=native` Kiln's own (packed strips of b and a
+       register-blocked micro-kernel, kernel_native_matmul.c). `auto` and
+       `native` keep matmuls too small to amortize a kernel call in a tile
+       loop generated in place. f32 `kiln.conv2d` goes to a oneDNN
+       convolution under onednn and auto; `kiln.softmax` and
+       `kiln.layer_norm` under onednn only.
   }];
   let options = [
     Option<"backend", "backend", "::kiln::Backend", /*default=*/"::kiln::Backend::Auto",
-           "Where matmuls go: native (linalg, vectorized here), onednn, or auto",
+           "Where matmuls go: native (Kiln's kernel), onednn, or auto",
            [{::llvm::cl::values(KILN_BACKEND_VALUES)}]>,
     Option<"fusedKernels", "fused-kernels", "bool", /*default=*/"true",
            "Send attention and softmax-cross-entropy to their fused native kernels">,

@@ -39,12 +39,12 @@ void addFusionPasses(OpPassManager &pm, const PipelineOptions &options) {
     return;
   pm.addNestedPass<func::FuncOp>(createKilnFuseSoftmaxCrossEntropy());
   pm.addNestedPass<func::FuncOp>(createKilnFuseAttention());
-  // Linear epilogues fuse only where oneDNN takes them as post-ops: lowered
-  // natively, fused_linear goes back through the unfused chain (no gain), and
-  // the reordered ops made one-shot bufferization ~3x slower on CLIP.
-  if (options.backend != Backend::Native)
-    pm.addNestedPass<func::FuncOp>(createKilnFuseLinear(
-        {/*minFlops=*/options.backend == Backend::Auto ? kMinOneDnnFlops : 0}));
+  // Linear epilogues fuse only where a matmul kernel takes them (oneDNN's
+  // post-ops, Kiln's tile epilogue): lowered through linalg, fused_linear goes
+  // back through the unfused chain (no gain), and the reordered ops made
+  // one-shot bufferization ~3x slower on CLIP.
+  pm.addNestedPass<func::FuncOp>(createKilnFuseLinear(
+      {/*minFlops=*/options.backend == Backend::OneDnn ? 0 : kMinMatmulKernelFlops}));
 }
 
 void addKilnToLinalgPasses(OpPassManager &pm, const PipelineOptions &options) {

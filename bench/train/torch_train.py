@@ -4,6 +4,10 @@ times the same train steps.
 
     /usr/bin/python3 bench/train/torch_train.py weights OUT_DIR
     /usr/bin/python3 bench/train/torch_train.py time THREADS STEPS
+    LD_PRELOAD=libheap_meter.so /usr/bin/python3 bench/train/torch_train.py memory
+
+`memory` prints the heap peak of one warm step beyond the weights and optimizer state,
+read from bench/train/heap_meter.c (preloaded); without it, the profiler's lower bound.
 
 KILN_TRAIN_GPT=1 adds the 135 M-parameter decoder (1 warm-up and 3 timed steps).
 """
@@ -111,8 +115,8 @@ def inputs(name):
     return ()
 
 
-def time_steps(threads, steps):
-    torch.set_num_threads(threads)
+def train_steps():
+    """Each model's name, bench case, optimizer and one train step on its inputs."""
     cases = {"mlp784": ("mlp784_sgd_b128", lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9)),
              "infonce": ("infonce_256x512", lambda p: torch.optim.SGD(p, lr=0.01)),
              "block": ("block_adamw_b8_s128",
@@ -124,12 +128,18 @@ def time_steps(threads, steps):
         optimizer = make(model.parameters())
         args = inputs(name)
 
-        def step():
+        def step(model=model, optimizer=optimizer, args=args, clip=name == "gpt"):
             optimizer.zero_grad(set_to_none=True)
             model.loss(*args).backward()
-            if name == "gpt":
+            if clip:
                 nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
+        yield name, case, optimizer, step
+
+
+def time_steps(threads, steps):
+    torch.set_num_threads(threads)
+    for name, case, _, step in train_steps():
         warm, timed = (1, 3) if name == "gpt" else (3, steps)
         for _ in range(warm):
             step()
@@ -140,15 +150,47 @@ def time_steps(threads, steps):
             times.append((time.perf_counter() - start) * 1e3)
         times.sort()
         print(f"torch {case} ms {times[len(times) // 2]:.3f}", flush=True)
-        if threads == 1:
-            print(f"torchmem {case} MB {step_peak_bytes(step) / 1e6:.1f}", flush=True)
 
 
-def step_peak_bytes(step):
-    """The most bytes of tensors a warm step holds beyond the weights and optimizer state
-    (activations, gradients, temporaries): the profiler's per-op allocations net of frees,
-    summed in the order the ops started. Ops' own transient peaks are not seen, so this
-    is a lower bound."""
+def step_memory():
+    torch.set_num_threads(1)
+    meter = heap_meter()
+    for name, case, optimizer, step in train_steps():
+        for _ in range(1 if name == "gpt" else 3):
+            step()
+        if meter:
+            optimizer.zero_grad(set_to_none=True)  # as the step itself would, first
+            mb = metered_peak_bytes(meter, step) / 1e6
+        else:
+            mb = profiled_peak_bytes(step) / 1e6
+        print(f"torchmem {case} MB {mb:.2f}", flush=True)
+
+
+def heap_meter():
+    """bench/train/heap_meter.c's counters when it is preloaded, else None."""
+    import ctypes
+    process = ctypes.CDLL(None)
+    try:
+        reset, peak = process.heap_meter_reset, process.heap_meter_peak
+    except AttributeError:
+        return None
+    reset.restype = peak.restype = ctypes.c_longlong
+    return reset, peak
+
+
+def metered_peak_bytes(meter, step):
+    """The most heap bytes a warm step holds beyond the weights and optimizer state
+    (activations, gradients and every temporary, each op's transients included), the
+    gradients of the step before being dropped already."""
+    reset, peak = meter
+    base = reset()
+    step()
+    return peak() - base
+
+
+def profiled_peak_bytes(step):
+    """A lower bound of metered_peak_bytes from the profiler: its per-op allocations net of
+    frees, summed in the order the ops started, miss each op's own transient peak."""
     from torch.profiler import ProfilerActivity, profile
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
@@ -162,5 +204,7 @@ def step_peak_bytes(step):
 if __name__ == "__main__":
     if sys.argv[1] == "weights":
         weights(sys.argv[2])
+    elif sys.argv[1] == "memory":
+        step_memory()
     else:
         time_steps(int(sys.argv[2]), int(sys.argv[3]))

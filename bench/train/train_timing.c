@@ -97,6 +97,10 @@ static long rss_kb(void) {
   return resident * 4;
 }
 
+/* bench/train/heap_meter.c, when preloaded: the C heap's live bytes and peak. */
+extern long long heap_meter_reset(void) __attribute__((weak));
+extern long long heap_meter_peak(void) __attribute__((weak));
+
 static int compare(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -132,10 +136,18 @@ int main(int argc, char **argv) {
     return fprintf(stderr, "step_bytes: %s\n", M(last_error)(model)), 1;
   double arena_mb = (double)(ARENA) / 1e6, grads_mb = (double)NUM_GRADS * 4 / 1e6;
   double step_mb = (double)step_bytes / 1e6;
+  if (heap_meter_reset) {
+    /* What a call takes from the heap besides its arena (oneDNN's scratch, say). */
+    long long base = heap_meter_reset();
+    STEP(model, &loss);
+    double heap_mb = (double)(heap_meter_peak() - base) / 1e6;
+    printf("heap %s: %.3f MB allocated at most during a step\n", CASE, heap_mb);
+    step_mb += heap_mb;
+  }
   printf("memory %s: %.1f MB per step (activations' arena %.1f MB, gradients %.1f MB, "
          "%.1f MB of them past the activations), optimizer state %.1f MB (loss %.4f)\n",
          CASE, step_mb, arena_mb, grads_mb, step_mb - arena_mb, grads_mb * MOMENTS, loss);
-  printf("kilnmem %s MB %.1f\n", CASE, step_mb);
+  printf("kilnmem %s MB %.2f\n", CASE, step_mb);
   if (rss_steps > 0) {
     long before = rss_kb();
     for (long i = 0; i < rss_steps; ++i)

@@ -215,6 +215,20 @@ void kiln_rt_dnnl_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b
                                            KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
                                            KILN_MEMREF_ARG(c), int64_t flags);
 
+/* The same matmuls in Kiln's own code (--backend=native): packed strips of b,
+ * a register-blocked micro-kernel, and the bias, activation and residual
+ * applied to the registers before c is written (kernel_native_matmul.c). */
+void kiln_rt_native_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),
+                               int64_t flags);
+void kiln_rt_native_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                    KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(c), int64_t flags);
+void kiln_rt_native_matmul_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                        KILN_MEMREF_ARG(residual), KILN_MEMREF_ARG(c),
+                                        int64_t flags);
+void kiln_rt_native_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                             KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
+                                             KILN_MEMREF_ARG(c), int64_t flags);
+
 /* Softmax along `axis` (kiln.softmax) and layer normalization over the last
  * dim (kiln.layer_norm: weight and bias [C], epsilon eps) on oneDNN, forward
  * inference, primitives cached as for the matmul. x and out have one shape;

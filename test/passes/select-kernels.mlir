@@ -2,21 +2,19 @@
 // attention (and its gradient) become kiln.kernel calls of the native kernels; with
 // backend=onednn every f32 matmul of rank 2-4 and every f32 fused_linear
 // becomes a oneDNN call (a transposed operand folded into the flags), with
-// backend=auto only those of at least 2^17 flops, with backend=native none.
+// backend=auto only those of at least 2^17 flops (CUTOFF), and with
+// backend=native the same ones become calls of Kiln's matmul kernel (MM
+// checks name the kernel's library as [[LIB]]).
 // fused-kernels=false leaves attention and softmax-cross-entropy alone.
 // Near misses (bf16, i32 targets, one query row, rank 5, a batch-permuting
 // transpose, one flop under the threshold) are left as they are.
-// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels | FileCheck %s --check-prefixes=CHECK,FUSED,DNNL,AUTO
-// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=auto | FileCheck %s --check-prefixes=CHECK,FUSED,DNNL,AUTO
-// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=onednn | FileCheck %s --check-prefixes=CHECK,FUSED,DNNL,ONEDNN
-// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=native | FileCheck %s --check-prefixes=CHECK,FUSED,NATIVE
-// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=fused-kernels=false | FileCheck %s --check-prefixes=CHECK,NOFUSED,DNNL,AUTO
-// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels="backend=native fused-kernels=false" | FileCheck %s --check-prefix=NONE
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels | FileCheck %s --check-prefixes=CHECK,FUSED,MM,DNNL,CUTOFF -DLIB=dnnl
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=auto | FileCheck %s --check-prefixes=CHECK,FUSED,MM,DNNL,CUTOFF -DLIB=dnnl
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=onednn | FileCheck %s --check-prefixes=CHECK,FUSED,MM,DNNL,ONEDNN -DLIB=dnnl
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=native | FileCheck %s --check-prefixes=CHECK,FUSED,MM,NATIVE,CUTOFF -DLIB=native
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=fused-kernels=false | FileCheck %s --check-prefixes=CHECK,NOFUSED,MM,DNNL,CUTOFF -DLIB=dnnl
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels="backend=native fused-kernels=false" | FileCheck %s --check-prefixes=CHECK,NOFUSED,MM,NATIVE,CUTOFF -DLIB=native
 // RUN: not %kiln-opt %s -split-input-file -kiln-select-kernels=backend=mkl 2>&1 | FileCheck %s --check-prefix=BOGUS
-
-// With nothing selected, nothing is rewritten anywhere in the file.
-// NONE: func.func @softmax_ce
-// NONE-NOT: kiln.kernel
 
 // An unknown backend is refused by the option parser (the choices are in --help).
 // BOGUS: for the --backend option: Cannot find option named 'mkl'!
@@ -211,23 +209,16 @@ func.func @attention_grad_mask_bias(%q: tensor<2x4x16x16xf32>, %m: tensor<2x16xi
 // x @ transpose(w): w is passed as it is, flags bit 1 (b transposed) = 2.
 // transpose(a) @ b: flags bit 0 = 1; both: 3.
 // CHECK-LABEL: func.func @matmul_transposed_rhs(
-// DNNL-NOT: kiln.transpose
-// DNNL:      %[[INIT:.*]] = tensor.empty() : tensor<128x64xf32>
-// DNNL-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<128x256xf32>, tensor<64x256xf32>) outs(%[[INIT]] : tensor<128x64xf32>) scalars [2] -> tensor<128x64xf32>
-// DNNL-NEXT: return %[[K]]
-// NATIVE-NOT: kiln.kernel
-// NATIVE:      %[[T:.*]] = kiln.transpose %arg1 [1, 0]
-// NATIVE-NEXT: kiln.matmul %arg0, %[[T]]
+// MM-NOT: kiln.transpose
+// MM:      %[[INIT:.*]] = tensor.empty() : tensor<128x64xf32>
+// MM-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_[[LIB]]_matmul_f32 ins(%arg0, %arg1 : tensor<128x256xf32>, tensor<64x256xf32>) outs(%[[INIT]] : tensor<128x64xf32>) scalars [2] -> tensor<128x64xf32>
+// MM-NEXT: return %[[K]]
 // CHECK-LABEL: func.func @matmul_transposed_lhs(
-// DNNL-NOT: kiln.transpose
-// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<256x128xf32>, tensor<256x64xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [1] -> tensor<128x64xf32>
-// NATIVE-NOT: kiln.kernel
-// NATIVE: kiln.matmul
+// MM-NOT: kiln.transpose
+// MM: kiln.kernel @kiln_rt_[[LIB]]_matmul_f32 ins(%arg0, %arg1 : tensor<256x128xf32>, tensor<256x64xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [1] -> tensor<128x64xf32>
 // CHECK-LABEL: func.func @matmul_transposed_both(
-// DNNL-NOT: kiln.transpose
-// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<256x128xf32>, tensor<64x256xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [3] -> tensor<128x64xf32>
-// NATIVE-NOT: kiln.kernel
-// NATIVE: kiln.matmul
+// MM-NOT: kiln.transpose
+// MM: kiln.kernel @kiln_rt_[[LIB]]_matmul_f32 ins(%arg0, %arg1 : tensor<256x128xf32>, tensor<64x256xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [3] -> tensor<128x64xf32>
 func.func @matmul_transposed_rhs(%x: tensor<128x256xf32>, %w: tensor<64x256xf32>) -> tensor<128x64xf32> {
   %wt = kiln.transpose %w [1, 0] : (tensor<64x256xf32>) -> tensor<256x64xf32>
   %0 = kiln.matmul %x, %wt : (tensor<128x256xf32>, tensor<256x64xf32>) -> tensor<128x64xf32>
@@ -250,13 +241,11 @@ func.func @matmul_transposed_both(%a: tensor<256x128xf32>, %w: tensor<64x256xf32
 // Rank 4: only a transpose of the last two dims is folded (q @ k^T); one
 // that permutes batch dims stays an operand, flags 0.
 // CHECK-LABEL: func.func @matmul_transposed_keys(
-// DNNL-NOT: kiln.transpose
-// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<2x4x128x64xf32>, tensor<2x4x128x64xf32>) outs(%{{.*}} : tensor<2x4x128x128xf32>) scalars [2]
-// NATIVE-NOT: kiln.kernel
+// MM-NOT: kiln.transpose
+// MM: kiln.kernel @kiln_rt_[[LIB]]_matmul_f32 ins(%arg0, %arg1 : tensor<2x4x128x64xf32>, tensor<2x4x128x64xf32>) outs(%{{.*}} : tensor<2x4x128x128xf32>) scalars [2]
 // CHECK-LABEL: func.func @matmul_batch_permutation(
-// DNNL: %[[T:.*]] = kiln.transpose %arg1 [1, 0, 2, 3]
-// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %[[T]] : tensor<2x4x128x64xf32>, tensor<2x4x64x128xf32>) outs(%{{.*}} : tensor<2x4x128x128xf32>) scalars [0]
-// NATIVE-NOT: kiln.kernel
+// MM: %[[T:.*]] = kiln.transpose %arg1 [1, 0, 2, 3]
+// MM: kiln.kernel @kiln_rt_[[LIB]]_matmul_f32 ins(%arg0, %[[T]] : tensor<2x4x128x64xf32>, tensor<2x4x64x128xf32>) outs(%{{.*}} : tensor<2x4x128x128xf32>) scalars [0]
 func.func @matmul_transposed_keys(%q: tensor<2x4x128x64xf32>, %k: tensor<2x4x128x64xf32>) -> tensor<2x4x128x128xf32> {
   %kt = kiln.transpose %k [0, 1, 3, 2] : (tensor<2x4x128x64xf32>) -> tensor<2x4x64x128xf32>
   %0 = kiln.matmul %q, %kt : (tensor<2x4x128x64xf32>, tensor<2x4x64x128xf32>) -> tensor<2x4x128x128xf32>
@@ -273,15 +262,11 @@ func.func @matmul_batch_permutation(%q: tensor<2x4x128x64xf32>, %k: tensor<4x2x6
 // The auto threshold: 2 * 32 * 32 * 64 = 2^17 flops goes to oneDNN, with
 // depth 63 (one row of flops under) it stays native; onednn takes both.
 // CHECK-LABEL: func.func @matmul_at_threshold(
-// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<32x64xf32>, tensor<64x32xf32>) outs(%{{.*}} : tensor<32x32xf32>) scalars [0] -> tensor<32x32xf32>
-// NATIVE-NOT: kiln.kernel
-// NATIVE: kiln.matmul %arg0, %arg1
+// MM: kiln.kernel @kiln_rt_[[LIB]]_matmul_f32 ins(%arg0, %arg1 : tensor<32x64xf32>, tensor<64x32xf32>) outs(%{{.*}} : tensor<32x32xf32>) scalars [0] -> tensor<32x32xf32>
 // CHECK-LABEL: func.func @matmul_under_threshold(
-// AUTO-NOT: kiln.kernel
-// AUTO: kiln.matmul %arg0, %arg1 : (tensor<32x63xf32>, tensor<63x32xf32>) -> tensor<32x32xf32>
+// CUTOFF-NOT: kiln.kernel
+// CUTOFF: kiln.matmul %arg0, %arg1 : (tensor<32x63xf32>, tensor<63x32xf32>) -> tensor<32x32xf32>
 // ONEDNN: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<32x63xf32>, tensor<63x32xf32>) outs(%{{.*}} : tensor<32x32xf32>) scalars [0] -> tensor<32x32xf32>
-// NATIVE-NOT: kiln.kernel
-// NATIVE: kiln.matmul %arg0, %arg1
 func.func @matmul_at_threshold(%a: tensor<32x64xf32>, %b: tensor<64x32xf32>) -> tensor<32x32xf32> {
   %0 = kiln.matmul %a, %b : (tensor<32x64xf32>, tensor<64x32xf32>) -> tensor<32x32xf32>
   return %0 : tensor<32x32xf32>
@@ -296,15 +281,14 @@ func.func @matmul_under_threshold(%a: tensor<32x63xf32>, %b: tensor<63x32xf32>) 
 // Symbolic dims count as 1 under auto, so [?, ?, 256] x [256, 64] is small;
 // onednn sizes the result from the lhs (batch, M) and the rhs (N).
 // CHECK-LABEL: func.func @matmul_symbolic(
-// AUTO-NOT: kiln.kernel
-// AUTO: kiln.matmul %arg0, %arg1 : (tensor<?x?x256xf32>, tensor<256x64xf32>) -> tensor<?x?x64xf32>
+// CUTOFF-NOT: kiln.kernel
+// CUTOFF: kiln.matmul %arg0, %arg1 : (tensor<?x?x256xf32>, tensor<256x64xf32>) -> tensor<?x?x64xf32>
 // ONEDNN-DAG: %[[C0:.*]] = arith.constant 0 : index
 // ONEDNN-DAG: %[[C1:.*]] = arith.constant 1 : index
 // ONEDNN-DAG: %[[B:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x?x256xf32>
 // ONEDNN-DAG: %[[M:.*]] = tensor.dim %arg0, %[[C1]] : tensor<?x?x256xf32>
 // ONEDNN:     %[[INIT:.*]] = tensor.empty(%[[B]], %[[M]]) : tensor<?x?x64xf32>
 // ONEDNN-NEXT: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<?x?x256xf32>, tensor<256x64xf32>) outs(%[[INIT]] : tensor<?x?x64xf32>) scalars [0] -> tensor<?x?x64xf32>
-// NATIVE-NOT: kiln.kernel
 func.func @matmul_symbolic(%x: tensor<?x?x256xf32>, %w: tensor<256x64xf32>) -> tensor<?x?x64xf32> {
   %0 = kiln.matmul %x, %w : (tensor<?x?x256xf32>, tensor<256x64xf32>) -> tensor<?x?x64xf32>
   return %0 : tensor<?x?x64xf32>
@@ -324,8 +308,7 @@ func.func @matmul_symbolic(%x: tensor<?x?x256xf32>, %w: tensor<256x64xf32>) -> t
 // ONEDNN-DAG: %[[N:.*]] = tensor.dim %arg1, %[[C2]] : tensor<?x64x?xf32>
 // ONEDNN:     %[[INIT:.*]] = tensor.empty(%[[B]], %[[H]], %[[M]], %[[N]]) : tensor<?x?x?x?xf32>
 // ONEDNN-NEXT: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<?x1x?x64xf32>, tensor<?x64x?xf32>) outs(%[[INIT]] : tensor<?x?x?x?xf32>) scalars [0]
-// AUTO-NOT: kiln.kernel
-// NATIVE-NOT: kiln.kernel
+// CUTOFF-NOT: kiln.kernel
 func.func @matmul_broadcast(%x: tensor<?x1x?x64xf32>, %w: tensor<?x64x?xf32>) -> tensor<?x?x?x?xf32> {
   %0 = kiln.matmul %x, %w : (tensor<?x1x?x64xf32>, tensor<?x64x?xf32>) -> tensor<?x?x?x?xf32>
   return %0 : tensor<?x?x?x?xf32>
@@ -359,20 +342,15 @@ func.func @matmul_bf16(%a: tensor<256x128xbf16>, %b: tensor<128x256xbf16>) -> te
 // activation << 4: gelu_erf 2 -> 34, gelu_tanh 3 -> 50, sigmoid 4 -> 66,
 // relu 1 -> 18. Inputs: x, w, then bias, then residual.
 // CHECK-LABEL: func.func @linear_bias_residual_gelu(
-// DNNL:      %[[INIT:.*]] = tensor.empty() : tensor<128x64xf32>
-// DNNL-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_dnnl_matmul_bias_residual_f32 ins(%arg0, %arg1, %arg2, %arg3 : tensor<128x256xf32>, tensor<64x256xf32>, tensor<64xf32>, tensor<128x64xf32>) outs(%[[INIT]] : tensor<128x64xf32>) scalars [34] -> tensor<128x64xf32>
-// DNNL-NEXT: return %[[K]]
-// NATIVE-NOT: kiln.kernel
-// NATIVE: kiln.fused_linear %arg0, %arg1 bias %arg2 residual %arg3 {activation = "gelu_erf"}
+// MM:      %[[INIT:.*]] = tensor.empty() : tensor<128x64xf32>
+// MM-NEXT: %[[K:.*]] = kiln.kernel @kiln_rt_[[LIB]]_matmul_bias_residual_f32 ins(%arg0, %arg1, %arg2, %arg3 : tensor<128x256xf32>, tensor<64x256xf32>, tensor<64xf32>, tensor<128x64xf32>) outs(%[[INIT]] : tensor<128x64xf32>) scalars [34] -> tensor<128x64xf32>
+// MM-NEXT: return %[[K]]
 // CHECK-LABEL: func.func @linear_bias_gelu_tanh(
-// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_bias_f32 ins(%arg0, %arg1, %arg2 : tensor<128x256xf32>, tensor<64x256xf32>, tensor<64xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [50]
-// NATIVE-NOT: kiln.kernel
+// MM: kiln.kernel @kiln_rt_[[LIB]]_matmul_bias_f32 ins(%arg0, %arg1, %arg2 : tensor<128x256xf32>, tensor<64x256xf32>, tensor<64xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [50]
 // CHECK-LABEL: func.func @linear_residual_sigmoid(
-// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_residual_f32 ins(%arg0, %arg1, %arg2 : tensor<128x256xf32>, tensor<64x256xf32>, tensor<128x64xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [66]
-// NATIVE-NOT: kiln.kernel
+// MM: kiln.kernel @kiln_rt_[[LIB]]_matmul_residual_f32 ins(%arg0, %arg1, %arg2 : tensor<128x256xf32>, tensor<64x256xf32>, tensor<128x64xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [66]
 // CHECK-LABEL: func.func @linear_relu(
-// DNNL: kiln.kernel @kiln_rt_dnnl_matmul_f32 ins(%arg0, %arg1 : tensor<128x256xf32>, tensor<64x256xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [18]
-// NATIVE-NOT: kiln.kernel
+// MM: kiln.kernel @kiln_rt_[[LIB]]_matmul_f32 ins(%arg0, %arg1 : tensor<128x256xf32>, tensor<64x256xf32>) outs(%{{.*}} : tensor<128x64xf32>) scalars [18]
 func.func @linear_bias_residual_gelu(%x: tensor<128x256xf32>, %w: tensor<64x256xf32>, %b: tensor<64xf32>, %r: tensor<128x64xf32>) -> tensor<128x64xf32> {
   %0 = kiln.fused_linear %x, %w bias %b residual %r {activation = "gelu_erf"} : (tensor<128x256xf32>, tensor<64x256xf32>, tensor<64xf32>, tensor<128x64xf32>) -> tensor<128x64xf32>
   return %0 : tensor<128x64xf32>
@@ -401,9 +379,8 @@ func.func @linear_relu(%x: tensor<128x256xf32>, %w: tensor<64x256xf32>) -> tenso
 // ONEDNN-DAG: %[[O:.*]] = tensor.dim %arg1, %[[C0]] : tensor<?x256xf32>
 // ONEDNN:     %[[INIT:.*]] = tensor.empty(%[[B]], %[[O]]) : tensor<?x128x?xf32>
 // ONEDNN-NEXT: kiln.kernel @kiln_rt_dnnl_matmul_bias_f32 ins(%arg0, %arg1, %arg2 : tensor<?x128x256xf32>, tensor<?x256xf32>, tensor<?xf32>) outs(%[[INIT]] : tensor<?x128x?xf32>) scalars [2] -> tensor<?x128x?xf32>
-// AUTO-NOT: kiln.kernel
-// AUTO: kiln.fused_linear %arg0, %arg1 bias %arg2 :
-// NATIVE-NOT: kiln.kernel
+// CUTOFF-NOT: kiln.kernel
+// CUTOFF: kiln.fused_linear %arg0, %arg1 bias %arg2 :
 func.func @linear_batched(%x: tensor<?x128x256xf32>, %w: tensor<?x256xf32>, %b: tensor<?xf32>) -> tensor<?x128x?xf32> {
   %0 = kiln.fused_linear %x, %w bias %b : (tensor<?x128x256xf32>, tensor<?x256xf32>, tensor<?xf32>) -> tensor<?x128x?xf32>
   return %0 : tensor<?x128x?xf32>
@@ -411,13 +388,12 @@ func.func @linear_batched(%x: tensor<?x128x256xf32>, %w: tensor<?x256xf32>, %b: 
 
 // -----
 
-// A small layer stays native under auto; onednn takes it.
+// A small layer stays a generated tile loop under auto and native; onednn
+// takes it.
 // CHECK-LABEL: func.func @linear_small(
-// AUTO-NOT: kiln.kernel
-// AUTO: kiln.fused_linear %arg0, %arg1 bias %arg2 : (tensor<8x16xf32>, tensor<4x16xf32>, tensor<4xf32>) -> tensor<8x4xf32>
+// CUTOFF-NOT: kiln.kernel
+// CUTOFF: kiln.fused_linear %arg0, %arg1 bias %arg2 : (tensor<8x16xf32>, tensor<4x16xf32>, tensor<4xf32>) -> tensor<8x4xf32>
 // ONEDNN: kiln.kernel @kiln_rt_dnnl_matmul_bias_f32 ins(%arg0, %arg1, %arg2 : tensor<8x16xf32>, tensor<4x16xf32>, tensor<4xf32>) outs(%{{.*}} : tensor<8x4xf32>) scalars [2]
-// NATIVE-NOT: kiln.kernel
-// NATIVE: kiln.fused_linear
 func.func @linear_small(%x: tensor<8x16xf32>, %w: tensor<4x16xf32>, %b: tensor<4xf32>) -> tensor<8x4xf32> {
   %0 = kiln.fused_linear %x, %w bias %b : (tensor<8x16xf32>, tensor<4x16xf32>, tensor<4xf32>) -> tensor<8x4xf32>
   return %0 : tensor<8x4xf32>
@@ -441,9 +417,9 @@ func.func @linear_bf16(%x: tensor<128x256xbf16>, %w: tensor<64x256xbf16>, %b: te
 // CHECK-LABEL: func.func @softmax_and_layer_norm(
 // ONEDNN: %[[S:.*]] = kiln.kernel @kiln_rt_dnnl_softmax_f32 ins(%arg0 : tensor<?x4x77xf32>) outs(%{{.*}} : tensor<?x4x77xf32>) scalars [2] -> tensor<?x4x77xf32>
 // ONEDNN: kiln.kernel @kiln_rt_dnnl_layer_norm_f32 ins(%[[S]], %arg1, %arg2 : tensor<?x4x77xf32>, tensor<77xf32>, tensor<77xf32>) outs(%{{.*}} : tensor<?x4x77xf32>) scalars [1.000000e-05] -> tensor<?x4x77xf32>
-// AUTO-NOT: kiln.kernel
-// AUTO: kiln.softmax %arg0 axis = 2
-// AUTO: kiln.layer_norm
+// CUTOFF-NOT: kiln.kernel
+// CUTOFF: kiln.softmax %arg0 axis = 2
+// CUTOFF: kiln.layer_norm
 // NATIVE-NOT: kiln.kernel
 func.func @softmax_and_layer_norm(%x: tensor<?x4x77xf32>, %w: tensor<77xf32>, %b: tensor<77xf32>) -> tensor<?x4x77xf32> {
   %0 = kiln.softmax %x axis = 2 : tensor<?x4x77xf32>

@@ -1,8 +1,13 @@
-// kiln_rt_dnnl_matmul*_f32 against a double-precision reference: plain,
+// The matmul kernels, oneDNN's (kiln_rt_dnnl_matmul*_f32) and Kiln's own
+// (kiln_rt_native_matmul*_f32), against a double-precision reference: plain,
 // transposed left / right operands (passed by strides), the linear layer's
 // [B, S, K] x [O, K]^T folded to 2-D, a batch that cannot be folded (non-dense
 // batch stride), 4-D batches with broadcasting, bias + each activation +
-// residual, 1 and 2 threads, and the same shape called twice (cached primitive).
+// residual, 1 and 2 threads, and the same shape called twice (cached
+// primitive). Kiln's kernel also at every edge of its blocking: rows around
+// its 12-row tile, columns around its 32-column strip, depths around its
+// 16-deep transposes and its k blocks, an empty depth, and products cut into
+// many tasks.
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -19,6 +24,26 @@ using kiln_test::Desc;
 using kiln_test::ThreadCount;
 
 enum { kTransposeA = 1, kTransposeB = 2, kActivationShift = 4 };
+
+enum class Library { OneDnn, Native };
+
+// One library's four kernels, which take the same operands and flags.
+struct Kernels {
+  decltype(&kiln_rt_dnnl_matmul_f32) plain;
+  decltype(&kiln_rt_dnnl_matmul_bias_f32) bias;
+  decltype(&kiln_rt_dnnl_matmul_residual_f32) residual;
+  decltype(&kiln_rt_dnnl_matmul_bias_residual_f32) biasResidual;
+};
+
+const Kernels &kernelsOf(Library library) {
+  static const Kernels oneDnn{kiln_rt_dnnl_matmul_f32, kiln_rt_dnnl_matmul_bias_f32,
+                              kiln_rt_dnnl_matmul_residual_f32,
+                              kiln_rt_dnnl_matmul_bias_residual_f32};
+  static const Kernels native{kiln_rt_native_matmul_f32, kiln_rt_native_matmul_bias_f32,
+                              kiln_rt_native_matmul_residual_f32,
+                              kiln_rt_native_matmul_bias_residual_f32};
+  return library == Library::Native ? native : oneDnn;
+}
 enum Activation { kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid };
 
 std::vector<float> randoms(size_t n, uint32_t seed) { return kiln_test::uniformFloats(n, seed); }
@@ -69,7 +94,10 @@ struct Case {
 
 // Runs the kernel on dense buffers (transposed operands stored transposed)
 // and compares every element of c with the reference.
-void check(const Case &k, int threads) {
+void check(Library library, const Case &k, int threads) {
+  SCOPED_TRACE(testing::Message() << "m " << k.c[k.c.size() - 2] << ", n " << k.c.back()
+                                  << ", k " << k.a.back() << ", flags " << k.flags);
+  const Kernels &kernels = kernelsOf(library);
   ThreadCount tc(threads);
   long fallbacksBefore = kiln_rt_dnnl_fallbacks();
   auto storedShape = [](std::vector<int64_t> shape, bool transposed) {
@@ -93,16 +121,16 @@ void check(const Case &k, int threads) {
   Desc da(a.data(), aStored), db(b.data(), bStored), dc(c.data(), k.c);
   Desc dbias(bias.data(), {n}), dres(residual.data(), k.c);
   if (k.bias && k.residual)
-    kiln_rt_dnnl_matmul_bias_residual_f32(da.rank(), da.get(), db.rank(), db.get(), 1, dbias.get(),
-                                          dres.rank(), dres.get(), dc.rank(), dc.get(), k.flags);
+    kernels.biasResidual(da.rank(), da.get(), db.rank(), db.get(), 1, dbias.get(), dres.rank(),
+                         dres.get(), dc.rank(), dc.get(), k.flags);
   else if (k.bias)
-    kiln_rt_dnnl_matmul_bias_f32(da.rank(), da.get(), db.rank(), db.get(), 1, dbias.get(),
-                                 dc.rank(), dc.get(), k.flags);
+    kernels.bias(da.rank(), da.get(), db.rank(), db.get(), 1, dbias.get(), dc.rank(), dc.get(),
+                 k.flags);
   else if (k.residual)
-    kiln_rt_dnnl_matmul_residual_f32(da.rank(), da.get(), db.rank(), db.get(), dres.rank(),
-                                     dres.get(), dc.rank(), dc.get(), k.flags);
+    kernels.residual(da.rank(), da.get(), db.rank(), db.get(), dres.rank(), dres.get(),
+                     dc.rank(), dc.get(), k.flags);
   else
-    kiln_rt_dnnl_matmul_f32(da.rank(), da.get(), db.rank(), db.get(), dc.rank(), dc.get(), k.flags);
+    kernels.plain(da.rank(), da.get(), db.rank(), db.get(), dc.rank(), dc.get(), k.flags);
 
   // Logical views: a transposed operand reads its storage with swapped strides.
   auto logical = [&](const float *data, const std::vector<int64_t> &shape,
@@ -139,15 +167,20 @@ void check(const Case &k, int threads) {
   EXPECT_EQ(kiln_rt_dnnl_fallbacks(), fallbacksBefore) << "oneDNN declined the problem";
 }
 
-TEST(DnnlMatmul, Plain2D) { check({{37, 50}, {50, 21}, {37, 21}}, 1); }
+class Matmul : public testing::TestWithParam<Library> {
+protected:
+  void check(const Case &k, int threads) { ::check(GetParam(), k, threads); }
+};
 
-TEST(DnnlMatmul, TransposedOperands) {
+TEST_P(Matmul, Plain2D) { check({{37, 50}, {50, 21}, {37, 21}}, 1); }
+
+TEST_P(Matmul, TransposedOperands) {
   check({{37, 50}, {50, 21}, {37, 21}, kTransposeB}, 1);
   check({{37, 50}, {50, 21}, {37, 21}, kTransposeA}, 2);
   check({{37, 50}, {50, 21}, {37, 21}, kTransposeA | kTransposeB}, 1);
 }
 
-TEST(DnnlMatmul, LinearLayerFoldsBatchIntoRows) {
+TEST_P(Matmul, LinearLayerFoldsBatchIntoRows) {
   for (int activation : {kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid})
     check({{3, 17, 64},
            {64, 48},
@@ -158,7 +191,7 @@ TEST(DnnlMatmul, LinearLayerFoldsBatchIntoRows) {
           activation % 2 + 1);
 }
 
-TEST(DnnlMatmul, BatchedAndBroadcast) {
+TEST_P(Matmul, BatchedAndBroadcast) {
   // [B, H, S, D] x [B, H, D, T], k given transposed as attention scores are.
   check({{2, 3, 9, 16}, {2, 3, 16, 11}, {2, 3, 9, 11}, kTransposeB}, 2);
   // Broadcast of the right operand's batch: [B, 1, S, D] x [H, D, T].
@@ -167,7 +200,7 @@ TEST(DnnlMatmul, BatchedAndBroadcast) {
   check({{9, 16}, {4, 16, 11}, {4, 9, 11}, 0, false, true}, 1);
 }
 
-TEST(DnnlMatmul, NonFoldableBatchStride) {
+TEST_P(Matmul, NonFoldableBatchStride) {
   // a viewed as [B, S, K] over a [S, B, K] buffer: the batch stride is not
   // S * K, so the rows cannot be folded; the result must still be right.
   const int64_t B = 3, S = 5, K = 8, N = 6;
@@ -175,7 +208,7 @@ TEST(DnnlMatmul, NonFoldableBatchStride) {
   std::vector<float> c(B * S * N);
   Desc da(a.data(), {B, S, K}, {K, B * K, 1}), db(b.data(), {K, N}), dc(c.data(), {B, S, N});
   long fallbacksBefore = kiln_rt_dnnl_fallbacks();
-  kiln_rt_dnnl_matmul_f32(3, da.get(), 2, db.get(), 3, dc.get(), 0);
+  kernelsOf(GetParam()).plain(3, da.get(), 2, db.get(), 3, dc.get(), 0);
   EXPECT_EQ(kiln_rt_dnnl_fallbacks(), fallbacksBefore);
   for (int64_t i = 0; i < B; ++i)
     for (int64_t s = 0; s < S; ++s)
@@ -187,11 +220,51 @@ TEST(DnnlMatmul, NonFoldableBatchStride) {
       }
 }
 
-TEST(DnnlMatmul, SecondCallReusesThePrimitive) {
+TEST_P(Matmul, SecondCallIsTheSame) {
   Case k{{64, 128}, {128, 96}, {64, 96}, kTransposeB | (kGeluErf << kActivationShift), true};
   check(k, 1);
   check(k, 1);
   check(k, 2);
 }
+
+// Kiln's kernel: m around its 12-row tile, n around its 32-column strip, k
+// around its 16 x 16 transposes; b transposed (PyTorch's Linear weight,
+// packed by transposes) and not (packed by copies); every epilogue.
+TEST(NativeMatmul, EdgesOfTheBlocking) {
+  int activation = 0;
+  for (int64_t m : {1, 11, 12, 13, 25})
+    for (int64_t n : {1, 31, 32, 33, 70})
+      for (int64_t k : {1, 15, 16, 17, 48})
+        for (int flags : {0, int(kTransposeB)}) {
+          activation = (activation + 1) % 5;
+          ::check(Library::Native,
+                  {{m, k}, {k, n}, {m, n}, flags | (activation << kActivationShift), m % 2 == 1,
+                   n % 2 == 1},
+                  1);
+        }
+}
+
+// Depths over several k blocks (c accumulated across them, the epilogue after
+// the last), and products cut into many tasks, on 1 and 2 threads.
+TEST(NativeMatmul, DeepAndWide) {
+  for (int threads : {1, 2}) {
+    ::check(Library::Native,
+            {{30, 700}, {700, 40}, {30, 40}, kTransposeB | (kGeluErf << kActivationShift), true,
+             true},
+            threads);
+    ::check(Library::Native, {{300, 96}, {96, 530}, {300, 530}, kTransposeA, false, true}, threads);
+    ::check(Library::Native, {{4, 50, 64}, {64, 200}, {4, 50, 200}, kTransposeB, true}, threads);
+  }
+}
+
+// An empty depth: c = act(bias) + residual.
+TEST(NativeMatmul, EmptyDepth) {
+  ::check(Library::Native, {{5, 0}, {0, 7}, {5, 7}, kSigmoid << kActivationShift, true, true}, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, Matmul, testing::Values(Library::OneDnn, Library::Native),
+                         [](const testing::TestParamInfo<Library> &info) {
+                           return info.param == Library::Native ? "Native" : "OneDnn";
+                         });
 
 } // namespace
