@@ -11,10 +11,8 @@
  * makes every micro-kernel load of b contiguous and the strip (kc x NR floats,
  * 32 KB) stay in L1 while the tile walks down the rows of a; a transposed b
  * (PyTorch's Linear weight [N, K]) is packed by 16 x 16 in-register
- * transposes. The packing buffer is taken per call and thread (kc x NC
- * floats); when it cannot be had, the call computes the plain loop instead. */
-#include <stdatomic.h>
-#include <stdlib.h>
+ * transposes. One strip is packed at a time, on the stack of the thread that
+ * uses it: the kernel allocates nothing. */
 #include <unistd.h>
 
 #include "matmul_problem.h"
@@ -23,8 +21,9 @@
 
 /* MR x NV vectors of c in registers: 24 accumulators, 2 vectors of b and a
  * broadcast of a, of the 32 zmm registers AVX-512 has. NC columns a task,
- * unless the threads need narrower ones. */
-enum { MR = 12, NV = 2, NR = NV * KILN_VL, NC = 128 };
+ * unless the threads need narrower ones; at most KC_MAX rows of b packed at a
+ * time (a 64 KB strip). */
+enum { MR = 12, NV = 2, NR = NV * KILN_VL, NC = 128, KC_MAX = 512 };
 
 /* Cache blocking from this CPU's caches (sysconf; 48 KB of L1 and 1 MB of L2
  * where it does not say): kc rows of a strip (kc x NR floats) take 2/3 of L1,
@@ -39,7 +38,7 @@ typedef struct blocking {
 static blocking cache_blocking(void) {
   long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
   int64_t kc = (l1 > 0 ? l1 : 48 * 1024) * 2 / 3 / (NR * (int64_t)sizeof(float));
-  kc = kc < 64 ? 64 : kc > 512 ? 512 : kc / KILN_VL * KILN_VL;
+  kc = kc < 64 ? 64 : kc > KC_MAX ? KC_MAX : kc / KILN_VL * KILN_VL;
   int64_t mc = (l2 > 0 ? l2 : 1024 * 1024) / 2 / (kc * (int64_t)sizeof(float));
   mc = mc < 4 * MR ? 4 * MR : mc > 1024 ? 1024 : mc / MR * MR;
   return (blocking){kc, mc};
@@ -272,16 +271,14 @@ static void pack_strip(const gemm *g, int64_t k0, int64_t kc, int64_t n0, float 
 // Tasks
 //===----------------------------------------------------------------------===//
 
-/* Rows [m0, m1) by columns [n0, n1) of g, all of k; panel holds kc x NC floats. */
-static void run_block(const gemm *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
-                      float *panel) {
+/* Rows [m0, m1) by columns [n0, n1) of g, all of k. */
+static void run_block(const gemm *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  _Alignas(64) float strip[KC_MAX * NR];
   int64_t k0 = 0;
   do {
     int64_t kc = g->k - k0 < g->kc ? g->k - k0 : g->kc;
-    for (int64_t s = n0; s < n1; s += NR)
-      pack_strip(g, k0, kc, s, panel + (s - n0) / NR * (g->kc * NR));
     for (int64_t s = n0; s < n1; s += NR) {
-      const float *strip = panel + (s - n0) / NR * (g->kc * NR);
+      pack_strip(g, k0, kc, s, strip);
       int64_t cols = n1 - s < NR ? n1 - s : NR;
       int64_t m = m0;
       for (; m + MR <= m1; m += MR)
@@ -298,7 +295,7 @@ typedef struct plan {
   const kiln_matmul_problem *p;
   const kiln_matmul_data *d;
   int64_t batches, m_blocks, n_blocks, mc, nc, kc;
-  atomic_bool failed; /* a thread could not get its packing buffer */
+  bool columns_outer; /* consecutive tasks share columns (b) rather than rows (a) */
 } plan;
 
 /* Batch `batch` (row-major over c's leading dims) of the problem as a gemm. */
@@ -339,24 +336,20 @@ static gemm gemm_of(const plan *pl, int64_t batch) {
 }
 
 static void run_tasks(void *ctx, int64_t begin, int64_t end) {
-  plan *pl = ctx;
-  float *panel = malloc(sizeof(float) * (size_t)(pl->kc * pl->nc));
-  if (!panel) {
-    atomic_store(&pl->failed, true);
-    return;
-  }
+  const plan *pl = ctx;
   int64_t tiles_per_batch = pl->m_blocks * pl->n_blocks;
   for (int64_t task = begin; task < end; ++task) {
     int64_t batch = task / tiles_per_batch, rest = task % tiles_per_batch;
-    /* Consecutive tasks share their rows of a, which then stay in cache. */
-    int64_t mb = rest / pl->n_blocks, nb = rest % pl->n_blocks;
+    /* Consecutive tasks share the larger operand's block, which then stays
+     * in cache, and the threads' runs of tasks split it between them. */
+    int64_t mb = pl->columns_outer ? rest % pl->m_blocks : rest / pl->n_blocks;
+    int64_t nb = pl->columns_outer ? rest / pl->m_blocks : rest % pl->n_blocks;
     gemm g = gemm_of(pl, batch);
     int64_t m0 = mb * pl->mc, n0 = nb * pl->nc;
     int64_t m1 = m0 + pl->mc < g.m ? m0 + pl->mc : g.m;
     int64_t n1 = n0 + pl->nc < g.n ? n0 + pl->nc : g.n;
-    run_block(&g, m0, m1, n0, n1, panel);
+    run_block(&g, m0, m1, n0, n1);
   }
-  free(panel);
 }
 
 static int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
@@ -389,10 +382,8 @@ static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, i
     mc = ceil_div(mc, 2);
   mc = ceil_div(ceil_div(m, ceil_div(m, mc)), MR) * MR;
   nc = ceil_div(ceil_div(n, ceil_div(n, nc)), NR) * NR;
-  plan pl = {&p, &d, batches, ceil_div(m, mc), ceil_div(n, nc), mc, nc, blocks.kc, false};
+  plan pl = {&p, &d, batches, ceil_div(m, mc), ceil_div(n, nc), mc, nc, blocks.kc, n > m};
   kiln_parallel_for(batches * pl.m_blocks * pl.n_blocks, 1, run_tasks, &pl);
-  if (atomic_load(&pl.failed))
-    kiln_matmul_reference(&p, &d);
 }
 
 void kiln_rt_native_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),
