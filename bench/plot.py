@@ -43,6 +43,10 @@ def plot_speed(plt, path, out):
                if any(ratio(cases, n, c) for cases in cells.values() for n in names)]
     ratios = [r for cases in cells.values() for n in names for c in columns
               if (r := ratio(cases, n, c))]
+    if not ratios:  # a filtered run that timed no case beside the oneDNN chain
+        print(f"plot.py: {path} has no case timed against the oneDNN chain; no chart",
+              file=sys.stderr)
+        return
     logarithmic = max(ratios) / min(ratios) > 8  # the op-by-op column spans decades
     fig, axes = plt.subplots(1, len(cells), figsize=(7 * len(cells), 0.7 * len(names) + 1.5),
                              squeeze=False)
