@@ -514,9 +514,9 @@ struct MatmulKernels {
 constexpr MatmulKernels kOneDnnMatmuls{kernels::dnnl_matmul_f32, kernels::dnnl_matmul_bias_f32,
                                        kernels::dnnl_matmul_residual_f32,
                                        kernels::dnnl_matmul_bias_residual_f32};
-constexpr MatmulKernels kNativeMatmuls{
-    kernels::native_matmul_f32, kernels::native_matmul_bias_f32,
-    kernels::native_matmul_residual_f32, kernels::native_matmul_bias_residual_f32};
+constexpr MatmulKernels kNativeMatmuls{kernels::native_matmul_f32, kernels::native_matmul_bias_f32,
+                                       kernels::native_matmul_residual_f32,
+                                       kernels::native_matmul_bias_residual_f32};
 
 /// native: Kiln's kernel; onednn and auto: oneDNN's. Except under onednn, a
 /// product too small to amortize a call stays in linalg.
@@ -593,7 +593,8 @@ struct FusedLinearToKernel : OpRewritePattern<FusedLinearOp> {
       : OpRewritePattern(context), choice{backend} {}
   LogicalResult matchAndRewrite(FusedLinearOp op, PatternRewriter &rewriter) const override {
     auto inputType = cast<RankedTensorType>(op.getInput().getType());
-    if (!choice.wants(cast<RankedTensorType>(op.getResult().getType()), inputType.getShape().back()))
+    if (!choice.wants(cast<RankedTensorType>(op.getResult().getType()),
+                      inputType.getShape().back()))
       return rewriter.notifyMatchFailure(op, "too small for a kernel call");
     std::optional<int64_t> activation = activationCode(op.getActivation());
     if (!activation || !isF32(op.getInput()) || !isF32(op.getWeight()) || inputType.getRank() < 2 ||

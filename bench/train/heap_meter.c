@@ -2,10 +2,10 @@
  * (malloc_usable_size of every block) and the most live since the last reset,
  * so a step's true peak, transients included, can be read on both sides. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <malloc.h>
 #include <stdatomic.h>
 #include <stddef.h>
-#include <errno.h>
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -26,24 +26,33 @@ static void *counted(void *block) {
   return block;
 }
 static void uncount(void *block) {
-  if (block) atomic_fetch_sub(&live_bytes, (long long)malloc_usable_size(block));
+  if (block)
+    atomic_fetch_sub(&live_bytes, (long long)malloc_usable_size(block));
 }
 
 void *malloc(size_t n) { return counted(__libc_malloc(n)); }
 void *calloc(size_t n, size_t m) { return counted(__libc_calloc(n, m)); }
-void free(void *p) { uncount(p); __libc_free(p); }
+void free(void *p) {
+  uncount(p);
+  __libc_free(p);
+}
 void *realloc(void *p, size_t n) {
-  uncount(p);  /* counted again below, at its new size */
+  uncount(p); /* counted again below, at its new size */
   void *q = __libc_realloc(p, n);
-  if (!q && n) { counted(p); return NULL; }
+  if (!q && n) {
+    counted(p);
+    return NULL;
+  }
   return counted(q);
 }
 void *memalign(size_t a, size_t n) { return counted(__libc_memalign(a, n)); }
 void *aligned_alloc(size_t a, size_t n) { return counted(__libc_memalign(a, n)); }
 int posix_memalign(void **out, size_t a, size_t n) {
-  if (a < sizeof(void *) || (a & (a - 1))) return EINVAL;
+  if (a < sizeof(void *) || (a & (a - 1)))
+    return EINVAL;
   void *p = counted(__libc_memalign(a, n));
-  if (!p) return ENOMEM;
+  if (!p)
+    return ENOMEM;
   *out = p;
   return 0;
 }

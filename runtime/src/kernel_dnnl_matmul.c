@@ -71,37 +71,12 @@ static bool run(const kiln_matmul_problem *p, const kiln_matmul_data *d) {
   return kiln_dnnl_run(create_primitive, p, sizeof *p, args, count, p->threads);
 }
 
-static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, int64_t b_rank,
-                   const kiln_memref *bias, int64_t bias_rank, const kiln_memref *residual,
-                   int64_t residual_rank, kiln_memref *c, int64_t c_rank, int64_t flags) {
-  kiln_matmul_problem p;
-  kiln_matmul_data d;
-  kiln_matmul_problem_of(&p, &d, a, a_rank, b, b_rank, bias, bias_rank, residual, residual_rank,
-                         c, c_rank, flags);
-  if (!run(&p, &d)) {
+/* oneDNN's matmul, else the plain loop. */
+static void run_or_fall_back(const kiln_matmul_problem *p, const kiln_matmul_data *d) {
+  if (!run(p, d)) {
     kiln_dnnl_count_fallback();
-    kiln_matmul_reference(&p, &d);
+    kiln_matmul_reference(p, d);
   }
 }
 
-void kiln_rt_dnnl_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),
-                             int64_t flags) {
-  matmul(a, a_rank, b, b_rank, NULL, 0, NULL, 0, c, c_rank, flags);
-}
-
-void kiln_rt_dnnl_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(bias),
-                                  KILN_MEMREF_ARG(c), int64_t flags) {
-  matmul(a, a_rank, b, b_rank, bias, bias_rank, NULL, 0, c, c_rank, flags);
-}
-
-void kiln_rt_dnnl_matmul_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
-                                      KILN_MEMREF_ARG(residual), KILN_MEMREF_ARG(c),
-                                      int64_t flags) {
-  matmul(a, a_rank, b, b_rank, NULL, 0, residual, residual_rank, c, c_rank, flags);
-}
-
-void kiln_rt_dnnl_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
-                                           KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
-                                           KILN_MEMREF_ARG(c), int64_t flags) {
-  matmul(a, a_rank, b, b_rank, bias, bias_rank, residual, residual_rank, c, c_rank, flags);
-}
+KILN_DEFINE_MATMUL_KERNELS(dnnl, run_or_fall_back)

@@ -169,11 +169,11 @@ KILN_ALWAYS_INLINE void tile_generic(int mr, const gemm *g, int64_t m0, int64_t 
   }
 }
 
-typedef void (*tile_fn)(const gemm *g, int64_t m0, int64_t n0, int64_t cols, int64_t k0,
-                        int64_t kc, const float *panel);
+typedef void (*tile_fn)(const gemm *g, int64_t m0, int64_t n0, int64_t cols, int64_t k0, int64_t kc,
+                        const float *panel);
 
 #define KILN_DEFINE_TILE(R)                                                                        \
-  static void tile_##R(const gemm *g, int64_t m0, int64_t n0, int64_t cols, int64_t k0,           \
+  static void tile_##R(const gemm *g, int64_t m0, int64_t n0, int64_t cols, int64_t k0,            \
                        int64_t kc, const float *panel) {                                           \
     tile_generic(R, g, m0, n0, cols, k0, kc, panel);                                               \
   }
@@ -217,20 +217,20 @@ KILN_ALWAYS_INLINE void transpose16(kiln_v16 rows[16]) {
                                            15, 31);
         break;
       case 2:
-        rows[lo] = __builtin_shufflevector(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13,
-                                           28, 29);
+        rows[lo] =
+            __builtin_shufflevector(x, y, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
         rows[hi] = __builtin_shufflevector(x, y, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15,
                                            30, 31);
         break;
       case 4:
-        rows[lo] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25,
-                                           26, 27);
+        rows[lo] =
+            __builtin_shufflevector(x, y, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
         rows[hi] = __builtin_shufflevector(x, y, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29,
                                            30, 31);
         break;
       default:
-        rows[lo] = __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22,
-                                           23);
+        rows[lo] =
+            __builtin_shufflevector(x, y, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
         rows[hi] = __builtin_shufflevector(x, y, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28,
                                            29, 30, 31);
         break;
@@ -354,27 +354,21 @@ static void run_tasks(void *ctx, int64_t begin, int64_t end) {
 
 static int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
-static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, int64_t b_rank,
-                   const kiln_memref *bias, int64_t bias_rank, const kiln_memref *residual,
-                   int64_t residual_rank, kiln_memref *c, int64_t c_rank, int64_t flags) {
-  kiln_matmul_problem p;
-  kiln_matmul_data d;
-  kiln_matmul_problem_of(&p, &d, a, a_rank, b, b_rank, bias, bias_rank, residual, residual_rank,
-                         c, c_rank, flags);
-  int32_t r = p.c.rank;
-  int64_t m = p.c.dims[r - 2], n = p.c.dims[r - 1], batches = 1;
+static void run_native(const kiln_matmul_problem *p, const kiln_matmul_data *d) {
+  int32_t r = p->c.rank;
+  int64_t m = p->c.dims[r - 2], n = p->c.dims[r - 1], batches = 1;
   for (int32_t i = 0; i + 2 < r; ++i)
-    batches *= p.c.dims[i];
+    batches *= p->c.dims[i];
   if (batches == 0 || m == 0 || n == 0)
     return;
-  if (p.c.strides[r - 1] != 1) {
-    kiln_matmul_reference(&p, &d);
+  if (p->c.strides[r - 1] != 1) {
+    kiln_matmul_reference(p, d);
     return;
   }
   /* Blocks of up to mc x NC, narrowed until each thread has two tasks, then
    * evened out: threads take equal runs of tasks. */
   blocking blocks = cache_blocking();
-  int64_t threads = p.threads > 0 ? p.threads : 1;
+  int64_t threads = p->threads > 0 ? p->threads : 1;
   int64_t nc = NC, mc = m < blocks.mc ? m : blocks.mc;
   while (nc > NR && batches * ceil_div(m, mc) * ceil_div(n, nc) < 2 * threads)
     nc /= 2;
@@ -382,28 +376,8 @@ static void matmul(const kiln_memref *a, int64_t a_rank, const kiln_memref *b, i
     mc = ceil_div(mc, 2);
   mc = ceil_div(ceil_div(m, ceil_div(m, mc)), MR) * MR;
   nc = ceil_div(ceil_div(n, ceil_div(n, nc)), NR) * NR;
-  plan pl = {&p, &d, batches, ceil_div(m, mc), ceil_div(n, nc), mc, nc, blocks.kc, n > m};
+  plan pl = {p, d, batches, ceil_div(m, mc), ceil_div(n, nc), mc, nc, blocks.kc, n > m};
   kiln_parallel_for(batches * pl.m_blocks * pl.n_blocks, 1, run_tasks, &pl);
 }
 
-void kiln_rt_native_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),
-                               int64_t flags) {
-  matmul(a, a_rank, b, b_rank, NULL, 0, NULL, 0, c, c_rank, flags);
-}
-
-void kiln_rt_native_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
-                                    KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(c), int64_t flags) {
-  matmul(a, a_rank, b, b_rank, bias, bias_rank, NULL, 0, c, c_rank, flags);
-}
-
-void kiln_rt_native_matmul_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
-                                        KILN_MEMREF_ARG(residual), KILN_MEMREF_ARG(c),
-                                        int64_t flags) {
-  matmul(a, a_rank, b, b_rank, NULL, 0, residual, residual_rank, c, c_rank, flags);
-}
-
-void kiln_rt_native_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
-                                             KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
-                                             KILN_MEMREF_ARG(c), int64_t flags) {
-  matmul(a, a_rank, b, b_rank, bias, bias_rank, residual, residual_rank, c, c_rank, flags);
-}
+KILN_DEFINE_MATMUL_KERNELS(native, run_native)

@@ -220,8 +220,8 @@ void kiln_rt_dnnl_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b
  * applied to the registers before c is written (kernel_native_matmul.c). */
 void kiln_rt_native_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),
                                int64_t flags);
-void kiln_rt_native_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
-                                    KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(c), int64_t flags);
+void kiln_rt_native_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(bias),
+                                    KILN_MEMREF_ARG(c), int64_t flags);
 void kiln_rt_native_matmul_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
                                         KILN_MEMREF_ARG(residual), KILN_MEMREF_ARG(c),
                                         int64_t flags);

@@ -141,9 +141,8 @@ void kiln_matmul_reference(const kiln_matmul_problem *p, const kiln_matmul_data 
 
 void kiln_matmul_problem_of(kiln_matmul_problem *p, kiln_matmul_data *d, const kiln_memref *a,
                             int64_t a_rank, const kiln_memref *b, int64_t b_rank,
-                            const kiln_memref *bias, int64_t bias_rank,
-                            const kiln_memref *residual, int64_t residual_rank, kiln_memref *c,
-                            int64_t c_rank, int64_t flags) {
+                            const kiln_memref *bias, int64_t bias_rank, const kiln_memref *residual,
+                            int64_t residual_rank, kiln_memref *c, int64_t c_rank, int64_t flags) {
   memset(p, 0, sizeof *p);
   *d = (kiln_matmul_data){NULL, NULL, NULL, NULL, NULL};
   p->a = kiln_dnnl_tensor_of(a, a_rank, &d->a);
@@ -162,4 +161,15 @@ void kiln_matmul_problem_of(kiln_matmul_problem *p, kiln_matmul_data *d, const k
   p->activation = (int32_t)((flags >> KILN_MATMUL_ACTIVATION_SHIFT) & KILN_MATMUL_ACTIVATION_MASK);
   p->threads = kiln_thread_count();
   normalize(p);
+}
+
+void kiln_matmul_call(kiln_matmul_fn run, const kiln_memref *a, int64_t a_rank,
+                      const kiln_memref *b, int64_t b_rank, const kiln_memref *bias,
+                      int64_t bias_rank, const kiln_memref *residual, int64_t residual_rank,
+                      kiln_memref *c, int64_t c_rank, int64_t flags) {
+  kiln_matmul_problem p;
+  kiln_matmul_data d;
+  kiln_matmul_problem_of(&p, &d, a, a_rank, b, b_rank, bias, bias_rank, residual, residual_rank, c,
+                         c_rank, flags);
+  run(&p, &d);
 }

@@ -36,9 +36,42 @@ typedef struct kiln_matmul_data {
  * folded into their rows where their strides allow: [B, S, K] -> [B S, K]. */
 void kiln_matmul_problem_of(kiln_matmul_problem *p, kiln_matmul_data *d, const kiln_memref *a,
                             int64_t a_rank, const kiln_memref *b, int64_t b_rank,
-                            const kiln_memref *bias, int64_t bias_rank,
-                            const kiln_memref *residual, int64_t residual_rank, kiln_memref *c,
-                            int64_t c_rank, int64_t flags);
+                            const kiln_memref *bias, int64_t bias_rank, const kiln_memref *residual,
+                            int64_t residual_rank, kiln_memref *c, int64_t c_rank, int64_t flags);
+
+/* Computes a problem: oneDNN's matmul or Kiln's own. */
+typedef void (*kiln_matmul_fn)(const kiln_matmul_problem *p, const kiln_matmul_data *d);
+
+/* Reads a kernel's operands (kiln_matmul_problem_of) and has `run` compute them. */
+void kiln_matmul_call(kiln_matmul_fn run, const kiln_memref *a, int64_t a_rank,
+                      const kiln_memref *b, int64_t b_rank, const kiln_memref *bias,
+                      int64_t bias_rank, const kiln_memref *residual, int64_t residual_rank,
+                      kiln_memref *c, int64_t c_rank, int64_t flags);
+
+/* Defines a library's four kernels, kiln_rt_<library>_matmul{,_bias}{,_residual}_f32
+ * (kernels.h), over its kiln_matmul_fn. */
+#define KILN_DEFINE_MATMUL_KERNELS(library, run)                                                   \
+  void kiln_rt_##library##_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),  \
+                                      int64_t flags) {                                             \
+    kiln_matmul_call(run, a, a_rank, b, b_rank, NULL, 0, NULL, 0, c, c_rank, flags);               \
+  }                                                                                                \
+  void kiln_rt_##library##_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),                 \
+                                           KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(c),              \
+                                           int64_t flags) {                                        \
+    kiln_matmul_call(run, a, a_rank, b, b_rank, bias, bias_rank, NULL, 0, c, c_rank, flags);       \
+  }                                                                                                \
+  void kiln_rt_##library##_matmul_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),             \
+                                               KILN_MEMREF_ARG(residual), KILN_MEMREF_ARG(c),      \
+                                               int64_t flags) {                                    \
+    kiln_matmul_call(run, a, a_rank, b, b_rank, NULL, 0, residual, residual_rank, c, c_rank,       \
+                     flags);                                                                       \
+  }                                                                                                \
+  void kiln_rt_##library##_matmul_bias_residual_f32(                                               \
+      KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),    \
+      KILN_MEMREF_ARG(c), int64_t flags) {                                                         \
+    kiln_matmul_call(run, a, a_rank, b, b_rank, bias, bias_rank, residual, residual_rank, c,       \
+                     c_rank, flags);                                                               \
+  }
 
 /* The offset of element idx (an index of o's rank) in o, its size-1 dims
  * broadcast. */

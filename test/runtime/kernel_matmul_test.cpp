@@ -95,8 +95,8 @@ struct Case {
 // Runs the kernel on dense buffers (transposed operands stored transposed)
 // and compares every element of c with the reference.
 void check(Library library, const Case &k, int threads) {
-  SCOPED_TRACE(testing::Message() << "m " << k.c[k.c.size() - 2] << ", n " << k.c.back()
-                                  << ", k " << k.a.back() << ", flags " << k.flags);
+  SCOPED_TRACE(testing::Message() << "m " << k.c[k.c.size() - 2] << ", n " << k.c.back() << ", k "
+                                  << k.a.back() << ", flags " << k.flags);
   const Kernels &kernels = kernelsOf(library);
   ThreadCount tc(threads);
   long fallbacksBefore = kiln_rt_dnnl_fallbacks();
@@ -127,8 +127,8 @@ void check(Library library, const Case &k, int threads) {
     kernels.bias(da.rank(), da.get(), db.rank(), db.get(), 1, dbias.get(), dc.rank(), dc.get(),
                  k.flags);
   else if (k.residual)
-    kernels.residual(da.rank(), da.get(), db.rank(), db.get(), dres.rank(), dres.get(),
-                     dc.rank(), dc.get(), k.flags);
+    kernels.residual(da.rank(), da.get(), db.rank(), db.get(), dres.rank(), dres.get(), dc.rank(),
+                     dc.get(), k.flags);
   else
     kernels.plain(da.rank(), da.get(), db.rank(), db.get(), dc.rank(), dc.get(), k.flags);
 
@@ -238,7 +238,11 @@ TEST(NativeMatmul, EdgesOfTheBlocking) {
         for (int flags : {0, int(kTransposeB)}) {
           activation = (activation + 1) % 5;
           ::check(Library::Native,
-                  {{m, k}, {k, n}, {m, n}, flags | (activation << kActivationShift), m % 2 == 1,
+                  {{m, k},
+                   {k, n},
+                   {m, n},
+                   flags | (activation << kActivationShift),
+                   m % 2 == 1,
                    n % 2 == 1},
                   1);
         }
@@ -248,10 +252,10 @@ TEST(NativeMatmul, EdgesOfTheBlocking) {
 // the last), and products cut into many tasks, on 1 and 2 threads.
 TEST(NativeMatmul, DeepAndWide) {
   for (int threads : {1, 2}) {
-    ::check(Library::Native,
-            {{30, 700}, {700, 40}, {30, 40}, kTransposeB | (kGeluErf << kActivationShift), true,
-             true},
-            threads);
+    ::check(
+        Library::Native,
+        {{30, 700}, {700, 40}, {30, 40}, kTransposeB | (kGeluErf << kActivationShift), true, true},
+        threads);
     ::check(Library::Native, {{300, 96}, {96, 530}, {300, 530}, kTransposeA, false, true}, threads);
     ::check(Library::Native, {{4, 50, 64}, {64, 200}, {4, 50, 200}, kTransposeB, true}, threads);
   }
