@@ -167,7 +167,8 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     return module.emitError("translation to LLVM IR failed");
   configureModule(*llvmModule, **machine);
   std::vector<std::string> publicNames = addEntryGlue(*llvmModule, *model);
-  if (llvm::Error error = linkRuntimeAndInternalize(*llvmModule, publicNames, options.runtimeBitcode))
+  if (llvm::Error error = linkRuntimeAndInternalize(*llvmModule, publicNames,
+                                                    vectorWidth(**machine), options.runtimeBitcode))
     return reportLLVMError(module, std::move(error));
   configureModule(*llvmModule, **machine);
   if (llvm::verifyModule(*llvmModule, &llvm::errs()))

@@ -3,6 +3,7 @@
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/IR/Constants.h"
 #include "llvm/Linker/Linker.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -15,9 +16,8 @@ const unsigned char kRuntimeBitcode[] = {
 
 namespace kiln {
 
-llvm::Error linkRuntimeAndInternalize(llvm::Module &module,
-                                      llvm::ArrayRef<std::string> publicNames,
-                                      llvm::StringRef bitcodePath) {
+llvm::Error linkRuntimeAndInternalize(llvm::Module &module, llvm::ArrayRef<std::string> publicNames,
+                                      int64_t f32Lanes, llvm::StringRef bitcodePath) {
   llvm::MemoryBufferRef buffer(
       llvm::StringRef(reinterpret_cast<const char *>(kRuntimeBitcode), sizeof(kRuntimeBitcode)),
       "kiln_runtime.bc");
@@ -38,6 +38,11 @@ llvm::Error linkRuntimeAndInternalize(llvm::Module &module,
   (*runtime)->setDataLayout(module.getDataLayout());
   if (llvm::Linker::linkModules(module, std::move(*runtime)))
     return llvm::createStringError("cannot link the runtime into the model");
+  // Constant from here on: the optimizer folds the runtime's tests of it.
+  if (llvm::GlobalVariable *lanes = module.getGlobalVariable("kiln_target_f32_lanes")) {
+    lanes->setInitializer(llvm::ConstantInt::get(lanes->getValueType(), f32Lanes));
+    lanes->setConstant(true);
+  }
 
   llvm::StringSet<> keep;
   for (const std::string &name : publicNames)

@@ -3,13 +3,14 @@
  * kiln_rt_dnnl_matmul* kernels (matmul_problem.h), without oneDNN.
  *
  * The product is cut into tasks of mc rows by NC columns, spread over the
- * threads. A task packs its columns of b, kc rows at a time, into strips of NR
- * columns ([k][NR], zero-padded), then runs a register-blocked micro-kernel:
- * MR rows by NR columns of c held in vector registers while k runs, with the
+ * threads. A task packs its columns of b, kc rows at a time, into strips of nr
+ * columns ([k][nr], zero-padded), then runs a register-blocked micro-kernel:
+ * mr rows by nr columns of c held in vector registers while k runs, with the
  * bias, the activation and the residual applied to the registers after the
- * last k (the epilogue), so c is written once with its final values. Packing
- * makes every micro-kernel load of b contiguous and the strip (kc x NR floats,
- * 32 KB) stay in L1 while the tile walks down the rows of a; a transposed b
+ * last k (the epilogue), so c is written once with its final values. The tile
+ * is shaped for the target's registers (12 x 32 with AVX-512, 6 x 16 with
+ * AVX2). Packing makes every micro-kernel load of b contiguous and the strip
+ * (kc x nr floats, 32 KB) stay in L1 while the tile walks down the rows of a; a transposed b
  * (PyTorch's Linear weight [N, K]) is packed by 16 x 16 in-register
  * transposes. One strip is packed at a time, on the stack of the thread that
  * uses it: the kernel allocates nothing. */
@@ -17,31 +18,42 @@
 
 #include "matmul_problem.h"
 #include "parallel.h"
+#include "target.h"
 #include "vec.h"
 
-/* MR x NV vectors of c in registers: 24 accumulators, 2 vectors of b and a
- * broadcast of a, of the 32 zmm registers AVX-512 has. NC columns a task,
- * unless the threads need narrower ones; at most KC_MAX rows of b packed at a
- * time (a 64 KB strip). */
-enum { MR = 12, NV = 2, NR = NV * KILN_VL, NC = 128, KC_MAX = 512 };
+/* The micro-kernel's tile is MR rows by NV 16-float vectors of c, sized to
+ * the target's registers (target.h): with AVX-512, 12 x 2 = 24 of the 32 zmm
+ * registers, plus 2 vectors of b and a broadcast of a; with AVX2 (a 16-float
+ * vector is two ymm registers), 6 x 1 = 12 of the 16 ymm, plus 2 of b and a
+ * broadcast; with SSE, 2 x 1 = 8 of the 16 xmm, plus 4 of b. NC columns a
+ * task, unless the threads need narrower ones; at most KC_MAX rows of b
+ * packed at a time (a 64 KB strip at most). */
+enum { MR_MAX = 12, NV_MAX = 2, NR_MAX = NV_MAX * KILN_VL, NC = 128, KC_MAX = 512 };
 
-/* Cache blocking from this CPU's caches (sysconf; 48 KB of L1 and 1 MB of L2
- * where it does not say): kc rows of a strip (kc x NR floats) take 2/3 of L1,
- * mc rows of a's kc columns half of L2. Measured on an AVX-512 EPYC (48 KB,
- * 1 MB: kc 256, mc 504): the projector's [576, 1024] x [1024, 4096] at 0.90
- * of oneDNN's time at 1 thread and 0.98 at 2, against 0.86 and 0.76 with mc
- * 240 (bench/README.md). */
+/* The tile shape and cache blocking for this target and CPU. */
 typedef struct blocking {
-  int64_t kc, mc;
+  int mr;
+  int64_t nr, kc, mc;
 } blocking;
 
+/* kc rows of a strip (kc x nr floats) take 2/3 of L1, mc rows of a's kc
+ * columns half of L2 (sysconf; 48 KB of L1 and 1 MB of L2 where it does not
+ * say). Measured on an AVX-512 EPYC (48 KB, 1 MB: kc 256, mc 504): the
+ * projector's [576, 1024] x [1024, 4096] at 0.90 of oneDNN's time at 1 thread
+ * and 0.98 at 2, against 0.86 and 0.76 with mc 240 (bench/README.md). */
+static inline int tile_vectors(void) { return kiln_target_f32_lanes >= 16 ? 2 : 1; }
+static inline int tile_rows(void) {
+  return kiln_target_f32_lanes >= 16 ? 12 : kiln_target_f32_lanes >= 8 ? 6 : 2;
+}
+
 static blocking cache_blocking(void) {
+  blocking b = {tile_rows(), tile_vectors() * KILN_VL, 0, 0};
   long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  int64_t kc = (l1 > 0 ? l1 : 48 * 1024) * 2 / 3 / (NR * (int64_t)sizeof(float));
-  kc = kc < 64 ? 64 : kc > KC_MAX ? KC_MAX : kc / KILN_VL * KILN_VL;
-  int64_t mc = (l2 > 0 ? l2 : 1024 * 1024) / 2 / (kc * (int64_t)sizeof(float));
-  mc = mc < 4 * MR ? 4 * MR : mc > 1024 ? 1024 : mc / MR * MR;
-  return (blocking){kc, mc};
+  int64_t kc = (l1 > 0 ? l1 : 48 * 1024) * 2 / 3 / (b.nr * (int64_t)sizeof(float));
+  b.kc = kc < 64 ? 64 : kc > KC_MAX ? KC_MAX : kc / KILN_VL * KILN_VL;
+  int64_t mc = (l2 > 0 ? l2 : 1024 * 1024) / 2 / (b.kc * (int64_t)sizeof(float));
+  b.mc = mc < 4 * b.mr ? 4 * b.mr : mc > 1024 ? 1024 : mc / b.mr * b.mr;
+  return b;
 }
 
 /* One 2-D product c = act(a b + bias) + res, element strides by dim. */
@@ -57,7 +69,7 @@ typedef struct gemm {
   const float *res;
   int64_t res_m, res_n; /* res == NULL: none */
   int64_t m, n, k;
-  int64_t kc; /* rows of b packed at a time */
+  blocking blocks;
   int32_t activation;
 } gemm;
 
@@ -109,19 +121,20 @@ static inline kiln_v16 load_row(const float *p, int64_t stride, int64_t count) {
 
 #define KILN_ALWAYS_INLINE static inline __attribute__((always_inline))
 
-/* c[m0 + r][n0 + j] for r < mr, j < cols (<= NR), over k in [k0, k0 + kc):
- * starts from zero at k0 = 0, else from c; after the last k, the epilogue.
- * panel holds b's rows k0.. of these columns as [kc][NR]. Inlined with a
- * constant mr so that the tile lives in registers. */
-KILN_ALWAYS_INLINE void tile_generic(int mr, const gemm *g, int64_t m0, int64_t n0, int64_t cols,
-                                     int64_t k0, int64_t kc, const float *panel) {
+/* c[m0 + r][n0 + j] for r < mr, j < cols (<= nv 16-float vectors), over k in
+ * [k0, k0 + kc): starts from zero at k0 = 0, else from c; after the last k,
+ * the epilogue. panel holds b's rows k0.. of these columns as [kc][nv * 16].
+ * Inlined with constant mr and nv so that the tile lives in registers. */
+KILN_ALWAYS_INLINE void tile_generic(int mr, int nv, const gemm *g, int64_t m0, int64_t n0,
+                                     int64_t cols, int64_t k0, int64_t kc, const float *panel) {
+  const int64_t nr = nv * KILN_VL;
   float *c = g->c + m0 * g->c_m + n0;
-  bool full = cols == NR;
-  kiln_v16 acc[MR][NV];
+  bool full = cols == nr;
+  kiln_v16 acc[MR_MAX][NV_MAX];
 #pragma clang loop unroll(full)
   for (int r = 0; r < mr; ++r)
 #pragma clang loop unroll(full)
-    for (int v = 0; v < NV; ++v) {
+    for (int v = 0; v < nv; ++v) {
       int64_t count = cols - v * KILN_VL;
       count = count < 0 ? 0 : count > KILN_VL ? KILN_VL : count;
       acc[r][v] = k0 == 0 ? kiln_v16_splat(0.0f)
@@ -131,21 +144,21 @@ KILN_ALWAYS_INLINE void tile_generic(int mr, const gemm *g, int64_t m0, int64_t 
   const float *a = g->a + m0 * g->a_m + k0 * g->a_k;
   int64_t a_m = g->a_m, a_k = g->a_k;
   for (int64_t k = 0; k < kc; ++k) {
-    kiln_v16 b[NV];
+    kiln_v16 b[NV_MAX];
 #pragma clang loop unroll(full)
-    for (int v = 0; v < NV; ++v)
-      b[v] = kiln_v16_load(panel + k * NR + v * KILN_VL);
+    for (int v = 0; v < nv; ++v)
+      b[v] = kiln_v16_load(panel + k * nr + v * KILN_VL);
 #pragma clang loop unroll(full)
     for (int r = 0; r < mr; ++r) {
       kiln_v16 av = kiln_v16_splat(a[r * a_m + k * a_k]);
 #pragma clang loop unroll(full)
-      for (int v = 0; v < NV; ++v)
+      for (int v = 0; v < nv; ++v)
         acc[r][v] = kiln_v16_fma(av, b[v], acc[r][v]);
     }
   }
   bool last = k0 + kc >= g->k;
 #pragma clang loop unroll(full)
-  for (int v = 0; v < NV; ++v) {
+  for (int v = 0; v < nv; ++v) {
     int64_t count = cols - v * KILN_VL, n = n0 + v * KILN_VL;
     if (count <= 0)
       break;
@@ -172,25 +185,40 @@ KILN_ALWAYS_INLINE void tile_generic(int mr, const gemm *g, int64_t m0, int64_t 
 typedef void (*tile_fn)(const gemm *g, int64_t m0, int64_t n0, int64_t cols, int64_t k0, int64_t kc,
                         const float *panel);
 
-#define KILN_DEFINE_TILE(R)                                                                        \
-  static void tile_##R(const gemm *g, int64_t m0, int64_t n0, int64_t cols, int64_t k0,            \
-                       int64_t kc, const float *panel) {                                           \
-    tile_generic(R, g, m0, n0, cols, k0, kc, panel);                                               \
+#define KILN_DEFINE_TILE(R, V)                                                                     \
+  static void tile_##R##x##V(const gemm *g, int64_t m0, int64_t n0, int64_t cols, int64_t k0,      \
+                             int64_t kc, const float *panel) {                                     \
+    tile_generic(R, V, g, m0, n0, cols, k0, kc, panel);                                            \
   }
-KILN_DEFINE_TILE(1)
-KILN_DEFINE_TILE(2)
-KILN_DEFINE_TILE(3)
-KILN_DEFINE_TILE(4)
-KILN_DEFINE_TILE(5)
-KILN_DEFINE_TILE(6)
-KILN_DEFINE_TILE(7)
-KILN_DEFINE_TILE(8)
-KILN_DEFINE_TILE(9)
-KILN_DEFINE_TILE(10)
-KILN_DEFINE_TILE(11)
-KILN_DEFINE_TILE(12)
-static const tile_fn tiles[MR] = {tile_1, tile_2, tile_3, tile_4,  tile_5,  tile_6,
-                                  tile_7, tile_8, tile_9, tile_10, tile_11, tile_12};
+KILN_DEFINE_TILE(1, 2)
+KILN_DEFINE_TILE(2, 2)
+KILN_DEFINE_TILE(3, 2)
+KILN_DEFINE_TILE(4, 2)
+KILN_DEFINE_TILE(5, 2)
+KILN_DEFINE_TILE(6, 2)
+KILN_DEFINE_TILE(7, 2)
+KILN_DEFINE_TILE(8, 2)
+KILN_DEFINE_TILE(9, 2)
+KILN_DEFINE_TILE(10, 2)
+KILN_DEFINE_TILE(11, 2)
+KILN_DEFINE_TILE(12, 2)
+KILN_DEFINE_TILE(1, 1)
+KILN_DEFINE_TILE(2, 1)
+KILN_DEFINE_TILE(3, 1)
+KILN_DEFINE_TILE(4, 1)
+KILN_DEFINE_TILE(5, 1)
+KILN_DEFINE_TILE(6, 1)
+#undef KILN_DEFINE_TILE
+
+/* The tile function for `rows` rows (1 to the shape's mr). Tested on the
+ * target constant itself, so that the other shape's table is dropped. */
+static tile_fn tile_for(int rows) {
+  static const tile_fn wide[MR_MAX] = {tile_1x2, tile_2x2,  tile_3x2,  tile_4x2,
+                                       tile_5x2, tile_6x2,  tile_7x2,  tile_8x2,
+                                       tile_9x2, tile_10x2, tile_11x2, tile_12x2};
+  static const tile_fn narrow[6] = {tile_1x1, tile_2x1, tile_3x1, tile_4x1, tile_5x1, tile_6x1};
+  return tile_vectors() == 2 ? wide[rows - 1] : narrow[rows - 1];
+}
 
 //===----------------------------------------------------------------------===//
 // Packing b
@@ -239,32 +267,33 @@ KILN_ALWAYS_INLINE void transpose16(kiln_v16 rows[16]) {
   }
 }
 
-/* panel[k][j] = b[k0 + k][n0 + j] for k < kc, j < NR, zero where n0 + j >= n. */
+/* panel[k][j] = b[k0 + k][n0 + j] for k < kc, j < nr, zero where n0 + j >= n. */
 static void pack_strip(const gemm *g, int64_t k0, int64_t kc, int64_t n0, float *panel) {
-  int64_t cols = g->n - n0 < NR ? g->n - n0 : NR;
+  const int64_t nr = g->blocks.nr;
+  int64_t cols = g->n - n0 < nr ? g->n - n0 : nr;
   const float *b = g->b + k0 * g->b_k + n0 * g->b_n;
-  if (g->b_n == 1 && cols == NR) {
+  if (g->b_n == 1 && cols == nr) {
     for (int64_t k = 0; k < kc; ++k)
-      for (int v = 0; v < NV; ++v)
-        kiln_v16_store(panel + k * NR + v * KILN_VL, kiln_v16_load(b + k * g->b_k + v * KILN_VL));
+      for (int64_t j = 0; j < nr; j += KILN_VL)
+        kiln_v16_store(panel + k * nr + j, kiln_v16_load(b + k * g->b_k + j));
     return;
   }
   int64_t k = 0;
-  if (g->b_k == 1 && cols == NR) {
+  if (g->b_k == 1 && cols == nr) {
     /* b^T's rows are contiguous in k: 16 columns x 16 k at a time. */
     for (; k + KILN_VL <= kc; k += KILN_VL)
-      for (int v = 0; v < NV; ++v) {
+      for (int64_t j0 = 0; j0 < nr; j0 += KILN_VL) {
         kiln_v16 rows[KILN_VL];
         for (int j = 0; j < KILN_VL; ++j)
-          rows[j] = kiln_v16_load(b + (v * KILN_VL + j) * g->b_n + k);
+          rows[j] = kiln_v16_load(b + (j0 + j) * g->b_n + k);
         transpose16(rows);
         for (int t = 0; t < KILN_VL; ++t)
-          kiln_v16_store(panel + (k + t) * NR + v * KILN_VL, rows[t]);
+          kiln_v16_store(panel + (k + t) * nr + j0, rows[t]);
       }
   }
   for (; k < kc; ++k)
-    for (int64_t j = 0; j < NR; ++j)
-      panel[k * NR + j] = j < cols ? b[k * g->b_k + j * g->b_n] : 0.0f;
+    for (int64_t j = 0; j < nr; ++j)
+      panel[k * nr + j] = j < cols ? b[k * g->b_k + j * g->b_n] : 0.0f;
 }
 
 //===----------------------------------------------------------------------===//
@@ -273,18 +302,20 @@ static void pack_strip(const gemm *g, int64_t k0, int64_t kc, int64_t n0, float 
 
 /* Rows [m0, m1) by columns [n0, n1) of g, all of k. */
 static void run_block(const gemm *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  _Alignas(64) float strip[KC_MAX * NR];
+  _Alignas(64) float strip[KC_MAX * NR_MAX];
+  const blocking *bl = &g->blocks;
+  tile_fn full_rows = tile_for(bl->mr);
   int64_t k0 = 0;
   do {
-    int64_t kc = g->k - k0 < g->kc ? g->k - k0 : g->kc;
-    for (int64_t s = n0; s < n1; s += NR) {
+    int64_t kc = g->k - k0 < bl->kc ? g->k - k0 : bl->kc;
+    for (int64_t s = n0; s < n1; s += bl->nr) {
       pack_strip(g, k0, kc, s, strip);
-      int64_t cols = n1 - s < NR ? n1 - s : NR;
+      int64_t cols = n1 - s < bl->nr ? n1 - s : bl->nr;
       int64_t m = m0;
-      for (; m + MR <= m1; m += MR)
-        tiles[MR - 1](g, m, s, cols, k0, kc, strip);
+      for (; m + bl->mr <= m1; m += bl->mr)
+        full_rows(g, m, s, cols, k0, kc, strip);
       if (m < m1)
-        tiles[m1 - m - 1](g, m, s, cols, k0, kc, strip);
+        tile_for((int)(m1 - m))(g, m, s, cols, k0, kc, strip);
     }
     k0 += kc;
   } while (k0 < g->k);
@@ -294,7 +325,8 @@ static void run_block(const gemm *g, int64_t m0, int64_t m1, int64_t n0, int64_t
 typedef struct plan {
   const kiln_matmul_problem *p;
   const kiln_matmul_data *d;
-  int64_t batches, m_blocks, n_blocks, mc, nc, kc;
+  int64_t batches, m_blocks, n_blocks, mc, nc;
+  blocking blocks;
   bool columns_outer; /* consecutive tasks share columns (b) rather than rows (a) */
 } plan;
 
@@ -320,7 +352,7 @@ static gemm gemm_of(const plan *pl, int64_t batch) {
       .m = p->c.dims[r - 2],
       .n = p->c.dims[r - 1],
       .k = p->a.dims[r - 1],
-      .kc = pl->kc,
+      .blocks = pl->blocks,
       .activation = p->activation,
   };
   if (p->has_bias) {
@@ -370,13 +402,13 @@ static void run_native(const kiln_matmul_problem *p, const kiln_matmul_data *d) 
   blocking blocks = cache_blocking();
   int64_t threads = p->threads > 0 ? p->threads : 1;
   int64_t nc = NC, mc = m < blocks.mc ? m : blocks.mc;
-  while (nc > NR && batches * ceil_div(m, mc) * ceil_div(n, nc) < 2 * threads)
+  while (nc > blocks.nr && batches * ceil_div(m, mc) * ceil_div(n, nc) < 2 * threads)
     nc /= 2;
-  while (mc > MR && batches * ceil_div(m, mc) * ceil_div(n, nc) < 2 * threads)
+  while (mc > blocks.mr && batches * ceil_div(m, mc) * ceil_div(n, nc) < 2 * threads)
     mc = ceil_div(mc, 2);
-  mc = ceil_div(ceil_div(m, ceil_div(m, mc)), MR) * MR;
-  nc = ceil_div(ceil_div(n, ceil_div(n, nc)), NR) * NR;
-  plan pl = {p, d, batches, ceil_div(m, mc), ceil_div(n, nc), mc, nc, blocks.kc, n > m};
+  mc = ceil_div(ceil_div(m, ceil_div(m, mc)), blocks.mr) * blocks.mr;
+  nc = ceil_div(ceil_div(n, ceil_div(n, nc)), blocks.nr) * blocks.nr;
+  plan pl = {p, d, batches, ceil_div(m, mc), ceil_div(n, nc), mc, nc, blocks, n > m};
   kiln_parallel_for(batches * pl.m_blocks * pl.n_blocks, 1, run_tasks, &pl);
 }
 

@@ -4,10 +4,10 @@
 // [B, S, K] x [O, K]^T folded to 2-D, a batch that cannot be folded (non-dense
 // batch stride), 4-D batches with broadcasting, bias + each activation +
 // residual, 1 and 2 threads, and the same shape called twice (cached
-// primitive). Kiln's kernel also at every edge of its blocking: rows around
-// its 12-row tile, columns around its 32-column strip, depths around its
-// 16-deep transposes and its k blocks, an empty depth, and products cut into
-// many tasks.
+// primitive). Kiln's kernel also at every edge of its blocking, for each tile
+// shape a target gets: rows around its tile, columns around its strip, depths
+// around its 16-deep transposes and its k blocks, an empty depth, and
+// products cut into many tasks.
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -17,6 +17,7 @@
 
 #include "kernel_test_util.h"
 #include "kernels.h"
+#include "target.h"
 
 namespace {
 
@@ -227,38 +228,52 @@ TEST_P(Matmul, SecondCallIsTheSame) {
   check(k, 2);
 }
 
-// Kiln's kernel: m around its 12-row tile, n around its 32-column strip, k
-// around its 16 x 16 transposes; b transposed (PyTorch's Linear weight,
-// packed by transposes) and not (packed by copies); every epilogue.
-TEST(NativeMatmul, EdgesOfTheBlocking) {
+// Kiln's kernel at every edge of its blocking: m around its tile's rows, n
+// around its strip's columns, k around its 16 x 16 transposes; b transposed
+// (PyTorch's Linear weight, packed by transposes) and not (packed by copies);
+// every epilogue. Then depths over several k blocks (c accumulated across
+// them, the epilogue after the last), and products cut into many tasks, on 1
+// and 2 threads.
+void checkNativeBlocking() {
   int activation = 0;
-  for (int64_t m : {1, 11, 12, 13, 25})
-    for (int64_t n : {1, 31, 32, 33, 70})
+  for (int64_t m : {1, 5, 6, 7, 11, 12, 13, 25})
+    for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 70})
       for (int64_t k : {1, 15, 16, 17, 48})
         for (int flags : {0, int(kTransposeB)}) {
           activation = (activation + 1) % 5;
-          ::check(Library::Native,
-                  {{m, k},
-                   {k, n},
-                   {m, n},
-                   flags | (activation << kActivationShift),
-                   m % 2 == 1,
-                   n % 2 == 1},
-                  1);
+          check(Library::Native,
+                {{m, k},
+                 {k, n},
+                 {m, n},
+                 flags | (activation << kActivationShift),
+                 m % 2 == 1,
+                 n % 2 == 1},
+                1);
         }
-}
-
-// Depths over several k blocks (c accumulated across them, the epilogue after
-// the last), and products cut into many tasks, on 1 and 2 threads.
-TEST(NativeMatmul, DeepAndWide) {
   for (int threads : {1, 2}) {
-    ::check(
+    check(
         Library::Native,
         {{30, 700}, {700, 40}, {30, 40}, kTransposeB | (kGeluErf << kActivationShift), true, true},
         threads);
-    ::check(Library::Native, {{300, 96}, {96, 530}, {300, 530}, kTransposeA, false, true}, threads);
-    ::check(Library::Native, {{4, 50, 64}, {64, 200}, {4, 50, 200}, kTransposeB, true}, threads);
+    check(Library::Native, {{300, 96}, {96, 530}, {300, 530}, kTransposeA, false, true}, threads);
+    check(Library::Native, {{4, 50, 64}, {64, 200}, {4, 50, 200}, kTransposeB, true}, threads);
   }
+}
+
+// The runtime built natively keeps target.h's default of 16 lanes: the
+// AVX-512 tile (12 x 32).
+TEST(NativeMatmul, Avx512Tile) { checkNativeBlocking(); }
+
+// The tiles kilnc picks for AVX2 (6 x 16) and SSE (2 x 16) targets, by the
+// lanes it sets in each model.
+TEST(NativeMatmul, Avx2AndSseTiles) {
+  int32_t lanes = kiln_target_f32_lanes;
+  for (int32_t target : {8, 4}) {
+    SCOPED_TRACE(testing::Message() << target << " lanes");
+    kiln_target_f32_lanes = target;
+    checkNativeBlocking();
+  }
+  kiln_target_f32_lanes = lanes;
 }
 
 // An empty depth: c = act(bias) + residual.
