@@ -10,6 +10,7 @@
 #include "parallel.h"
 #include "prepare.h"
 #include "train.h"
+#include "warm_up.h"
 
 /* The kernels only read parameters; the descriptor type is not const. */
 static void *unconst(const void *p) { return (void *)(uintptr_t)p; }
@@ -125,8 +126,10 @@ int32_t kiln_rt_create_embedded(const char *manifest_json, size_t manifest_len,
     status = build_param_descriptors(m);
   if (status == KILN_OK)
     status = kiln_train_states_create(m);
-  if (status == KILN_OK)
+  if (status == KILN_OK) {
     kiln_prepare_kernels(&m->manifest, m->num_threads);
+    kiln_warm_up(m);
+  }
   if (status != KILN_OK) {
     free_model(m);
     return status;

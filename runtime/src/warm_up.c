@@ -1,0 +1,60 @@
+/* kiln_warm_up: see warm_up.h. */
+#include "warm_up.h"
+
+#include "dtype.h"
+#include "large_alloc.h"
+
+/* Smaller than any page size Linux uses, so every page is touched. */
+enum { kPageStride = 4096 };
+
+/* Reads one byte of every page of [p, p + bytes), faulting them in. */
+static void read_pages(const void *p, size_t bytes) {
+  const volatile unsigned char *bytes_in = p;
+  unsigned char sum = 0;
+  for (size_t i = 0; i < bytes; i += kPageStride)
+    sum ^= bytes_in[i];
+  if (bytes > 0)
+    sum ^= bytes_in[bytes - 1];
+  (void)sum;
+}
+
+/* Writes a zero into every page of [p, p + bytes). */
+static void write_pages(void *p, size_t bytes) {
+  volatile unsigned char *bytes_out = p;
+  for (size_t i = 0; i < bytes; i += kPageStride)
+    bytes_out[i] = 0;
+}
+
+static void warm_weights(const kiln_model *m) {
+  for (int32_t i = 0; i < m->manifest.num_params && i < m->weights.num_params; ++i) {
+    const kiln_tensor_spec *p = &m->manifest.params[i];
+    size_t bytes = (size_t)kiln_dtype_size(p->dtype);
+    for (int32_t d = 0; d < p->rank; ++d)
+      bytes *= (size_t)p->dims[d];
+    read_pages(m->weights.data[i], bytes);
+  }
+}
+
+static void warm_arena(kiln_model *m) {
+  int64_t largest = 0;
+  for (int32_t i = 0; i < m->manifest.num_entries; ++i) {
+    const kiln_entry_spec *e = &m->manifest.entries[i];
+    int64_t bytes = 0;
+    if (e->num_symbols == 0 && kiln_polynomial_eval(&e->arena, NULL, &bytes) && bytes > largest)
+      largest = bytes;
+  }
+  if (largest == 0 || (size_t)largest <= m->arena_capacity)
+    return;
+  void *arena = kiln_large_alloc((size_t)largest);
+  if (!arena)
+    return;
+  kiln_large_free(m->arena, m->arena_capacity);
+  m->arena = arena;
+  m->arena_capacity = (size_t)largest;
+  write_pages(arena, (size_t)largest);
+}
+
+void kiln_warm_up(kiln_model *m) {
+  warm_weights(m);
+  warm_arena(m);
+}
