@@ -679,6 +679,54 @@ struct Conv2DToOneDnn : OpRewritePattern<Conv2DOp> {
   }
 };
 
+/// Under native, a patch embedding (a conv2d whose strides equal its kernel,
+/// over an image the patches tile exactly: CLIP's and ViT's) becomes a linear
+/// layer on the image's patches, which the matmul kernel then takes; Kiln's
+/// own conv2d lowering is a scalar loop nest. [B, C, H, W] is viewed as
+/// [B, C, Ho, KH, Wo, KW], transposed to [B, Ho, Wo, C, KH, KW] (the one copy)
+/// and flattened to [B, Ho Wo, C KH KW]; its product with the [O, C KH KW]
+/// weight plus the bias, [B, Ho Wo, O], is transposed to [B, O, Ho Wo] and
+/// viewed as [B, O, Ho, Wo].
+struct PatchEmbeddingToLinear : OpRewritePattern<Conv2DOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(Conv2DOp op, PatternRewriter &rewriter) const override {
+    auto input = cast<RankedTensorType>(op.getInput().getType());
+    auto weight = cast<RankedTensorType>(op.getWeight().getType());
+    auto result = cast<RankedTensorType>(op.getType());
+    if (!isF32(op.getInput()) || !isF32(op.getWeight()) || !isF32(op.getBias()) ||
+        !weight.hasStaticShape() || input.getRank() != 4 ||
+        llvm::any_of(input.getShape().drop_front(), ShapedType::isDynamic))
+      return rewriter.notifyMatchFailure(op, "not f32 with static channels and image");
+    int64_t c = input.getDimSize(1), h = input.getDimSize(2), w = input.getDimSize(3);
+    int64_t o = weight.getDimSize(0), kh = weight.getDimSize(2), kw = weight.getDimSize(3);
+    ArrayRef<int64_t> strides = op.getStrides();
+    if (strides[0] != kh || strides[1] != kw || h % kh != 0 || w % kw != 0)
+      return rewriter.notifyMatchFailure(op, "not a patch embedding that tiles the image");
+    int64_t ho = h / kh, wo = w / kw;
+    Location loc = op.getLoc();
+    Type f32 = input.getElementType();
+    int64_t batch = input.getDimSize(0);
+    SmallVector<Value> batchSize;
+    if (ShapedType::isDynamic(batch))
+      batchSize.push_back(DimOp::create(rewriter, loc, op.getInput(), 0));
+    auto tensor = [&](ArrayRef<int64_t> shape) { return RankedTensorType::get(shape, f32); };
+    Value split = ReshapeOp::create(rewriter, loc, tensor({batch, c, ho, kh, wo, kw}),
+                                    op.getInput(), batchSize);
+    Value patches = TransposeOp::create(rewriter, loc, tensor({batch, ho, wo, c, kh, kw}), split,
+                                        ArrayRef<int64_t>{0, 2, 4, 1, 3, 5});
+    Value rows =
+        ReshapeOp::create(rewriter, loc, tensor({batch, ho * wo, c * kh * kw}), patches, batchSize);
+    Value flatWeight =
+        ReshapeOp::create(rewriter, loc, tensor({o, c * kh * kw}), op.getWeight(), ValueRange{});
+    Value linear = FusedLinearOp::create(rewriter, loc, tensor({batch, ho * wo, o}), rows,
+                                         flatWeight, op.getBias(), Value(), "none");
+    Value channelsFirst = TransposeOp::create(rewriter, loc, tensor({batch, o, ho * wo}), linear,
+                                              ArrayRef<int64_t>{0, 2, 1});
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, result, channelsFirst, batchSize);
+    return success();
+  }
+};
+
 struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
   using Base::Base;
   void runOnOperation() override {
@@ -705,6 +753,8 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     patterns.add<MatmulToKernel, FusedLinearToKernel>(&getContext(), backend);
     if (backend != Backend::Native)
       patterns.add<Conv2DToOneDnn>(&getContext());
+    else
+      patterns.add<PatchEmbeddingToLinear>(&getContext());
     if (backend == Backend::OneDnn)
       patterns.add<SoftmaxToOneDnn, LayerNormToOneDnn>(&getContext());
     // Top down: a forward attention chooses its output's layout, and saves

@@ -430,18 +430,34 @@ func.func @softmax_and_layer_norm(%x: tensor<?x4x77xf32>, %w: tensor<77xf32>, %b
 // -----
 
 // conv2d goes to a oneDNN convolution under onednn and auto (Kiln's own
-// lowering is a scalar loop nest), not under native; the strides are its
-// scalars and the output's batch comes from the input.
+// lowering is a scalar loop nest); the strides are its scalars and the
+// output's batch comes from the input. Under native a patch embedding (strides
+// = kernel, patches tiling the image) becomes a linear layer on the patches,
+// on Kiln's matmul kernel; any other conv2d stays.
 // CHECK-LABEL: func.func @conv2d(
 // DNNL: %[[C0:.*]] = arith.constant 0 : index
 // DNNL: %[[B:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x3x32x32xf32>
 // DNNL: %[[INIT:.*]] = tensor.empty(%[[B]]) : tensor<?x64x4x8xf32>
 // DNNL: kiln.kernel @kiln_rt_dnnl_conv2d_f32 ins(%arg0, %arg1, %arg2 : tensor<?x3x32x32xf32>, tensor<64x3x8x4xf32>, tensor<64xf32>) outs(%[[INIT]] : tensor<?x64x4x8xf32>) scalars [8, 4] -> tensor<?x64x4x8xf32>
+// NATIVE:      %[[B:.*]] = kiln.dim %arg0, 0 : tensor<?x3x32x32xf32>
+// NATIVE-NEXT: %[[SPLIT:.*]] = kiln.reshape %arg0[%[[B]]] : (tensor<?x3x32x32xf32>) -> tensor<?x3x4x8x8x4xf32>
+// NATIVE-NEXT: %[[PATCHES:.*]] = kiln.transpose %[[SPLIT]] [0, 2, 4, 1, 3, 5] : (tensor<?x3x4x8x8x4xf32>) -> tensor<?x4x8x3x8x4xf32>
+// NATIVE-NEXT: %[[ROWS:.*]] = kiln.reshape %[[PATCHES]][%[[B]]] : (tensor<?x4x8x3x8x4xf32>) -> tensor<?x32x96xf32>
+// NATIVE-NEXT: %[[W:.*]] = kiln.reshape %arg1 : (tensor<64x3x8x4xf32>) -> tensor<64x96xf32>
+// NATIVE:      %[[Y:.*]] = kiln.kernel @kiln_rt_native_matmul_bias_f32 ins(%[[ROWS]], %[[W]], %arg2 : tensor<?x32x96xf32>, tensor<64x96xf32>, tensor<64xf32>) outs(%{{.*}} : tensor<?x32x64xf32>) scalars [2]
+// NATIVE-NEXT: %[[T:.*]] = kiln.transpose %[[Y]] [0, 2, 1] : (tensor<?x32x64xf32>) -> tensor<?x64x32xf32>
+// NATIVE-NEXT: %[[OUT:.*]] = kiln.reshape %[[T]][%[[B]]] : (tensor<?x64x32xf32>) -> tensor<?x64x4x8xf32>
+// NATIVE-NEXT: return %[[OUT]]
+// CHECK-LABEL: func.func @conv2d_overlapping(
 // NATIVE-NOT: kiln.kernel
 // NATIVE: kiln.conv2d
 func.func @conv2d(%x: tensor<?x3x32x32xf32>, %w: tensor<64x3x8x4xf32>, %b: tensor<64xf32>) -> tensor<?x64x4x8xf32> {
   %0 = kiln.conv2d %x, %w, %b strides = [8, 4] : (tensor<?x3x32x32xf32>, tensor<64x3x8x4xf32>, tensor<64xf32>) -> tensor<?x64x4x8xf32>
   return %0 : tensor<?x64x4x8xf32>
+}
+func.func @conv2d_overlapping(%x: tensor<?x3x32x32xf32>, %w: tensor<64x3x8x8xf32>, %b: tensor<64xf32>) -> tensor<?x64x7x7xf32> {
+  %0 = kiln.conv2d %x, %w, %b strides = [4, 4] : (tensor<?x3x32x32xf32>, tensor<64x3x8x8xf32>, tensor<64xf32>) -> tensor<?x64x7x7xf32>
+  return %0 : tensor<?x64x7x7xf32>
 }
 
 // -----
