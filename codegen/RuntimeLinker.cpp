@@ -4,6 +4,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/Linker/Linker.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -12,6 +13,17 @@ namespace {
 const unsigned char kRuntimeBitcode[] = {
 #include KILN_RUNTIME_BITCODE_INC
 };
+} // namespace
+
+namespace {
+// The runtime's kiln_target_f32_lanes() (runtime/src/target.h) answers
+// `lanes`: its body becomes that constant, which the optimizer then folds into
+// every caller.
+void setTargetLanes(llvm::Function &answer, int64_t lanes) {
+  answer.deleteBody();
+  llvm::IRBuilder<> builder(llvm::BasicBlock::Create(answer.getContext(), "", &answer));
+  builder.CreateRet(llvm::ConstantInt::get(answer.getReturnType(), lanes));
+}
 } // namespace
 
 namespace kiln {
@@ -38,11 +50,9 @@ llvm::Error linkRuntimeAndInternalize(llvm::Module &module, llvm::ArrayRef<std::
   (*runtime)->setDataLayout(module.getDataLayout());
   if (llvm::Linker::linkModules(module, std::move(*runtime)))
     return llvm::createStringError("cannot link the runtime into the model");
-  // Constant from here on: the optimizer folds the runtime's tests of it.
-  if (llvm::GlobalVariable *lanes = module.getGlobalVariable("kiln_target_f32_lanes")) {
-    lanes->setInitializer(llvm::ConstantInt::get(lanes->getValueType(), f32Lanes));
-    lanes->setConstant(true);
-  }
+  if (llvm::Function *lanes = module.getFunction("kiln_target_f32_lanes");
+      lanes && !lanes->isDeclaration())
+    setTargetLanes(*lanes, f32Lanes);
 
   llvm::StringSet<> keep;
   for (const std::string &name : publicNames)

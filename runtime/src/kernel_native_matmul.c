@@ -41,9 +41,9 @@ typedef struct blocking {
  * say). Measured on an AVX-512 EPYC (48 KB, 1 MB: kc 256, mc 504): the
  * projector's [576, 1024] x [1024, 4096] at 0.90 of oneDNN's time at 1 thread
  * and 0.98 at 2, against 0.86 and 0.76 with mc 240 (bench/README.md). */
-static inline int tile_vectors(void) { return kiln_target_f32_lanes >= 16 ? 2 : 1; }
+static inline int tile_vectors(void) { return kiln_target_f32_lanes() >= 16 ? 2 : 1; }
 static inline int tile_rows(void) {
-  return kiln_target_f32_lanes >= 16 ? 12 : kiln_target_f32_lanes >= 8 ? 6 : 2;
+  return kiln_target_f32_lanes() >= 16 ? 12 : kiln_target_f32_lanes() >= 8 ? 6 : 2;
 }
 
 static blocking cache_blocking(void) {

@@ -1,5 +1,8 @@
 /* The target's defaults; see target.h. */
 #include "target.h"
 
-/* Not const: the bitcode must not fold it before kilnc has set it. */
-int32_t kiln_target_f32_lanes = 16;
+static int32_t f32_lanes = 16;
+
+int32_t kiln_target_f32_lanes(void) { return f32_lanes; }
+
+void kiln_target_set_f32_lanes(int32_t lanes) { f32_lanes = lanes; }

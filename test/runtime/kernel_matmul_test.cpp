@@ -267,13 +267,13 @@ TEST(NativeMatmul, Avx512Tile) { checkNativeBlocking(); }
 // The tiles kilnc picks for AVX2 (6 x 16) and SSE (2 x 16) targets, by the
 // lanes it sets in each model.
 TEST(NativeMatmul, Avx2AndSseTiles) {
-  int32_t lanes = kiln_target_f32_lanes;
+  int32_t lanes = kiln_target_f32_lanes();
   for (int32_t target : {8, 4}) {
     SCOPED_TRACE(testing::Message() << target << " lanes");
-    kiln_target_f32_lanes = target;
+    kiln_target_set_f32_lanes(target);
     checkNativeBlocking();
   }
-  kiln_target_f32_lanes = lanes;
+  kiln_target_set_f32_lanes(lanes);
 }
 
 // An empty depth: c = act(bias) + residual.
