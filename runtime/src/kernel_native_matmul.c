@@ -36,16 +36,18 @@ typedef struct blocking {
   int64_t nr, kc, mc;
 } blocking;
 
-/* kc rows of a strip (kc x nr floats) take 2/3 of L1, mc rows of a's kc
- * columns half of L2 (sysconf; 48 KB of L1 and 1 MB of L2 where it does not
- * say). Measured on an AVX-512 EPYC (48 KB, 1 MB: kc 256, mc 504): the
- * projector's [576, 1024] x [1024, 4096] at 0.90 of oneDNN's time at 1 thread
- * and 0.98 at 2, against 0.86 and 0.76 with mc 240 (bench/README.md). */
+/* The tile's vectors and rows for the target's lanes (kiln_target_f32_lanes,
+ * a constant once kilnc has linked the runtime into a model). */
 static inline int tile_vectors(void) { return kiln_target_f32_lanes() >= 16 ? 2 : 1; }
 static inline int tile_rows(void) {
   return kiln_target_f32_lanes() >= 16 ? 12 : kiln_target_f32_lanes() >= 8 ? 6 : 2;
 }
 
+/* kc rows of a strip (kc x nr floats) take 2/3 of L1, mc rows of a's kc
+ * columns half of L2 (sysconf; 48 KB of L1 and 1 MB of L2 where it does not
+ * say). Measured on an AVX-512 EPYC (48 KB, 1 MB: kc 256, mc 504): the
+ * projector's [576, 1024] x [1024, 4096] at 0.90 of oneDNN's time at 1 thread
+ * and 0.98 at 2, against 0.86 and 0.76 with mc 240 (bench/README.md). */
 static blocking cache_blocking(void) {
   blocking b = {tile_rows(), tile_vectors() * KILN_VL, 0, 0};
   long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
