@@ -3,7 +3,8 @@
 #  - a ~125 M-parameter LLaMA-style decoder (examples/llama at vocab 32000,
 #    d 768, 12 layers, 12 heads, 4 kv heads, MLP 2048): prefill of 32 tokens,
 #    and one decode step after 32, 256 and 1024 cached positions;
-#  - OpenAI CLIP ViT-B/32's image encoder (examples/clip-vit-b32) at B = 1, 8.
+#  - OpenAI CLIP ViT-B/32's image encoder (examples/clip-vit-b32) at B = 1, 8,
+#    in f32 and again compiled --precision=bf16 (column kiln-bf16).
 # Both at 1 and 2 threads, pinned (OMP_PROC_BIND=close, OMP_PLACES=cores);
 # medians; seeded random weights (made once by bench/models/torch_models.py,
 # ~1.1 GB in build-bench/models). PyTorch is Debian's python3-torch, in two
@@ -29,11 +30,16 @@ KILN_SETUP_PYTHON=1 "$root/scripts/setup.sh"
   -D num_attention_heads=12 -D num_key_value_heads=4 -D intermediate_size=2048 \
   --name decoder "$root/examples/llama/llama.kiln" -o "$work"
 "$kilnc" --name clip_vit_b32 "$root/examples/clip-vit-b32/clip_vit_b32.kiln" -o "$work"
+mkdir -p "$work/bf16"
+"$kilnc" --precision=bf16 --name clip_vit_b32 "$root/examples/clip-vit-b32/clip_vit_b32.kiln" \
+  -o "$work/bf16"
 cc=${CC:-clang-22}
 "$cc" -std=c11 -O2 -I"$work" "$root/bench/models/decoder_timing.c" -L"$work" -ldecoder \
   -ldnnl -lgomp -lm -o "$work/decoder_timing"
 "$cc" -std=c11 -O2 -I"$work" "$root/bench/models/clip_timing.c" -L"$work" -lclip_vit_b32 \
   -ldnnl -lgomp -lm -o "$work/clip_timing"
+"$cc" -std=c11 -O2 -I"$work/bf16" "$root/bench/models/clip_timing.c" -L"$work/bf16" \
+  -lclip_vit_b32 -ldnnl -lgomp -lm -o "$work/bf16/clip_timing"
 
 export OMP_PROC_BIND=close OMP_PLACES=cores
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs"
@@ -45,6 +51,8 @@ for t in $threads; do
     "$work/decoder_timing" "$work/decoder.safetensors" $prompt "$lengths" "$t" |
       sed "s/^/kiln /"
     "$work/clip_timing" "$work/clip_vit_b32.safetensors" "$batches" "$t" | sed "s/^/kiln /"
+    "$work/bf16/clip_timing" "$work/clip_vit_b32.safetensors" "$batches" "$t" |
+      sed "s/^/kiln-bf16 /"
     /usr/bin/python3 "$root/bench/models/torch_models.py" time "$work" "$t" $prompt "$lengths" \
       "$batches"
   } | sed "s/^/threads=$t /" | tee -a "$results"
@@ -58,8 +66,11 @@ for line in open(sys.argv[1]):
     threads, column, *case, _, value = line.split()
     ms[(threads, " ".join(case))][column] = float(value)
 print(f"{'threads':8} {'case':22} {'kiln ms':>9} {'torch ms':>9} {'onednn ms':>10} "
-      f"{'vs torch':>9} {'vs onednn':>10}")
+      f"{'vs torch':>9} {'vs onednn':>10} {'bf16 ms':>8} {'bf16 gain':>9}")
 for (threads, case), cols in ms.items():
     k, t, o = cols.get("kiln"), cols.get("torch"), cols.get("torch-onednn")
-    print(f"{threads[8:]:8} {case:22} {k:9.2f} {t:9.2f} {o:10.2f} {t / k:9.2f} {o / k:10.2f}")
+    b = cols.get("kiln-bf16")
+    bf16 = f"{b:8.2f} {k / b:9.2f}" if b else f"{'-':>8} {'-':>9}"
+    print(f"{threads[8:]:8} {case:22} {k:9.2f} {t:9.2f} {o:10.2f} {t / k:9.2f} {o / k:10.2f} "
+          f"{bf16}")
 PY

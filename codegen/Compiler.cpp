@@ -167,8 +167,9 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
     return module.emitError("translation to LLVM IR failed");
   configureModule(*llvmModule, **machine);
   std::vector<std::string> publicNames = addEntryGlue(*llvmModule, *model);
-  if (llvm::Error error = linkRuntimeAndInternalize(*llvmModule, publicNames,
-                                                    vectorWidth(**machine), options.runtimeBitcode))
+  RuntimeTarget runtimeTarget{vectorWidth(**machine), hasBf16Dot(**machine)};
+  if (llvm::Error error = linkRuntimeAndInternalize(*llvmModule, publicNames, runtimeTarget,
+                                                    options.runtimeBitcode))
     return reportLLVMError(module, std::move(error));
   configureModule(*llvmModule, **machine);
   if (llvm::verifyModule(*llvmModule, &llvm::errs()))

@@ -59,6 +59,10 @@ int64_t vectorWidth(const llvm::TargetMachine &machine) {
   return 4;
 }
 
+bool hasBf16Dot(const llvm::TargetMachine &machine) {
+  return machine.getMCSubtargetInfo()->checkFeatures("+avx512bf16");
+}
+
 void configureModule(llvm::Module &module, llvm::TargetMachine &machine) {
   module.setTargetTriple(machine.getTargetTriple());
   module.setDataLayout(machine.createDataLayout());

@@ -27,6 +27,9 @@ createTargetMachine(const TargetOptions &options);
 /// AVX-512, 8 with AVX (AVX2 CPUs), else SSE's 4.
 int64_t vectorWidth(const llvm::TargetMachine &machine);
 
+/// Whether the target has AVX512-BF16 (vdpbf16ps, for the bf16 matmul kernel).
+bool hasBf16Dot(const llvm::TargetMachine &machine);
+
 /// Sets the module's triple and data layout from `machine`.
 void configureModule(llvm::Module &module, llvm::TargetMachine &machine);
 

@@ -16,20 +16,23 @@ const unsigned char kRuntimeBitcode[] = {
 } // namespace
 
 namespace {
-// The runtime's kiln_target_f32_lanes() (runtime/src/target.h) answers
-// `lanes`: its body becomes that constant, which the optimizer then folds into
-// every caller.
-void setTargetLanes(llvm::Function &answer, int64_t lanes) {
-  answer.deleteBody();
-  llvm::IRBuilder<> builder(llvm::BasicBlock::Create(answer.getContext(), "", &answer));
-  builder.CreateRet(llvm::ConstantInt::get(answer.getReturnType(), lanes));
+// The runtime's function `name` (runtime/src/target.h), where the runtime
+// defines it, answers `value`: its body becomes that constant, which the
+// optimizer then folds into every caller.
+void setTargetAnswer(llvm::Module &module, llvm::StringRef name, uint64_t value) {
+  llvm::Function *answer = module.getFunction(name);
+  if (!answer || answer->isDeclaration())
+    return;
+  answer->deleteBody();
+  llvm::IRBuilder<> builder(llvm::BasicBlock::Create(answer->getContext(), "", answer));
+  builder.CreateRet(llvm::ConstantInt::get(answer->getReturnType(), value));
 }
 } // namespace
 
 namespace kiln {
 
 llvm::Error linkRuntimeAndInternalize(llvm::Module &module, llvm::ArrayRef<std::string> publicNames,
-                                      int64_t f32Lanes, llvm::StringRef bitcodePath) {
+                                      RuntimeTarget target, llvm::StringRef bitcodePath) {
   llvm::MemoryBufferRef buffer(
       llvm::StringRef(reinterpret_cast<const char *>(kRuntimeBitcode), sizeof(kRuntimeBitcode)),
       "kiln_runtime.bc");
@@ -50,9 +53,8 @@ llvm::Error linkRuntimeAndInternalize(llvm::Module &module, llvm::ArrayRef<std::
   (*runtime)->setDataLayout(module.getDataLayout());
   if (llvm::Linker::linkModules(module, std::move(*runtime)))
     return llvm::createStringError("cannot link the runtime into the model");
-  if (llvm::Function *lanes = module.getFunction("kiln_target_f32_lanes");
-      lanes && !lanes->isDeclaration())
-    setTargetLanes(*lanes, f32Lanes);
+  setTargetAnswer(module, "kiln_target_f32_lanes", target.f32Lanes);
+  setTargetAnswer(module, "kiln_target_has_bf16_dot", target.bf16Dot);
 
   llvm::StringSet<> keep;
   for (const std::string &name : publicNames)

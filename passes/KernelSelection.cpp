@@ -462,7 +462,7 @@ struct AttentionGradToKernel : OpRewritePattern<AttentionGradOp> {
 };
 
 //===----------------------------------------------------------------------===//
-// Matmuls on oneDNN
+// Matmuls on a kernel: oneDNN's or Kiln's, in f32 or bf16
 //===----------------------------------------------------------------------===//
 
 std::optional<int64_t> activationCode(StringRef activation) {
@@ -517,13 +517,20 @@ constexpr MatmulKernels kOneDnnMatmuls{kernels::dnnl_matmul_f32, kernels::dnnl_m
 constexpr MatmulKernels kNativeMatmuls{kernels::native_matmul_f32, kernels::native_matmul_bias_f32,
                                        kernels::native_matmul_residual_f32,
                                        kernels::native_matmul_bias_residual_f32};
+constexpr MatmulKernels kNativeBf16Matmuls{
+    kernels::native_bf16_matmul_f32, kernels::native_bf16_matmul_bias_f32,
+    kernels::native_bf16_matmul_residual_f32, kernels::native_bf16_matmul_bias_residual_f32};
 
-/// native: Kiln's kernel; onednn and auto: oneDNN's. Except under onednn, a
-/// product too small to amortize a call stays in linalg.
+/// bf16: Kiln's bf16 kernel; else native: Kiln's kernel; onednn and auto:
+/// oneDNN's. Except under onednn, a product too small to amortize a call
+/// stays in linalg (in f32).
 struct MatmulChoice {
   Backend backend;
+  Precision precision;
 
   const MatmulKernels &kernels() const {
+    if (precision == Precision::BF16)
+      return kNativeBf16Matmuls;
     return backend == Backend::Native ? kNativeMatmuls : kOneDnnMatmuls;
   }
   bool wants(RankedTensorType result, int64_t depth) const {
@@ -532,8 +539,8 @@ struct MatmulChoice {
 };
 
 struct MatmulToKernel : OpRewritePattern<MatmulOp> {
-  MatmulToKernel(MLIRContext *context, Backend backend)
-      : OpRewritePattern(context), choice{backend} {}
+  MatmulToKernel(MLIRContext *context, MatmulChoice choice)
+      : OpRewritePattern(context), choice(choice) {}
   LogicalResult matchAndRewrite(MatmulOp op, PatternRewriter &rewriter) const override {
     if (!fitsMatmulKernel(op.getLhs(), op.getRhs(), op.getResult()))
       return rewriter.notifyMatchFailure(op, "not an f32 matmul of rank 2-4");
@@ -589,8 +596,8 @@ struct MatmulToKernel : OpRewritePattern<MatmulOp> {
 };
 
 struct FusedLinearToKernel : OpRewritePattern<FusedLinearOp> {
-  FusedLinearToKernel(MLIRContext *context, Backend backend)
-      : OpRewritePattern(context), choice{backend} {}
+  FusedLinearToKernel(MLIRContext *context, MatmulChoice choice)
+      : OpRewritePattern(context), choice(choice) {}
   LogicalResult matchAndRewrite(FusedLinearOp op, PatternRewriter &rewriter) const override {
     auto inputType = cast<RankedTensorType>(op.getInput().getType());
     if (!choice.wants(cast<RankedTensorType>(op.getResult().getType()),
@@ -750,7 +757,8 @@ struct SelectKernelsPass : impl::KilnSelectKernelsBase<SelectKernelsPass> {
     }
     // Not a fusion: linalg has no linear-time scatter.
     patterns.add<ScatterAddToKernel>(&getContext());
-    patterns.add<MatmulToKernel, FusedLinearToKernel>(&getContext(), backend);
+    patterns.add<MatmulToKernel, FusedLinearToKernel>(&getContext(),
+                                                      MatmulChoice{backend, precision});
     if (backend != Backend::Native)
       patterns.add<Conv2DToOneDnn>(&getContext());
     else

@@ -250,7 +250,10 @@ def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
        caches; with `backend=native` Kiln's own (packed strips of b and a
        register-blocked micro-kernel, kernel_native_matmul.c). `auto` and
        `native` keep matmuls too small to amortize a kernel call in a tile
-       loop generated in place. f32 `kiln.conv2d` goes to a oneDNN
+       loop generated in place. With `precision=bf16`, every matmul kernel
+       is Kiln's bf16 one (`kiln_rt_native_bf16_matmul*_f32`: operands
+       rounded to bf16 as it packs them, sums in f32), whatever the backend;
+       products kept in place stay f32. f32 `kiln.conv2d` goes to a oneDNN
        convolution under onednn and auto; `kiln.softmax` and
        `kiln.layer_norm` under onednn only.
   }];
@@ -258,6 +261,9 @@ def KilnSelectKernels : Pass<"kiln-select-kernels", "::mlir::func::FuncOp"> {
     Option<"backend", "backend", "::kiln::Backend", /*default=*/"::kiln::Backend::Auto",
            "Where matmuls go: native (Kiln's kernel), onednn, or auto",
            [{::llvm::cl::values(KILN_BACKEND_VALUES)}]>,
+    Option<"precision", "precision", "::kiln::Precision", /*default=*/"::kiln::Precision::F32",
+           "What matmul kernels multiply in: f32, or bf16 with f32 sums (Kiln's kernel)",
+           [{::llvm::cl::values(KILN_PRECISION_VALUES)}]>,
     Option<"fusedKernels", "fused-kernels", "bool", /*default=*/"true",
            "Send attention and softmax-cross-entropy to their fused native kernels">,
   ];

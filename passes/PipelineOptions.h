@@ -22,9 +22,21 @@ enum class Backend { Native, OneDnn, Auto };
       clEnumValN(::kiln::Backend::OneDnn, "onednn", "oneDNN primitives"),                          \
       clEnumValN(::kiln::Backend::Auto, "auto", "per op, by size (the default)")
 
+/// What matmuls and linear layers multiply in (kiln-select-kernels): f32, or
+/// bf16 with f32 sums (operands rounded as the kernel packs them; inputs,
+/// outputs, weights and every other op stay f32).
+enum class Precision { F32, BF16 };
+
+#define KILN_PRECISION_VALUES                                                                      \
+  clEnumValN(::kiln::Precision::F32, "f32", "f32 throughout (the default)"),                       \
+      clEnumValN(::kiln::Precision::BF16, "bf16",                                                  \
+                 "matmuls and linear layers multiply bf16, sum in f32")
+
 struct PipelineOptions {
   /// Where matmuls go (kiln-select-kernels).
   Backend backend = Backend::Auto;
+  /// What they multiply in (kiln-select-kernels).
+  Precision precision = Precision::F32;
   /// Fusion passes and the fused native kernels (attention, softmax-CE); off
   /// gives the op-by-op lowering that bench/ compares against.
   bool fusion = true;

@@ -50,7 +50,8 @@ void addFusionPasses(OpPassManager &pm, const PipelineOptions &options) {
 void addKilnToLinalgPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createKilnParamsToArguments());
   pm.addNestedPass<func::FuncOp>(
-      createKilnSelectKernels({/*backend=*/options.backend, /*fusedKernels=*/options.fusion}));
+      createKilnSelectKernels({/*backend=*/options.backend, /*precision=*/options.precision,
+                               /*fusedKernels=*/options.fusion}));
   pm.addNestedPass<func::FuncOp>(createKilnConvertToLinalg());
   addUpstream(pm, "canonicalize,cse,func.func(linalg-fuse-elementwise-ops),"
                   "canonicalize,cse");
@@ -107,6 +108,9 @@ namespace {
 struct PipelineCliOptions : PassPipelineOptions<PipelineCliOptions> {
   Option<Backend> backend{*this, "backend", llvm::cl::desc("Where matmuls go"),
                           llvm::cl::init(Backend::Auto), llvm::cl::values(KILN_BACKEND_VALUES)};
+  Option<Precision> precision{
+      *this, "precision", llvm::cl::desc("What matmuls multiply in: f32 or bf16"),
+      llvm::cl::init(Precision::F32), llvm::cl::values(KILN_PRECISION_VALUES)};
   Option<bool> fusion{*this, "fusion", llvm::cl::desc("Fusion passes and fused kernels"),
                       llvm::cl::init(true)};
   Option<std::string> inlining{*this, "inline",
@@ -118,7 +122,7 @@ template <void (*addPasses)(OpPassManager &, const PipelineOptions &)>
 void registerStage(StringRef name, StringRef description) {
   PassPipelineRegistration<PipelineCliOptions>(
       name, description, [](OpPassManager &pm, const PipelineCliOptions &cli) {
-        addPasses(pm, PipelineOptions{cli.backend, cli.fusion, cli.inlining});
+        addPasses(pm, PipelineOptions{cli.backend, cli.precision, cli.fusion, cli.inlining});
       });
 }
 } // namespace

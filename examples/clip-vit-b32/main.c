@@ -1,6 +1,6 @@
 /* clip_vit_b32_demo: OpenAI's CLIP ViT-B/32 compiled by Kiln (examples/clip-vit-b32).
  *
- *   clip_vit_b32_demo WEIGHTS.safetensors DATA_DIR [--check]
+ *   clip_vit_b32_demo WEIGHTS.safetensors DATA_DIR [--check] [--l2-tolerance=X]
  *
  * Runs encode_image on DATA_DIR/b1.image.f32 and DATA_DIR/b8.image.f32 ([B, 3, R, R],
  * CLIP-normalised), encode_text on the token rows DATA_DIR/text.i64 ([N, C]) and classify
@@ -9,8 +9,10 @@
  * (clip_vit_b32.h), so one driver serves the full ViT-B/32 (R 224, C 77, E 512) and the
  * tiny variant compiled with `kilnc -D ...`; the batch sizes come from the files' sizes and
  * the vocabulary size (for checking the token ids) from the weights file. With --check,
- * compares every output with DATA_DIR/<output>.f32 (|a - b| <= 1e-4 |b| + 1e-6) and exits
- * 1 on a mismatch. Exit status: 0 ok, 1 error or mismatch, 2 bad usage.
+ * compares every output with DATA_DIR/<output>.f32 (|a - b| <= 1e-4 |b| + 1e-6, or with
+ * --l2-tolerance=X each output within X in relative L2 norm), and each image's best text
+ * with the reference's; exits 1 on a mismatch. Exit status: 0 ok, 1 error or mismatch, 2
+ * bad usage.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -111,6 +113,32 @@ static int check_output(const char *dir, const char *name, const float *got, siz
   return ok;
 }
 
+/* Zero-shot classification's answer: the text each image matches best in `got` ([images,
+ * texts]) must be the one it matches best in DATA_DIR/<name>.f32. Returns 0 otherwise. */
+static int check_top1(const char *dir, const char *name, const float *got, size_t images,
+                      size_t texts) {
+  char file[80];
+  snprintf(file, sizeof file, "%s.f32", name);
+  float *expected = fx_read_f32(dir, file, images * texts);
+  if (!expected)
+    return 0;
+  for (size_t i = 0; i < images; ++i) {
+    size_t best = 0, best_expected = 0;
+    for (size_t t = 1; t < texts; ++t) {
+      best = got[i * texts + t] > got[i * texts + best] ? t : best;
+      best_expected =
+          expected[i * texts + t] > expected[i * texts + best_expected] ? t : best_expected;
+    }
+    if (best != best_expected) {
+      fprintf(stderr, "check: %s: image %zu matches text %zu best, the reference text %zu\n", name,
+              i, best, best_expected);
+      return 0;
+    }
+  }
+  printf("check: %-16s top-1 of %zu images as the reference's\n", name, images);
+  return 1;
+}
+
 int main(int argc, char **argv) {
   fx_args args;
   int rc = fx_parse_args(argc, argv, &args);
@@ -203,6 +231,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < NUM_BATCHES; ++i) {
       snprintf(name, sizeof name, "%s.classify", batch_names[i]);
       ok &= check_output(dir, name, probs[i], batch[i] * n);
+      ok &= check_top1(dir, name, probs[i], batch[i], n);
     }
     if (!ok)
       goto done;

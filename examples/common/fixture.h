@@ -7,7 +7,8 @@
  *
  *   |got - expected| <= FX_REL_TOL * |expected| + FX_ABS_TOL
  *
- * (false for NaN), and the worst relative error over all checked arrays is kept.
+ * (false for NaN), and the worst relative error over all checked arrays is kept; or,
+ * with --l2-tolerance, each array as a whole in relative L2 norm.
  */
 #ifndef KILN_EXAMPLES_FIXTURE_H
 #define KILN_EXAMPLES_FIXTURE_H
@@ -34,7 +35,13 @@
     }                                                                                              \
   } while (0)
 
-/* The command line every driver takes: WEIGHTS DATA_DIR [--check]. */
+/* With --l2-tolerance=X (a model compiled --precision=bf16, say), fx_compare_f32
+ * checks each output as a whole instead: ||got - expected|| <= X ||expected||, since
+ * rounding the operands of every matmul moves small values by large relative amounts
+ * that do not matter. 0: element by element. */
+static double fx_l2_tol = 0.0;
+
+/* The command line every driver takes: WEIGHTS DATA_DIR [--check] [--l2-tolerance=X]. */
 typedef struct fx_args {
   const char *weights_path;
   const char *data_dir;
@@ -50,6 +57,14 @@ static inline int fx_parse_args(int argc, char **argv, fx_args *args) {
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--check") == 0) {
       args->check = 1;
+    } else if (strncmp(argv[i], "--l2-tolerance=", 15) == 0) {
+      char *end = NULL;
+      fx_l2_tol = strtod(argv[i] + 15, &end);
+      if (*end != '\0' || !(fx_l2_tol > 0.0)) {
+        fprintf(stderr, "error: --l2-tolerance wants a positive number, not '%s'\n", argv[i] + 15);
+        args->weights_path = NULL;
+        break;
+      }
     } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
       fprintf(stderr, "error: unknown option %s\n", argv[i]);
       args->weights_path = NULL;
@@ -64,7 +79,8 @@ static inline int fx_parse_args(int argc, char **argv, fx_args *args) {
     }
   }
   if (!args->weights_path || !args->data_dir) {
-    fprintf(stderr, "usage: %s WEIGHTS.safetensors DATA_DIR [--check]\n", argv[0]);
+    fprintf(stderr, "usage: %s WEIGHTS.safetensors DATA_DIR [--check] [--l2-tolerance=X]\n",
+            argv[0]);
     return 2;
   }
   const uint32_t one = 1;
@@ -223,10 +239,34 @@ static inline void fx_print_stats(const char *what, const char *shape, const flo
 static double fx_worst_rel_err = 0.0;
 static size_t fx_values_checked = 0;
 
+/* Compares n floats with the reference as one vector: ||got - expected|| <= fx_l2_tol
+ * ||expected|| (false for NaN); the relative L2 error counts as the worst relative error. */
+static inline int fx_compare_f32_l2(const char *what, const float *got, const float *expected,
+                                    size_t n) {
+  double diff = 0.0, norm = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    double d = (double)got[i] - expected[i];
+    diff += d * d;
+    norm += (double)expected[i] * expected[i];
+  }
+  double rel = norm > 0.0 ? sqrt(diff / norm) : sqrt(diff);
+  fx_values_checked += n;
+  if (rel > fx_worst_rel_err || rel != rel)
+    fx_worst_rel_err = rel != rel ? INFINITY : rel;
+  if (!(rel <= fx_l2_tol)) {
+    fprintf(stderr, "check: %s: relative L2 error %.3g over %zu values, more than %.3g\n", what,
+            rel, n, fx_l2_tol);
+    return 0;
+  }
+  return 1;
+}
+
 /* Compares n floats with the reference; prints the first mismatch (and how many
  * there are) and returns 0 on mismatch, 1 when all match. */
 static inline int fx_compare_f32(const char *what, const float *got, const float *expected,
                                  size_t n) {
+  if (fx_l2_tol > 0.0)
+    return fx_compare_f32_l2(what, got, expected, n);
   size_t bad = 0, first_bad = 0;
   double worst = 0.0;
   for (size_t i = 0; i < n; ++i) {

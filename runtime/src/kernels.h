@@ -229,6 +229,20 @@ void kiln_rt_native_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG
                                              KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
                                              KILN_MEMREF_ARG(c), int64_t flags);
 
+/* The same matmuls with bf16 products and f32 sums (--precision=bf16): f32
+ * operands and results, a and b rounded to bf16 as they are packed
+ * (kernel_native_matmul_bf16.c). */
+void kiln_rt_native_bf16_matmul_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b), KILN_MEMREF_ARG(c),
+                                    int64_t flags);
+void kiln_rt_native_bf16_matmul_bias_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                         KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(c), int64_t flags);
+void kiln_rt_native_bf16_matmul_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                             KILN_MEMREF_ARG(residual), KILN_MEMREF_ARG(c),
+                                             int64_t flags);
+void kiln_rt_native_bf16_matmul_bias_residual_f32(KILN_MEMREF_ARG(a), KILN_MEMREF_ARG(b),
+                                                  KILN_MEMREF_ARG(bias), KILN_MEMREF_ARG(residual),
+                                                  KILN_MEMREF_ARG(c), int64_t flags);
+
 /* Softmax along `axis` (kiln.softmax) and layer normalization over the last
  * dim (kiln.layer_norm: weight and bias [C], epsilon eps) on oneDNN, forward
  * inference, primitives cached as for the matmul. x and out have one shape;

@@ -4,7 +4,9 @@
 // becomes a oneDNN call (a transposed operand folded into the flags), with
 // backend=auto only those of at least 2^17 flops (CUTOFF), and with
 // backend=native the same ones become calls of Kiln's matmul kernel (MM
-// checks name the kernel's library as [[LIB]]).
+// checks name the kernel's library as [[LIB]]). With precision=bf16 every
+// matmul kernel is Kiln's bf16 one, whatever the backend; what stays in
+// place, and conv2d, are as in f32.
 // fused-kernels=false leaves attention and softmax-cross-entropy alone.
 // Near misses (bf16, i32 targets, one query row, rank 5, a batch-permuting
 // transpose, one flop under the threshold) are left as they are.
@@ -14,6 +16,8 @@
 // RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=backend=native | FileCheck %s --check-prefixes=CHECK,FUSED,MM,NATIVE,CUTOFF -DLIB=native
 // RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=fused-kernels=false | FileCheck %s --check-prefixes=CHECK,NOFUSED,MM,DNNL,CUTOFF -DLIB=dnnl
 // RUN: %kiln-opt %s -split-input-file -kiln-select-kernels="backend=native fused-kernels=false" | FileCheck %s --check-prefixes=CHECK,NOFUSED,MM,NATIVE,CUTOFF -DLIB=native
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels=precision=bf16 | FileCheck %s --check-prefixes=CHECK,FUSED,MM,DNNL,CUTOFF -DLIB=native_bf16
+// RUN: %kiln-opt %s -split-input-file -kiln-select-kernels="backend=native precision=bf16" | FileCheck %s --check-prefixes=CHECK,FUSED,MM,NATIVE,CUTOFF -DLIB=native_bf16
 // RUN: not %kiln-opt %s -split-input-file -kiln-select-kernels=backend=mkl 2>&1 | FileCheck %s --check-prefix=BOGUS
 
 // An unknown backend is refused by the option parser (the choices are in --help).
@@ -444,7 +448,7 @@ func.func @softmax_and_layer_norm(%x: tensor<?x4x77xf32>, %w: tensor<77xf32>, %b
 // NATIVE-NEXT: %[[PATCHES:.*]] = kiln.transpose %[[SPLIT]] [0, 2, 4, 1, 3, 5] : (tensor<?x3x4x8x8x4xf32>) -> tensor<?x4x8x3x8x4xf32>
 // NATIVE-NEXT: %[[ROWS:.*]] = kiln.reshape %[[PATCHES]][%[[B]]] : (tensor<?x4x8x3x8x4xf32>) -> tensor<?x32x96xf32>
 // NATIVE-NEXT: %[[W:.*]] = kiln.reshape %arg1 : (tensor<64x3x8x4xf32>) -> tensor<64x96xf32>
-// NATIVE:      %[[Y:.*]] = kiln.kernel @kiln_rt_native_matmul_bias_f32 ins(%[[ROWS]], %[[W]], %arg2 : tensor<?x32x96xf32>, tensor<64x96xf32>, tensor<64xf32>) outs(%{{.*}} : tensor<?x32x64xf32>) scalars [2]
+// NATIVE:      %[[Y:.*]] = kiln.kernel @kiln_rt_[[LIB]]_matmul_bias_f32 ins(%[[ROWS]], %[[W]], %arg2 : tensor<?x32x96xf32>, tensor<64x96xf32>, tensor<64xf32>) outs(%{{.*}} : tensor<?x32x64xf32>) scalars [2]
 // NATIVE-NEXT: %[[T:.*]] = kiln.transpose %[[Y]] [0, 2, 1] : (tensor<?x32x64xf32>) -> tensor<?x64x32xf32>
 // NATIVE-NEXT: %[[OUT:.*]] = kiln.reshape %[[T]][%[[B]]] : (tensor<?x64x32xf32>) -> tensor<?x64x4x8xf32>
 // NATIVE-NEXT: return %[[OUT]]

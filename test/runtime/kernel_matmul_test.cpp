@@ -1,5 +1,7 @@
-// The matmul kernels, oneDNN's (kiln_rt_dnnl_matmul*_f32) and Kiln's own
-// (kiln_rt_native_matmul*_f32), against a double-precision reference: plain,
+// The matmul kernels, oneDNN's (kiln_rt_dnnl_matmul*_f32) and Kiln's own in
+// f32 (kiln_rt_native_matmul*_f32) and in bf16 (kiln_rt_native_bf16_matmul*_f32,
+// against a reference on the operands rounded to bf16), against a
+// double-precision reference: plain,
 // transposed left / right operands (passed by strides), the linear layer's
 // [B, S, K] x [O, K]^T folded to 2-D, a batch that cannot be folded (non-dense
 // batch stride), 4-D batches with broadcasting, bias + each activation +
@@ -7,7 +9,9 @@
 // primitive). Kiln's kernel also at every edge of its blocking, for each tile
 // shape a target gets: rows around its tile, columns around its strip, depths
 // around its 16-deep transposes and its k blocks, an empty depth, and
-// products cut into many tasks.
+// products cut into many tasks; the bf16 kernel on AVX512-BF16's dot where
+// the CPU has it and with f32 FMAs for every tile shape, and its rounding.
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -26,7 +30,7 @@ using kiln_test::ThreadCount;
 
 enum { kTransposeA = 1, kTransposeB = 2, kActivationShift = 4 };
 
-enum class Library { OneDnn, Native };
+enum class Library { OneDnn, Native, NativeBf16 };
 
 // One library's four kernels, which take the same operands and flags.
 struct Kernels {
@@ -43,7 +47,30 @@ const Kernels &kernelsOf(Library library) {
   static const Kernels native{kiln_rt_native_matmul_f32, kiln_rt_native_matmul_bias_f32,
                               kiln_rt_native_matmul_residual_f32,
                               kiln_rt_native_matmul_bias_residual_f32};
-  return library == Library::Native ? native : oneDnn;
+  static const Kernels nativeBf16{
+      kiln_rt_native_bf16_matmul_f32, kiln_rt_native_bf16_matmul_bias_f32,
+      kiln_rt_native_bf16_matmul_residual_f32, kiln_rt_native_bf16_matmul_bias_residual_f32};
+  switch (library) {
+  case Library::Native:
+    return native;
+  case Library::NativeBf16:
+    return nativeBf16;
+  default:
+    return oneDnn;
+  }
+}
+
+// x rounded to the nearest bf16 (ties to even), as an f32: what the bf16
+// kernel multiplies (finite x).
+float roundToBf16(float x) {
+  uint32_t u = std::bit_cast<uint32_t>(x);
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  return std::bit_cast<float>(u);
+}
+
+// An operand's element as the library multiplies it.
+double operandOf(Library library, float x) {
+  return library == Library::NativeBf16 ? roundToBf16(x) : x;
 }
 enum Activation { kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid };
 
@@ -99,6 +126,7 @@ void check(Library library, const Case &k, int threads) {
   SCOPED_TRACE(testing::Message() << "m " << k.c[k.c.size() - 2] << ", n " << k.c.back() << ", k "
                                   << k.a.back() << ", flags " << k.flags);
   const Kernels &kernels = kernelsOf(library);
+  auto operand = [library](float x) { return operandOf(library, x); };
   ThreadCount tc(threads);
   long fallbacksBefore = kiln_rt_dnnl_fallbacks();
   auto storedShape = [](std::vector<int64_t> shape, bool transposed) {
@@ -156,7 +184,7 @@ void check(Library library, const Case &k, int threads) {
         for (int64_t j = 0; j < c4[3]; ++j, ++flat) {
           double sum = 0;
           for (int64_t d = 0; d < depth; ++d)
-            sum += double(ta.at({i0, i1, m, d})) * tb.at({i0, i1, d, j});
+            sum += operand(ta.at({i0, i1, m, d})) * operand(tb.at({i0, i1, d, j}));
           if (k.bias)
             sum += bias[j];
           sum = activate(activation, sum);
@@ -216,7 +244,8 @@ TEST_P(Matmul, NonFoldableBatchStride) {
       for (int64_t j = 0; j < N; ++j) {
         double sum = 0;
         for (int64_t d = 0; d < K; ++d)
-          sum += double(a[s * B * K + i * K + d]) * b[d * N + j];
+          sum +=
+              operandOf(GetParam(), a[s * B * K + i * K + d]) * operandOf(GetParam(), b[d * N + j]);
         EXPECT_NEAR(c[(i * S + s) * N + j], sum, 1e-4);
       }
 }
@@ -234,14 +263,14 @@ TEST_P(Matmul, SecondCallIsTheSame) {
 // every epilogue. Then depths over several k blocks (c accumulated across
 // them, the epilogue after the last), and products cut into many tasks, on 1
 // and 2 threads.
-void checkNativeBlocking() {
+void checkNativeBlocking(Library library) {
   int activation = 0;
   for (int64_t m : {1, 5, 6, 7, 11, 12, 13, 25})
     for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 70})
       for (int64_t k : {1, 15, 16, 17, 48})
         for (int flags : {0, int(kTransposeB)}) {
           activation = (activation + 1) % 5;
-          check(Library::Native,
+          check(library,
                 {{m, k},
                  {k, n},
                  {m, n},
@@ -252,17 +281,17 @@ void checkNativeBlocking() {
         }
   for (int threads : {1, 2}) {
     check(
-        Library::Native,
+        library,
         {{30, 700}, {700, 40}, {30, 40}, kTransposeB | (kGeluErf << kActivationShift), true, true},
         threads);
-    check(Library::Native, {{300, 96}, {96, 530}, {300, 530}, kTransposeA, false, true}, threads);
-    check(Library::Native, {{4, 50, 64}, {64, 200}, {4, 50, 200}, kTransposeB, true}, threads);
+    check(library, {{300, 96}, {96, 530}, {300, 530}, kTransposeA, false, true}, threads);
+    check(library, {{4, 50, 64}, {64, 200}, {4, 50, 200}, kTransposeB, true}, threads);
   }
 }
 
 // The runtime built natively keeps target.h's default of 16 lanes: the
 // AVX-512 tile (12 x 32).
-TEST(NativeMatmul, Avx512Tile) { checkNativeBlocking(); }
+TEST(NativeMatmul, Avx512Tile) { checkNativeBlocking(Library::Native); }
 
 // The tiles kilnc picks for AVX2 (6 x 16) and SSE (2 x 16) targets, by the
 // lanes it sets in each model.
@@ -271,7 +300,7 @@ TEST(NativeMatmul, Avx2AndSseTiles) {
   for (int32_t target : {8, 4}) {
     SCOPED_TRACE(testing::Message() << target << " lanes");
     kiln_target_set_f32_lanes(target);
-    checkNativeBlocking();
+    checkNativeBlocking(Library::Native);
   }
   kiln_target_set_f32_lanes(lanes);
 }
@@ -281,9 +310,56 @@ TEST(NativeMatmul, EmptyDepth) {
   ::check(Library::Native, {{5, 0}, {0, 7}, {5, 7}, kSigmoid << kActivationShift, true, true}, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, Matmul, testing::Values(Library::OneDnn, Library::Native),
+// The bf16 kernel with AVX512-BF16's vdpbf16ps, where the CPU has it (a
+// model for such a target gets these tiles).
+TEST(NativeBf16Matmul, DotTiles) {
+  if (!__builtin_cpu_supports("avx512bf16"))
+    GTEST_SKIP() << "this CPU has no AVX512-BF16";
+  kiln_target_set_bf16_dot(true);
+  checkNativeBlocking(Library::NativeBf16);
+  kiln_target_set_bf16_dot(false);
+}
+
+// The same products with f32 FMAs, for targets without the instruction: the
+// AVX-512, AVX2 and SSE tile shapes.
+TEST(NativeBf16Matmul, FmaTiles) {
+  int32_t lanes = kiln_target_f32_lanes();
+  for (int32_t target : {16, 8, 4}) {
+    SCOPED_TRACE(testing::Message() << target << " lanes");
+    kiln_target_set_f32_lanes(target);
+    checkNativeBlocking(Library::NativeBf16);
+  }
+  kiln_target_set_f32_lanes(lanes);
+}
+
+// Operands round to the nearest bf16, ties to even, on both paths: 1 + 2^-8
+// lies halfway between 1 and 1 + 2^-7 (odd) and goes to 1; 1 + 3 * 2^-8
+// halfway between 1 + 2^-7 and 1 + 2^-6 (even) and goes up. A NaN stays one.
+TEST(NativeBf16Matmul, RoundsToNearestEven) {
+  bool dot = __builtin_cpu_supports("avx512bf16");
+  for (bool useDot : {false, dot}) {
+    kiln_target_set_bf16_dot(useDot);
+    float a[3] = {1 + 0x1p-8f, 1 + 3 * 0x1p-8f, NAN}, b[1] = {1}, c[3] = {0, 0, 0};
+    Desc da(a, {3, 1}), db(b, {1, 1}), dc(c, {3, 1});
+    kiln_rt_native_bf16_matmul_f32(2, da.get(), 2, db.get(), 2, dc.get(), 0);
+    EXPECT_EQ(c[0], 1.0f) << "dot " << useDot;
+    EXPECT_EQ(c[1], 1 + 0x1p-6f) << "dot " << useDot;
+    EXPECT_TRUE(std::isnan(c[2])) << "dot " << useDot;
+  }
+  kiln_target_set_bf16_dot(false);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, Matmul,
+                         testing::Values(Library::OneDnn, Library::Native, Library::NativeBf16),
                          [](const testing::TestParamInfo<Library> &info) {
-                           return info.param == Library::Native ? "Native" : "OneDnn";
+                           switch (info.param) {
+                           case Library::Native:
+                             return "Native";
+                           case Library::NativeBf16:
+                             return "NativeBf16";
+                           default:
+                             return "OneDnn";
+                           }
                          });
 
 } // namespace

@@ -85,6 +85,12 @@ cl::opt<kiln::Backend> backend("backend",
                                cl::desc("Where matmuls and linear layers run (default: auto)"),
                                cl::init(kiln::Backend::Auto), cl::values(KILN_BACKEND_VALUES),
                                cl::cat(kilncCategory));
+cl::opt<kiln::Precision>
+    precision("precision",
+              cl::desc("What matmuls and linear layers multiply in: f32 (the default) or bf16 (f32 "
+                       "sums; inputs, outputs and weights stay f32)"),
+              cl::init(kiln::Precision::F32), cl::values(KILN_PRECISION_VALUES),
+              cl::cat(kilncCategory));
 cl::opt<bool> fusion("fusion",
                      cl::desc("Fusion passes and fused kernels (default: on; --fusion=false "
                               "lowers op by op)"),
@@ -315,7 +321,7 @@ int main(int argc, char **argv) {
   kiln::CompileOptions options;
   options.stop = toStage(emit);
   options.target = {targetCpu, targetFeatures};
-  options.pipeline = {backend, fusion, inlining};
+  options.pipeline = {backend, precision, fusion, inlining};
   options.sourceName = llvm::sys::path::filename(inputPath).str();
   options.timing = &rootTimer;
   options.verbose = verbose;

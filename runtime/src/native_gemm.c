@@ -1,0 +1,97 @@
+/* The driver of Kiln's own matmul kernels: a problem cut into 2-D products,
+ * those into blocks, the blocks spread over the threads (native_gemm.h). */
+#include "native_gemm.h"
+
+#include "parallel.h"
+
+/* The batches of a problem as 2-D products, cut into tasks. */
+typedef struct plan {
+  const kiln_matmul_problem *p;
+  const kiln_matmul_data *d;
+  int64_t batches, m_blocks, n_blocks, mc, nc;
+  kiln_gemm_blocking blocks;
+  kiln_gemm_block_fn block;
+  bool columns_outer; /* consecutive tasks share columns (b) rather than rows (a) */
+} plan;
+
+/* Batch `batch` (row-major over c's leading dims) of the problem as a gemm. */
+static kiln_gemm gemm_of(const plan *pl, int64_t batch) {
+  const kiln_matmul_problem *p = pl->p;
+  const kiln_matmul_data *d = pl->d;
+  int32_t r = p->c.rank;
+  int64_t idx[KILN_MATMUL_MAX_RANK] = {0};
+  for (int32_t i = r - 3; i >= 0; --i) {
+    idx[i] = batch % p->c.dims[i];
+    batch /= p->c.dims[i];
+  }
+  kiln_gemm g = {
+      .a = d->a + kiln_matmul_element(&p->a, idx),
+      .a_m = p->a.strides[r - 2],
+      .a_k = p->a.strides[r - 1],
+      .b = d->b + kiln_matmul_element(&p->b, idx),
+      .b_k = p->b.strides[r - 2],
+      .b_n = p->b.strides[r - 1],
+      .c = d->c + kiln_matmul_element(&p->c, idx),
+      .c_m = p->c.strides[r - 2],
+      .m = p->c.dims[r - 2],
+      .n = p->c.dims[r - 1],
+      .k = p->a.dims[r - 1],
+      .blocks = pl->blocks,
+      .activation = p->activation,
+  };
+  if (p->has_bias) {
+    g.bias = d->bias;
+    g.bias_n = p->bias.strides[r - 1];
+  }
+  if (p->has_residual) {
+    g.res = d->residual + kiln_matmul_element(&p->residual, idx);
+    g.res_m = p->residual.dims[r - 2] == 1 ? 0 : p->residual.strides[r - 2];
+    g.res_n = p->residual.dims[r - 1] == 1 ? 0 : p->residual.strides[r - 1];
+  }
+  return g;
+}
+
+static void run_tasks(void *ctx, int64_t begin, int64_t end) {
+  const plan *pl = ctx;
+  int64_t tiles_per_batch = pl->m_blocks * pl->n_blocks;
+  for (int64_t task = begin; task < end; ++task) {
+    int64_t batch = task / tiles_per_batch, rest = task % tiles_per_batch;
+    /* Consecutive tasks share the larger operand's block, which then stays
+     * in cache, and the threads' runs of tasks split it between them. */
+    int64_t mb = pl->columns_outer ? rest % pl->m_blocks : rest / pl->n_blocks;
+    int64_t nb = pl->columns_outer ? rest / pl->m_blocks : rest % pl->n_blocks;
+    kiln_gemm g = gemm_of(pl, batch);
+    int64_t m0 = mb * pl->mc, n0 = nb * pl->nc;
+    int64_t m1 = m0 + pl->mc < g.m ? m0 + pl->mc : g.m;
+    int64_t n1 = n0 + pl->nc < g.n ? n0 + pl->nc : g.n;
+    pl->block(&g, m0, m1, n0, n1);
+  }
+}
+
+static int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+void kiln_native_gemm_run(const kiln_matmul_problem *p, const kiln_matmul_data *d,
+                          kiln_gemm_blocking blocks, kiln_gemm_block_fn block) {
+  int32_t r = p->c.rank;
+  int64_t m = p->c.dims[r - 2], n = p->c.dims[r - 1], batches = 1;
+  for (int32_t i = 0; i + 2 < r; ++i)
+    batches *= p->c.dims[i];
+  if (batches == 0 || m == 0 || n == 0)
+    return;
+  if (p->c.strides[r - 1] != 1) {
+    kiln_matmul_reference(p, d);
+    return;
+  }
+  /* Blocks of up to mc x NC, narrowed until each thread has two tasks, then
+   * evened out: threads take equal runs of tasks. */
+  int64_t threads = p->threads > 0 ? p->threads : 1;
+  int64_t nc = NC, mc = m < blocks.mc ? m : blocks.mc;
+  while (nc > blocks.nr && batches * ceil_div(m, mc) * ceil_div(n, nc) < 2 * threads)
+    nc /= 2;
+  while (mc > blocks.mr && batches * ceil_div(m, mc) * ceil_div(n, nc) < 2 * threads)
+    mc = ceil_div(mc, 2);
+  mc = ceil_div(ceil_div(m, ceil_div(m, mc)), blocks.mr) * blocks.mr;
+  nc = ceil_div(ceil_div(n, ceil_div(n, nc)), blocks.nr) * blocks.nr;
+  plan pl = {p, d, batches, ceil_div(m, mc), ceil_div(n, nc), mc, nc, blocks, block, n > m};
+  kiln_parallel_for(batches * pl.m_blocks * pl.n_blocks, 1, run_tasks, &pl);
+}
