@@ -472,6 +472,8 @@ std::optional<int64_t> activationCode(StringRef activation) {
       .Case("gelu_erf", KILN_ACTIVATION_GELU_ERF)
       .Case("gelu_tanh", KILN_ACTIVATION_GELU_TANH)
       .Case("sigmoid", KILN_ACTIVATION_SIGMOID)
+      .Case("silu", KILN_ACTIVATION_SILU)
+      .Case("quick_gelu", KILN_ACTIVATION_QUICK_GELU)
       .Default(std::nullopt);
 }
 

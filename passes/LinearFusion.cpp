@@ -1,16 +1,19 @@
 //===- LinearFusion.cpp - linear layer and its epilogue into one op -------===//
 //
-// x @ transpose(w) (+ bias) (-> relu | gelu | sigmoid) (+ residual), as the
-// frontend writes a Linear followed by its activation and a skip connection,
-// becomes one kiln.fused_linear. The chain is followed from the matmul while
-// each value has a single use, so a value needed elsewhere ends the fusion
-// there.
+// x @ transpose(w) (+ bias) (-> relu | gelu | sigmoid | silu | quick_gelu)
+// (+ residual), as the frontend writes a Linear followed by its activation
+// and a skip connection, becomes one kiln.fused_linear. SiLU and QuickGELU
+// are written out as `h * sigmoid(h)` and `h * sigmoid(1.702 * h)`. The chain is followed from the
+// matmul while each value has a single use, so a value needed elsewhere ends the fusion there.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
 #include "passes/CostModel.h"
 #include "passes/Passes.h"
 
+#include "runtime/include/kiln/abi.h"
+
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace kiln {
@@ -43,6 +46,38 @@ StringRef activationOf(Operation *op) {
   if (auto gelu = dyn_cast<GeluOp>(op))
     return gelu.getApproximate() == "tanh" ? "gelu_tanh" : "gelu_erf";
   return "";
+}
+
+/// Whether `value` is the f32 scalar (or splat) constant `expected`.
+bool isScalarConstant(Value value, float expected) {
+  DenseFPElementsAttr attr;
+  return value && matchPattern(value, m_Constant(&attr)) && attr.isSplat() &&
+         attr.getSplatValue<APFloat>().convertToFloat() == expected;
+}
+
+/// A swish of `h` written out: `h * sigmoid(h)` ("silu") or
+/// `h * sigmoid(1.702 * h)` ("quick_gelu"), h used by nothing else and each
+/// step by the next only. Returns the activation's name and its last op (the
+/// product), or an empty name.
+std::pair<StringRef, Operation *> swishOf(Value h) {
+  // h's two users: the product, and the sigmoid or the scaling before it.
+  SmallVector<Operation *, 2> users(h.getUsers());
+  if (users.size() != 2 || users[0] == users[1])
+    return {};
+  for (auto [first, product] : {std::pair{users[0], users[1]}, std::pair{users[1], users[0]}}) {
+    StringRef name = "silu";
+    Operation *sigmoid = first;
+    if (isa<MulOp>(first) && isScalarConstant(otherOperand(first, h), KILN_QUICK_GELU_SCALE)) {
+      name = "quick_gelu";
+      sigmoid = soleUser(first->getResult(0));
+    }
+    if (!sigmoid || !isa<SigmoidOp>(sigmoid) || (name == "silu" && sigmoid != first) ||
+        soleUser(sigmoid->getResult(0)) != product || !isa<MulOp>(product) ||
+        otherOperand(product, h) != sigmoid->getResult(0))
+      continue;
+    return {name, product};
+  }
+  return {};
 }
 
 struct FuseLinear : OpRewritePattern<MatmulOp> {
@@ -78,6 +113,10 @@ struct FuseLinear : OpRewritePattern<MatmulOp> {
       activation = activationOf(user);
       last = user;
       current = user->getResult(0);
+    } else if (auto [swish, product] = swishOf(current); !swish.empty()) {
+      activation = swish;
+      last = product;
+      current = product->getResult(0);
     }
     // + residual of the result's own shape.
     if (Operation *user = soleUser(current); user && isa<AddOp>(user)) {

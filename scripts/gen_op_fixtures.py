@@ -333,6 +333,17 @@ def backends():
     a, bm = synth(25, (24, 40)), synth(26, (nb, 40, 16))
     out("broadcast_left", "out", a.astype(np.float64) @ bm)
 
+    def swish64(h, scale):
+        return h / (1 + np.exp(-scale * h))
+
+    x, w = synth(27, (64, 128), 0.5), synth(28, (64, 128), 0.5)
+    out("linear_silu", "out", swish64(x.astype(np.float64) @ w.T, 1.0))
+
+    x, w, b, r = synth(29, (64, 128), 0.5), synth(30, (64, 128), 0.5), synth(31, (64,), 0.5), synth(32, (64, 64))
+    h = x.astype(np.float64) @ w.T + b
+    # 1.702 as the model's f32 constant.
+    out("linear_quick_gelu_residual", "out", swish64(h, float(np.float32(1.702))) + r)
+
 
 def attention64(q, k, v, scale, mask=None, causal=False):
     """F.scaled_dot_product_attention in float64; a row whose keys are all

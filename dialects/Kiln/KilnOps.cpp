@@ -522,10 +522,11 @@ LogicalResult FusedLinearOp::verify() {
   if (!shapesCompatible(input.getShape().back(), weight.getDimSize(1)))
     return emitOpError("input ") << formatTensorType(input) << " and weight "
                                  << formatTensorType(weight) << " differ in K";
-  static constexpr llvm::StringLiteral activations[] = {"none", "relu", "gelu_erf", "gelu_tanh",
-                                                        "sigmoid"};
+  static constexpr llvm::StringLiteral activations[] = {"none",    "relu", "gelu_erf",  "gelu_tanh",
+                                                        "sigmoid", "silu", "quick_gelu"};
   if (!llvm::is_contained(activations, getActivation()))
-    return emitOpError("activation must be none, relu, gelu_erf, gelu_tanh or sigmoid, got '")
+    return emitOpError("activation must be none, relu, gelu_erf, gelu_tanh, sigmoid, silu or "
+                       "quick_gelu, got '")
            << getActivation() << "'";
   int64_t out = weight.getDimSize(0);
   if (Value bias = getBias()) {

@@ -268,7 +268,8 @@ def Kiln_FusedLinearOp : Kiln_Op<"fused_linear", [Pure, AttrSizedOperandSegments
     `input: [..., K]`, `weight: [O, K]` (PyTorch's Linear layout), optional
     `bias: [O]` and `residual` of the result's type -> `[..., O]`:
     `activation(input @ transpose(weight) + bias) + residual`, the
-    activation one of `none`, `relu`, `gelu_erf`, `gelu_tanh`, `sigmoid`.
+    activation one of `none`, `relu`, `gelu_erf`, `gelu_tanh`, `sigmoid`,
+    `silu` (x sigmoid(x)), `quick_gelu` (x sigmoid(1.702 x)).
     Made by `kiln-fuse-linear` so that the epilogue can run on the matmul's
     tiles; its numerics are those of the unfused ops.
   }];

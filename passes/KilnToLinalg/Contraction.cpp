@@ -11,6 +11,7 @@
 #include "dialects/Kiln/KilnOps.h"
 #include "passes/KilnToLinalg/Patterns.h"
 #include "passes/LinalgBuilders.h"
+#include "runtime/include/kiln/abi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -212,6 +213,15 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
 /// bias, activation and residual, which linalg-fuse-elementwise-ops keeps
 /// as one epilogue loop. Numerics are those of the unfused chain by
 /// construction.
+/// c * value, c an f32 scalar constant broadcast as the frontend writes one.
+Value scaled(OpBuilder &b, Location loc, Value value, float c) {
+  auto type = cast<RankedTensorType>(value.getType());
+  auto scalarType = RankedTensorType::get({}, type.getElementType());
+  Value scale = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(scalarType, b.getFloatAttr(type.getElementType(), c)));
+  return MulOp::create(b, loc, type, scale, value);
+}
+
 struct LowerFusedLinear : OpRewritePattern<FusedLinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(FusedLinearOp op, PatternRewriter &rewriter) const override {
@@ -233,6 +243,12 @@ struct LowerFusedLinear : OpRewritePattern<FusedLinearOp> {
     else if (activation == "gelu_erf" || activation == "gelu_tanh")
       value = GeluOp::create(rewriter, loc, type, value,
                              rewriter.getStringAttr(activation == "gelu_tanh" ? "tanh" : "none"));
+    else if (activation == "silu" || activation == "quick_gelu")
+      value = MulOp::create(
+          rewriter, loc, type, value,
+          SigmoidOp::create(
+              rewriter, loc, type,
+              activation == "silu" ? value : scaled(rewriter, loc, value, KILN_QUICK_GELU_SCALE)));
     if (Value residual = op.getResidual())
       value = AddOp::create(rewriter, loc, type, value, residual);
     rewriter.replaceOp(op, value);

@@ -20,8 +20,24 @@ static dnnl_alg_kind_t eltwise_kind(int32_t activation) {
     return dnnl_eltwise_gelu_erf;
   case KILN_ACTIVATION_GELU_TANH:
     return dnnl_eltwise_gelu_tanh;
+  case KILN_ACTIVATION_SILU:
+  case KILN_ACTIVATION_QUICK_GELU:
+    return dnnl_eltwise_swish; /* x sigmoid(alpha x) */
   default:
     return dnnl_eltwise_logistic;
+  }
+}
+
+/* The eltwise post-op's alpha: swish's scale; relu's negative slope (0);
+ * unused by the others. */
+static float eltwise_alpha(int32_t activation) {
+  switch (activation) {
+  case KILN_ACTIVATION_SILU:
+    return 1.0f;
+  case KILN_ACTIVATION_QUICK_GELU:
+    return KILN_QUICK_GELU_SCALE;
+  default:
+    return 0.0f;
   }
 }
 
@@ -41,8 +57,8 @@ static dnnl_primitive_t create_primitive(const void *key, dnnl_engine_t engine) 
   bool ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
             dnnl_post_ops_create(&post_ops) == dnnl_success;
   if (ok && p->activation != KILN_ACTIVATION_NONE)
-    ok = dnnl_post_ops_append_eltwise(post_ops, 1.0f, eltwise_kind(p->activation), 0.0f, 0.0f) ==
-         dnnl_success;
+    ok = dnnl_post_ops_append_eltwise(post_ops, 1.0f, eltwise_kind(p->activation),
+                                      eltwise_alpha(p->activation), 0.0f) == dnnl_success;
   if (ok && p->has_residual)
     ok = dnnl_post_ops_append_binary(post_ops, dnnl_binary_add, &residual) == dnnl_success;
   if (ok)

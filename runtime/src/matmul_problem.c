@@ -100,6 +100,10 @@ float kiln_matmul_activate(int32_t activation, float x) {
     return 0.5f * x * (1.0f + __builtin_tanhf(0.79788456f * (x + 0.044715f * x * x * x)));
   case KILN_ACTIVATION_SIGMOID:
     return 1.0f / (1.0f + __builtin_expf(-x));
+  case KILN_ACTIVATION_SILU:
+    return x / (1.0f + __builtin_expf(-x));
+  case KILN_ACTIVATION_QUICK_GELU:
+    return x / (1.0f + __builtin_expf(-KILN_QUICK_GELU_SCALE * x));
   default:
     return x;
   }

@@ -103,6 +103,10 @@ static inline kiln_v16 kiln_gemm_activate(int32_t activation, kiln_v16 x) {
   }
   case KILN_ACTIVATION_SIGMOID:
     return 1.0f / (1.0f + kiln_v16_exp(-x));
+  case KILN_ACTIVATION_SILU:
+    return x / (1.0f + kiln_v16_exp(-x));
+  case KILN_ACTIVATION_QUICK_GELU:
+    return x / (1.0f + kiln_v16_exp(-KILN_QUICK_GELU_SCALE * x));
   default:
     return x;
   }

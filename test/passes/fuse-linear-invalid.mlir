@@ -2,7 +2,7 @@
 // RUN: %kiln-opt %s -split-input-file -verify-diagnostics
 
 func.func @activation(%x: tensor<4x8xf32>, %w: tensor<3x8xf32>) -> tensor<4x3xf32> {
-  // expected-error @+1 {{activation must be none, relu, gelu_erf, gelu_tanh or sigmoid, got 'swish'}}
+  // expected-error @+1 {{activation must be none, relu, gelu_erf, gelu_tanh, sigmoid, silu or quick_gelu, got 'swish'}}
   %0 = kiln.fused_linear %x, %w {activation = "swish"} : (tensor<4x8xf32>, tensor<3x8xf32>) -> tensor<4x3xf32>
   return %0 : tensor<4x3xf32>
 }

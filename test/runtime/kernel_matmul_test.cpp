@@ -72,7 +72,7 @@ float roundToBf16(float x) {
 double operandOf(Library library, float x) {
   return library == Library::NativeBf16 ? roundToBf16(x) : x;
 }
-enum Activation { kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid };
+enum Activation { kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid, kSilu, kQuickGelu };
 
 std::vector<float> randoms(size_t n, uint32_t seed) { return kiln_test::uniformFloats(n, seed); }
 
@@ -86,6 +86,10 @@ double activate(int activation, double x) {
     return 0.5 * x * (1 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
   case kSigmoid:
     return 1 / (1 + std::exp(-x));
+  case kSilu:
+    return x / (1 + std::exp(-x));
+  case kQuickGelu:
+    return x / (1 + std::exp(-1.702 * x));
   default:
     return x;
   }
@@ -210,7 +214,7 @@ TEST_P(Matmul, TransposedOperands) {
 }
 
 TEST_P(Matmul, LinearLayerFoldsBatchIntoRows) {
-  for (int activation : {kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid})
+  for (int activation : {kNone, kRelu, kGeluErf, kGeluTanh, kSigmoid, kSilu, kQuickGelu})
     check({{3, 17, 64},
            {64, 48},
            {3, 17, 48},
@@ -269,7 +273,7 @@ void checkNativeBlocking(Library library) {
     for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 70})
       for (int64_t k : {1, 15, 16, 17, 48})
         for (int flags : {0, int(kTransposeB)}) {
-          activation = (activation + 1) % 5;
+          activation = (activation + 1) % 7;
           check(library,
                 {{m, k},
                  {k, n},

@@ -45,7 +45,12 @@ enum {
   KILN_ACTIVATION_GELU_ERF = 2,
   KILN_ACTIVATION_GELU_TANH = 3,
   KILN_ACTIVATION_SIGMOID = 4,
+  KILN_ACTIVATION_SILU = 5,       /* x sigmoid(x) (LLaMA's MLP) */
+  KILN_ACTIVATION_QUICK_GELU = 6, /* x sigmoid(1.702 x) (OpenAI CLIP's MLP) */
 };
+
+/* The 1.702 of quick_gelu, as the model writes it (an f32 constant). */
+#define KILN_QUICK_GELU_SCALE 1.702f
 
 /* Bits of the attention kernels' `layout` argument, by operand: set, the
  * operand is stored as [B, S, H, D] rather than [B, H, S, D], with its sizes

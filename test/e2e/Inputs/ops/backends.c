@@ -97,6 +97,17 @@ static void run(int64_t nb) {
   call("broadcast_left", API(broadcast_left)(m, nb, x, w, y));
   check_out("broadcast_left.out.f32", y, B * 24 * 16, FIXTURE_B * 24 * 16);
   free(x), free(w), free(y);
+
+  x = synth(27, 64 * 128, 0.5f), w = synth(28, 64 * 128, 0.5f), y = out(64 * 64);
+  call("linear_silu", API(linear_silu)(m, x, w, y));
+  check_out("linear_silu.out.f32", y, 64 * 64, 64 * 64);
+  free(x), free(w), free(y);
+
+  x = synth(29, 64 * 128, 0.5f), w = synth(30, 64 * 128, 0.5f), b = synth(31, 64, 0.5f);
+  r = synth(32, 64 * 64, 1.0f), y = out(64 * 64);
+  call("linear_quick_gelu_residual", API(linear_quick_gelu_residual)(m, x, w, b, r, y));
+  check_out("linear_quick_gelu_residual.out.f32", y, 64 * 64, 64 * 64);
+  free(x), free(w), free(b), free(r), free(y);
 }
 
 int main(int argc, char **argv) {
