@@ -23,6 +23,9 @@ shapes=("$@")
 echo "== $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs;" \
   "ISA: $(grep -o -w -E 'avx2|avx512f|avx512_bf16|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 export OMP_PROC_BIND=close OMP_PLACES=cores
+# The ISA oneDNN dispatches to on this CPU (its verbose banner).
+echo "oneDNN $(ONEDNN_VERBOSE=1 "$work/matmul_kernels" 1 16 16 16 2>&1 |
+  sed -n 's/^onednn_verbose,info,cpu,isa://p' | head -1)"
 for t in ${KILN_KERNELS_THREADS:-1 2}; do
   "$work/matmul_kernels" "$t" "${shapes[@]}"
 done
