@@ -46,10 +46,12 @@ static inline void store_lanes(uint32_t *p, kiln_v16u v) { memcpy(p, &v, sizeof 
 
 /* The first min(n, 16) lanes of v to p. */
 static inline void store_lanes_partial(uint32_t *p, kiln_v16u v, int64_t n) {
-  if (n >= KILN_VL)
+  if (n >= KILN_VL) {
     store_lanes(p, v);
-  else
-    kiln_v16_store_partial((float *)p, floats_of(v), n);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = v[i];
 }
 
 //===----------------------------------------------------------------------===//
