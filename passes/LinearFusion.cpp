@@ -3,8 +3,9 @@
 // x @ transpose(w) (+ bias) (-> relu | gelu | sigmoid | silu | quick_gelu)
 // (+ residual), as the frontend writes a Linear followed by its activation
 // and a skip connection, becomes one kiln.fused_linear. SiLU and QuickGELU
-// are written out as `h * sigmoid(h)` and `h * sigmoid(1.702 * h)`. The chain is followed from the
-// matmul while each value has a single use, so a value needed elsewhere ends the fusion there.
+// are written out as `h * sigmoid(h)` and `h * sigmoid(1.702 * h)`. The
+// chain is followed from the matmul while each value has a single use, so a
+// value needed elsewhere ends the fusion there.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
@@ -71,9 +72,8 @@ std::pair<StringRef, Operation *> swishOf(Value h) {
       name = "quick_gelu";
       sigmoid = soleUser(first->getResult(0));
     }
-    if (!sigmoid || !isa<SigmoidOp>(sigmoid) || (name == "silu" && sigmoid != first) ||
-        soleUser(sigmoid->getResult(0)) != product || !isa<MulOp>(product) ||
-        otherOperand(product, h) != sigmoid->getResult(0))
+    if (!sigmoid || !isa<SigmoidOp>(sigmoid) || soleUser(sigmoid->getResult(0)) != product ||
+        !isa<MulOp>(product) || otherOperand(product, h) != sigmoid->getResult(0))
       continue;
     return {name, product};
   }

@@ -208,12 +208,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
   }
 };
 
-/// fused_linear back into the kiln ops it stands for; they lower (in this
-/// same greedy rewrite) to a linalg matmul and one elementwise generic for
-/// bias, activation and residual, which linalg-fuse-elementwise-ops keeps
-/// as one epilogue loop. Numerics are those of the unfused chain by
-/// construction.
-/// c * value, c an f32 scalar constant broadcast as the frontend writes one.
+/// c * value, c a scalar constant broadcast as the frontend writes one.
 Value scaled(OpBuilder &b, Location loc, Value value, float c) {
   auto type = cast<RankedTensorType>(value.getType());
   auto scalarType = RankedTensorType::get({}, type.getElementType());
@@ -222,6 +217,11 @@ Value scaled(OpBuilder &b, Location loc, Value value, float c) {
   return MulOp::create(b, loc, type, scale, value);
 }
 
+/// fused_linear back into the kiln ops it stands for; they lower (in this
+/// same greedy rewrite) to a linalg matmul and one elementwise generic for
+/// bias, activation and residual, which linalg-fuse-elementwise-ops keeps
+/// as one epilogue loop. Numerics are those of the unfused chain by
+/// construction.
 struct LowerFusedLinear : OpRewritePattern<FusedLinearOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(FusedLinearOp op, PatternRewriter &rewriter) const override {

@@ -15,27 +15,11 @@
  * transposes. One strip is packed at a time, on the stack of the thread that
  * uses it: the kernel allocates nothing. The tile's start and epilogue, and
  * the driver that spreads blocks over the threads, are native_gemm.h's. */
-#include <unistd.h>
-
 #include "native_gemm.h"
 
-/* At most KC_MAX rows of b packed at a time (a 64 KB strip at most). */
+/* At most KC_MAX rows of b packed at a time (a 64 KB strip at most), a
+ * multiple of the 16 rows a transpose packs. */
 enum { KC_MAX = 512 };
-
-/* kc rows of a strip (kc x nr floats) take 2/3 of L1, mc rows of a's kc
- * columns half of L2 (sysconf; 48 KB of L1 and 1 MB of L2 where it does not
- * say). Measured on an AVX-512 EPYC (48 KB, 1 MB: kc 256, mc 504): the
- * projector's [576, 1024] x [1024, 4096] at 0.90 of oneDNN's time at 1 thread
- * and 0.98 at 2, against 0.86 and 0.76 with mc 240 (bench/README.md). */
-static kiln_gemm_blocking cache_blocking(void) {
-  kiln_gemm_blocking b = {kiln_gemm_tile_rows(), kiln_gemm_tile_vectors() * KILN_VL, 0, 0};
-  long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  int64_t kc = (l1 > 0 ? l1 : 48 * 1024) * 2 / 3 / (b.nr * (int64_t)sizeof(float));
-  b.kc = kc < 64 ? 64 : kc > KC_MAX ? KC_MAX : kc / KILN_VL * KILN_VL;
-  int64_t mc = (l2 > 0 ? l2 : 1024 * 1024) / 2 / (b.kc * (int64_t)sizeof(float));
-  b.mc = mc < 4 * b.mr ? 4 * b.mr : mc > 1024 ? 1024 : mc / b.mr * b.mr;
-  return b;
-}
 
 //===----------------------------------------------------------------------===//
 // Micro-kernel
@@ -164,7 +148,7 @@ static void run_block(const kiln_gemm *g, int64_t m0, int64_t m1, int64_t n0, in
 }
 
 static void run_native(const kiln_matmul_problem *p, const kiln_matmul_data *d) {
-  kiln_native_gemm_run(p, d, cache_blocking(), run_block);
+  kiln_native_gemm_run(p, d, kiln_gemm_cache_blocking(sizeof(float), KC_MAX, KILN_VL), run_block);
 }
 
 KILN_DEFINE_MATMUL_KERNELS(native, run_native)

@@ -18,7 +18,6 @@
  * the stack of the thread that runs it, the kernel allocates nothing), then
  * for each tile of mr rows packs a's tile once and runs it against every
  * strip. */
-#include <unistd.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -75,11 +74,12 @@ static inline uint32_t bf16_of_scalar(float x) { return bf16_of(kiln_v16_splat(x
 typedef kiln_v16u (*to_bf16_fn)(kiln_v16 lo, kiln_v16 hi);
 
 KILN_ALWAYS_INLINE kiln_v16u to_bf16_rounded(kiln_v16 lo, kiln_v16 hi) {
-  return __builtin_shufflevector(bf16_of(lo), bf16_of(hi), 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
-                                 22, 24, 26, 28, 30) |
-         (__builtin_shufflevector(bf16_of(lo), bf16_of(hi), 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
-                                  23, 25, 27, 29, 31)
-          << 16);
+  kiln_v16u first = bf16_of(lo), second = bf16_of(hi);
+  kiln_v16u even = __builtin_shufflevector(first, second, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22,
+                                           24, 26, 28, 30);
+  kiln_v16u odd = __builtin_shufflevector(first, second, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23,
+                                          25, 27, 29, 31);
+  return even | (odd << 16);
 }
 
 #if defined(__x86_64__)
@@ -282,19 +282,6 @@ static const tile_fn kNarrowFmaTiles[6] = {fma_tile_1x1, fma_tile_2x1, fma_tile_
 // Blocks
 //===----------------------------------------------------------------------===//
 
-/* The f32 kernel's tile shape; a strip of kc/2 x nr lanes in 2/3 of L1 and
- * mc rows of a's kc columns (as f32) in half of L2 (sysconf; 48 KB and 1 MB
- * where it does not say). */
-static kiln_gemm_blocking cache_blocking(void) {
-  kiln_gemm_blocking b = {kiln_gemm_tile_rows(), kiln_gemm_tile_vectors() * KILN_VL, 0, 0};
-  long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  int64_t kc = (l1 > 0 ? l1 : 48 * 1024) * 2 / 3 / (b.nr * (int64_t)sizeof(uint16_t));
-  b.kc = kc < 64 ? 64 : kc > KC_MAX ? KC_MAX : kc / (2 * KILN_VL) * (2 * KILN_VL);
-  int64_t mc = (l2 > 0 ? l2 : 1024 * 1024) / 2 / (b.kc * (int64_t)sizeof(float));
-  b.mc = mc < 4 * b.mr ? 4 * b.mr : mc > 1024 ? 1024 : mc / b.mr * b.mr;
-  return b;
-}
-
 /* Rows [m0, m1) by columns [n0, n1) of g (at most NC), all of k, packing
  * with to_bf16 and computing with tiles[rows - 1]. */
 KILN_ALWAYS_INLINE void run_block(to_bf16_fn to_bf16, const tile_fn *tiles, const kiln_gemm *g,
@@ -335,7 +322,9 @@ static void run_block_fma(const kiln_gemm *g, int64_t m0, int64_t m1, int64_t n0
 static void run_bf16(const kiln_matmul_problem *p, const kiln_matmul_data *d) {
   /* Tested on the target's constants, so that the other path is dropped. */
   bool dot = kiln_target_has_bf16_dot() && kiln_gemm_tile_vectors() == 2;
-  kiln_native_gemm_run(p, d, cache_blocking(), dot ? run_block_dot : run_block_fma);
+  /* Strips of bf16; kc a multiple of the 32 k a packing step takes. */
+  kiln_gemm_blocking blocks = kiln_gemm_cache_blocking(sizeof(uint16_t), KC_MAX, 2 * KILN_VL);
+  kiln_native_gemm_run(p, d, blocks, dot ? run_block_dot : run_block_fma);
 }
 
 KILN_DEFINE_MATMUL_KERNELS(native_bf16, run_bf16)

@@ -42,6 +42,12 @@ static inline int kiln_gemm_tile_rows(void) {
   return kiln_target_f32_lanes() >= 16 ? 12 : kiln_target_f32_lanes() >= 8 ? 6 : 2;
 }
 
+/* The target's tile shape, and kc and mc from this CPU's caches: kc rows of
+ * a strip of b (kc x nr elements of b_bytes each) take 2/3 of L1, at most
+ * kc_max and a multiple of kc_step; mc rows of a's kc columns (as f32) half
+ * of L2 (sysconf; 48 KB of L1 and 1 MB of L2 where it does not say). */
+kiln_gemm_blocking kiln_gemm_cache_blocking(int64_t b_bytes, int64_t kc_max, int64_t kc_step);
+
 /* One 2-D product c = act(a b + bias) + res, element strides by dim. */
 typedef struct kiln_gemm {
   const float *a;

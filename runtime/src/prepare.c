@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checked.h"
 #include "dnnl_cache.h"
 #include "kernels.h"
 #include "large_alloc.h"
@@ -115,12 +116,9 @@ static bool describe(const kiln_prepared_kernel *k, operand_storage *storage, ki
 /* The bytes of operand j of k (f32, dense), or -1 when it overflows. */
 static int64_t operand_bytes(const kiln_prepared_kernel *k, int32_t j) {
   int64_t bytes = (int64_t)sizeof(float);
-  for (int32_t d = 0; d < k->operands[j].rank; ++d) {
-    int64_t size = k->operands[j].dims[d];
-    if (size < 0 || (size > 0 && bytes > INT64_MAX / size))
+  for (int32_t d = 0; d < k->operands[j].rank; ++d)
+    if (k->operands[j].dims[d] < 0 || !kiln_mul_i64(bytes, k->operands[j].dims[d], &bytes))
       return -1;
-    bytes *= size;
-  }
   return bytes;
 }
 

@@ -2,7 +2,7 @@
 #include "warm_up.h"
 
 #include "dtype.h"
-#include "large_alloc.h"
+#include "invoke.h"
 
 /* Smaller than any page size Linux uses, so every page is touched. */
 enum { kPageStride = 4096 };
@@ -43,15 +43,16 @@ static void warm_arena(kiln_model *m) {
     if (e->num_symbols == 0 && kiln_polynomial_eval(&e->arena, NULL, &bytes) && bytes > largest)
       largest = bytes;
   }
-  if (largest == 0 || (size_t)largest <= m->arena_capacity)
+  if (largest == 0)
     return;
-  void *arena = kiln_large_alloc((size_t)largest);
-  if (!arena)
-    return;
-  kiln_large_free(m->arena, m->arena_capacity);
-  m->arena = arena;
-  m->arena_capacity = (size_t)largest;
-  write_pages(arena, (size_t)largest);
+  /* Grown as a call grows it (rounded the same way), so the first call finds
+   * it large enough; a private buffer (the shared one could not be had) is
+   * not kept. */
+  bool shared = false;
+  void *arena = kiln_acquire_arena(m, largest, &shared);
+  if (arena && shared)
+    write_pages(arena, (size_t)largest);
+  kiln_release_arena(m, arena, shared);
 }
 
 void kiln_warm_up(kiln_model *m) {

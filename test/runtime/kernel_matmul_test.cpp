@@ -1,7 +1,7 @@
 // The matmul kernels, oneDNN's (kiln_rt_dnnl_matmul*_f32) and Kiln's own in
-// f32 (kiln_rt_native_matmul*_f32) and in bf16 (kiln_rt_native_bf16_matmul*_f32,
-// against a reference on the operands rounded to bf16), against a
-// double-precision reference: plain,
+// f32 (kiln_rt_native_matmul*_f32) and bf16 (kiln_rt_native_bf16_matmul*_f32),
+// against a double-precision reference (on the operands rounded to bf16 for
+// the bf16 kernel): plain,
 // transposed left / right operands (passed by strides), the linear layer's
 // [B, S, K] x [O, K]^T folded to 2-D, a batch that cannot be folded (non-dense
 // batch stride), 4-D batches with broadcasting, bias + each activation +
