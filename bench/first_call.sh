@@ -4,9 +4,10 @@
 # one image added, encode_one(image: f32[1, 3, 224, 224]), at 1 and 2 pinned
 # threads. The weights (~600 MB) come from the example's reference script
 # into $KILN_CLIP_B32_DIR (default build-bench/clipb32) the first time (about
-# a minute, 4 GB of memory).
+# a minute, 4 GB of memory). Arguments go to kilnc.
 #
 #   bench/first_call.sh
+#   bench/first_call.sh --precision=bf16
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 kilnc=${KILNC:-$root/build/bin/kilnc}
@@ -27,7 +28,7 @@ sed '/^  \/\/ Text features at each row/i\
   }\
 ' "$root/examples/clip-vit-b32/clip_vit_b32.kiln" > "$work/first_call.kiln"
 grep -q "fn encode_one" "$work/first_call.kiln"
-"$kilnc" "$work/first_call.kiln" --name=first_call -o "$work"
+"$kilnc" "$work/first_call.kiln" --name=first_call "$@" -o "$work"
 "$cc" -std=c11 -O2 -I"$work" "$root/bench/overhead/first_call.c" -L"$work" -lfirst_call -ldnnl \
   -lgomp -lm -o "$work/first_call"
 export OMP_PROC_BIND=close OMP_PLACES=cores

@@ -4,6 +4,8 @@
 #include "dialects/Kiln/KilnOps.h"
 #include "dialects/Kiln/RuntimeKernels.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -341,21 +343,79 @@ LogicalResult ModelInterface::readArenaPlan(ModuleOp module) {
   return success();
 }
 
+namespace {
+/// Which parameters a value of the bufferized module is: an entry's
+/// parameter argument, or an argument of a function whose calls pass
+/// parameters, followed up through them.
+class ParamTracer {
+public:
+  ParamTracer(ModuleOp module, ArrayRef<TensorSpec> params) {
+    for (auto [i, param] : llvm::enumerate(params))
+      indexOf[param.name] = i;
+    module.walk([&](func::CallOp call) { callers[call.getCallee()].push_back(call); });
+  }
+
+  /// Adds to `found` the parameters `value` is in some call; other values
+  /// reaching it (an activation) add nothing.
+  void trace(Value value, llvm::SetVector<unsigned> &found, unsigned depth = 0) const {
+    while (Operation *def = value.getDefiningOp()) {
+      if (def->getName().getStringRef() != "memref.cast")
+        return;
+      value = def->getOperand(0);
+    }
+    auto arg = dyn_cast<BlockArgument>(value);
+    auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()) : nullptr;
+    if (!func || arg.getOwner() != &func.getBody().front() || depth > kMaxCallDepth)
+      return;
+    // An entry's parameter arguments name the model's parameters; a method
+    // function's name its module's own (`weight`), bound by its callers.
+    if (func->hasAttr(kEntryAttrName)) {
+      auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), kParamAttrName);
+      if (auto it = name ? indexOf.find(name.getValue()) : indexOf.end(); it != indexOf.end())
+        found.insert(it->second);
+      return;
+    }
+    auto calls = callers.find(func.getSymName());
+    if (calls == callers.end())
+      return;
+    for (func::CallOp call : calls->second)
+      trace(call.getOperand(arg.getArgNumber()), found, depth + 1);
+  }
+
+private:
+  static constexpr unsigned kMaxCallDepth = 32;
+  llvm::StringMap<unsigned> indexOf;
+  llvm::StringMap<SmallVector<func::CallOp>> callers;
+};
+} // namespace
+
 void ModelInterface::readPreparedKernels(ModuleOp module) {
   prepared.clear();
+  ParamTracer tracer(module, params);
+  auto add = [&](PreparedKernel kernel) {
+    if (!llvm::is_contained(prepared, kernel))
+      prepared.push_back(std::move(kernel));
+  };
   module.walk([&](Operation *op) {
     if (op->getName().getStringRef() != "kiln.kernel")
       return;
     auto callee = op->getAttrOfType<FlatSymbolRefAttr>("callee");
     const RuntimeKernel *runtimeKernel = callee ? lookupRuntimeKernel(callee.getValue()) : nullptr;
-    if (!runtimeKernel || !runtimeKernel->preparable)
+    if (!runtimeKernel || !(runtimeKernel->preparable || runtimeKernel->packsWeights))
       return;
-    PreparedKernel kernel{callee.getValue().str(), {}, {}};
-    for (Value operand : op->getOperands()) {
+    PreparedKernel kernel{callee.getValue().str(), {}, {}, std::nullopt};
+    for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
       auto type = dyn_cast<MemRefType>(operand.getType());
-      if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
+      bool packedWeight = runtimeKernel->packsWeights && i == 1;
+      if (!type || ((runtimeKernel->preparable || packedWeight) &&
+                    (!type.hasStaticShape() || !type.getLayout().isIdentity())))
         return; // sized or laid out at call time: made on the first call
-      kernel.operandShapes.emplace_back(type.getShape().begin(), type.getShape().end());
+      // A packing kernel reads only its weight's shape when it prepares: the
+      // other operands' symbolic dims are given as 1.
+      SmallVector<int64_t> shape(type.getShape());
+      for (int64_t &size : shape)
+        size = ShapedType::isDynamic(size) ? 1 : size;
+      kernel.operandShapes.emplace_back(shape.begin(), shape.end());
     }
     if (auto scalars = op->getAttrOfType<ArrayAttr>("scalars"))
       for (Attribute scalar : scalars) {
@@ -364,8 +424,14 @@ void ModelInterface::readPreparedKernels(ModuleOp module) {
         else if (auto real = dyn_cast<FloatAttr>(scalar))
           kernel.scalars.push_back(real.getValueAsDouble());
       }
-    if (!llvm::is_contained(prepared, kernel))
-      prepared.push_back(std::move(kernel));
+    if (!runtimeKernel->packsWeights)
+      return add(std::move(kernel));
+    llvm::SetVector<unsigned> weights;
+    tracer.trace(op->getOperand(1), weights);
+    for (unsigned param : weights) {
+      kernel.weightParam = param;
+      add(kernel);
+    }
   });
 }
 
@@ -414,9 +480,13 @@ std::string ModelInterface::manifestJson() const {
                                             {"shape", llvm::json::Array(shape)}});
     for (const auto &scalar : kernel.scalars)
       std::visit([&](auto value) { scalars.push_back(value); }, scalar);
-    preparedJson.push_back(llvm::json::Object{{"kernel", kernel.kernel},
-                                              {"operands", std::move(operands)},
-                                              {"scalars", std::move(scalars)}});
+    llvm::json::Object kernelJson{{"kernel", kernel.kernel},
+                                  {"operands", std::move(operands)},
+                                  {"scalars", std::move(scalars)}};
+    if (kernel.weightParam)
+      kernelJson["weight"] =
+          llvm::json::Object{{"operand", 1}, {"param", static_cast<int64_t>(*kernel.weightParam)}};
+    preparedJson.push_back(std::move(kernelJson));
   }
   llvm::json::Value manifest = llvm::json::Object{{"model", modelName},
                                                   {"params", tensorsJson(params)},

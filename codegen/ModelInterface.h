@@ -76,12 +76,15 @@ struct EntrySpec {
   std::optional<TrainSpec> train;
 };
 
-/// A oneDNN kernel call with static, dense operands: the runtime makes its
-/// primitive at create time (runtime/src/prepare.c).
+/// A kernel call the runtime prepares at create time (runtime/src/prepare.c):
+/// a oneDNN kernel call with static, dense operands, whose primitive it
+/// makes, or a packing kernel's call on a parameter, which it packs.
 struct PreparedKernel {
   std::string kernel;
   std::vector<std::vector<int64_t>> operandShapes;
   std::vector<std::variant<int64_t, double>> scalars;
+  /// The parameter a packing kernel's operand 1 (b) is in this call.
+  std::optional<unsigned> weightParam;
   bool operator==(const PreparedKernel &other) const = default;
 };
 
@@ -119,7 +122,9 @@ struct ModelInterface {
   std::vector<PreparedKernel> prepared;
 
   /// Collects `prepared` from the bufferized module: every memref-form
-  /// kiln.kernel calling a oneDNN kernel whose operands are static and dense.
+  /// kiln.kernel calling a oneDNN kernel whose operands are static and dense,
+  /// and every call of a packing kernel whose b is a parameter (through the
+  /// calls of the function it is in) once per such parameter.
   void readPreparedKernels(mlir::ModuleOp module);
 
   /// The JSON manifest the runtime parses (docs/abi.md).

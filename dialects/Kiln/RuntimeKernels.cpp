@@ -8,9 +8,11 @@ namespace {
 
 constexpr RuntimeKernel kKernels[] = {
 #define KILN_KERNEL(name, inputs, outputs, scalars)                                                \
-  {kernels::name, inputs, outputs, scalars, /*preparable=*/false},
+  {kernels::name, inputs, outputs, scalars, /*preparable=*/false, /*packsWeights=*/false},
 #define KILN_PREPARABLE_KERNEL(name, inputs, outputs, scalars)                                     \
-  {kernels::name, inputs, outputs, scalars, /*preparable=*/true},
+  {kernels::name, inputs, outputs, scalars, /*preparable=*/true, /*packsWeights=*/false},
+#define KILN_PACKING_KERNEL(name, inputs, outputs, scalars)                                        \
+  {kernels::name, inputs, outputs, scalars, /*preparable=*/false, /*packsWeights=*/true},
 #include "runtime/include/kiln/kernels.def"
 };
 

@@ -4,7 +4,8 @@
 // name, operand counts and scalar kinds, as the runtime declares them.
 // kiln.kernel's verifier checks every call against it, kernel selection names
 // kernels through `kernels::` (a misspelt name does not compile), and the
-// model interface asks it which calls can be prepared at create time.
+// model interface asks it which calls can be prepared at create time and
+// which pack the weights they multiply by.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_DIALECTS_KILN_RUNTIMEKERNELS_H
@@ -19,6 +20,7 @@ struct RuntimeKernel {
   unsigned inputs, outputs;    // tensor operands, in this order
   llvm::StringLiteral scalars; // after them: 'i' an int64_t, 'f' a double
   bool preparable;             // its oneDNN primitive can be made at create time
+  bool packsWeights;           // packs its operand 1 once when that is a weight
 };
 
 /// The kernel whose C function is `name`, or null.

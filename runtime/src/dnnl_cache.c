@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "kernels.h"
 #include "parallel.h"
+#include "prepare.h"
 
 int omp_get_max_threads(void);
 void omp_set_num_threads(int n);
@@ -113,10 +114,6 @@ bool kiln_dnnl_describe(dnnl_memory_desc_t *md, const kiln_dnnl_tensor *t) {
   return dnnl_memory_desc_init_by_strides(md, t->rank, dims, dnnl_f32, strides) == dnnl_success;
 }
 
-static _Thread_local bool prepare_only;
-
-void kiln_dnnl_set_prepare_only(bool on) { prepare_only = on; }
-
 /* Each thread's scratchpad for the primitives it executes, grown to the
  * largest asked for and freed when the thread ends. */
 typedef struct scratchpad {
@@ -216,7 +213,7 @@ bool kiln_dnnl_run(kiln_dnnl_create_fn create, const void *key, size_t key_size,
                    const kiln_dnnl_arg *args, int count, int32_t threads) {
   bool owned;
   dnnl_primitive_t primitive = find_primitive(create, key, key_size, &owned);
-  bool done = prepare_only || (primitive && execute(primitive, args, count, threads));
+  bool done = kiln_prepare_only() || (primitive && execute(primitive, args, count, threads));
   if (owned)
     dnnl_primitive_destroy(primitive);
   return done;

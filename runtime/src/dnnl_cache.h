@@ -54,15 +54,10 @@ typedef struct kiln_dnnl_arg {
 /* Runs the problem `key` (made by `create`, cached) on args (at most 8) with
  * `threads` OpenMP threads, the workers pinned (parallel.h); the caller's
  * OpenMP setting is restored. False when oneDNN cannot serve it: the kernel
- * then computes the result its own way. In prepare-only mode it only makes
- * the primitive and reports true (there is nothing to compute). */
+ * then computes the result its own way. In prepare-only mode (prepare.h) it
+ * only makes the primitive and reports true (there is nothing to compute). */
 bool kiln_dnnl_run(kiln_dnnl_create_fn create, const void *key, size_t key_size,
                    const kiln_dnnl_arg *args, int count, int32_t threads);
-
-/* While set on this thread, kiln_dnnl_run only makes (and caches) the
- * primitive, so the descriptors may point at no data. kiln_rt_create uses it
- * (prepare.c). */
-void kiln_dnnl_set_prepare_only(bool on);
 
 /* How many primitives the cache holds (for tests). */
 int32_t kiln_dnnl_cache_size(void);

@@ -148,7 +148,10 @@ static void run_block(const kiln_gemm *g, int64_t m0, int64_t m1, int64_t n0, in
 }
 
 static void run_native(const kiln_matmul_problem *p, const kiln_matmul_data *d) {
-  kiln_native_gemm_run(p, d, kiln_gemm_cache_blocking(sizeof(float), KC_MAX, KILN_VL), run_block);
+  /* b is packed per call even when it is a weight: reading a copy packed once
+   * was measured no faster (bench/matmul_kernels.sh), for twice the memory. */
+  kiln_native_gemm_run(p, d, kiln_gemm_cache_blocking(sizeof(float), KC_MAX, KILN_VL), run_block,
+                       NULL);
 }
 
 KILN_DEFINE_MATMUL_KERNELS(native, run_native)

@@ -3,7 +3,9 @@
  * results, and the f32 kernels' flags and epilogue (native_gemm.h). a and b
  * are rounded to bf16 (to nearest, ties to even) as they are packed, so the
  * model's weights stay f32: a training step updates them in place and the
- * next call packs the new values.
+ * next call packs the new values. The weights of a model without train
+ * entries are converted and packed once, by create or on their first call
+ * (packed_weights.h).
  *
  * Packing cuts k into pairs and puts each pair of bf16 values in one 32-bit
  * lane: b's strips as [k/2][nr] lanes, a's tiles as [mr][k/2] (a row's
@@ -293,19 +295,35 @@ KILN_ALWAYS_INLINE void run_block(to_bf16_fn to_bf16, const tile_fn *tiles, cons
   do {
     int64_t kc = g->k - k0 < bl->kc ? g->k - k0 : bl->kc, pairs = (kc + 1) / 2;
     /* Strip s starts at lane (s - n0) * pairs: pairs x nr lanes each. */
-    for (int64_t s = n0; s < n1; s += bl->nr)
+    for (int64_t s = n0; s < n1 && !g->b_packed; s += bl->nr)
       pack_strip(to_bf16, g, k0, kc, s, strips + (s - n0) * pairs);
     for (int64_t m = m0; m < m1; m += bl->mr) {
       int rows = m1 - m < bl->mr ? (int)(m1 - m) : bl->mr;
       pack_pairs(to_bf16, g->a + m * g->a_m + k0 * g->a_k, g->a_k, g->a_m, kc, rows, a_tile, 1,
                  A_ROW);
       tile_fn tile = tiles[rows - 1];
-      for (int64_t s = n0; s < n1; s += bl->nr)
-        tile(g, m, s, n1 - s < bl->nr ? n1 - s : bl->nr, k0, kc, a_tile, strips + (s - n0) * pairs);
+      for (int64_t s = n0; s < n1; s += bl->nr) {
+        /* k0 is even: kc is a multiple of 32. */
+        const uint32_t *panel =
+            g->b_packed ? kiln_gemm_packed_panel(g, s, k0) : strips + (s - n0) * pairs;
+        tile(g, m, s, n1 - s < bl->nr ? n1 - s : bl->nr, k0, kc, a_tile, panel);
+      }
     }
     k0 += kc;
   } while (k0 < g->k);
 }
+
+/* The strip of columns [n0, n0 + nr) over all of k, for a weight packed once,
+ * converted as the tiles that read it would. */
+KILN_BF16_DOT_TARGET static void pack_whole_strip_dot(const kiln_gemm *g, int64_t n0, void *dst) {
+  pack_strip(to_bf16_avx512, g, 0, g->k, n0, dst);
+}
+static void pack_whole_strip_rounded(const kiln_gemm *g, int64_t n0, void *dst) {
+  pack_strip(to_bf16_rounded, g, 0, g->k, n0, dst);
+}
+static const kiln_gemm_packing kDotPacking = {KILN_GEMM_LAYOUT_BF16_PAIRS, 2, pack_whole_strip_dot};
+static const kiln_gemm_packing kRoundedPacking = {KILN_GEMM_LAYOUT_BF16_PAIRS, 2,
+                                                  pack_whole_strip_rounded};
 
 /* With AVX512-BF16: its conversion and vdpbf16ps tiles. */
 KILN_BF16_DOT_TARGET static void run_block_dot(const kiln_gemm *g, int64_t m0, int64_t m1,
@@ -324,7 +342,8 @@ static void run_bf16(const kiln_matmul_problem *p, const kiln_matmul_data *d) {
   bool dot = kiln_target_has_bf16_dot() && kiln_gemm_tile_vectors() == 2;
   /* Strips of bf16; kc a multiple of the 32 k a packing step takes. */
   kiln_gemm_blocking blocks = kiln_gemm_cache_blocking(sizeof(uint16_t), KC_MAX, 2 * KILN_VL);
-  kiln_native_gemm_run(p, d, blocks, dot ? run_block_dot : run_block_fma);
+  kiln_native_gemm_run(p, d, blocks, dot ? run_block_dot : run_block_fma,
+                       dot ? &kDotPacking : &kRoundedPacking);
 }
 
 KILN_DEFINE_MATMUL_KERNELS(native_bf16, run_bf16)

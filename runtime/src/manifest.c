@@ -387,8 +387,36 @@ static bool parse_train(ctx *c, const kiln_json *v, const kiln_manifest *m, kiln
   return true;
 }
 
-/* "prepare": [{"kernel": name, "operands": [static tensors], "scalars": [numbers]}] */
-static bool parse_prepared(ctx *c, const kiln_json *v, kiln_prepared_kernel *k) {
+/* "weight": {"operand": index, "param": index}, operand j of k parameter p:
+ * of its shape, since create binds the parameter's data to it. */
+static bool parse_weight(ctx *c, const kiln_json *v, const kiln_manifest *m,
+                         kiln_prepared_kernel *k) {
+  if (v->kind != KILN_JSON_OBJECT)
+    return bad(c, v, "\"weight\" of prepared kernel '%s' is not an object", k->kernel);
+  const kiln_json *operand = member(c, v, "operand", KILN_JSON_INT, "a prepared kernel's weight");
+  const kiln_json *param = operand ? member(c, v, "param", KILN_JSON_INT, "its weight") : NULL;
+  if (!param)
+    return false;
+  int64_t j = operand->u.integer, p = param->u.integer;
+  if (j < 0 || j >= k->num_operands || p < 0 || p >= m->num_params)
+    return bad(c, v, "the weight of prepared kernel '%s' names no operand or parameter", k->kernel);
+  const kiln_tensor_spec *x = &k->operands[j], *w = &m->params[p];
+  bool same = x->rank == w->rank && w->dtype == KILN_DTYPE_F32;
+  for (int32_t d = 0; same && d < x->rank; ++d)
+    same = x->dims[d] == w->dims[d];
+  if (!same)
+    return bad(c, v, "operand %d of prepared kernel '%s' is not shaped as parameter '%s'", (int)j,
+               k->kernel, w->name);
+  k->weight_operand = (int32_t)j;
+  k->weight_param = (int32_t)p;
+  return true;
+}
+
+/* "prepare": [{"kernel": name, "operands": [static tensors], "scalars": [numbers],
+ * optionally "weight"}] */
+static bool parse_prepared(ctx *c, const kiln_json *v, const kiln_manifest *m,
+                           kiln_prepared_kernel *k) {
+  k->weight_operand = k->weight_param = -1;
   if (v->kind != KILN_JSON_OBJECT)
     return bad(c, v, "a prepared kernel is not an object");
   const kiln_json *kernel = member(c, v, "kernel", KILN_JSON_STRING, "a prepared kernel");
@@ -409,7 +437,8 @@ static bool parse_prepared(ctx *c, const kiln_json *v, kiln_prepared_kernel *k) 
     else
       return bad(c, x, "scalar %d of prepared kernel '%s' is not a number", i, k->kernel);
   }
-  return true;
+  const kiln_json *weight = kiln_json_get(v, "weight");
+  return !weight || parse_weight(c, weight, m, k);
 }
 
 int32_t kiln_manifest_parse(const char *json, size_t len, kiln_manifest *out,
@@ -461,7 +490,7 @@ int32_t kiln_manifest_parse(const char *json, size_t len, kiln_manifest *out,
   if (ok) {
     out->num_prepared = (int32_t)prepared->u.array.count;
     for (int32_t i = 0; ok && i < out->num_prepared; ++i)
-      ok = parse_prepared(&c, &prepared->u.array.items[i], &out->prepared[i]);
+      ok = parse_prepared(&c, &prepared->u.array.items[i], out, &out->prepared[i]);
   }
   kiln_json_free(&root);
   if (!ok)

@@ -92,15 +92,17 @@ typedef struct kiln_entry_spec {
   kiln_train_spec *train; /* NULL unless a train entry */
 } kiln_entry_spec;
 
-/* A library kernel call with static shapes whose primitive create makes
- * ahead of the first call: the callee, its operands' shapes (dense, f32) and
- * its scalars, as the generated code passes them. */
+/* A library kernel call that create prepares ahead of the first call: the
+ * callee, its operands' shapes (dense, f32) and its scalars, as the generated
+ * code passes them. A oneDNN kernel's primitive is made; a packing kernel
+ * (kiln/kernels.def) packs the parameter its weight operand is. */
 typedef struct kiln_prepared_kernel {
   char *kernel;
   int32_t num_operands;
   kiln_tensor_spec *operands;
   int32_t num_scalars;
   double *scalars;
+  int32_t weight_operand, weight_param; /* -1: no operand is a parameter */
 } kiln_prepared_kernel;
 
 typedef struct kiln_manifest {

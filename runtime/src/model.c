@@ -7,6 +7,7 @@
 #include "large_alloc.h"
 #include "memref.h"
 #include "model.h"
+#include "packed_weights.h"
 #include "parallel.h"
 #include "prepare.h"
 #include "train.h"
@@ -39,7 +40,21 @@ static int32_t build_param_descriptors(kiln_model *m) {
   return KILN_OK;
 }
 
+/* The weights of a model that never updates them (no train entries) are
+ * packed once for the native matmul kernels, on their first call. Best effort:
+ * a range left unregistered is packed per call. */
+static void register_constant_weights(kiln_model *m) {
+  for (int32_t i = 0; i < m->manifest.num_entries; ++i)
+    if (m->manifest.entries[i].train)
+      return;
+  for (int32_t i = 0; i < m->manifest.num_params && i < m->weights.num_params; ++i)
+    if (!kiln_packed_weights_add(m, m->weights.data[i],
+                                 kiln_weights_param_bytes(&m->manifest.params[i])))
+      return;
+}
+
 static void free_model(kiln_model *m) {
+  kiln_packed_weights_release(m);
   kiln_train_states_free(m);
   kiln_weights_free(&m->weights);
   kiln_manifest_free(&m->manifest);
@@ -127,7 +142,8 @@ int32_t kiln_rt_create_embedded(const char *manifest_json, size_t manifest_len,
   if (status == KILN_OK)
     status = kiln_train_states_create(m);
   if (status == KILN_OK) {
-    kiln_prepare_kernels(&m->manifest, m->num_threads);
+    register_constant_weights(m);
+    kiln_prepare_kernels(&m->manifest, m->weights.data, m->num_threads);
     kiln_warm_up(m);
   }
   if (status != KILN_OK) {

@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include "packed_weights.h"
 #include "parallel.h"
+#include "prepare.h"
 
 /* Measured on an AVX-512 EPYC (48 KB, 1 MB: the f32 kernel's kc 256, mc 504):
  * the projector's [576, 1024] x [1024, 4096] at 0.90 of oneDNN's time at 1
@@ -27,6 +29,8 @@ typedef struct plan {
   kiln_gemm_blocking blocks;
   kiln_gemm_block_fn block;
   bool columns_outer; /* consecutive tasks share columns (b) rather than rows (a) */
+  const void *b_packed;
+  int64_t b_packed_k;
 } plan;
 
 /* Batch `batch` (row-major over c's leading dims) of the problem as a gemm. */
@@ -53,6 +57,8 @@ static kiln_gemm gemm_of(const plan *pl, int64_t batch) {
       .k = p->a.dims[r - 1],
       .blocks = pl->blocks,
       .activation = p->activation,
+      .b_packed = pl->b_packed,
+      .b_packed_k = pl->b_packed_k,
   };
   if (p->has_bias) {
     g.bias = d->bias;
@@ -85,15 +91,52 @@ static void run_tasks(void *ctx, int64_t begin, int64_t end) {
 
 static int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
+/* Packing b whole: the product (its batch 0) and the kernel's layout. */
+typedef struct whole_b {
+  kiln_gemm g;
+  const kiln_gemm_packing *packing;
+  int64_t strip_words;
+  uint32_t *dst;
+} whole_b;
+
+static void pack_strips(void *ctx, int64_t begin, int64_t end) {
+  const whole_b *w = ctx;
+  for (int64_t s = begin; s < end; ++s)
+    w->packing->strip(&w->g, s * w->g.blocks.nr, w->dst + s * w->strip_words);
+}
+
+static void pack_whole_b(const void *ctx, void *dst) {
+  whole_b w = *(const whole_b *)ctx;
+  w.dst = dst;
+  kiln_parallel_for(ceil_div(w.g.n, w.g.blocks.nr), 1, pack_strips, &w);
+}
+
+/* b packed whole when it is a model's weight (packed_weights.h) and the same
+ * in every batch; NULL otherwise. */
+static const void *packed_b(const plan *pl, const kiln_gemm_packing *packing) {
+  const kiln_matmul_operand *b = &pl->p->b;
+  for (int32_t i = 0; i + 2 < b->rank; ++i)
+    if (b->dims[i] != 1 && b->strides[i] != 0)
+      return NULL;
+  whole_b w = {gemm_of(pl, 0), packing, 0, NULL};
+  w.strip_words = ceil_div(w.g.k, packing->k_per_row) * w.g.blocks.nr;
+  kiln_packed_key key = {packing->layout, w.g.blocks.nr, w.g.b, w.g.k, w.g.n, w.g.b_k, w.g.b_n};
+  size_t bytes = (size_t)(ceil_div(w.g.n, w.g.blocks.nr) * w.strip_words) * sizeof(uint32_t);
+  return kiln_packed_weights_get(&key, bytes, pack_whole_b, &w);
+}
+
 void kiln_native_gemm_run(const kiln_matmul_problem *p, const kiln_matmul_data *d,
-                          kiln_gemm_blocking blocks, kiln_gemm_block_fn block) {
+                          kiln_gemm_blocking blocks, kiln_gemm_block_fn block,
+                          const kiln_gemm_packing *packing) {
   int32_t r = p->c.rank;
   int64_t m = p->c.dims[r - 2], n = p->c.dims[r - 1], batches = 1;
   for (int32_t i = 0; i + 2 < r; ++i)
     batches *= p->c.dims[i];
-  if (batches == 0 || m == 0 || n == 0)
+  if (batches == 0 || m == 0 || n == 0 || (kiln_prepare_only() && !packing))
     return;
   if (p->c.strides[r - 1] != 1) {
+    if (kiln_prepare_only())
+      return;
     kiln_matmul_reference(p, d);
     return;
   }
@@ -107,6 +150,19 @@ void kiln_native_gemm_run(const kiln_matmul_problem *p, const kiln_matmul_data *
     mc = ceil_div(mc, 2);
   mc = ceil_div(ceil_div(m, ceil_div(m, mc)), blocks.mr) * blocks.mr;
   nc = ceil_div(ceil_div(n, ceil_div(n, nc)), blocks.nr) * blocks.nr;
-  plan pl = {p, d, batches, ceil_div(m, mc), ceil_div(n, nc), mc, nc, blocks, block, n > m};
+  plan pl = {.p = p,
+             .d = d,
+             .batches = batches,
+             .m_blocks = ceil_div(m, mc),
+             .n_blocks = ceil_div(n, nc),
+             .mc = mc,
+             .nc = nc,
+             .blocks = blocks,
+             .block = block,
+             .columns_outer = n > m};
+  if (packing && (pl.b_packed = packed_b(&pl, packing)))
+    pl.b_packed_k = packing->k_per_row;
+  if (kiln_prepare_only())
+    return; /* create packing a weight: nothing to compute */
   kiln_parallel_for(batches * pl.m_blocks * pl.n_blocks, 1, run_tasks, &pl);
 }

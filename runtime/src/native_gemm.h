@@ -63,7 +63,29 @@ typedef struct kiln_gemm {
   int64_t m, n, k;
   kiln_gemm_blocking blocks;
   int32_t activation;
+  /* b packed whole (kiln_gemm_packing), or NULL: strips packed per block. */
+  const void *b_packed;
+  int64_t b_packed_k; /* k per packed row of a strip */
 } kiln_gemm;
+
+/* How a kernel lays out b packed whole, for b that is a model's weight
+ * (packed_weights.h): strips of blocks.nr columns over all of k, one after
+ * another, each ceil(k / k_per_row) rows of nr 4-byte words, written by
+ * `strip` (the strip of columns [n0, n0 + nr), zero past n). A tile then
+ * reads rows [k0, k0 + kc) of a strip where they lie in it (k0 a multiple of
+ * k_per_row), as it reads a strip packed for its block. */
+enum { KILN_GEMM_LAYOUT_BF16_PAIRS = 1 };
+typedef struct kiln_gemm_packing {
+  int32_t layout; /* tells the kernels' packs apart */
+  int64_t k_per_row;
+  void (*strip)(const kiln_gemm *g, int64_t n0, void *dst);
+} kiln_gemm_packing;
+
+/* The packed rows of b from k0 on, in the strip that starts at column n0. */
+static inline const void *kiln_gemm_packed_panel(const kiln_gemm *g, int64_t n0, int64_t k0) {
+  const int64_t nr = g->blocks.nr, rows = (g->k + g->b_packed_k - 1) / g->b_packed_k;
+  return (const uint32_t *)g->b_packed + (n0 / nr * rows + k0 / g->b_packed_k) * nr;
+}
 
 /* Computes rows [m0, m1) by columns [n0, n1) of g (at most NC), all of k. */
 typedef void (*kiln_gemm_block_fn)(const kiln_gemm *g, int64_t m0, int64_t m1, int64_t n0,
@@ -73,9 +95,12 @@ typedef void (*kiln_gemm_block_fn)(const kiln_gemm *g, int64_t m0, int64_t m1, i
  * narrowed until each thread has two, and runs `block` on each over the
  * runtime's threads. Consecutive blocks share the larger operand's rows or
  * columns, which then stay in cache. A c whose columns are strided goes to
- * the reference loop. */
+ * the reference loop. When b is a model's weight, the same in every batch,
+ * the blocks get it packed whole by `packing`, when not NULL (made on its
+ * first call, or by create: prepare.h). */
 void kiln_native_gemm_run(const kiln_matmul_problem *p, const kiln_matmul_data *d,
-                          kiln_gemm_blocking blocks, kiln_gemm_block_fn block);
+                          kiln_gemm_blocking blocks, kiln_gemm_block_fn block,
+                          const kiln_gemm_packing *packing);
 
 //===----------------------------------------------------------------------===//
 // Epilogue

@@ -1,12 +1,15 @@
-/* Makes the oneDNN primitives of a model's static-shape kernel calls at
- * create time (the manifest's "prepare" list), so that the first call of an
- * entry does not pay ~0.4 ms per primitive. Each listed call is replayed
- * through the kernel itself in prepare-only mode (dnnl_cache.h), with dense
- * descriptors and no data: the cache key is built by the same code as at
- * call time, so the call finds the primitive. Then each is run once on
- * zeros: a primitive's first run also pays for its scratch memory and code
- * pages (CLIP ViT-B/32's 50 matmuls took 97 ms the first time and 59 ms
- * after), which the model's first call would otherwise. */
+/* Prepares a model's kernel calls at create time (the manifest's "prepare"
+ * list), so that the first call of an entry costs what the next ones do.
+ * Each listed call is replayed through the kernel itself in prepare-only
+ * mode, with dense descriptors and no data but for a weight operand, bound
+ * to its parameter's data: the keys are built by the same code as at call
+ * time, so the call finds what was made.
+ *
+ * oneDNN kernels make their primitive (~0.4 ms each). Each is then run once
+ * on zeros: a primitive's first run also pays for its scratch memory and
+ * code pages (CLIP ViT-B/32's 50 matmuls took 97 ms the first time and 59 ms
+ * after), which the model's first call would otherwise. Kiln's packing
+ * matmul kernels pack their weight (packed_weights.h). */
 #include "prepare.h"
 
 #include <stdint.h>
@@ -28,20 +31,28 @@ typedef struct operand_storage {
   int64_t words[(sizeof(kiln_memref) / sizeof(int64_t)) + 2 * KILN_KERNEL_MAX_RANK];
 } operand_storage;
 
-/* The preparable kernels of kiln/kernels.def. */
+/* The preparable and packing kernels of kiln/kernels.def. */
 typedef struct preparable {
   const char *name;
   void (*fn)(void); /* called through the type its operands and scalars give */
   int32_t operands;
   const char *scalars;
+  bool packs; /* a packing kernel: nothing to run once on zeros */
 } preparable;
 
 #define KILN_KERNEL(name, inputs, outputs, scalars)
 #define KILN_PREPARABLE_KERNEL(name, inputs, outputs, scalars)                                     \
-  {"kiln_rt_" #name, (void (*)(void))kiln_rt_##name, (inputs) + (outputs), scalars},
+  {"kiln_rt_" #name, (void (*)(void))kiln_rt_##name, (inputs) + (outputs), scalars, false},
+#define KILN_PACKING_KERNEL(name, inputs, outputs, scalars)                                        \
+  {"kiln_rt_" #name, (void (*)(void))kiln_rt_##name, (inputs) + (outputs), scalars, true},
 static const preparable kPreparable[] = {
 #include "kiln/kernels.def"
 };
+
+static _Thread_local bool prepare_only;
+
+void kiln_set_prepare_only(bool on) { prepare_only = on; }
+bool kiln_prepare_only(void) { return prepare_only; }
 
 /* Calls k with the operands (rank, descriptor) and scalars (int64_t for 'i',
  * double for 'f'): every signature of a preparable kernel, each listed here
@@ -81,9 +92,9 @@ static const preparable *find(const char *name) {
   return NULL;
 }
 
-/* Calls k's kernel on the operands d (in prepare-only mode: makes its
- * primitive); a kernel this runtime cannot prepare (or a mismatched entry) is
- * left to its first call. */
+/* Calls k's kernel on the operands d (in prepare-only mode: prepares it); a
+ * kernel this runtime cannot prepare (or a mismatched entry) is left to its
+ * first call. */
 static void replay(const kiln_prepared_kernel *k, kiln_memref **d) {
   const preparable *kernel = find(k->kernel);
   if (!kernel || kernel->operands != k->num_operands ||
@@ -122,18 +133,29 @@ static int64_t operand_bytes(const kiln_prepared_kernel *k, int32_t j) {
   return bytes;
 }
 
+/* Whether listed call i is run once on zeros: a oneDNN kernel's, not a
+ * packing kernel's (its work at create is done, and its operands may be as
+ * large as a model's embedding). */
+static bool runs_once(const kiln_manifest *m, int32_t i) {
+  const preparable *kernel = find(m->prepared[i].kernel);
+  return kernel && !kernel->packs;
+}
+
 /* Runs every listed call once on zeroed operands, each operand slot one
  * buffer as large as the largest operand in that position. Best effort: left
  * out when the buffers cannot be had. */
 static void run_once_on_zeros(const kiln_manifest *m) {
   size_t bytes[MAX_OPERANDS] = {0};
-  for (int32_t i = 0; i < m->num_prepared; ++i)
+  for (int32_t i = 0; i < m->num_prepared; ++i) {
+    if (!runs_once(m, i))
+      continue;
     for (int32_t j = 0; j < m->prepared[i].num_operands && j < MAX_OPERANDS; ++j) {
       int64_t b = operand_bytes(&m->prepared[i], j);
       if (b < 0)
         return;
       bytes[j] = (size_t)b > bytes[j] ? (size_t)b : bytes[j];
     }
+  }
   void *data[MAX_OPERANDS] = {NULL};
   bool ok = true;
   for (int32_t j = 0; j < MAX_OPERANDS && ok; ++j)
@@ -141,23 +163,27 @@ static void run_once_on_zeros(const kiln_manifest *m) {
   for (int32_t i = 0; ok && i < m->num_prepared; ++i) {
     operand_storage storage[MAX_OPERANDS];
     kiln_memref *d[MAX_OPERANDS];
-    if (describe(&m->prepared[i], storage, d, data))
+    if (runs_once(m, i) && describe(&m->prepared[i], storage, d, data))
       replay(&m->prepared[i], d);
   }
   for (int32_t j = 0; j < MAX_OPERANDS; ++j)
     kiln_large_free(data[j], bytes[j]);
 }
 
-void kiln_prepare_kernels(const kiln_manifest *m, int32_t threads) {
+void kiln_prepare_kernels(const kiln_manifest *m, const void *const *weights, int32_t threads) {
   int32_t previous_threads = kiln_set_thread_count(threads);
-  kiln_dnnl_set_prepare_only(true);
+  kiln_set_prepare_only(true);
   for (int32_t i = 0; i < m->num_prepared; ++i) {
+    const kiln_prepared_kernel *k = &m->prepared[i];
     operand_storage storage[MAX_OPERANDS];
     kiln_memref *d[MAX_OPERANDS];
-    if (describe(&m->prepared[i], storage, d, NULL))
-      replay(&m->prepared[i], d);
+    void *data[MAX_OPERANDS] = {NULL};
+    if (k->weight_operand >= 0 && k->weight_operand < MAX_OPERANDS)
+      data[k->weight_operand] = (void *)(uintptr_t)weights[k->weight_param];
+    if (describe(k, storage, d, data))
+      replay(k, d);
   }
-  kiln_dnnl_set_prepare_only(false);
+  kiln_set_prepare_only(false);
   run_once_on_zeros(m);
   kiln_set_thread_count(previous_threads);
 }

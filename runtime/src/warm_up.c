@@ -1,7 +1,6 @@
 /* kiln_warm_up: see warm_up.h. */
 #include "warm_up.h"
 
-#include "dtype.h"
 #include "invoke.h"
 
 /* Smaller than any page size Linux uses, so every page is touched. */
@@ -27,11 +26,7 @@ static void write_pages(void *p, size_t bytes) {
 
 static void warm_weights(const kiln_model *m) {
   for (int32_t i = 0; i < m->manifest.num_params && i < m->weights.num_params; ++i) {
-    const kiln_tensor_spec *p = &m->manifest.params[i];
-    size_t bytes = (size_t)kiln_dtype_size(p->dtype);
-    for (int32_t d = 0; d < p->rank; ++d)
-      bytes *= (size_t)p->dims[d];
-    read_pages(m->weights.data[i], bytes);
+    read_pages(m->weights.data[i], kiln_weights_param_bytes(&m->manifest.params[i]));
   }
 }
 

@@ -145,3 +145,10 @@ void kiln_weights_free(kiln_weights *w) {
   kiln_st_close(&w->file);
   memset(w, 0, sizeof *w);
 }
+
+size_t kiln_weights_param_bytes(const kiln_tensor_spec *p) {
+  size_t bytes = (size_t)kiln_dtype_size(p->dtype);
+  for (int32_t d = 0; d < p->rank; ++d)
+    bytes *= (size_t)p->dims[d];
+  return bytes;
+}

@@ -43,6 +43,10 @@ int32_t kiln_weights_bind(const kiln_manifest *m, kiln_st_file *file, const char
 /* Frees the copies and unmaps the file; *w becomes empty. */
 void kiln_weights_free(kiln_weights *w);
 
+/* The bytes of parameter p of a parsed manifest (which checked that they
+ * fit). */
+size_t kiln_weights_param_bytes(const kiln_tensor_spec *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "kiln/runtime.h"
 #include "manifest.h"
+#include "packed_weights.h"
 #include "test_model.h"
 #include "weights.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 void noopEntry(void **) {}
 const kiln_entry_fn kEntries[2] = {noopEntry, noopEntry};
+const kiln_entry_fn kTrainEntries[1] = {noopEntry};
 
 class Create : public ::testing::Test {
 protected:
@@ -180,6 +182,48 @@ TEST_F(Create, PreparesListedOneDnnKernels) {
   bad.replace(bad.find("[34]"), 4, "[\"x\"]");
   EXPECT_EQ(createFrom(path_.c_str(), bad), KILN_ERROR_INTERNAL);
   expectMessage({"scalar 0 of prepared kernel 'kiln_rt_dnnl_matmul_bias_f32'"});
+}
+
+// A packing kernel's call whose b is a parameter: create packs that weight
+// before any call (once, whichever calls list it), for a model without train
+// entries only; a binding to a parameter of another shape is refused.
+TEST_F(Create, PacksListedWeights) {
+  path_ = dir_.write("model.safetensors", buildSafetensors(modelTensors()));
+  // Two calls on fc1.weight [4, 3] as a transposed b: with and without a bias.
+  auto withPrepare = [](const std::string &manifest, const std::string &param) {
+    auto call = [&](const std::string &kernel, const std::string &bias) {
+      return R"json({"kernel": "kiln_rt_)json" + kernel + R"json(", "scalars": [2], "operands": [
+        {"name": "0", "dtype": "f32", "shape": [1, 3]},
+        {"name": "1", "dtype": "f32", "shape": [4, 3]},)json" +
+             bias + R"json(
+        {"name": "3", "dtype": "f32", "shape": [1, 4]} ],
+       "weight": {"operand": 1, "param": )json" +
+             param + "}}";
+    };
+    std::string prepared = manifest;
+    prepared.replace(prepared.rfind('}'), 1,
+                     ", \"prepare\": [" + call("native_bf16_matmul_f32", "") + ", " +
+                         call("native_bf16_matmul_bias_f32",
+                              R"json({"name": "2", "dtype": "f32", "shape": [4]},)json") +
+                         "]}");
+    return prepared;
+  };
+  ASSERT_EQ(createFrom(path_.c_str(), withPrepare(kManifest, "0")), KILN_OK) << message_;
+  EXPECT_EQ(kiln_packed_weights_count(model_), 1);
+  kiln_rt_destroy(model_);
+  EXPECT_EQ(kiln_packed_weights_count(model_), 0);
+  model_ = nullptr;
+
+  ASSERT_EQ(createFrom(path_.c_str(), withPrepare(kSgdMomentumManifest, "0"), kTrainEntries, 1),
+            KILN_OK)
+      << message_;
+  EXPECT_EQ(kiln_packed_weights_count(model_), 0);
+
+  EXPECT_EQ(createFrom(path_.c_str(), withPrepare(kManifest, "1")), KILN_ERROR_INTERNAL);
+  expectMessage({"operand 1 of prepared kernel 'kiln_rt_native_bf16_matmul_f32' is not shaped "
+                 "as parameter 'fc1.bias'"});
+  EXPECT_EQ(createFrom(path_.c_str(), withPrepare(kManifest, "2")), KILN_ERROR_INTERNAL);
+  expectMessage({"names no operand or parameter"});
 }
 
 TEST_F(Create, ThreadLocalErrorSlot) {
