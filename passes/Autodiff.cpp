@@ -6,7 +6,9 @@
 // cotangents reaching one value are summed. Only "varied" values, those that
 // depend on a trained parameter, carry cotangents. A call of a method
 // function becomes, in the backward pass, a call of its backward function
-// (Passes.td says what that takes and returns).
+// (Passes.td says what that takes and returns). A backward function computes
+// its callee's forward again, so calls of functions that call functions are
+// first inlined into the entry (see inlineContainers).
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Kiln/KilnOps.h"
@@ -15,6 +17,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/Inliner.h"
+#include "mlir/Transforms/InliningUtils.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -156,6 +160,17 @@ public:
   LogicalResult differentiateEntry(func::FuncOp func);
 
 private:
+  /// Inlines into `entry` each call of a function that calls functions
+  /// itself, when the entry calls it once. Its backward function would
+  /// compute its forward again, and with it every callee's, whose own
+  /// backward functions compute theirs once more: a loss calling a model
+  /// calling its blocks ran the blocks' forward three times a step. Inlined,
+  /// the entry's backward reads the entry's forward, and only the functions
+  /// that call none (a block) are computed again, by their backward
+  /// functions: checkpointing at their calls. A function called more than
+  /// once stays a call, so that its body is not copied per call.
+  LogicalResult inlineContainers(func::FuncOp entry);
+
   /// Appends to `body` (before its terminator) the backward pass from the
   /// cotangents in `cotangents`, which it extends to every varied value,
   /// then computes cheap values again there (recomputeCheapValues).
@@ -337,6 +352,33 @@ FailureOr<func::FuncOp> Differentiator::getBackwardFunction(func::FuncOp callee,
   return backward;
 }
 
+LogicalResult Differentiator::inlineContainers(func::FuncOp entry) {
+  InlinerInterface interface(module.getContext());
+  InlinerConfig config;
+  auto callsFunctions = [](func::FuncOp func) {
+    return func.walk([](func::CallOp) { return WalkResult::interrupt(); }).wasInterrupted();
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    llvm::StringMap<SmallVector<func::CallOp, 1>> calls;
+    entry.walk([&](func::CallOp call) { calls[call.getCallee()].push_back(call); });
+    for (auto &[name, sites] : calls) {
+      auto callee = symbols.lookup<func::FuncOp>(name);
+      if (sites.size() != 1 || !callee || callee.isExternal() || !callsFunctions(callee))
+        continue;
+      if (failed(inlineCall(interface, config.getCloneCallback(), sites[0], callee,
+                            &callee.getBody())))
+        return sites[0].emitError("cannot inline '") << name << "' to differentiate it";
+      sites[0].erase();
+      // The loss function goes once every train entry has its copy.
+      if (callee.isPrivate() && SymbolTable::symbolKnownUseEmpty(callee, module))
+        symbols.erase(callee);
+      changed = true;
+    }
+  }
+  return success();
+}
+
 LogicalResult Differentiator::differentiateEntry(func::FuncOp func) {
   auto train = func->getAttrOfType<DictionaryAttr>(kTrainAttrName);
   auto params = train ? train.getAs<ArrayAttr>("params") : ArrayAttr();
@@ -345,6 +387,8 @@ LogicalResult Differentiator::differentiateEntry(func::FuncOp func) {
   if (func.getNumResults() != 1 ||
       func.getResultTypes()[0] != RankedTensorType::get({}, Float32Type::get(func.getContext())))
     return func.emitOpError("a train entry must return one f32 loss");
+  if (failed(inlineContainers(func)))
+    return failure();
   Block &body = func.getBody().front();
 
   // Seeds: every read of a trained parameter.

@@ -63,8 +63,10 @@ def KilnAutodiff : Pass<"kiln-autodiff", "::mlir::ModuleOp"> {
     taking the callee's arguments and its results' cotangents and returning
     its arguments' cotangents; it recomputes the callee's forward ops, so
     nothing is saved across the call (activation checkpointing per method
-    function). A trained parameter the loss does not read gets a zero
-    gradient and a warning.
+    function). A function that calls functions, called once by the entry,
+    is inlined into it first, so that only the leaves' forward is computed
+    again (not the whole model's, once per level of calls). A trained
+    parameter the loss does not read gets a zero gradient and a warning.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
 }

@@ -120,3 +120,57 @@ module {
     return %s : tensor<f32>
   }
 }
+
+// -----
+
+// A loss calling a model calling its blocks: the functions that call
+// functions (@loss and @model here, each called once by the entry) are
+// inlined into the entry first, so that the backward reads the entry's own
+// forward; the blocks, which call none, stay calls, and their backward
+// functions compute their forward again (checkpointing). Without this, the
+// backward function of @loss would compute the whole forward a second time
+// and @model's a third. @loss has no caller left and goes; @model stays for
+// @predict. (The first block's input depends on no trained parameter: its
+// backward function returns w's cotangent only, mask 01.)
+// CHECK-LABEL: func.func private @model
+// CHECK-NOT:   func.func private @loss
+// CHECK-LABEL: func.func @predict
+// CHECK:         call @model(
+// CHECK-LABEL: func.func @step
+// CHECK-NOT:     call @loss
+// CHECK-NOT:     call @model
+// CHECK:         %[[H1:.*]] = call @block(%{{.*}}, %[[W:.*]]) :
+// CHECK:         %[[H2:.*]] = call @block(%[[H1]], %[[W]]) :
+// CHECK-NOT:     call @block(
+// CHECK:         %[[G:.*]]:2 = call @block.vjp(%[[H1]], %[[W]], %{{.*}}) :
+// CHECK:         call @block.vjp.01(%{{.*}}, %[[W]], %[[G]]#0) :
+// CHECK-NOT:     call @block(
+// CHECK:         return
+module {
+  kiln.parameter @w : tensor<8x8xf32>
+  func.func private @block(%x: tensor<?x8xf32> {kiln.dims = ["B", 8]}, %w: tensor<8x8xf32> {kiln.param = "w"}) -> (tensor<?x8xf32> {kiln.dims = ["B", 8]}) {
+    %m = kiln.matmul %x, %w : (tensor<?x8xf32>, tensor<8x8xf32>) -> tensor<?x8xf32>
+    %t = kiln.tanh %m : tensor<?x8xf32>
+    return %t : tensor<?x8xf32>
+  }
+  func.func private @model(%x: tensor<?x8xf32> {kiln.dims = ["B", 8]}, %w: tensor<8x8xf32> {kiln.param = "w"}) -> (tensor<?x8xf32> {kiln.dims = ["B", 8]}) {
+    %h1 = call @block(%x, %w) : (tensor<?x8xf32>, tensor<8x8xf32>) -> tensor<?x8xf32>
+    %h2 = call @block(%h1, %w) : (tensor<?x8xf32>, tensor<8x8xf32>) -> tensor<?x8xf32>
+    return %h2 : tensor<?x8xf32>
+  }
+  func.func private @loss(%x: tensor<?x8xf32> {kiln.dims = ["B", 8]}, %w: tensor<8x8xf32> {kiln.param = "w"}) -> (tensor<f32> {kiln.dims = []}) {
+    %y = call @model(%x, %w) : (tensor<?x8xf32>, tensor<8x8xf32>) -> tensor<?x8xf32>
+    %s = kiln.reduce_sum %y axes = [0, 1] : (tensor<?x8xf32>) -> tensor<f32>
+    return %s : tensor<f32>
+  }
+  func.func @predict(%x: tensor<?x8xf32> {kiln.dims = ["B", 8], kiln.name = "x"}) -> (tensor<?x8xf32> {kiln.dims = ["B", 8], kiln.name = "y"}) attributes {kiln.entry} {
+    %w = kiln.param @w : tensor<8x8xf32>
+    %y = call @model(%x, %w) : (tensor<?x8xf32>, tensor<8x8xf32>) -> tensor<?x8xf32>
+    return %y : tensor<?x8xf32>
+  }
+  func.func @step(%x: tensor<?x8xf32> {kiln.dims = ["B", 8], kiln.name = "x"}) -> (tensor<f32> {kiln.dims = [], kiln.name = "loss"}) attributes {kiln.entry, kiln.train = {params = ["w"]}} {
+    %w = kiln.param @w : tensor<8x8xf32>
+    %l = call @loss(%x, %w) : (tensor<?x8xf32>, tensor<8x8xf32>) -> tensor<f32>
+    return %l : tensor<f32>
+  }
+}
