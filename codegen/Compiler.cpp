@@ -23,6 +23,12 @@ namespace {
 
 using AddPasses = void (*)(OpPassManager &, const PipelineOptions &);
 
+struct MlirStage {
+  Stage stage;
+  AddPasses addPasses;
+  StringLiteral name;
+};
+
 /// A stage's passes, each timed under `timing` when it is enabled, with
 /// MLIR's pass-manager command-line options (--mlir-print-ir-after-all, ...)
 /// applied where the tool registered them.
@@ -54,9 +60,25 @@ LogicalResult reportLLVMError(ModuleOp module, llvm::Error error) {
 LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_ostream &os,
                       llvm::StringRef outputDir) {
   Stage stop = options.stop;
+  // Train steps update the weights and optimizer state on the host: on a GPU
+  // the model's inference entries are compiled, and its train entries left
+  // out, each with a warning.
+  if (options.pipeline.targetsGpu())
+    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      if (func->hasAttr(kTrainAttrName)) {
+        func.emitWarning("train entry '")
+            << func.getName() << "' is left out: kilnc --target=cuda compiles inference "
+            << "entries, and train steps run on the host target";
+        func.erase();
+      }
   FailureOr<ModelInterface> model = ModelInterface::fromKilnModule(module);
   if (failed(model))
     return failure();
+  model->gpuChip = options.pipeline.gpuChip;
+  // The KV cache lives on the host: on a GPU only inference runs, for now.
+  if (options.pipeline.targetsGpu() && model->generation)
+    return module.emitError("kilnc --target=cuda does not compile the generation entries "
+                            "(prefill, decode_step) yet: they need the host target");
   // A weights file is checked first: a mismatch should not wait for codegen.
   std::unique_ptr<llvm::MemoryBuffer> embeddedWeights;
   uint64_t weightsDataOffset = 0;
@@ -78,11 +100,6 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   }
 
   // The MLIR stages, printing the one asked for.
-  struct MlirStage {
-    Stage stage;
-    AddPasses addPasses;
-    StringLiteral name;
-  };
   const MlirStage mlirStages[] = {{Stage::Kiln, addInlinePasses, "inline and autodiff"},
                                   {Stage::Fused, addFusionPasses, "fusion"},
                                   {Stage::Linalg, addKilnToLinalgPasses, "to linalg"},
@@ -103,7 +120,7 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   for (const MlirStage &s : mlirStages) {
     // Attached where the target starts to matter, so that the stages before
     // print the same on every machine.
-    if (s.stage == Stage::Vector)
+    if (s.stage == Stage::Vector && !options.pipeline.targetsGpu())
       module->setAttr(kTargetAttrName, target);
     TimingScope timer = startStage(options, s.name);
     if (failed(runStage(module, s.addPasses, options.pipeline, timer)))
@@ -127,6 +144,31 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
   if (stop == Stage::CppHeader) {
     writeCppHeader(*model, options.sourceName, os);
     return success();
+  }
+
+  // On a GPU target the kernels are generated and compiled here; the host
+  // code left launches them through the runtime.
+  if (options.pipeline.targetsGpu()) {
+    const MlirStage gpuStages[] = {{Stage::Gpu, addGpuMappingPasses, "GPU kernels"},
+                                   {Stage::Nvvm, addGpuToNvvmPasses, "GPU kernels to NVVM"},
+                                   {Stage::Ptx, addGpuBinaryPasses, "GPU kernels to PTX"}};
+    for (const MlirStage &s : gpuStages) {
+      TimingScope timer = startStage(options, s.name);
+      if (failed(runStage(module, s.addPasses, options.pipeline, timer)))
+        return failure();
+      if (stop == s.stage && stop != Stage::Ptx) {
+        module.print(os);
+        return success();
+      }
+    }
+    FailureOr<GpuProgram> program = GpuProgram::takeFromModule(module);
+    if (failed(program))
+      return failure();
+    if (stop == Stage::Ptx) {
+      program->print(os);
+      return success();
+    }
+    model->gpu = std::move(*program);
   }
 
   // The interface has been read: drop kiln.* attributes, which LLVM IR has no

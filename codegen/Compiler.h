@@ -18,6 +18,9 @@ enum class Stage {
   Linalg,     // linalg on tensors, elementwise ops fused
   Vector,     // tiled and vectorized
   Bufferized, // memrefs, buffers planned into the arena
+  Gpu,        // --target=cuda: loops mapped to blocks and threads, kernels outlined
+  Nvvm,       // --target=cuda: kernels in the NVVM dialect
+  Ptx,        // --target=cuda: each kernel module's PTX
   LLVMMLIR,   // the LLVM dialect
   LLVM,       // LLVM IR with the C API and the runtime, optimized (O3)
   Asm,        // host assembly

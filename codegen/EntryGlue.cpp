@@ -56,6 +56,43 @@ Function *createPackedEntry(Module &module, const EntrySpec &entry) {
   return packed;
 }
 
+/// A constant array of `elements` (all of `elementType`) named `name`.
+GlobalVariable *constantArray(Module &module, Type *elementType, ArrayRef<Constant *> elements,
+                              const Twine &name) {
+  auto *type = ArrayType::get(elementType, elements.size());
+  return new GlobalVariable(module, type, /*isConstant=*/true, GlobalValue::InternalLinkage,
+                            ConstantArray::get(type, elements), name);
+}
+
+/// A NUL-terminated string constant named `name`.
+GlobalVariable *constantString(Module &module, StringRef text, const Twine &name) {
+  Constant *init = ConstantDataArray::getString(module.getContext(), text, /*AddNull=*/true);
+  return new GlobalVariable(module, init->getType(), /*isConstant=*/true,
+                            GlobalValue::InternalLinkage, init, name);
+}
+
+/// The kiln_gpu_program (runtime.h) of a model compiled for a GPU: its PTX
+/// images and the kernels its entries launch by number.
+Constant *createGpuProgram(Module &module, const GpuProgram &program) {
+  LLVMContext &ctx = module.getContext();
+  Type *i32 = Type::getInt32Ty(ctx), *ptr = PointerType::get(ctx, 0);
+  SmallVector<Constant *> images, kernelImages, kernelNames;
+  for (const GpuProgram::Image &image : program.images)
+    images.push_back(constantString(module, image.ptx, "kiln_gpu_image_" + image.name));
+  for (const GpuProgram::Kernel &kernel : program.kernels) {
+    kernelImages.push_back(ConstantInt::get(i32, kernel.image));
+    kernelNames.push_back(constantString(module, kernel.name, "kiln_gpu_kernel_name"));
+  }
+  auto *type = StructType::get(ctx, {i32, ptr, i32, ptr, ptr});
+  Constant *fields[] = {ConstantInt::get(i32, images.size()),
+                        constantArray(module, ptr, images, "kiln_gpu_images"),
+                        ConstantInt::get(i32, kernelNames.size()),
+                        constantArray(module, i32, kernelImages, "kiln_gpu_kernel_images"),
+                        constantArray(module, ptr, kernelNames, "kiln_gpu_kernel_names")};
+  return new GlobalVariable(module, type, /*isConstant=*/true, GlobalValue::InternalLinkage,
+                            ConstantStruct::get(type, fields), "kiln_gpu_program");
+}
+
 /// NAME_cache_*: the key/value cache of a generation pair, each a call of
 /// its kiln_rt_cache_* function (runtime.h).
 template <typename DefinePublic>
@@ -213,7 +250,7 @@ std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &mode
   // Runtime functions the wrappers call (defined by the linked-in runtime).
   FunctionCallee rtCreate = module.getOrInsertFunction(
       "kiln_rt_create_embedded",
-      FunctionType::get(i32, {ptr, i64, ptr, i32, ptr, ptr, i64, ptr, ptr}, false));
+      FunctionType::get(i32, {ptr, i64, ptr, i32, ptr, ptr, i64, ptr, ptr, ptr}, false));
   FunctionCallee rtInvoke = module.getOrInsertFunction(
       "kiln_rt_invoke", FunctionType::get(i32, {ptr, i32, ptr, ptr, ptr}, false));
   FunctionCallee rtLastError =
@@ -242,11 +279,14 @@ std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &mode
       weights->setCodeModel(CodeModel::Large);
       embedded = weights;
     }
+    Constant *gpuProgram = model.gpu ? createGpuProgram(module, *model.gpu)
+                                     : ConstantPointerNull::get(PointerType::get(ctx, 0));
     Function *f = definePublic("create", FunctionType::get(i32, {ptr, ptr, ptr}, false));
     IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
-    b.CreateRet(b.CreateCall(rtCreate, {manifest, b.getInt64(manifestText.size()), table,
-                                        b.getInt32(packedEntries.size()), f->getArg(0), embedded,
-                                        b.getInt64(embeddedSize), f->getArg(1), f->getArg(2)}));
+    b.CreateRet(
+        b.CreateCall(rtCreate, {manifest, b.getInt64(manifestText.size()), table,
+                                b.getInt32(packedEntries.size()), f->getArg(0), embedded,
+                                b.getInt64(embeddedSize), gpuProgram, f->getArg(1), f->getArg(2)}));
   }
   {
     Function *f = definePublic("destroy", FunctionType::get(Type::getVoidTy(ctx), {ptr}, false));

@@ -215,8 +215,15 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
      << " * Tensors are dense, row-major arrays in the caller's memory. Every function\n"
      << " * returns a status (" << NAME << "_OK on success); " << name
      << "_last_error() explains a failure.\n"
-     << " * A model handle may be used from several threads at once.\n"
-     << " * Link with: -l" << name << " -ldnnl -lgomp -lm (oneDNN and its OpenMP runtime)\n"
+     << " * A model handle may be used from several threads at once.\n";
+  if (!model.gpuChip.empty())
+    os << " * Compiled for an NVIDIA GPU (" << model.gpuChip
+       << " PTX): create loads the CUDA driver\n"
+       << " * (libcuda.so.1), compiles the kernels for GPU 0 and copies the weights there;\n"
+       << " * where there is no driver or GPU it returns " << NAME
+       << "_ERROR_NO_DEVICE. Each call copies\n"
+       << " * its inputs to the GPU and its outputs back; calls on one model take turns.\n";
+  os << " * Link with: -l" << name << " -ldnnl -lgomp -lm (oneDNN and its OpenMP runtime)\n"
      << " */\n";
   os << "#ifndef " << guard << "\n#define " << guard << "\n\n";
   os << "#include <stddef.h>\n#include <stdint.h>\n\n";
@@ -230,7 +237,8 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
                                                    {"ERROR_WEIGHTS_MISMATCH", 4},
                                                    {"ERROR_OUT_OF_MEMORY", 5},
                                                    {"ERROR_INTERNAL", 6},
-                                                   {"ERROR_NOT_FINITE", 7}};
+                                                   {"ERROR_NOT_FINITE", 7},
+                                                   {"ERROR_NO_DEVICE", 8}};
   for (auto [suffix, value] : statuses)
     os << "#define " << NAME << "_" << suffix << " " << value << "\n";
   os << "\n";

@@ -10,6 +10,7 @@
 #ifndef KILN_CODEGEN_MODELINTERFACE_H
 #define KILN_CODEGEN_MODELINTERFACE_H
 
+#include "codegen/GpuProgram.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
 #include <optional>
@@ -107,6 +108,10 @@ struct ModelInterface {
   /// The size of the weights file compiled into the library (kilnc
   /// --embed-weights), which NAME_create then accepts no path for.
   std::optional<uint64_t> embeddedWeightsSize;
+  /// The NVIDIA GPU the model is compiled for (sm_80), empty for the host;
+  /// its kernels once compiled.
+  std::string gpuChip;
+  std::optional<GpuProgram> gpu;
 
   /// Reads parameters and entries from a module in the kiln dialect.
   static mlir::FailureOr<ModelInterface> fromKilnModule(mlir::ModuleOp module);

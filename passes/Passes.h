@@ -33,11 +33,19 @@ namespace kiln {
 ///  vector:     tiled and vectorized for the host
 ///  bufferized: memrefs, results as out-params, buffers planned into the arena
 ///  llvm-mlir:  the LLVM dialect, kernels as calls into the runtime
+/// With a GPU target (PipelineOptions::gpuChip), vectorize does nothing and
+/// three stages come between bufferized and llvm-mlir:
+///  gpu:        parallel loops mapped to blocks and threads, outlined kernels
+///  nvvm:       kernels in the NVVM and LLVM dialects
+///  ptx:        kernels compiled to PTX (gpu.binary), launches as runtime calls
 void addInlinePasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addFusionPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addKilnToLinalgPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addVectorizationPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addBufferizationPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
+void addGpuMappingPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
+void addGpuToNvvmPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
+void addGpuBinaryPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addLowerToLLVMPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 
 /// Every dialect (with its interface models) that Kiln's pipelines touch.
@@ -50,7 +58,8 @@ void registerKernelBufferization(mlir::DialectRegistry &registry);
 void registerPasses();
 
 /// Registers the stages above as named kiln-opt pipelines
-/// (`kiln-inline-methods`, `kiln-fuse`, `kiln-to-linalg`, `kiln-vectorize`, `kiln-bufferize`, `kiln-to-llvm`).
+/// (`kiln-inline-methods`, `kiln-fuse`, `kiln-to-linalg`, `kiln-vectorize`, `kiln-bufferize`,
+/// `kiln-gpu-map`, `kiln-gpu-to-nvvm`, `kiln-gpu-binary`, `kiln-to-llvm`).
 void registerKilnPipelines();
 
 } // namespace kiln

@@ -284,4 +284,61 @@ def KilnLowerKernels : Pass<"kiln-lower-kernels", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU (kilnc --target=cuda)
+//===----------------------------------------------------------------------===//
+
+def KilnGpuPrepare : Pass<"kiln-gpu-prepare", "::mlir::func::FuncOp"> {
+  let summary = "Puts every memory access of a bufferized function in a parallel loop";
+  let description = [{
+    Runs on bufferized host functions before `convert-linalg-to-parallel-loops`,
+    so that afterwards every load and store sits under an `scf.parallel` that
+    `gpu-map-parallel-loops` maps to blocks and threads, and none is left for
+    the host (whose pointers are the device's):
+     - `memref.copy` becomes `linalg.copy`;
+     - a linalg op without a parallel loop (a full reduction) is wrapped in a
+       one-iteration `scf.parallel`: one GPU thread computes it.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KilnGpuNameKernels : Pass<"kiln-gpu-name-kernels", "::mlir::ModuleOp"> {
+  let summary = "Gives outlined kernels names that PTX accepts";
+  let description = [{
+    `gpu-kernel-outlining` names a kernel after its function, and a method
+    function's name holds a dot (`Block.forward_kernel`), which PTX
+    identifiers may not. Each character outside `[A-Za-z0-9_$]` becomes `_`,
+    in the kernel and in its launches.
+  }];
+}
+
+def KilnGpuCheckHost : Pass<"kiln-gpu-check-host", "::mlir::ModuleOp"> {
+  let summary = "Refuses host code that would read or write device memory";
+  let description = [{
+    Runs after `gpu-kernel-outlining`. On the GPU target every buffer an entry
+    sees (weights, arena, inputs, outputs) is device memory, so a host
+    function may compute sizes, views and launches but may not load, store or
+    copy: each such op left outside a kernel is reported as an error naming
+    the op, instead of becoming a crash at run time.
+  }];
+}
+
+def KilnGpuLaunchToRuntime : Pass<"kiln-gpu-launch-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Turns gpu.launch_func into calls of the runtime's launcher";
+  let description = [{
+    Runs after `gpu-module-to-binary`, on host functions still on memrefs.
+    The runtime loads each `gpu.binary` when the model is created and looks
+    up its kernels once; so kernels are numbered, in the order their launches
+    appear, and the list is recorded on the module as `kiln.gpu_kernels`
+    (`[[@binary, "kernel"], ...]`). Each launch becomes
+    `func.call @kiln_rt_gpu_launch(kernel, grid x/y/z, block x/y/z, args, n)`:
+    `args` is a stack `memref<n x i64>` holding the kernel's parameters as
+    `convert-gpu-to-nvvm` expands them (a memref as allocated pointer, aligned
+    pointer, offset, sizes, strides; a scalar in its slot's low bytes).
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_PASSES_TD

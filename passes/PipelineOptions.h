@@ -43,6 +43,13 @@ struct PipelineOptions {
   /// Which outlined method functions are inlined: "always", "never" or
   /// "auto" (by size, kiln-inline).
   std::string inlining = "auto";
+  /// The NVIDIA GPU the code is for (kilnc --target=cuda:sm_90), or empty
+  /// for the host CPU.
+  std::string gpuChip;
+  /// The CUDA toolkit whose libdevice GPU kernels link (expf, erff, ...).
+  std::string cudaPath = "/usr/local/cuda";
+
+  bool targetsGpu() const { return !gpuChip.empty(); }
 };
 
 } // namespace kiln

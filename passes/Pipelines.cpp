@@ -39,6 +39,10 @@ void addFusionPasses(OpPassManager &pm, const PipelineOptions &options) {
     return;
   pm.addNestedPass<func::FuncOp>(createKilnFuseSoftmaxCrossEntropy());
   pm.addNestedPass<func::FuncOp>(createKilnFuseAttention());
+  // GPU kernels are generated from linalg, where fused_linear would only be
+  // unfused again.
+  if (options.targetsGpu())
+    return;
   // Linear epilogues fuse only where a matmul kernel takes them (oneDNN's
   // post-ops, Kiln's tile epilogue): lowered through linalg, fused_linear goes
   // back through the unfused chain (no gain), and the reordered ops made
@@ -49,9 +53,12 @@ void addFusionPasses(OpPassManager &pm, const PipelineOptions &options) {
 
 void addKilnToLinalgPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(createKilnParamsToArguments());
-  pm.addNestedPass<func::FuncOp>(
-      createKilnSelectKernels({/*backend=*/options.backend, /*precision=*/options.precision,
-                               /*fusedKernels=*/options.fusion}));
+  // The runtime's kernels run on the host: on the GPU everything is
+  // generated.
+  if (!options.targetsGpu())
+    pm.addNestedPass<func::FuncOp>(
+        createKilnSelectKernels({/*backend=*/options.backend, /*precision=*/options.precision,
+                                 /*fusedKernels=*/options.fusion}));
   pm.addNestedPass<func::FuncOp>(createKilnConvertToLinalg());
   addUpstream(pm, "canonicalize,cse,func.func(linalg-fuse-elementwise-ops),"
                   "canonicalize,cse");
@@ -59,7 +66,10 @@ void addKilnToLinalgPasses(OpPassManager &pm, const PipelineOptions &options) {
   pm.addNestedPass<func::FuncOp>(createKilnElementwiseInPlace());
 }
 
-void addVectorizationPasses(OpPassManager &pm, const PipelineOptions &) {
+void addVectorizationPasses(OpPassManager &pm, const PipelineOptions &options) {
+  // GPU code is tiled after bufferization, when loops are mapped to threads.
+  if (options.targetsGpu())
+    return;
   pm.addNestedPass<func::FuncOp>(createKilnTileAndVectorize());
   // Sizes of tiled results read back from the arguments, not through chains
   // of loops: one-shot bufferization's slice analysis grows with each link
@@ -82,6 +92,37 @@ void addBufferizationPasses(OpPassManager &pm, const PipelineOptions &) {
                   "hoist-dynamic-allocs=1 modify-public-functions=1},"
                   "canonicalize,cse");
   pm.addPass(createKilnPlanArena());
+  addUpstream(pm, "canonicalize,cse");
+}
+
+void addGpuMappingPasses(OpPassManager &pm, const PipelineOptions &) {
+  // Every buffer access becomes a parallel loop nest, tiled into blocks of
+  // 16 x 16 threads (16 x 1 for one dim) with a bounds check, since sizes
+  // are symbolic; the tiles map to blocks, the points to threads, and each
+  // nest is outlined into a kernel that the host launches.
+  pm.addNestedPass<func::FuncOp>(createKilnGpuPrepare());
+  addUpstream(pm, "func.func(convert-linalg-to-parallel-loops,"
+                  "scf-parallel-loop-tiling{parallel-loop-tile-sizes=16,16 no-min-max-bounds=1},"
+                  "gpu-map-parallel-loops{mapping-policy=innermost-first},"
+                  "convert-parallel-loops-to-gpu),"
+                  "canonicalize,cse,gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+                  "canonicalize,cse");
+  pm.addPass(createKilnGpuNameKernels());
+  pm.addPass(createKilnGpuCheckHost());
+}
+
+void addGpuToNvvmPasses(OpPassManager &pm, const PipelineOptions &options) {
+  // PTX 8.0 (CUDA 12) at least: sm_90 needs it, and the default (6.0) is
+  // older than CUDA 13's ptxas accepts.
+  addUpstream(pm, "lower-affine,convert-scf-to-cf,nvvm-attach-target{chip=" + options.gpuChip +
+                      " features=+ptx80 O=3},"
+                      "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+                      "reconcile-unrealized-casts)");
+}
+
+void addGpuBinaryPasses(OpPassManager &pm, const PipelineOptions &options) {
+  addUpstream(pm, "gpu-module-to-binary{format=isa toolkit=" + options.cudaPath + "}");
+  pm.addPass(createKilnGpuLaunchToRuntime());
   addUpstream(pm, "canonicalize,cse");
 }
 
@@ -116,13 +157,20 @@ struct PipelineCliOptions : PassPipelineOptions<PipelineCliOptions> {
   Option<std::string> inlining{*this, "inline",
                                llvm::cl::desc("Inline method functions: always, never or auto"),
                                llvm::cl::init("auto")};
+  Option<std::string> gpuChip{*this, "gpu-chip",
+                              llvm::cl::desc("The NVIDIA GPU (sm_80, sm_90); empty: the host"),
+                              llvm::cl::init("")};
+  Option<std::string> cudaPath{*this, "cuda-path",
+                               llvm::cl::desc("The CUDA toolkit whose libdevice kernels link"),
+                               llvm::cl::init("/usr/local/cuda")};
 };
 
 template <void (*addPasses)(OpPassManager &, const PipelineOptions &)>
 void registerStage(StringRef name, StringRef description) {
   PassPipelineRegistration<PipelineCliOptions>(
       name, description, [](OpPassManager &pm, const PipelineCliOptions &cli) {
-        addPasses(pm, PipelineOptions{cli.backend, cli.precision, cli.fusion, cli.inlining});
+        addPasses(pm, PipelineOptions{cli.backend, cli.precision, cli.fusion, cli.inlining,
+                                      cli.gpuChip, cli.cudaPath});
       });
 }
 } // namespace
@@ -136,6 +184,10 @@ void registerKilnPipelines() {
   registerStage<addVectorizationPasses>("kiln-vectorize", "tile and vectorize linalg ops");
   registerStage<addBufferizationPasses>("kiln-bufferize",
                                         "bufferize and plan buffers into the arena");
+  registerStage<addGpuMappingPasses>("kiln-gpu-map", "parallel loops to GPU kernels, outlined");
+  registerStage<addGpuToNvvmPasses>("kiln-gpu-to-nvvm", "GPU kernels to NVVM (gpu-chip option)");
+  registerStage<addGpuBinaryPasses>("kiln-gpu-binary",
+                                    "GPU kernels to PTX, launches to runtime calls");
   registerStage<addLowerToLLVMPasses>("kiln-to-llvm", "lower to the LLVM dialect");
 }
 

@@ -91,3 +91,18 @@ if os.environ.get("KILN_LARGE_TESTS") == "1":
 import shutil
 if shutil.which("mpirun") and shutil.which("mpicc"):
     config.available_features.add("mpi")
+
+# kilnc --target=cuda links CUDA's libdevice into the kernels (expf, erff):
+# tests that compile for the GPU need the toolkit (/usr/local/cuda, or
+# CUDA_HOME), not a GPU.
+cuda_home = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+if os.path.exists(os.path.join(cuda_home, "nvvm", "libdevice", "libdevice.10.bc")):
+    config.available_features.add("cuda-toolkit")
+# Tests that run kernels need an NVIDIA GPU with its driver (nvidia-smi lists
+# one); elsewhere they are reported as unsupported.
+try:
+    gpus = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    if gpus.returncode == 0 and "GPU" in gpus.stdout:
+        config.available_features.add("cuda-gpu")
+except (OSError, subprocess.TimeoutExpired):
+    pass

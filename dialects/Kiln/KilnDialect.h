@@ -35,6 +35,10 @@ inline constexpr llvm::StringLiteral kGradAttrName = "kiln.grad";
 inline constexpr llvm::StringLiteral kTargetAttrName = "kiln.target";
 inline constexpr llvm::StringLiteral kTargetCpuName = "cpu";
 inline constexpr llvm::StringLiteral kTargetVectorWidthName = "vector_width";
+/// On the module, on the GPU target (kiln-gpu-launch-to-runtime): the
+/// kernels the host launches, `[@binary::@kernel, ...]`, numbered in order;
+/// kiln_rt_gpu_launch's first argument is an index into it.
+inline constexpr llvm::StringLiteral kGpuKernelsAttrName = "kiln.gpu_kernels";
 } // namespace kiln
 
 #endif // KILN_DIALECTS_KILN_KILNDIALECT_H

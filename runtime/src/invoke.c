@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "checked.h"
+#include "gpu.h"
 #include "invoke.h"
 #include "large_alloc.h"
 #include "memref.h"
@@ -237,6 +238,8 @@ int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *di
     status = kiln_check_classes(m, entry_index, dims, inputs);
   if (status != KILN_OK)
     return status;
+  if (m->gpu)
+    return kiln_gpu_invoke(m, entry_index, dims, inputs, outputs, arena_bytes);
   bool shared = false;
   void *arena = kiln_acquire_arena(m, arena_bytes, &shared);
   if (!arena)

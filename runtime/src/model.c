@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "gpu.h"
 #include "large_alloc.h"
 #include "memref.h"
 #include "model.h"
@@ -16,7 +17,9 @@
 /* The kernels only read parameters; the descriptor type is not const. */
 static void *unconst(const void *p) { return (void *)(uintptr_t)p; }
 
-static int32_t build_param_descriptors(kiln_model *m) {
+/* Each parameter's descriptor, over data[i]: the mapped weights, or their
+ * copies on the GPU. */
+static int32_t build_param_descriptors(kiln_model *m, const void *const *data) {
   int32_t n = m->manifest.num_params;
   if (n == 0)
     return KILN_OK;
@@ -33,7 +36,7 @@ static int32_t build_param_descriptors(kiln_model *m) {
     const kiln_tensor_spec *p = &m->manifest.params[i];
     kiln_memref *d = (kiln_memref *)(void *)next;
     /* Cannot overflow: kiln_manifest_parse checked the parameter sizes. */
-    kiln_memref_init(d, unconst(m->weights.data[i]), p->rank, p->dims);
+    kiln_memref_init(d, unconst(data[i]), p->rank, p->dims);
     m->param_descriptors[i] = d;
     next += kiln_memref_size(p->rank);
   }
@@ -53,7 +56,30 @@ static void register_constant_weights(kiln_model *m) {
       return;
 }
 
+/* A model compiled for a GPU: the driver opened, the program loaded and the
+ * weights copied there once; the parameters' descriptors point at them. */
+static int32_t open_gpu(kiln_model *m, const kiln_gpu_program *program) {
+  int32_t status = kiln_gpu_open(program, &m->gpu);
+  int32_t n = m->manifest.num_params;
+  if (status != KILN_OK || n == 0)
+    return status != KILN_OK ? status : build_param_descriptors(m, NULL);
+  size_t *bytes = kiln_malloc((size_t)n * sizeof *bytes);
+  void **device = kiln_malloc((size_t)n * sizeof *device);
+  if (!bytes || !device)
+    status = kiln_errorf(NULL, KILN_ERROR_OUT_OF_MEMORY, "out of memory creating the model");
+  for (int32_t i = 0; status == KILN_OK && i < n; ++i)
+    bytes[i] = kiln_weights_param_bytes(&m->manifest.params[i]);
+  if (status == KILN_OK)
+    status = kiln_gpu_upload(m->gpu, n, (const void *const *)m->weights.data, bytes, device);
+  if (status == KILN_OK)
+    status = build_param_descriptors(m, (const void *const *)device);
+  kiln_free(bytes);
+  kiln_free(device);
+  return status;
+}
+
 static void free_model(kiln_model *m) {
+  kiln_gpu_close(m->gpu);
   kiln_packed_weights_release(m);
   kiln_train_states_free(m);
   kiln_weights_free(&m->weights);
@@ -69,7 +95,7 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
                        const kiln_entry_fn *entries, int32_t num_entries,
                        const char *weights_path, const void *options, kiln_model **out) {
   return kiln_rt_create_embedded(manifest_json, manifest_len, entries, num_entries, weights_path,
-                                 NULL, 0, options, out);
+                                 NULL, 0, NULL, options, out);
 }
 
 /* The weights: the file at path, else the library's own. */
@@ -85,7 +111,8 @@ static int32_t load_weights(kiln_model *m, const char *path, const void *embedde
 int32_t kiln_rt_create_embedded(const char *manifest_json, size_t manifest_len,
                                 const kiln_entry_fn *entries, int32_t num_entries,
                                 const char *weights_path, const void *embedded,
-                                size_t embedded_size, const void *options, kiln_model **out) {
+                                size_t embedded_size, const kiln_gpu_program *gpu,
+                                const void *options, kiln_model **out) {
   if (!out)
     return kiln_errorf(NULL, KILN_ERROR_INVALID_ARGUMENT, "create: the model pointer is NULL");
   *out = NULL;
@@ -137,11 +164,14 @@ int32_t kiln_rt_create_embedded(const char *manifest_json, size_t manifest_len,
   }
   if (status == KILN_OK)
     status = load_weights(m, weights_path, embedded, embedded_size);
-  if (status == KILN_OK)
-    status = build_param_descriptors(m);
-  if (status == KILN_OK)
-    status = kiln_train_states_create(m);
-  if (status == KILN_OK) {
+  if (status == KILN_OK && gpu) {
+    status = open_gpu(m, gpu);
+  } else if (status == KILN_OK) {
+    status = build_param_descriptors(m, (const void *const *)m->weights.data);
+    if (status == KILN_OK)
+      status = kiln_train_states_create(m);
+  }
+  if (status == KILN_OK && !gpu) {
     register_constant_weights(m);
     kiln_prepare_kernels(&m->manifest, m->weights.data, m->num_threads);
     kiln_warm_up(m);

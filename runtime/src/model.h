@@ -17,6 +17,8 @@ struct kiln_model {
   kiln_entry_fn *entries; /* a copy; manifest.num_entries of them */
   int32_t num_threads;    /* kiln_options' count, or the CPUs available; >= 1 */
   kiln_weights weights;
+  /* A model compiled for a GPU runs there (gpu.h); NULL on the host. */
+  struct kiln_gpu *gpu;
 
   /* Parameter descriptors never change, so they are built once; the kernels
    * only read them, which lets concurrent calls share them. */

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -351,7 +352,7 @@ TEST_F(Create, EmbeddedWeightsUnlessAPathIsGiven) {
   std::string bytes = buildSafetensors(modelTensors());
   kiln_model *model = nullptr;
   ASSERT_EQ(kiln_rt_create_embedded(kManifest.data(), kManifest.size(), kEntries, 2, nullptr,
-                                    bytes.data(), bytes.size(), nullptr, &model),
+                                    bytes.data(), bytes.size(), nullptr, nullptr, &model),
             KILN_OK)
       << kiln_rt_last_error(nullptr);
   kiln_rt_destroy(model);
@@ -359,9 +360,38 @@ TEST_F(Create, EmbeddedWeightsUnlessAPathIsGiven) {
   // A path wins over the embedded bytes: here a file that does not exist.
   std::string missing = (dir_.path() / "missing.safetensors").string();
   EXPECT_EQ(kiln_rt_create_embedded(kManifest.data(), kManifest.size(), kEntries, 2,
-                                    missing.c_str(), bytes.data(), bytes.size(), nullptr, &model),
+                                    missing.c_str(), bytes.data(), bytes.size(), nullptr, nullptr,
+                                    &model),
             KILN_ERROR_IO);
   EXPECT_EQ(model, nullptr);
+}
+
+// A model compiled for a GPU, created where the CUDA driver is missing or is
+// not one: NO_DEVICE and a message that says what to do, nothing kept.
+TEST_F(Create, GpuModelWithoutADriverSaysNoDevice) {
+  std::string bytes = buildSafetensors(modelTensors());
+  static const char kPtx[] = ".version 8.0\n.target sm_80\n.address_size 64\n";
+  const char *images[] = {kPtx};
+  const int32_t kernelImages[] = {0};
+  const char *kernelNames[] = {"main_kernel"};
+  kiln_gpu_program program{1, images, 1, kernelImages, kernelNames};
+  struct Case {
+    const char *driver;
+    const char *message;
+  };
+  for (Case c : {Case{"/nonexistent/libcuda.so.1", "the CUDA driver cannot be loaded"},
+                 Case{"libm.so.6", "lacks cuInit"}}) {
+    ASSERT_EQ(setenv("KILN_CUDA_DRIVER", c.driver, 1), 0);
+    kiln_model *model = reinterpret_cast<kiln_model *>(1);
+    EXPECT_EQ(kiln_rt_create_embedded(kManifest.data(), kManifest.size(), kEntries, 2, nullptr,
+                                      bytes.data(), bytes.size(), &program, nullptr, &model),
+              KILN_ERROR_NO_DEVICE)
+        << c.driver;
+    EXPECT_EQ(model, nullptr);
+    EXPECT_NE(std::string(kiln_rt_last_error(nullptr)).find(c.message), std::string::npos)
+        << kiln_rt_last_error(nullptr);
+  }
+  unsetenv("KILN_CUDA_DRIVER");
 }
 
 } // namespace

@@ -23,6 +23,8 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
+#include <cstdlib>
+
 namespace cl = llvm::cl;
 
 namespace {
@@ -34,6 +36,9 @@ enum class Emit {
   Linalg,
   Vector,
   Bufferized,
+  Gpu,
+  Nvvm,
+  Ptx,
   LLVMMLIR,
   LLVM,
   Asm,
@@ -58,6 +63,9 @@ cl::opt<Emit>
                     clEnumValN(Emit::Linalg, "linalg", "linalg on tensors, fused"),
                     clEnumValN(Emit::Vector, "vector", "tiled and vectorized for the host"),
                     clEnumValN(Emit::Bufferized, "bufferized", "memrefs planned into the arena"),
+                    clEnumValN(Emit::Gpu, "gpu", "--target=cuda: kernels outlined, launched"),
+                    clEnumValN(Emit::Nvvm, "nvvm", "--target=cuda: kernels in the NVVM dialect"),
+                    clEnumValN(Emit::Ptx, "ptx", "--target=cuda: the kernels' PTX"),
                     clEnumValN(Emit::LLVMMLIR, "llvm-mlir", "the LLVM dialect"),
                     clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR with the C API and runtime"),
                     clEnumValN(Emit::Asm, "asm", "assembly for the target"),
@@ -127,6 +135,14 @@ cl::opt<std::string> runtimeBitcode(
     cl::desc("Link this runtime bitcode instead of the built-in one (a sanitizer build's "
              "runtime/kiln_runtime.bc; docs/reliability.md)"),
     cl::value_desc("file"), cl::Hidden, cl::cat(kilncCategory));
+cl::opt<std::string> target("target",
+                            cl::desc("What the model runs on: host (the default), or cuda[:sm_NN] "
+                                     "for an NVIDIA GPU (default sm_80, whose PTX newer GPUs JIT)"),
+                            cl::init("host"), cl::cat(kilncCategory));
+cl::opt<std::string> cudaPath("cuda-path",
+                              cl::desc("The CUDA toolkit, for libdevice (default: $CUDA_HOME, "
+                                       "else /usr/local/cuda)"),
+                              cl::value_desc("dir"), cl::cat(kilncCategory));
 cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
                                cl::cat(kilncCategory));
 cl::opt<std::string> targetFeatures("mattr", cl::desc("Extra target features, e.g. -avx512f"),
@@ -160,6 +176,12 @@ kiln::Stage toStage(Emit e) {
     return kiln::Stage::Vector;
   case Emit::Bufferized:
     return kiln::Stage::Bufferized;
+  case Emit::Gpu:
+    return kiln::Stage::Gpu;
+  case Emit::Nvvm:
+    return kiln::Stage::Nvvm;
+  case Emit::Ptx:
+    return kiln::Stage::Ptx;
   case Emit::LLVMMLIR:
     return kiln::Stage::LLVMMLIR;
   case Emit::LLVM:
@@ -246,6 +268,31 @@ int main(int argc, char **argv) {
     return fail("unknown --inline mode '" + inlining + "': expected always, never or auto");
   if (embedWeights && weightsPath.empty())
     return fail("--embed-weights needs the file to embed: --weights=<file.safetensors>");
+  std::string gpuChip;
+  if (target != "host") {
+    auto [kind, chip] = llvm::StringRef(target).split(':');
+    unsigned arch = 0;
+    if (kind != "cuda" ||
+        (!chip.empty() && (!chip.consume_front("sm_") || chip.getAsInteger(10, arch) || arch < 70)))
+      return fail("unknown --target '" + target +
+                  "': expected host, cuda or cuda:sm_NN (NN >= 70, e.g. cuda:sm_90)");
+    gpuChip = chip.empty() ? "sm_80" : "sm_" + chip.str();
+  }
+  bool gpuStage = emit == Emit::Gpu || emit == Emit::Nvvm || emit == Emit::Ptx;
+  if (gpuStage && gpuChip.empty())
+    return fail("--emit=gpu, nvvm and ptx need --target=cuda");
+  std::string cudaToolkit = cudaPath;
+  if (cudaToolkit.empty()) {
+    const char *home = std::getenv("CUDA_HOME");
+    cudaToolkit = home && *home ? home : "/usr/local/cuda";
+  }
+  if (!gpuChip.empty()) {
+    llvm::SmallString<128> libdevice(cudaToolkit);
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (!llvm::sys::fs::exists(libdevice))
+      return fail("--target=cuda needs the CUDA toolkit's libdevice, which is not at '" +
+                  libdevice.str().str() + "' (name the toolkit with --cuda-path or CUDA_HOME)");
+  }
   std::string name = modelName.empty() ? defaultModelName(inputPath) : modelName.getValue();
   if (!isIdentifier(name))
     return fail("model name '" + name + "' is not a C identifier (use --name)");
@@ -321,7 +368,7 @@ int main(int argc, char **argv) {
   kiln::CompileOptions options;
   options.stop = toStage(emit);
   options.target = {targetCpu, targetFeatures};
-  options.pipeline = {backend, precision, fusion, inlining};
+  options.pipeline = {backend, precision, fusion, inlining, gpuChip, cudaToolkit};
   options.sourceName = llvm::sys::path::filename(inputPath).str();
   options.timing = &rootTimer;
   options.verbose = verbose;

@@ -26,7 +26,8 @@ enum {
   KILN_ERROR_WEIGHTS_MISMATCH = 4, /* a parameter missing, an extra tensor, wrong dtype/shape */
   KILN_ERROR_OUT_OF_MEMORY = 5,    /* an allocation failed */
   KILN_ERROR_INTERNAL = 6,         /* the embedded manifest is malformed (a compiler bug) */
-  KILN_ERROR_NOT_FINITE = 7        /* a train step's loss or gradients are NaN or infinite */
+  KILN_ERROR_NOT_FINITE = 7,       /* a train step's loss or gradients are NaN or infinite */
+  KILN_ERROR_NO_DEVICE = 8         /* compiled for a GPU, and no driver or GPU is there */
 };
 
 /* Layout-compatible with the generated NAME_options. */
@@ -59,15 +60,42 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
                        const char *weights_path, const void *options, kiln_model **out);
 
 /*
+ * The GPU code of a model compiled with kilnc --target=cuda: PTX images (NUL
+ * terminated), loaded at create time, and the kernels the entries launch by
+ * number (kiln_rt_gpu_launch), each an image and a function name.
+ */
+typedef struct kiln_gpu_program {
+  int32_t num_images;
+  const char *const *images;
+  int32_t num_kernels;
+  const int32_t *kernel_images;
+  const char *const *kernel_names;
+} kiln_gpu_program;
+
+/*
  * The same for a library compiled with its weights (kilnc --embed-weights):
  * with weights_path NULL the parameters are the safetensors file
  * embedded[0..embedded_size), read in place (a model that trains copies it).
- * A weights_path given still wins.
+ * A weights_path given still wins. gpu is NULL for a model that runs on the
+ * host; otherwise create opens the CUDA driver, loads the program and copies
+ * the weights to the GPU, or fails with KILN_ERROR_NO_DEVICE.
  */
 int32_t kiln_rt_create_embedded(const char *manifest_json, size_t manifest_len,
                                 const kiln_entry_fn *entries, int32_t num_entries,
                                 const char *weights_path, const void *embedded,
-                                size_t embedded_size, const void *options, kiln_model **out);
+                                size_t embedded_size, const kiln_gpu_program *gpu,
+                                const void *options, kiln_model **out);
+
+/*
+ * Called by the entries of a model compiled for a GPU, on the thread running
+ * the entry: launches kernel number `kernel` of the model's program on the
+ * model's stream with grid and block sizes, its parameters in args[0..n) (a
+ * 64-bit slot each, scalars in the low bytes). A failure is kept and
+ * reported by the call that launched it.
+ */
+void kiln_rt_gpu_launch(int32_t kernel, int64_t grid_x, int64_t grid_y, int64_t grid_z,
+                        int64_t block_x, int64_t block_y, int64_t block_z, const uint64_t *args,
+                        int32_t num_args);
 
 /*
  * Runs entry entry_index. dims holds the entry's symbolic dims in manifest order
