@@ -303,6 +303,21 @@ def KilnGpuPrepare : Pass<"kiln-gpu-prepare", "::mlir::func::FuncOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def KilnGpuTileLoops : Pass<"kiln-gpu-tile-loops", "::mlir::func::FuncOp"> {
+  let summary = "Tiles each parallel loop nest into GPU blocks of up to 256 threads";
+  let description = [{
+    Runs after `convert-linalg-to-parallel-loops`, before
+    `gpu-map-parallel-loops` (innermost-first). Each outermost `scf.parallel`
+    is tiled with fixed-size tiles and bounds checks inside (sizes are
+    symbolic): the innermost dim by 32 (a warp, so that neighbouring threads
+    touch neighbouring elements; 256 when it is the only dim), the next by
+    what is left of 256 threads, other dims by 1; a dim with a shorter
+    constant trip count gets only that many.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 def KilnGpuNameKernels : Pass<"kiln-gpu-name-kernels", "::mlir::ModuleOp"> {
   let summary = "Gives outlined kernels names that PTX accepts";
   let description = [{

@@ -97,13 +97,13 @@ void addBufferizationPasses(OpPassManager &pm, const PipelineOptions &) {
 
 void addGpuMappingPasses(OpPassManager &pm, const PipelineOptions &) {
   // Every buffer access becomes a parallel loop nest, tiled into blocks of
-  // 16 x 16 threads (16 x 1 for one dim) with a bounds check, since sizes
-  // are symbolic; the tiles map to blocks, the points to threads, and each
-  // nest is outlined into a kernel that the host launches.
+  // up to 256 threads; the tiles map to blocks, the points to threads (the
+  // innermost dim to x), and each nest is outlined into a kernel that the
+  // host launches.
   pm.addNestedPass<func::FuncOp>(createKilnGpuPrepare());
-  addUpstream(pm, "func.func(convert-linalg-to-parallel-loops,"
-                  "scf-parallel-loop-tiling{parallel-loop-tile-sizes=16,16 no-min-max-bounds=1},"
-                  "gpu-map-parallel-loops{mapping-policy=innermost-first},"
+  addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
+  pm.addNestedPass<func::FuncOp>(createKilnGpuTileLoops());
+  addUpstream(pm, "func.func(gpu-map-parallel-loops{mapping-policy=innermost-first},"
                   "convert-parallel-loops-to-gpu),"
                   "canonicalize,cse,gpu-launch-sink-index-computations,gpu-kernel-outlining,"
                   "canonicalize,cse");
