@@ -312,25 +312,33 @@ std::vector<std::string> addEntryGlue(Module &module, const ModelInterface &mode
       addTrainGlue(module, entry, index, definePublic);
       continue;
     }
-    // NAME_<entry>(model, symbols..., inputs..., outputs...).
-    SmallVector<Type *> params{ptr};
-    params.append(entry.symbols.size(), i64);
-    params.append(entry.inputs.size() + entry.outputs.size(), ptr);
-    Function *f = definePublic(entry.name, FunctionType::get(i32, params, false));
-    IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
-    auto args = f->args();
-    auto it = args.begin();
-    Value *modelArg = &*it++;
-    SmallVector<Value *> dims, inputs, outputs;
-    for (size_t i = 0; i < entry.symbols.size(); ++i)
-      dims.push_back(&*it++);
-    for (size_t i = 0; i < entry.inputs.size(); ++i)
-      inputs.push_back(&*it++);
-    for (size_t i = 0; i < entry.outputs.size(); ++i)
-      outputs.push_back(&*it++);
-    b.CreateRet(b.CreateCall(
-        rtInvoke, {modelArg, b.getInt32(index), stackArray(b, i64, dims, "dims"),
+    // NAME_<entry>(model, symbols..., inputs..., outputs...), and on a GPU
+    // NAME_<entry>_on_device with the same arguments in device memory.
+    auto defineInvoke = [&](const std::string &publicName, FunctionCallee invoke) {
+      SmallVector<Type *> params{ptr};
+      params.append(entry.symbols.size(), i64);
+      params.append(entry.inputs.size() + entry.outputs.size(), ptr);
+      Function *f = definePublic(publicName, FunctionType::get(i32, params, false));
+      IRBuilder<> b(BasicBlock::Create(ctx, "entry", f));
+      auto args = f->args();
+      auto it = args.begin();
+      Value *modelArg = &*it++;
+      SmallVector<Value *> dims, inputs, outputs;
+      for (size_t i = 0; i < entry.symbols.size(); ++i)
+        dims.push_back(&*it++);
+      for (size_t i = 0; i < entry.inputs.size(); ++i)
+        inputs.push_back(&*it++);
+      for (size_t i = 0; i < entry.outputs.size(); ++i)
+        outputs.push_back(&*it++);
+      b.CreateRet(b.CreateCall(
+          invoke, {modelArg, b.getInt32(index), stackArray(b, i64, dims, "dims"),
                    stackArray(b, ptr, inputs, "inputs"), stackArray(b, ptr, outputs, "outputs")}));
+    };
+    defineInvoke(entry.name, rtInvoke);
+    if (model.gpu)
+      defineInvoke(
+          entry.name + "_on_device",
+          module.getOrInsertFunction("kiln_rt_invoke_on_device", rtInvoke.getFunctionType()));
   }
 
   if (model.generation)

@@ -306,14 +306,23 @@ void writeHeader(const ModelInterface &model, llvm::StringRef sourceName, llvm::
     os << "#define " << ENTRY << "_ARENA_BYTES"
        << (entry.symbols.empty() ? "" : "(" + symbolList(entry.symbols) + ")") << " "
        << arenaExpr(entry) << "\n";
-    os << "int " << name << "_" << entry.name << "(" << name << "_model *model";
-    for (const std::string &symbol : entry.symbols)
-      os << ", int64_t " << symbol;
-    for (const TensorSpec &t : entry.inputs)
-      os << ", const " << cType(t.dtype) << " *" << t.name;
-    for (const TensorSpec &t : entry.outputs)
-      os << ", " << cType(t.dtype) << " *" << t.name;
-    os << ");\n";
+    auto declare = [&](llvm::StringRef suffix) {
+      os << "int " << name << "_" << entry.name << suffix << "(" << name << "_model *model";
+      for (const std::string &symbol : entry.symbols)
+        os << ", int64_t " << symbol;
+      for (const TensorSpec &t : entry.inputs)
+        os << ", const " << cType(t.dtype) << " *" << t.name;
+      for (const TensorSpec &t : entry.outputs)
+        os << ", " << cType(t.dtype) << " *" << t.name;
+      os << ");\n";
+    };
+    declare("");
+    if (!model.gpuChip.empty()) {
+      os << "/* The same with every tensor in GPU 0's memory (cudaMalloc'd, or any\n"
+         << " * pointer of its primary context): nothing is copied. Class-index inputs\n"
+         << " * are not checked, since the host cannot read them. */\n";
+      declare("_on_device");
+    }
   }
 
   if (model.generation)

@@ -286,12 +286,14 @@ static int32_t reserve_buffer(kiln_model *m, kiln_gpu *gpu, size_t bytes) {
 }
 
 /* Runs the entry with every buffer on the device: the arena first, then the
- * inputs (copied in), then the outputs (copied out). */
+ * inputs (copied in), then the outputs (copied out); or, when the caller's
+ * tensors are on the device already, the arena alone. */
 static int32_t invoke_on_device(kiln_model *m, kiln_gpu *gpu, int32_t entry_index,
                                 const int64_t *dims, const void *const *inputs,
-                                void *const *outputs, int64_t arena_bytes, void **device) {
+                                void *const *outputs, int64_t arena_bytes, bool on_device,
+                                void **device) {
   const kiln_entry_spec *e = &m->manifest.entries[entry_index];
-  int32_t num_tensors = e->num_inputs + e->num_outputs;
+  int32_t num_tensors = on_device ? 0 : e->num_inputs + e->num_outputs;
   size_t total = align_up((size_t)arena_bytes > 0 ? (size_t)arena_bytes : 1);
   for (int32_t i = 0; i < num_tensors; ++i) {
     const kiln_tensor_spec *t = i < e->num_inputs ? &e->inputs[i] : &e->outputs[i - e->num_inputs];
@@ -315,6 +317,10 @@ static int32_t invoke_on_device(kiln_model *m, kiln_gpu *gpu, int32_t entry_inde
                        "copying the inputs of entry '%s' to GPU 0 failed: %s", e->name,
                        error_name(gpu, r));
 
+  if (on_device) {
+    memcpy(device, inputs, (size_t)e->num_inputs * sizeof(void *));
+    memcpy(device + e->num_inputs, outputs, (size_t)e->num_outputs * sizeof(void *));
+  }
   gpu->launch_error = 0;
   current_gpu = gpu;
   status = kiln_invoke_in(m, entry_index, dims, (const void *const *)device, device + e->num_inputs,
@@ -330,7 +336,7 @@ static int32_t invoke_on_device(kiln_model *m, kiln_gpu *gpu, int32_t entry_inde
                            : "?",
                        gpu->launch_error == -1 ? "sizes out of range or out of memory"
                                                : error_name(gpu, gpu->launch_error));
-  for (int32_t i = 0; i < e->num_outputs && r == 0; ++i) {
+  for (int32_t i = 0; i < e->num_outputs && r == 0 && !on_device; ++i) {
     size_t bytes = tensor_bytes(&e->outputs[i], dims);
     if (bytes > 0)
       r = gpu->cu.memcpy_dtoh(outputs[i], (CUdeviceptr)(uintptr_t)device[e->num_inputs + i], bytes,
@@ -345,7 +351,8 @@ static int32_t invoke_on_device(kiln_model *m, kiln_gpu *gpu, int32_t entry_inde
 }
 
 int32_t kiln_gpu_invoke(kiln_model *m, int32_t entry_index, const int64_t *dims,
-                        const void *const *inputs, void *const *outputs, int64_t arena_bytes) {
+                        const void *const *inputs, void *const *outputs, int64_t arena_bytes,
+                        bool on_device) {
   kiln_gpu *gpu = m->gpu;
   const kiln_entry_spec *e = &m->manifest.entries[entry_index];
   void *stack_device[32];
@@ -360,7 +367,8 @@ int32_t kiln_gpu_invoke(kiln_model *m, int32_t entry_index, const int64_t *dims,
     status =
         kiln_errorf(&m->error, KILN_ERROR_NO_DEVICE, "cannot use GPU 0 for entry '%s'", e->name);
   } else {
-    status = invoke_on_device(m, gpu, entry_index, dims, inputs, outputs, arena_bytes, device);
+    status = invoke_on_device(m, gpu, entry_index, dims, inputs, outputs, arena_bytes, on_device,
+                              device);
     /* Idle again whatever happened, before the buffer can be reused. */
     gpu->cu.stream_synchronize(gpu->stream);
     CUcontext popped;

@@ -4,6 +4,7 @@
 #ifndef KILN_GPU_H
 #define KILN_GPU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,8 +32,11 @@ struct kiln_model;
 
 /* Runs a checked call of entry_index on the GPU: the inputs are copied to
  * device memory beside the arena (arena_bytes) and the outputs back after
- * the entry's kernels finish. Calls on one model take turns on its stream. */
+ * the entry's kernels finish; with on_device, inputs and outputs are device
+ * pointers already and nothing is copied. Calls on one model take turns on
+ * its stream. */
 int32_t kiln_gpu_invoke(struct kiln_model *m, int32_t entry_index, const int64_t *dims,
-                        const void *const *inputs, void *const *outputs, int64_t arena_bytes);
+                        const void *const *inputs, void *const *outputs, int64_t arena_bytes,
+                        bool on_device);
 
 #endif /* KILN_GPU_H */

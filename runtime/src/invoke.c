@@ -221,25 +221,32 @@ int32_t kiln_invoke_in(kiln_model *m, int32_t entry_index, const int64_t *dims,
   return status;
 }
 
-int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *dims,
-                       const void *const *inputs, void *const *outputs) {
+/* kiln_rt_invoke, and with on_device its variant for tensors in a GPU's
+ * memory, whose values the host cannot check. */
+static int32_t invoke(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                      const void *const *inputs, void *const *outputs, bool on_device) {
   int32_t status = kiln_check_call(model, entry_index, dims, inputs);
   if (status != KILN_OK)
     return status;
   kiln_model *m = model;
   const kiln_entry_spec *e = &m->manifest.entries[entry_index];
+  if (on_device && !m->gpu)
+    return kiln_errorf(&m->error, KILN_ERROR_INVALID_ARGUMENT,
+                       "entry '%s' of model '%s' takes device pointers only in a library "
+                       "compiled for a GPU (kilnc --target=cuda)",
+                       e->name, m->manifest.model);
   status = check_tensors(m, e, "output", e->num_outputs, e->outputs,
                          (const void *const *)outputs, dims);
   int64_t arena_bytes = 0;
   if (status == KILN_OK)
     status = kiln_arena_bytes(m, e, dims, &arena_bytes);
   /* Only then the inputs' values: every pointer and size is known good. */
-  if (status == KILN_OK)
+  if (status == KILN_OK && !on_device)
     status = kiln_check_classes(m, entry_index, dims, inputs);
   if (status != KILN_OK)
     return status;
   if (m->gpu)
-    return kiln_gpu_invoke(m, entry_index, dims, inputs, outputs, arena_bytes);
+    return kiln_gpu_invoke(m, entry_index, dims, inputs, outputs, arena_bytes, on_device);
   bool shared = false;
   void *arena = kiln_acquire_arena(m, arena_bytes, &shared);
   if (!arena)
@@ -249,4 +256,14 @@ int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *di
   status = kiln_invoke_in(m, entry_index, dims, inputs, outputs, arena, arena_bytes);
   kiln_release_arena(m, arena, shared);
   return status;
+}
+
+int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                       const void *const *inputs, void *const *outputs) {
+  return invoke(model, entry_index, dims, inputs, outputs, /*on_device=*/false);
+}
+
+int32_t kiln_rt_invoke_on_device(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                                 const void *const *inputs, void *const *outputs) {
+  return invoke(model, entry_index, dims, inputs, outputs, /*on_device=*/true);
 }

@@ -301,3 +301,18 @@ TEST_F(Invoke, ThreadCountIsCappedAtTheAvailableCpus) {
     EXPECT_EQ(seen.threads, expected) << "num_threads = " << asked;
   }
 }
+
+// Device pointers are for models compiled for a GPU; a host model refuses
+// them before touching anything.
+TEST_F(Invoke, OnDeviceNeedsAGpuModel) {
+  float x[3] = {}, out[4] = {};
+  const void *inputs[] = {x};
+  void *outputs[] = {out};
+  const int64_t batch = 1;
+  EXPECT_EQ(kiln_rt_invoke_on_device(model_, 0, &batch, inputs, outputs),
+            KILN_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(error().find("takes device pointers only in a library compiled for a GPU"),
+            std::string::npos)
+      << error();
+  EXPECT_EQ(seen.calls, 0);
+}

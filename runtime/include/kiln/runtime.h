@@ -106,6 +106,15 @@ int32_t kiln_rt_invoke(kiln_model *model, int32_t entry_index, const int64_t *di
                        const void *const *inputs, void *const *outputs);
 
 /*
+ * kiln_rt_invoke for a model compiled for a GPU, with inputs and outputs in
+ * the GPU's memory (pointers of GPU 0's primary context): nothing is copied,
+ * and class-index inputs are not checked (the host cannot read them). A
+ * model compiled for the host refuses it (KILN_ERROR_INVALID_ARGUMENT).
+ */
+int32_t kiln_rt_invoke_on_device(kiln_model *model, int32_t entry_index, const int64_t *dims,
+                                 const void *const *inputs, void *const *outputs);
+
+/*
  * The message of the last failed call on model, or with model NULL the last
  * failure on this thread of a call that had no model (create, invoke(NULL)).
  * Returns "" when there is none; never NULL.
