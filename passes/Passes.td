@@ -318,13 +318,15 @@ def KilnGpuTileLoops : Pass<"kiln-gpu-tile-loops", "::mlir::func::FuncOp"> {
                            "::mlir::affine::AffineDialect"];
 }
 
-def KilnGpuNameKernels : Pass<"kiln-gpu-name-kernels", "::mlir::ModuleOp"> {
-  let summary = "Gives outlined kernels names that PTX accepts";
+def KilnGpuMergeKernels : Pass<"kiln-gpu-merge-kernels", "::mlir::ModuleOp"> {
+  let summary = "Moves every outlined kernel into one gpu.module";
   let description = [{
-    `gpu-kernel-outlining` names a kernel after its function, and a method
-    function's name holds a dot (`Block.forward_kernel`), which PTX
-    identifiers may not. Each character outside `[A-Za-z0-9_$]` becomes `_`,
-    in the kernel and in its launches.
+    Runs after `gpu-kernel-outlining`, which makes a module per kernel: the
+    runtime would load (and the driver JIT-compile) each separately at
+    create time. The kernels move into one `gpu.module @kiln_kernels`, each
+    named after the module it came from, spelled as PTX identifiers require
+    (a method function's `Block.forward_kernel` becomes
+    `Block_forward_kernel`); launches follow.
   }];
 }
 

@@ -107,7 +107,7 @@ void addGpuMappingPasses(OpPassManager &pm, const PipelineOptions &) {
                   "convert-parallel-loops-to-gpu),"
                   "canonicalize,cse,gpu-launch-sink-index-computations,gpu-kernel-outlining,"
                   "canonicalize,cse");
-  pm.addPass(createKilnGpuNameKernels());
+  pm.addPass(createKilnGpuMergeKernels());
   pm.addPass(createKilnGpuCheckHost());
 }
 

@@ -38,5 +38,6 @@ for model in "$@"; do
     "$ptxas" -arch="$arch" "$image" -o "$work/image.cubin" ||
       { echo "ptxas-check: ptxas -arch=$arch rejects $(basename "$image") of $model"; exit 1; }
   done
-  echo "ptxas-check: $model: ${#images[@]} kernels assemble for $arch"
+  kernels=$(cat "${images[@]}" | grep -c '^.visible .entry')
+  echo "ptxas-check: $model: ${#images[@]} image(s), $kernels kernels, assemble for $arch"
 done

@@ -39,6 +39,8 @@ inline constexpr llvm::StringLiteral kTargetVectorWidthName = "vector_width";
 /// kernels the host launches, `[@binary::@kernel, ...]`, numbered in order;
 /// kiln_rt_gpu_launch's first argument is an index into it.
 inline constexpr llvm::StringLiteral kGpuKernelsAttrName = "kiln.gpu_kernels";
+/// The one gpu.module that holds a model's kernels (kiln-gpu-merge-kernels).
+inline constexpr llvm::StringLiteral kGpuKernelsModuleName = "kiln_kernels";
 } // namespace kiln
 
 #endif // KILN_DIALECTS_KILN_KILNDIALECT_H
