@@ -168,6 +168,11 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
       program->print(os);
       return success();
     }
+    TimingScope sassTimer = startStage(options, "GPU machine code (ptxas, fatbinary)");
+    if (llvm::Error error = program->addSass(options.pipeline.cudaPath, options.pipeline.gpuChip,
+                                             options.verbose ? llvm::errs() : llvm::nulls()))
+      return reportLLVMError(module, std::move(error));
+    sassTimer.stop();
     model->gpu = std::move(*program);
   }
 

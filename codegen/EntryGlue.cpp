@@ -77,8 +77,13 @@ Constant *createGpuProgram(Module &module, const GpuProgram &program) {
   LLVMContext &ctx = module.getContext();
   Type *i32 = Type::getInt32Ty(ctx), *ptr = PointerType::get(ctx, 0);
   SmallVector<Constant *> images, kernelImages, kernelNames;
-  for (const GpuProgram::Image &image : program.images)
-    images.push_back(constantString(module, image.ptx, "kiln_gpu_image_" + image.name));
+  for (const GpuProgram::Image &image : program.images) {
+    // The driver reads a fatbin's header in place: 8-byte aligned.
+    GlobalVariable *data = constantString(module, image.fatbin.empty() ? image.ptx : image.fatbin,
+                                          "kiln_gpu_image_" + image.name);
+    data->setAlignment(Align(8));
+    images.push_back(data);
+  }
   for (const GpuProgram::Kernel &kernel : program.kernels) {
     kernelImages.push_back(ConstantInt::get(i32, kernel.image));
     kernelNames.push_back(constantString(module, kernel.name, "kiln_gpu_kernel_name"));

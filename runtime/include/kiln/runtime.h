@@ -60,8 +60,9 @@ int32_t kiln_rt_create(const char *manifest_json, size_t manifest_len,
                        const char *weights_path, const void *options, kiln_model **out);
 
 /*
- * The GPU code of a model compiled with kilnc --target=cuda: PTX images (NUL
- * terminated), loaded at create time, and the kernels the entries launch by
+ * The GPU code of a model compiled with kilnc --target=cuda: images, each a
+ * NUL-terminated PTX text or a fatbin (PTX and SASS), as cuModuleLoadData
+ * takes them, loaded at create time; and the kernels the entries launch by
  * number (kiln_rt_gpu_launch), each an image and a function name.
  */
 typedef struct kiln_gpu_program {

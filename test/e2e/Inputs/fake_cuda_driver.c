@@ -109,9 +109,35 @@ CUresult cuStreamDestroy_v2(void *stream) {
 }
 CUresult cuStreamSynchronize(void *stream) { return stream ? OK : INVALID_VALUE; }
 
+/* A fatbin (kilnc's, with its PTX uncompressed) as text: its bytes up to
+ * the size its header gives, NULs made newlines. NULL for PTX. */
+static char *fatbin_text(const void *image) {
+  uint32_t magic;
+  memcpy(&magic, image, sizeof magic);
+  if (magic != 0xBA55ED50u)
+    return NULL;
+  uint16_t header;
+  uint64_t body;
+  memcpy(&header, (const char *)image + 6, sizeof header);
+  memcpy(&body, (const char *)image + 8, sizeof body);
+  size_t size = header + body;
+  char *text = malloc(size + 1);
+  memcpy(text, image, size);
+  for (size_t i = 0; i < size; ++i)
+    if (text[i] == '\0')
+      text[i] = '\n';
+  text[size] = '\0';
+  return text;
+}
+
+static long fatbins;
+
 CUresult cuModuleLoadData(void **module, const void *image) {
   fake_module *m = calloc(1, sizeof *m);
-  read_entries(image, m);
+  char *fatbin = fatbin_text(image);
+  fatbins += fatbin != NULL;
+  read_entries(fatbin ? fatbin : image, m);
+  free(fatbin);
   if (m->num_functions == 0) {
     fail("cuModuleLoadData", "an image without .entry");
     free(m);
@@ -230,9 +256,9 @@ CUresult cuGetErrorName(CUresult error, const char **name) {
 }
 
 __attribute__((destructor)) static void report(void) {
-  printf("fake-cuda: %ld modules loaded, %ld unloaded, %ld kernels found, %ld launches, "
-         "%ld failed checks\n",
-         modules_loaded, modules_unloaded, kernels_found, launches, failures);
+  printf("fake-cuda: %ld modules loaded (%ld fatbins), %ld unloaded, %ld kernels found, "
+         "%ld launches, %ld failed checks\n",
+         modules_loaded, fatbins, modules_unloaded, kernels_found, launches, failures);
   printf("fake-cuda: %zu bytes in, %zu bytes out, %d allocations live, %d contexts retained\n",
          bytes_in, bytes_out, live.count, contexts);
   fflush(stdout);
