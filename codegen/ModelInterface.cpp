@@ -391,6 +391,9 @@ private:
 
 void ModelInterface::readPreparedKernels(ModuleOp module) {
   prepared.clear();
+  // Weights are packed once only where nothing updates them (the runtime
+  // registers them at create for a model without train entries).
+  bool trains = llvm::any_of(entries, [](const EntrySpec &entry) { return entry.train; });
   ParamTracer tracer(module, params);
   auto add = [&](PreparedKernel kernel) {
     if (!llvm::is_contained(prepared, kernel))
@@ -401,7 +404,8 @@ void ModelInterface::readPreparedKernels(ModuleOp module) {
       return;
     auto callee = op->getAttrOfType<FlatSymbolRefAttr>("callee");
     const RuntimeKernel *runtimeKernel = callee ? lookupRuntimeKernel(callee.getValue()) : nullptr;
-    if (!runtimeKernel || !(runtimeKernel->preparable || runtimeKernel->packsWeights))
+    if (!runtimeKernel || !(runtimeKernel->preparable || runtimeKernel->packsWeights) ||
+        (runtimeKernel->packsWeights && trains))
       return;
     PreparedKernel kernel{callee.getValue().str(), {}, {}, std::nullopt};
     for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
