@@ -190,8 +190,10 @@ void kiln_gpu_close(kiln_gpu *gpu) {
 int32_t kiln_gpu_upload(kiln_gpu *gpu, int32_t n, const void *const *data, const size_t *bytes,
                         void **device) {
   size_t total = 0;
-  for (int32_t i = 0; i < n; ++i)
+  for (int32_t i = 0; i < n; ++i) {
     total += align_up(bytes[i]);
+    device[i] = NULL; /* an empty tensor's address, never read */
+  }
   if (total == 0)
     return KILN_OK;
   int32_t status = KILN_OK;
