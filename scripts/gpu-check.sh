@@ -11,7 +11,8 @@
 #       with its wall time; OUT gets the logs.
 #
 # Where the toolchain is there too, `ctest -L gpu` runs the same check as a
-# lit test (test/e2e/gpu-seed-models.test).
+# lit test (test/e2e/gpu-seed-models.test). .gitignore holds /.gpu/, a
+# DIR inside the checkout that a copy of it can carry to a GPU machine.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-} dir=${2:-}
