@@ -148,7 +148,11 @@ LogicalResult compile(ModuleOp module, const CompileOptions &options, llvm::raw_
 
   // On a GPU target the kernels are generated and compiled here; the host
   // code left launches them through the runtime.
-  if (options.pipeline.targetsGpu()) {
+  if (options.pipeline.gpuLoopsOnHost) {
+    TimingScope timer = startStage(options, "GPU loops, run on the host");
+    if (failed(runStage(module, addGpuLoopPasses, options.pipeline, timer)))
+      return failure();
+  } else if (options.pipeline.targetsGpu()) {
     const MlirStage gpuStages[] = {{Stage::Gpu, addGpuMappingPasses, "GPU kernels"},
                                    {Stage::Nvvm, addGpuToNvvmPasses, "GPU kernels to NVVM"},
                                    {Stage::Ptx, addGpuBinaryPasses, "GPU kernels to PTX"}};

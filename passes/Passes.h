@@ -35,7 +35,8 @@ namespace kiln {
 ///  llvm-mlir:  the LLVM dialect, kernels as calls into the runtime
 /// With a GPU target (PipelineOptions::gpuChip), vectorize does nothing and
 /// three stages come between bufferized and llvm-mlir:
-///  gpu:        parallel loops mapped to blocks and threads, outlined kernels
+///  gpu:        parallel loops (addGpuLoopPasses) mapped to blocks and
+///              threads, outlined kernels
 ///  nvvm:       kernels in the NVVM and LLVM dialects
 ///  ptx:        kernels compiled to PTX (gpu.binary), launches as runtime calls
 void addInlinePasses(mlir::OpPassManager &pm, const PipelineOptions &options);
@@ -43,6 +44,7 @@ void addFusionPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addKilnToLinalgPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addVectorizationPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addBufferizationPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
+void addGpuLoopPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addGpuMappingPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addGpuToNvvmPasses(mlir::OpPassManager &pm, const PipelineOptions &options);
 void addGpuBinaryPasses(mlir::OpPassManager &pm, const PipelineOptions &options);

@@ -49,7 +49,12 @@ struct PipelineOptions {
   /// The CUDA toolkit whose libdevice GPU kernels link (expf, erff, ...).
   std::string cudaPath = "/usr/local/cuda";
 
-  bool targetsGpu() const { return !gpuChip.empty(); }
+  /// A test aid (kilnc --gpu-loops-on-host): the GPU target's graph and
+  /// loops (kiln-gpu-prepare, kiln-gpu-tile-loops), run on the host, so that
+  /// those passes are checked against the models' references without a GPU.
+  bool gpuLoopsOnHost = false;
+
+  bool targetsGpu() const { return !gpuChip.empty() || gpuLoopsOnHost; }
 };
 
 } // namespace kiln

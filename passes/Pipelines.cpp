@@ -95,14 +95,18 @@ void addBufferizationPasses(OpPassManager &pm, const PipelineOptions &) {
   addUpstream(pm, "canonicalize,cse");
 }
 
-void addGpuMappingPasses(OpPassManager &pm, const PipelineOptions &) {
+void addGpuLoopPasses(OpPassManager &pm, const PipelineOptions &) {
   // Every buffer access becomes a parallel loop nest, tiled into blocks of
-  // up to 256 threads; the tiles map to blocks, the points to threads (the
-  // innermost dim to x), and each nest is outlined into a kernel that the
-  // host launches.
+  // up to 256 threads.
   pm.addNestedPass<func::FuncOp>(createKilnGpuPrepare());
   addUpstream(pm, "func.func(convert-linalg-to-parallel-loops)");
   pm.addNestedPass<func::FuncOp>(createKilnGpuTileLoops());
+}
+
+void addGpuMappingPasses(OpPassManager &pm, const PipelineOptions &options) {
+  // The tiles map to blocks, the points to threads (the innermost dim to
+  // x), and each nest is outlined into a kernel that the host launches.
+  addGpuLoopPasses(pm, options);
   addUpstream(pm, "func.func(gpu-map-parallel-loops{mapping-policy=innermost-first},"
                   "convert-parallel-loops-to-gpu),"
                   "canonicalize,cse,gpu-launch-sink-index-computations,gpu-kernel-outlining,"

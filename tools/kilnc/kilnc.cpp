@@ -143,6 +143,11 @@ cl::opt<std::string> cudaPath("cuda-path",
                               cl::desc("The CUDA toolkit, for libdevice (default: $CUDA_HOME, "
                                        "else /usr/local/cuda)"),
                               cl::value_desc("dir"), cl::cat(kilncCategory));
+cl::opt<bool> gpuLoopsOnHost(
+    "gpu-loops-on-host",
+    cl::desc("Test aid: the model as --target=cuda shapes it, up to its tiled parallel loops, "
+             "run on the host (checks those passes where there is no GPU)"),
+    cl::Hidden, cl::cat(kilncCategory));
 cl::opt<std::string> targetCpu("mcpu", cl::desc("Target CPU (default: host)"), cl::init("host"),
                                cl::cat(kilncCategory));
 cl::opt<std::string> targetFeatures("mattr", cl::desc("Extra target features, e.g. -avx512f"),
@@ -278,6 +283,8 @@ int main(int argc, char **argv) {
                   "': expected host, cuda or cuda:sm_NN (NN >= 70, e.g. cuda:sm_90)");
     gpuChip = chip.empty() ? "sm_80" : "sm_" + chip.str();
   }
+  if (gpuLoopsOnHost && !gpuChip.empty())
+    return fail("--gpu-loops-on-host runs the GPU's loops on the host: drop --target");
   bool gpuStage = emit == Emit::Gpu || emit == Emit::Nvvm || emit == Emit::Ptx;
   if (gpuStage && gpuChip.empty())
     return fail("--emit=gpu, nvvm and ptx need --target=cuda");
@@ -368,7 +375,7 @@ int main(int argc, char **argv) {
   kiln::CompileOptions options;
   options.stop = toStage(emit);
   options.target = {targetCpu, targetFeatures};
-  options.pipeline = {backend, precision, fusion, inlining, gpuChip, cudaToolkit};
+  options.pipeline = {backend, precision, fusion, inlining, gpuChip, cudaToolkit, gpuLoopsOnHost};
   options.sourceName = llvm::sys::path::filename(inputPath).str();
   options.timing = &rootTimer;
   options.verbose = verbose;
