@@ -13,6 +13,7 @@ namespace kiln {
 
 /// Where kilnc stops; each stage's output can be printed (`--emit=`).
 enum class Stage {
+  AST,        // the parsed syntax tree (kilnc prints it; compile() starts later)
   Kiln,       // the kiln dialect, as the frontend emitted it
   Fused,      // kiln with fusion patterns applied (kiln.softmax_cross_entropy, ...)
   Linalg,     // linalg on tensors, elementwise ops fused

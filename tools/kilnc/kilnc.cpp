@@ -29,25 +29,6 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit {
-  AST,
-  Kiln,
-  Fused,
-  Linalg,
-  Vector,
-  Bufferized,
-  Gpu,
-  Nvvm,
-  Ptx,
-  LLVMMLIR,
-  LLVM,
-  Asm,
-  Obj,
-  Header,
-  CppHeader,
-  Lib
-};
-
 cl::OptionCategory kilncCategory("kilnc options");
 
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.kiln>"), cl::Required,
@@ -55,26 +36,27 @@ cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.kiln>"), cl::Req
 cl::opt<std::string> outputPath(
     "o", cl::desc("Output: a directory for --emit=lib (default: .), else a file (default: -)"),
     cl::value_desc("path"), cl::cat(kilncCategory));
-cl::opt<Emit>
-    emit("emit", cl::desc("What to produce"), cl::init(Emit::Lib),
-         cl::values(clEnumValN(Emit::AST, "ast", "the parsed syntax tree"),
-                    clEnumValN(Emit::Kiln, "kiln", "the kiln dialect"),
-                    clEnumValN(Emit::Fused, "fused", "the kiln dialect after fusion"),
-                    clEnumValN(Emit::Linalg, "linalg", "linalg on tensors, fused"),
-                    clEnumValN(Emit::Vector, "vector", "tiled and vectorized for the host"),
-                    clEnumValN(Emit::Bufferized, "bufferized", "memrefs planned into the arena"),
-                    clEnumValN(Emit::Gpu, "gpu", "--target=cuda: kernels outlined, launched"),
-                    clEnumValN(Emit::Nvvm, "nvvm", "--target=cuda: kernels in the NVVM dialect"),
-                    clEnumValN(Emit::Ptx, "ptx", "--target=cuda: the kernels' PTX"),
-                    clEnumValN(Emit::LLVMMLIR, "llvm-mlir", "the LLVM dialect"),
-                    clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR with the C API and runtime"),
-                    clEnumValN(Emit::Asm, "asm", "assembly for the target"),
-                    clEnumValN(Emit::Obj, "obj", "an object file"),
-                    clEnumValN(Emit::Header, "header", "the generated C header"),
-                    clEnumValN(Emit::CppHeader, "cpp-header",
-                               "the generated C++20 header (over the C one)"),
-                    clEnumValN(Emit::Lib, "lib", "libNAME.a and NAME.h (default)")),
-         cl::cat(kilncCategory));
+cl::opt<kiln::Stage> emit(
+    "emit", cl::desc("What to produce"), cl::init(kiln::Stage::Lib),
+    cl::values(clEnumValN(kiln::Stage::AST, "ast", "the parsed syntax tree"),
+               clEnumValN(kiln::Stage::Kiln, "kiln", "the kiln dialect"),
+               clEnumValN(kiln::Stage::Fused, "fused", "the kiln dialect after fusion"),
+               clEnumValN(kiln::Stage::Linalg, "linalg", "linalg on tensors, fused"),
+               clEnumValN(kiln::Stage::Vector, "vector", "tiled and vectorized for the host"),
+               clEnumValN(kiln::Stage::Bufferized, "bufferized", "memrefs planned into the arena"),
+               clEnumValN(kiln::Stage::Gpu, "gpu", "--target=cuda: kernels outlined, launched"),
+               clEnumValN(kiln::Stage::Nvvm, "nvvm", "--target=cuda: kernels in the NVVM dialect"),
+               clEnumValN(kiln::Stage::Ptx, "ptx", "--target=cuda: the kernels' PTX"),
+               clEnumValN(kiln::Stage::LLVMMLIR, "llvm-mlir", "the LLVM dialect"),
+               clEnumValN(kiln::Stage::LLVM, "llvm",
+                          "optimized LLVM IR with the C API and runtime"),
+               clEnumValN(kiln::Stage::Asm, "asm", "assembly for the target"),
+               clEnumValN(kiln::Stage::Obj, "obj", "an object file"),
+               clEnumValN(kiln::Stage::Header, "header", "the generated C header"),
+               clEnumValN(kiln::Stage::CppHeader, "cpp-header",
+                          "the generated C++20 header (over the C one)"),
+               clEnumValN(kiln::Stage::Lib, "lib", "libNAME.a and NAME.h (default)")),
+    cl::cat(kilncCategory));
 cl::opt<std::string> modelName("name",
                                cl::desc("Model name: the symbol prefix (default: the file stem)"),
                                cl::cat(kilncCategory));
@@ -169,43 +151,6 @@ bool isIdentifier(llvm::StringRef name) {
          llvm::all_of(name, [](char c) { return llvm::isAlnum(c) || c == '_'; });
 }
 
-kiln::Stage toStage(Emit e) {
-  switch (e) {
-  case Emit::Kiln:
-    return kiln::Stage::Kiln;
-  case Emit::Fused:
-    return kiln::Stage::Fused;
-  case Emit::Linalg:
-    return kiln::Stage::Linalg;
-  case Emit::Vector:
-    return kiln::Stage::Vector;
-  case Emit::Bufferized:
-    return kiln::Stage::Bufferized;
-  case Emit::Gpu:
-    return kiln::Stage::Gpu;
-  case Emit::Nvvm:
-    return kiln::Stage::Nvvm;
-  case Emit::Ptx:
-    return kiln::Stage::Ptx;
-  case Emit::LLVMMLIR:
-    return kiln::Stage::LLVMMLIR;
-  case Emit::LLVM:
-    return kiln::Stage::LLVM;
-  case Emit::Asm:
-    return kiln::Stage::Asm;
-  case Emit::Obj:
-    return kiln::Stage::Obj;
-  case Emit::Header:
-    return kiln::Stage::Header;
-  case Emit::CppHeader:
-    return kiln::Stage::CppHeader;
-  case Emit::AST:
-  case Emit::Lib:
-    break;
-  }
-  return kiln::Stage::Lib;
-}
-
 /// A path as a Makefile rule writes it: spaces, '#' and '$' escaped.
 std::string makeEscaped(llvm::StringRef path) {
   std::string escaped;
@@ -285,7 +230,7 @@ int main(int argc, char **argv) {
   }
   if (gpuLoopsOnHost && !gpuChip.empty())
     return fail("--gpu-loops-on-host runs the GPU's loops on the host: drop --target");
-  bool gpuStage = emit == Emit::Gpu || emit == Emit::Nvvm || emit == Emit::Ptx;
+  bool gpuStage = emit == kiln::Stage::Gpu || emit == kiln::Stage::Nvvm || emit == kiln::Stage::Ptx;
   if (gpuStage && gpuChip.empty())
     return fail("--emit=gpu, nvvm and ptx need --target=cuda");
   std::string cudaToolkit = cudaPath;
@@ -310,19 +255,19 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
 
-  bool toDirectory = emit == Emit::Lib;
+  bool toDirectory = emit == kiln::Stage::Lib;
   std::string output = outputPath.empty() ? (toDirectory ? "." : "-") : outputPath.getValue();
   std::unique_ptr<llvm::ToolOutputFile> outputFile;
   if (!toDirectory) {
     std::error_code ec;
-    bool binary = emit == Emit::Obj;
+    bool binary = emit == kiln::Stage::Obj;
     outputFile = std::make_unique<llvm::ToolOutputFile>(
         output, ec, binary ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
     if (ec)
       return fail("cannot write '" + output + "': " + ec.message());
   }
 
-  if (emit == Emit::AST) {
+  if (emit == kiln::Stage::AST) {
     if (!kiln::dumpAST(sourceMgr, outputFile->os()))
       return 1;
     outputFile->keep();
@@ -373,7 +318,7 @@ int main(int argc, char **argv) {
     return 1;
 
   kiln::CompileOptions options;
-  options.stop = toStage(emit);
+  options.stop = emit;
   options.target = {targetCpu, targetFeatures};
   options.pipeline = {backend, precision, fusion, inlining, gpuChip, cudaToolkit, gpuLoopsOnHost};
   options.sourceName = llvm::sys::path::filename(inputPath).str();
