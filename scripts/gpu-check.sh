@@ -54,7 +54,7 @@ run)
       failed=1
     fi
     end=$(date +%s.%N)
-    printf '%s %s %.2fs: %s\n' "$verdict" "$model" "$(echo "$end - $start" | bc)" \
+    printf '%s %s %ss: %s\n' "$verdict" "$model" "$(awk "BEGIN {printf \"%.2f\", $end - $start}")" \
       "$(grep -E '^check|error' "$out/$model.log" | head -1)"
   done
   exit $failed
